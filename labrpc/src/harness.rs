@@ -1,0 +1,513 @@
+//! The test entry: run a body as a simulation, turn every failure into a
+//! message that says how to reproduce it.
+//!
+//! # Environment knobs
+//!
+//! All of them, in one place. [`run_test`] reads them; [`Builder::from_env`]
+//! too. A malformed value fails the test with a message naming the knob.
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `LAB_SEED` | seed of the (first) run | random, printed |
+//! | `LAB_RUNS` | number of runs; run *k* uses seed `LAB_SEED + k` | 1 |
+//! | `LAB_DETERMINISM` | `1`: run each seed twice and compare the traces event by event | off |
+//! | `LAB_TRACE` | write each run's trace as JSON lines to this path; `{seed}` and `{test}` in it are replaced | off |
+//! | `LAB_TIME_LIMIT` | virtual seconds a run may last before it fails | 120 (or the test's own) |
+//! | `LAB_STALL_LIMIT` | wall seconds one poll of one task may block the thread | 5 |
+//! | `RUST_LOG` | `log` lines (prefixed with virtual time and node), e.g. `RUST_LOG=raft=debug` | off |
+//!
+//! # Failures
+//!
+//! Each failure panics with one message that names the seed, the virtual
+//! time, the node and the command that reproduces the run:
+//! - a panic in any task (the task's own message is printed above it);
+//! - a **deadlock**: no task ready, no timer pending, body not finished;
+//! - a **livelock**: [`Builder::livelock_polls`] polls in a row without
+//!   virtual time moving (a task spinning on `yield_now`);
+//! - the **time limit**: virtual time would pass the limit;
+//! - a **stall**: one poll blocked the thread for longer than the stall
+//!   limit of wall time (a watchdog thread also prints a warning while the
+//!   thread is still blocked);
+//! - **nondeterminism** (`LAB_DETERMINISM=1`): the first differing event.
+
+// Seeds and the stall limit come from outside the simulation: the OS RNG
+// for a fresh seed, the environment for knobs. Nothing here runs inside one.
+#![allow(clippy::disallowed_methods)]
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::time::Duration;
+
+use crate::node::NodeId;
+use crate::runtime::{self, Failure, Limits, Sim};
+use crate::trace::Event;
+
+/// Default virtual time limit of a run (6.824's per-test limit).
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
+/// Default number of polls in a row without virtual time moving that counts
+/// as a livelock.
+pub const DEFAULT_LIVELOCK_POLLS: u64 = 1_000_000;
+/// Default wall time one poll may block the thread.
+pub const DEFAULT_STALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The run's seed.
+    pub seed: u64,
+    /// Virtual time at the end.
+    pub virtual_time: Duration,
+    /// Events in the trace.
+    pub events: u64,
+    /// Hash of the trace (equal for equal runs).
+    pub trace_hash: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// The trace, if it was recorded.
+    pub trace: Option<Vec<Event>>,
+}
+
+/// Configures and runs simulations. See the module docs for the knobs.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    seed: Option<u64>,
+    runs: u64,
+    determinism: bool,
+    trace_path: Option<String>,
+    record_trace: bool,
+    time_limit: Duration,
+    livelock_polls: u64,
+    stall_limit: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, what: &str) -> Option<T> {
+    env_var(name).map(|v| {
+        v.trim().parse().unwrap_or_else(|_| {
+            panic!("labrpc: {name} must be {what}, got {v:?} (see labrpc::harness for the knobs)")
+        })
+    })
+}
+
+fn parse_secs(name: &str) -> Option<Duration> {
+    parse_env::<f64>(name, "a positive number of seconds").map(|s| {
+        assert!(
+            s.is_finite() && s > 0.0,
+            "labrpc: {name} must be a positive number of seconds, got {s}"
+        );
+        Duration::from_secs_f64(s)
+    })
+}
+
+impl Builder {
+    /// Defaults: random seed, one run, limits as the `DEFAULT_*` constants.
+    pub fn new() -> Builder {
+        Builder {
+            seed: None,
+            runs: 1,
+            determinism: false,
+            trace_path: None,
+            record_trace: false,
+            time_limit: DEFAULT_TIME_LIMIT,
+            livelock_polls: DEFAULT_LIVELOCK_POLLS,
+            stall_limit: DEFAULT_STALL_LIMIT,
+        }
+    }
+
+    /// Defaults overridden by the `LAB_*` environment knobs.
+    ///
+    /// # Panics
+    /// On a malformed knob, naming it.
+    pub fn from_env() -> Builder {
+        Builder::new().apply_env()
+    }
+
+    /// Overrides this builder's settings with the `LAB_*` knobs that are set
+    /// (the environment wins over the code, so a user can always widen a
+    /// limit or pin a seed).
+    pub fn apply_env(mut self) -> Builder {
+        if let Some(s) = parse_env("LAB_SEED", "an unsigned 64-bit integer") {
+            self.seed = Some(s);
+        }
+        if let Some(n) = parse_env::<u64>("LAB_RUNS", "a positive integer") {
+            assert!(n > 0, "labrpc: LAB_RUNS must be a positive integer, got 0");
+            self.runs = n;
+        }
+        if let Some(v) = env_var("LAB_DETERMINISM") {
+            self.determinism = match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                other => panic!("labrpc: LAB_DETERMINISM must be 1 or 0, got {other:?}"),
+            };
+        }
+        if let Some(p) = env_var("LAB_TRACE") {
+            self.trace_path = Some(p);
+        }
+        if let Some(t) = parse_secs("LAB_TIME_LIMIT") {
+            self.time_limit = t;
+        }
+        if let Some(t) = parse_secs("LAB_STALL_LIMIT") {
+            self.stall_limit = t;
+        }
+        self
+    }
+
+    /// Fixes the seed (of the first run).
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Number of runs for [`Builder::run_all`]; run *k* uses seed + *k*.
+    pub fn runs(mut self, runs: u64) -> Builder {
+        self.runs = runs.max(1);
+        self
+    }
+
+    /// Run each seed twice and compare traces ([`Builder::run_all`]).
+    pub fn determinism(mut self, on: bool) -> Builder {
+        self.determinism = on;
+        self
+    }
+
+    /// Keep the trace in memory and return it in the [`Report`].
+    pub fn record_trace(mut self, on: bool) -> Builder {
+        self.record_trace = on;
+        self
+    }
+
+    /// Virtual time a run may last.
+    pub fn time_limit(mut self, limit: Duration) -> Builder {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Polls in a row without virtual time moving before a livelock is
+    /// declared.
+    pub fn livelock_polls(mut self, polls: u64) -> Builder {
+        self.livelock_polls = polls.max(1);
+        self
+    }
+
+    /// Wall time one poll may block the thread before the run fails.
+    pub fn stall_limit(mut self, limit: Duration) -> Builder {
+        self.stall_limit = limit;
+        self
+    }
+
+    /// The seed the first run will use (drawing a random one now if unset).
+    pub fn resolve_seed(&mut self) -> u64 {
+        *self.seed.get_or_insert_with(::rand::random)
+    }
+
+    /// Runs `body` once, as a simulation, with this builder's seed.
+    ///
+    /// # Panics
+    /// On any failure (see the module docs), with the reproduce message.
+    pub fn run<F, Fut>(&self, body: F) -> Report
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let mut b = self.clone();
+        let seed = b.resolve_seed();
+        let record = b.record_trace || b.trace_path.is_some();
+        let report = b.run_seed(seed, record, &body);
+        b.write_trace(&report);
+        report
+    }
+
+    /// Runs `body` for every configured seed (and twice each with the
+    /// determinism check). Returns the reports of the (first) runs.
+    ///
+    /// # Panics
+    /// On any failure, with the reproduce message.
+    pub fn run_all<F, Fut>(&self, body: F) -> Vec<Report>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let mut b = self.clone();
+        let random = b.seed.is_none();
+        let first = b.resolve_seed();
+        if random {
+            println!("labrpc: seed {first} (random; set LAB_SEED={first} to replay this run)");
+        }
+        let mut reports = Vec::new();
+        for k in 0..b.runs {
+            let seed = first.wrapping_add(k);
+            let record = b.record_trace || b.trace_path.is_some() || b.determinism;
+            let report = b.run_seed(seed, record, &body);
+            if b.determinism {
+                let again = b.run_seed(seed, true, &body);
+                b.compare(&report, &again);
+            }
+            b.write_trace(&report);
+            reports.push(report);
+        }
+        if b.runs > 1 {
+            println!(
+                "labrpc: {} runs passed (seeds {first}..={})",
+                b.runs,
+                first.wrapping_add(b.runs - 1)
+            );
+        }
+        reports
+    }
+
+    fn run_seed<F, Fut>(&self, seed: u64, record: bool, body: &F) -> Report
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let limits = Limits {
+            time_limit_nanos: u64::try_from(self.time_limit.as_nanos()).unwrap_or(u64::MAX),
+            livelock_polls: self.livelock_polls,
+        };
+        crate::logging::init();
+        let sim = Sim::new(seed, limits, record);
+        sim.watch.configure(
+            self.stall_limit,
+            format!("seed {seed}; reproduce: {}", self.reproduce(seed)),
+        );
+        let outcome = runtime::enter(&sim, || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let main = crate::task::spawn_on(NodeId::TESTER, body());
+                sim.run_until(|| main.is_finished())
+            }));
+            // Where the failure happened, before tearing down.
+            let at = (sim.now.get(), sim.current_node.get());
+            let teardown = catch_unwind(AssertUnwindSafe(|| sim.drop_all_tasks()));
+            (result, at, teardown)
+        });
+        let (result, (now, node), teardown) = outcome;
+        let fail = |what: String| -> ! {
+            panic!("{}", self.failure_message(&sim, seed, now, node, &what));
+        };
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(failure)) => fail(describe(&sim, &failure, node)),
+            Err(payload) => {
+                let msg = panic_message(&payload);
+                if msg.starts_with("labrpc: ") && msg.contains("\n  seed:") {
+                    // Already a full failure message (a nested simulation).
+                    resume_unwind(payload);
+                }
+                fail(format!(
+                    "a task on node {} panicked: {msg}",
+                    node_label(&sim, node)
+                ))
+            }
+        }
+        if let Err(payload) = teardown {
+            fail(format!(
+                "dropping the remaining tasks at the end of the run panicked: {}",
+                panic_message(&payload)
+            ));
+        }
+        let trace = sim.trace.borrow_mut().take_events();
+        Report {
+            seed,
+            virtual_time: Duration::from_nanos(sim.now.get()),
+            events: sim.trace.borrow().count(),
+            trace_hash: sim.trace.borrow().hash(),
+            polls: sim.polls.get(),
+            trace,
+        }
+    }
+
+    fn compare(&self, a: &Report, b: &Report) {
+        if a.trace_hash == b.trace_hash && a.events == b.events {
+            return;
+        }
+        let (ea, eb) = (
+            a.trace.as_deref().unwrap_or_default(),
+            b.trace.as_deref().unwrap_or_default(),
+        );
+        let first = ea.iter().zip(eb).position(|(x, y)| x != y);
+        let detail = match first {
+            Some(i) => format!(
+                "first difference at event #{i} (virtual time {}, node {}):\n    run 1: {}\n    run 2: {}",
+                crate::time::Instant::from_nanos(ea[i].time.min(eb[i].time)),
+                ea[i].node,
+                ea[i],
+                eb[i]
+            ),
+            None => format!(
+                "run 1 recorded {} events, run 2 recorded {}; they agree on the first {}",
+                ea.len(),
+                eb.len(),
+                ea.len().min(eb.len())
+            ),
+        };
+        panic!(
+            "labrpc: nondeterminism: seed {} gave two different runs; {detail}\n  \
+             something inside the simulation depends on the wall clock, OS randomness, \
+             HashMap order, threads, or state kept between runs\n  seed:         {}\n  \
+             reproduce:    LAB_DETERMINISM=1 {}",
+            a.seed,
+            a.seed,
+            self.reproduce(a.seed)
+        );
+    }
+
+    fn write_trace(&self, report: &Report) {
+        let (Some(path), Some(events)) = (&self.trace_path, &report.trace) else {
+            return;
+        };
+        let test = test_name()
+            .unwrap_or_else(|| "run".into())
+            .replace("::", "-");
+        let path = path
+            .replace("{seed}", &report.seed.to_string())
+            .replace("{test}", &test);
+        let write = std::fs::File::create(&path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            crate::trace::write_json_lines(events, &mut w)?;
+            std::io::Write::flush(&mut w)
+        });
+        match write {
+            Ok(()) => println!("labrpc: trace of seed {} written to {path}", report.seed),
+            Err(e) => panic!("labrpc: cannot write the trace to LAB_TRACE={path}: {e}"),
+        }
+    }
+
+    fn failure_message(&self, sim: &Sim, seed: u64, now: u64, node: NodeId, what: &str) -> String {
+        format!(
+            "labrpc: {what}\n  seed:         {seed}\n  virtual time: {}\n  node:         {}\n  \
+             reproduce:    {}",
+            crate::time::Instant::from_nanos(now),
+            node_label(sim, node),
+            self.reproduce(seed)
+        )
+    }
+
+    /// The shell command that replays `seed` of the running test.
+    pub fn reproduce(&self, seed: u64) -> String {
+        reproduce_command(seed)
+    }
+}
+
+/// Runs a test body as a simulation, configured by the `LAB_*` knobs (see
+/// the module docs). The usual entry of every lab test:
+///
+/// ```
+/// // In a test file: #[test] fn sleeps_in_virtual_time() { ... }
+/// labrpc::run_test(|| async {
+///     let t0 = labrpc::time::Instant::now();
+///     labrpc::time::sleep(std::time::Duration::from_secs(60)).await;
+///     assert_eq!(t0.elapsed().as_secs(), 60);
+/// });
+/// ```
+pub fn run_test<F, Fut>(body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    Builder::from_env().run_all(body);
+}
+
+/// Like [`run_test`], for a test that needs more than the default virtual
+/// time limit (the `LAB_TIME_LIMIT` knob still wins).
+pub fn run_test_with_limit<F, Fut>(time_limit: Duration, body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    Builder::new()
+        .time_limit(time_limit)
+        .apply_env()
+        .run_all(body);
+}
+
+fn describe(sim: &Sim, failure: &Failure, node: NodeId) -> String {
+    match failure {
+        Failure::Deadlock { tasks } => format!(
+            "deadlock: no task is ready and no timer is pending, but the test body has not \
+             finished ({tasks} tasks are waiting for something that can never happen, e.g. a \
+             channel nobody sends on)"
+        ),
+        Failure::Livelock { polls } => format!(
+            "livelock: {polls} task polls without virtual time advancing; a task on node {} \
+             is probably spinning (a loop around yield_now or a ready future that never \
+             sleeps); wait with labrpc::time::sleep instead",
+            node_label(sim, node)
+        ),
+        Failure::TimeLimit { limit_nanos } => format!(
+            "time limit: the test did not finish within {} of virtual time (LAB_TIME_LIMIT \
+             changes the limit)",
+            crate::time::Instant::from_nanos(*limit_nanos)
+        ),
+        Failure::Stalled { wall_ms } => format!(
+            "stall: a task on node {} blocked the simulation thread for {:.1} s of wall time \
+             (tasks must await, never block: no std::thread::sleep, blocking locks or \
+             channels, or long loops without .await; LAB_STALL_LIMIT changes the limit)",
+            node_label(sim, node),
+            *wall_ms as f64 / 1000.0
+        ),
+    }
+}
+
+fn node_label(sim: &Sim, node: NodeId) -> String {
+    match sim.nodes.try_borrow().ok().and_then(|n| n.name(node)) {
+        Some(name) => format!("{node} ({name})"),
+        None => node.to_string(),
+    }
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a non-string panic payload)".into()
+    }
+}
+
+/// The libtest name of the running test, if this thread runs one.
+fn test_name() -> Option<String> {
+    let t = std::thread::current();
+    let name = t.name()?;
+    (name != "main").then(|| name.to_string())
+}
+
+fn reproduce_command(seed: u64) -> String {
+    let package = std::env::var("CARGO_PKG_NAME").ok();
+    let profile = std::env::current_exe().ok().and_then(|exe| {
+        // target/<profile>/deps/<binary>
+        let deps = exe.parent()?;
+        let dir = if deps.file_name()? == "deps" {
+            deps.parent()?
+        } else {
+            deps
+        };
+        // Cargo marks its target directory with CACHEDIR.TAG.
+        dir.parent()?.join("CACHEDIR.TAG").exists().then_some(())?;
+        Some(dir.file_name()?.to_string_lossy().into_owned())
+    });
+    let profile_flag = match profile.as_deref() {
+        Some("debug") | None => String::new(),
+        Some("release") => " --release".into(),
+        Some(other) => format!(" --profile {other}"),
+    };
+    match (package, test_name()) {
+        (Some(pkg), Some(test)) => {
+            format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag} -- {test} --exact")
+        }
+        (Some(pkg), None) => format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag}"),
+        _ => {
+            let args: Vec<String> = std::env::args().collect();
+            format!("LAB_SEED={seed} {}", args.join(" "))
+        }
+    }
+}

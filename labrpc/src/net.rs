@@ -1,0 +1,846 @@
+//! The simulated network: client ends, servers, links, faults and counters.
+//!
+//! This is 6.824's `labrpc` on virtual time, plus a link table.
+//!
+//! # What a call does
+//!
+//! [`ClientEnd::call`] (or a typed client from [`crate::service!`]) sends
+//! one request and waits for its reply. Every step below draws from the
+//! simulation's RNG, so a seed fixes all of it.
+//!
+//! 1. The request is counted ([`Network::total_rpcs`], and its encoded size
+//!    in [`Network::total_bytes`]) and recorded as a `send` event.
+//! 2. If the end is disabled or unconnected, the server does not exist, or
+//!    the link from the end's node to the server's node is down, the call
+//!    fails with [`RpcError::Unreachable`] after a random delay: uniform in
+//!    `0..`[`SHORT_FAIL_DELAY`], or `0..`[`LONG_FAIL_DELAY`] with
+//!    [`Network::set_long_delays`]. No handler runs.
+//! 3. The request travels for the link's latency (by default uniform in
+//!    [`DEFAULT_LATENCY`]), plus a uniform `0..`[`UNRELIABLE_JITTER`] on an
+//!    unreliable network, plus any delay a hook adds. On an unreliable
+//!    network it is then lost with probability [`UNRELIABLE_DROP`]; a lossy
+//!    link or a hook may drop it too. A lost request fails the call at once.
+//! 4. **Delivery is decided at arrival**: if the end was disabled, the
+//!    server deleted or replaced, or the link cut while the request was in
+//!    flight, it is lost. Otherwise the server's count goes up and the
+//!    handler starts as a new task on the server's node.
+//! 5. While the handler runs, the caller checks every [`SERVER_POLL`]
+//!    whether its end was disabled or the server deleted, replaced, or
+//!    crashed; if so the call fails ([`RpcError::ServerGone`] or
+//!    `Unreachable`) and the handler's result, if it ever comes, is thrown
+//!    away. A call to a live, connected server whose handler never returns
+//!    never returns either (as in 6.824).
+//! 6. When the handler returns, the same checks run again (so a deleted
+//!    server never acknowledges anything), then the reply leg: the link back
+//!    must be up, an unreliable network loses the reply with probability
+//!    [`UNRELIABLE_DROP`] **after the handler ran** (this is what tests
+//!    duplicate detection), lossy links and hooks apply. With
+//!    [`Network::set_long_reordering`] a reply is held back, with
+//!    probability [`LONG_REORDER_PROBABILITY`], for
+//!    `LONG_REORDER_MIN + U(0..U(0..LONG_REORDER_SPREAD))`. The reply then
+//!    travels for the link latency and is again decided at arrival.
+//! 7. A delivered reply adds its encoded size to the total bytes.
+//!
+//! Concurrent calls on one end are allowed and may be reordered.
+//!
+//! # Links and partitions
+//!
+//! Connectivity underneath is a table of directed node pairs, all up by
+//! default. [`Network::partition`] splits listed nodes into groups (links
+//! between groups go down, links within a group come up; links of unlisted
+//! nodes are untouched); [`Network::heal`] brings every link up;
+//! [`Network::cut`] / [`Network::restore`] change one direction;
+//! [`Network::isolate`] cuts a node off both ways. A node always reaches
+//! itself. [`Network::set_link`] gives a link its own loss and latency.
+//! [`Network::add_hook`] lets a scenario drop or delay chosen messages by
+//! method, source or destination.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::node::NodeId;
+use crate::rpc::{RpcError, Server};
+use crate::runtime::{self, Sim};
+use crate::time::{self, Instant};
+use crate::trace::{self, EventKind, Leg};
+
+/// On an unreliable network, each request waits uniformly in `0..` this.
+pub const UNRELIABLE_JITTER: Duration = Duration::from_millis(27);
+/// On an unreliable network, the probability of losing a request, and
+/// (independently) of losing a reply after its handler ran.
+pub const UNRELIABLE_DROP: f64 = 0.1;
+/// A call that cannot be delivered fails after uniformly `0..` this.
+pub const SHORT_FAIL_DELAY: Duration = Duration::from_millis(100);
+/// ... or after uniformly `0..` this with long delays on.
+pub const LONG_FAIL_DELAY: Duration = Duration::from_millis(7000);
+/// With long reordering, the probability that a reply is held back.
+pub const LONG_REORDER_PROBABILITY: f64 = 600.0 / 900.0;
+/// With long reordering, the least delay of a held-back reply.
+pub const LONG_REORDER_MIN: Duration = Duration::from_millis(200);
+/// With long reordering, a held-back reply waits
+/// `LONG_REORDER_MIN + U(0..U(0..LONG_REORDER_SPREAD))`.
+pub const LONG_REORDER_SPREAD: Duration = Duration::from_millis(2000);
+/// How often a waiting caller checks whether its server is still there.
+pub const SERVER_POLL: Duration = Duration::from_millis(100);
+/// One-way latency of a link without its own setting.
+pub const DEFAULT_LATENCY: RangeInclusive<Duration> =
+    Duration::from_micros(100)..=Duration::from_micros(1000);
+
+/// A link's own behaviour; see [`Network::set_link`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkConfig {
+    /// Probability that a message on this link is lost (independent of the
+    /// unreliable setting).
+    pub loss: f64,
+    /// One-way latency, drawn uniformly from this range.
+    pub latency: RangeInclusive<Duration>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            loss: 0.0,
+            latency: DEFAULT_LATENCY,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Link {
+    down: bool,
+    config: Option<LinkConfig>,
+}
+
+/// A message as a hook sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// Unique id of the call.
+    pub rpc: u64,
+    /// Request or reply.
+    pub leg: Leg,
+    /// `service.method`.
+    pub method: &'a str,
+    /// Sending node (the client's for a request, the server's for a reply).
+    pub from: NodeId,
+    /// Receiving node.
+    pub to: NodeId,
+    /// The client end's name.
+    pub end: &'a str,
+    /// The server's name.
+    pub server: &'a str,
+}
+
+/// What a hook decides about a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let it through (other hooks may still decide).
+    Deliver,
+    /// Lose it.
+    Drop,
+    /// Add this much latency.
+    Delay(Duration),
+}
+
+/// Identifies a hook, to remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HookId(u64);
+
+type Hook = Rc<dyn Fn(&Message<'_>) -> Verdict>;
+
+struct EndState {
+    node: NodeId,
+    server: Option<Rc<str>>,
+    enabled: bool,
+}
+
+#[derive(Clone)]
+struct ServerEntry {
+    /// Distinguishes this server from earlier ones under the same name.
+    id: u64,
+    node: NodeId,
+    server: Rc<Server>,
+}
+
+/// The network's state, owned by the simulation.
+#[derive(Default)]
+pub(crate) struct NetState {
+    unreliable: bool,
+    long_delays: bool,
+    long_reordering: bool,
+    ends: BTreeMap<Rc<str>, EndState>,
+    servers: BTreeMap<Rc<str>, ServerEntry>,
+    counts: BTreeMap<Rc<str>, u64>,
+    links: BTreeMap<(NodeId, NodeId), Link>,
+    hooks: Vec<(HookId, Hook)>,
+    next_hook: u64,
+    next_server_id: u64,
+    next_rpc: u64,
+    next_auto_end: u64,
+    total_rpcs: u64,
+    total_bytes: u64,
+}
+
+impl NetState {
+    fn link_up(&self, from: NodeId, to: NodeId) -> bool {
+        from == to || !self.links.get(&(from, to)).is_some_and(|l| l.down)
+    }
+
+    fn link_config(&self, from: NodeId, to: NodeId) -> Option<LinkConfig> {
+        self.links.get(&(from, to)).and_then(|l| l.config.clone())
+    }
+
+    fn set_up(&mut self, from: NodeId, to: NodeId, up: bool) -> bool {
+        if from == to {
+            return false;
+        }
+        let link = self.links.entry((from, to)).or_default();
+        let changed = link.down == up;
+        link.down = !up;
+        changed
+    }
+
+    /// Why a request from `end` cannot be sent now, or where it goes.
+    fn route(&self, end: &str) -> Result<(NodeId, Rc<str>, ServerEntry), &'static str> {
+        let e = self.ends.get(end).ok_or("end deleted")?;
+        if !e.enabled {
+            return Err("end disabled");
+        }
+        let name = e.server.clone().ok_or("end not connected")?;
+        let s = self.servers.get(&name).ok_or("no such server")?;
+        if !self.link_up(e.node, s.node) {
+            return Err("link down");
+        }
+        Ok((e.node, name, s.clone()))
+    }
+
+    /// Whether `end` is still enabled and `server` is still the one with id
+    /// `server_id`; the reason otherwise.
+    fn still_valid(&self, end: &str, server: &str, server_id: u64) -> Result<(), &'static str> {
+        if !self.ends.get(end).is_some_and(|e| e.enabled) {
+            return Err("end disabled");
+        }
+        if self.servers.get(server).is_none_or(|s| s.id != server_id) {
+            return Err("server gone");
+        }
+        Ok(())
+    }
+}
+
+/// Deletes every server hosted on a crashing node.
+pub(crate) fn detach_node(sim: &Sim, node: NodeId) {
+    let removed: Vec<Rc<str>> = {
+        let mut net = sim.net.borrow_mut();
+        let names: Vec<Rc<str>> = net
+            .servers
+            .iter()
+            .filter(|(_, s)| s.node == node)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in &names {
+            net.servers.remove(n);
+        }
+        names
+    };
+    for server in removed {
+        trace::record_at(sim, node, EventKind::ServerDeleted { server });
+    }
+}
+
+/// A handle to the simulation's network. Cheap to copy; every method acts
+/// on the network of the running simulation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Network;
+
+/// The running simulation's network.
+pub fn network() -> Network {
+    Network
+}
+
+impl Network {
+    fn with<R>(&self, f: impl FnOnce(&mut NetState) -> R) -> R {
+        let sim = runtime::current();
+        let mut net = sim.net.borrow_mut();
+        f(&mut net)
+    }
+
+    /// Creates a client end named `name` whose messages leave from `node`.
+    /// As in 6.824 it starts disabled and unconnected.
+    ///
+    /// # Panics
+    /// If an end with this name exists.
+    pub fn make_end(&self, name: impl Into<String>, node: NodeId) -> ClientEnd {
+        let name: Rc<str> = name.into().into();
+        self.with(|net| {
+            assert!(
+                !net.ends.contains_key(&name),
+                "labrpc::Network::make_end: an end named {name:?} already exists"
+            );
+            net.ends.insert(
+                name.clone(),
+                EndState {
+                    node,
+                    server: None,
+                    enabled: false,
+                },
+            );
+        });
+        ClientEnd { name }
+    }
+
+    /// Creates a uniquely named end from `node` to `server`, connected and
+    /// enabled: the usual way to get a client.
+    pub fn end_to(&self, node: NodeId, server: &str) -> ClientEnd {
+        let k = self.with(|net| {
+            net.next_auto_end += 1;
+            net.next_auto_end
+        });
+        let end = self.make_end(format!("{node}->{server}#{k}"), node);
+        self.connect(end.name(), server);
+        self.enable(end.name(), true);
+        end
+    }
+
+    /// Connects end `end` to the server named `server` (which need not
+    /// exist yet).
+    ///
+    /// # Panics
+    /// If there is no such end.
+    pub fn connect(&self, end: &str, server: &str) {
+        self.with(|net| {
+            let e = net
+                .ends
+                .get_mut(end)
+                .unwrap_or_else(|| panic!("labrpc::Network::connect: no end named {end:?}"));
+            e.server = Some(server.into());
+        });
+    }
+
+    /// Enables or disables end `end`. A disabled end's calls fail as if the
+    /// server were unreachable.
+    ///
+    /// # Panics
+    /// If there is no such end.
+    pub fn enable(&self, end: &str, enabled: bool) {
+        self.with(|net| {
+            net.ends
+                .get_mut(end)
+                .unwrap_or_else(|| panic!("labrpc::Network::enable: no end named {end:?}"))
+                .enabled = enabled;
+        });
+    }
+
+    /// Whether end `end` exists and is enabled.
+    pub fn is_enabled(&self, end: &str) -> bool {
+        self.with(|net| net.ends.get(end).is_some_and(|e| e.enabled))
+    }
+
+    /// Deletes end `end`; its pending and future calls fail.
+    pub fn delete_end(&self, end: &str) {
+        self.with(|net| net.ends.remove(end));
+    }
+
+    /// Adds (or replaces) the server `name`, hosted on `node`: handlers run
+    /// as tasks of that node. A replaced server counts as deleted: calls
+    /// pending on it fail.
+    ///
+    /// # Panics
+    /// If `node` is crashed.
+    pub fn add_server(&self, name: impl Into<String>, node: NodeId, server: Server) {
+        let sim = runtime::current();
+        assert!(
+            sim.nodes.borrow().is_alive(node),
+            "labrpc::Network::add_server: node {node} is crashed; restart it first"
+        );
+        let name: Rc<str> = name.into().into();
+        {
+            let mut net = sim.net.borrow_mut();
+            net.next_server_id += 1;
+            let id = net.next_server_id;
+            net.servers.insert(
+                name.clone(),
+                ServerEntry {
+                    id,
+                    node,
+                    server: Rc::new(server),
+                },
+            );
+        }
+        trace::record_at(&sim, node, EventKind::ServerAdded { server: name });
+    }
+
+    /// Deletes the server `name`: it never answers again, and calls pending
+    /// on it fail (their handlers keep running; results are discarded).
+    pub fn delete_server(&self, name: &str) {
+        let sim = runtime::current();
+        let removed = sim.net.borrow_mut().servers.remove(name);
+        if let Some(s) = removed {
+            trace::record_at(
+                &sim,
+                s.node,
+                EventKind::ServerDeleted {
+                    server: name.into(),
+                },
+            );
+        }
+    }
+
+    /// Whether a server named `name` exists.
+    pub fn has_server(&self, name: &str) -> bool {
+        self.with(|net| net.servers.contains_key(name))
+    }
+
+    /// Requests dispatched to handlers of servers named `name`, over the
+    /// whole run (a replaced server's count carries over). Requests lost or
+    /// refused before their handler started are not counted.
+    pub fn server_count(&self, name: &str) -> u64 {
+        self.with(|net| net.counts.get(name).copied().unwrap_or(0))
+    }
+
+    /// Every call that entered the network, delivered or not.
+    pub fn total_rpcs(&self) -> u64 {
+        self.with(|net| net.total_rpcs)
+    }
+
+    /// Encoded request bytes of every call, plus encoded reply bytes of
+    /// every delivered reply.
+    pub fn total_bytes(&self) -> u64 {
+        self.with(|net| net.total_bytes)
+    }
+
+    fn config_event(&self, setting: String) {
+        let sim = runtime::current();
+        trace::record(&sim, EventKind::Config { setting });
+    }
+
+    /// Reliable (the default) or unreliable: see the module docs.
+    pub fn set_reliable(&self, reliable: bool) {
+        self.with(|net| net.unreliable = !reliable);
+        self.config_event(format!("reliable={reliable}"));
+    }
+
+    /// Whether the network is reliable.
+    pub fn is_reliable(&self) -> bool {
+        self.with(|net| !net.unreliable)
+    }
+
+    /// Long delays for calls that cannot be delivered (Raft's tester turns
+    /// them on to catch leaders that wait for RPCs one by one).
+    pub fn set_long_delays(&self, on: bool) {
+        self.with(|net| net.long_delays = on);
+        self.config_event(format!("long_delays={on}"));
+    }
+
+    /// Long reordering of replies.
+    pub fn set_long_reordering(&self, on: bool) {
+        self.with(|net| net.long_reordering = on);
+        self.config_event(format!("long_reordering={on}"));
+    }
+
+    /// Splits `groups` of nodes from each other: a link between two listed
+    /// nodes is up iff they are in the same group. Links that involve an
+    /// unlisted node are unchanged.
+    pub fn partition(&self, groups: &[&[NodeId]]) {
+        let sim = runtime::current();
+        {
+            let mut net = sim.net.borrow_mut();
+            for (gi, g) in groups.iter().enumerate() {
+                for (hi, h) in groups.iter().enumerate() {
+                    for &a in g.iter() {
+                        for &b in h.iter() {
+                            net.set_up(a, b, gi == hi);
+                        }
+                    }
+                }
+            }
+        }
+        let groups = groups.iter().map(|g| g.to_vec()).collect();
+        trace::record(&sim, EventKind::Partition { groups });
+    }
+
+    /// Brings every link up (per-link loss and latency settings stay).
+    pub fn heal(&self) {
+        let sim = runtime::current();
+        sim.net
+            .borrow_mut()
+            .links
+            .values_mut()
+            .for_each(|l| l.down = false);
+        trace::record(&sim, EventKind::Heal);
+    }
+
+    fn set_link_state(&self, from: NodeId, to: NodeId, up: bool) {
+        let sim = runtime::current();
+        let changed = sim.net.borrow_mut().set_up(from, to, up);
+        if changed {
+            trace::record(&sim, EventKind::Link { from, to, up });
+        }
+    }
+
+    /// Cuts the one-way link `from -> to`. The reverse direction is
+    /// unchanged: requests may arrive while replies are lost, or the other
+    /// way round.
+    pub fn cut(&self, from: NodeId, to: NodeId) {
+        self.set_link_state(from, to, false);
+    }
+
+    /// Restores the one-way link `from -> to`.
+    pub fn restore(&self, from: NodeId, to: NodeId) {
+        self.set_link_state(from, to, true);
+    }
+
+    /// Cuts `node` off from `others`, both ways.
+    pub fn isolate(&self, node: NodeId, others: &[NodeId]) {
+        for &o in others {
+            self.cut(node, o);
+            self.cut(o, node);
+        }
+    }
+
+    /// Restores the links between `node` and `others`, both ways.
+    pub fn reconnect(&self, node: NodeId, others: &[NodeId]) {
+        for &o in others {
+            self.restore(node, o);
+            self.restore(o, node);
+        }
+    }
+
+    /// Whether the one-way link `from -> to` is up.
+    pub fn link_up(&self, from: NodeId, to: NodeId) -> bool {
+        self.with(|net| net.link_up(from, to))
+    }
+
+    /// Gives the one-way link `from -> to` its own loss and latency
+    /// (`None` restores the defaults). Its up/down state is unchanged.
+    ///
+    /// # Panics
+    /// If `loss` is not in `[0, 1]` or the latency range is empty.
+    pub fn set_link(&self, from: NodeId, to: NodeId, config: Option<LinkConfig>) {
+        if let Some(c) = &config {
+            assert!(
+                (0.0..=1.0).contains(&c.loss),
+                "labrpc::Network::set_link: loss {} is not a probability",
+                c.loss
+            );
+            assert!(
+                c.latency.start() <= c.latency.end(),
+                "labrpc::Network::set_link: empty latency range {:?}",
+                c.latency
+            );
+        }
+        let setting = format!("link {from}->{to}: {config:?}");
+        self.with(|net| net.links.entry((from, to)).or_default().config = config);
+        self.config_event(setting);
+    }
+
+    /// Adds a hook that sees every message (request and reply legs) before
+    /// the network decides its fate. The first hook that returns
+    /// [`Verdict::Drop`] loses it; delays add up.
+    pub fn add_hook(&self, hook: impl Fn(&Message<'_>) -> Verdict + 'static) -> HookId {
+        self.with(|net| {
+            net.next_hook += 1;
+            let id = HookId(net.next_hook);
+            net.hooks.push((id, Rc::new(hook)));
+            id
+        })
+    }
+
+    /// Removes a hook.
+    pub fn remove_hook(&self, id: HookId) {
+        self.with(|net| net.hooks.retain(|(h, _)| *h != id));
+    }
+}
+
+/// A client's end of a connection to one named server.
+///
+/// Cheap to clone; clones are the same end. Its state (enabled, connected
+/// server) lives in the [`Network`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientEnd {
+    name: Rc<str>,
+}
+
+impl fmt::Debug for ClientEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientEnd({:?})", self.name)
+    }
+}
+
+/// Outcome of the network's checks for one leg.
+struct LegPlan {
+    lost: Option<&'static str>,
+    delay: Duration,
+}
+
+fn uniform(range: &RangeInclusive<Duration>) -> Duration {
+    let (lo, hi) = (
+        range.start().as_nanos() as u64,
+        range.end().as_nanos() as u64,
+    );
+    if lo == hi {
+        Duration::from_nanos(lo)
+    } else {
+        Duration::from_nanos(crate::rand::gen_range(lo..=hi))
+    }
+}
+
+fn uniform_below(max: Duration) -> Duration {
+    Duration::from_nanos(crate::rand::gen_range(0..max.as_nanos() as u64))
+}
+
+impl ClientEnd {
+    /// The end's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls `method` (`"service.method"`) with `args`, decoding the reply.
+    pub async fn call<A: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let req = labcodec::encode(args).map_err(|e| RpcError::Encode(e.to_string()))?;
+        let reply = self.call_raw(method, req).await?;
+        labcodec::decode(&reply).map_err(|e| RpcError::Decode(e.to_string()))
+    }
+
+    /// Calls `method` with already-encoded bytes; returns the encoded reply.
+    pub async fn call_raw(&self, method: &'static str, req: Vec<u8>) -> Result<Vec<u8>, RpcError> {
+        let sim = runtime::current();
+        let (rpc, route) = {
+            let mut net = sim.net.borrow_mut();
+            net.next_rpc += 1;
+            net.total_rpcs += 1;
+            net.total_bytes += req.len() as u64;
+            (net.next_rpc, net.route(&self.name))
+        };
+        let (client_node, server_name, entry) = {
+            let to = route.as_ref().ok().map(|r| r.2.node);
+            let server: Rc<str> = match &route {
+                Ok(r) => r.1.clone(),
+                Err(_) => sim
+                    .net
+                    .borrow()
+                    .ends
+                    .get(&self.name)
+                    .and_then(|e| e.server.clone())
+                    .unwrap_or_else(|| "".into()),
+            };
+            trace::record(
+                &sim,
+                EventKind::Send {
+                    rpc,
+                    end: self.name.clone(),
+                    server,
+                    to,
+                    method,
+                    bytes: req.len(),
+                },
+            );
+            match route {
+                Ok(r) => r,
+                Err(reason) => {
+                    trace::record(
+                        &sim,
+                        EventKind::Drop {
+                            rpc,
+                            leg: Leg::Request,
+                            reason,
+                        },
+                    );
+                    let long = sim.net.borrow().long_delays;
+                    drop(sim);
+                    let max = if long {
+                        LONG_FAIL_DELAY
+                    } else {
+                        SHORT_FAIL_DELAY
+                    };
+                    time::sleep(uniform_below(max)).await;
+                    return Err(RpcError::Unreachable);
+                }
+            }
+        };
+        let msg = Message {
+            rpc,
+            leg: Leg::Request,
+            method,
+            from: client_node,
+            to: entry.node,
+            end: &self.name,
+            server: &server_name,
+        };
+        let plan = plan_leg(&sim, &msg);
+        if !plan.delay.is_zero() {
+            time::sleep(plan.delay).await;
+        }
+        // Decided at arrival: the world may have changed in flight.
+        let arrival = plan.lost.map(Err).unwrap_or_else(|| {
+            let net = sim.net.borrow();
+            net.still_valid(&self.name, &server_name, entry.id)?;
+            if !net.link_up(client_node, entry.node) {
+                return Err("link down");
+            }
+            Ok(())
+        });
+        if let Err(reason) = arrival {
+            let reason = if reason == "server gone" {
+                "no such server"
+            } else {
+                reason
+            };
+            drop_event(&sim, client_node, rpc, Leg::Request, reason);
+            return Err(RpcError::Unreachable);
+        }
+        *sim.net
+            .borrow_mut()
+            .counts
+            .entry(server_name.clone())
+            .or_insert(0) += 1;
+        trace::record_at(
+            &sim,
+            entry.node,
+            EventKind::Deliver {
+                rpc,
+                from: client_node,
+                method,
+            },
+        );
+        let (tx, mut rx) = futures::channel::oneshot::channel();
+        let handler = entry.server.dispatch(method, req);
+        let task = crate::task::spawn_on(entry.node, async move {
+            let _ = tx.send(handler.await);
+        });
+        drop(task);
+
+        // Wait for the handler, checking on the server every SERVER_POLL.
+        let result = loop {
+            let poll = time::sleep(SERVER_POLL);
+            futures::select_biased! {
+                r = rx => match r {
+                    Ok(r) => break r,
+                    // The handler was dropped: its node crashed. Notice it
+                    // at the next check, as a real client would.
+                    Err(_) => {
+                        time::sleep_until(Instant::now() + uniform_below(SERVER_POLL)).await;
+                        drop_event(&sim, client_node, rpc, Leg::Reply, "server crashed");
+                        return Err(RpcError::ServerGone);
+                    }
+                },
+                _ = poll.fuse() => {
+                    let valid = sim.net.borrow().still_valid(&self.name, &server_name, entry.id);
+                    if let Err(reason) = valid {
+                        drop_event(&sim, client_node, rpc, Leg::Reply, reason);
+                        return Err(gone_or_unreachable(reason));
+                    }
+                }
+            }
+        };
+        let valid = sim
+            .net
+            .borrow()
+            .still_valid(&self.name, &server_name, entry.id);
+        if let Err(reason) = valid {
+            drop_event(&sim, client_node, rpc, Leg::Reply, reason);
+            return Err(gone_or_unreachable(reason));
+        }
+
+        // The reply leg.
+        let msg = Message {
+            leg: Leg::Reply,
+            from: entry.node,
+            to: client_node,
+            ..msg
+        };
+        let mut plan = if sim.net.borrow().link_up(entry.node, client_node) {
+            plan_leg(&sim, &msg)
+        } else {
+            LegPlan {
+                lost: Some("link down"),
+                delay: Duration::ZERO,
+            }
+        };
+        if let Some(reason) = plan.lost {
+            drop_event(&sim, client_node, rpc, Leg::Reply, reason);
+            return Err(RpcError::Unreachable);
+        }
+        if sim.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY) {
+            let spread = uniform_below(LONG_REORDER_SPREAD);
+            plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
+        }
+        if !plan.delay.is_zero() {
+            time::sleep(plan.delay).await;
+        }
+        if !sim.net.borrow().link_up(entry.node, client_node) {
+            drop_event(&sim, client_node, rpc, Leg::Reply, "link down");
+            return Err(RpcError::Unreachable);
+        }
+        let bytes = result.as_ref().map_or(0, |r| r.len());
+        sim.net.borrow_mut().total_bytes += bytes as u64;
+        trace::record_at(
+            &sim,
+            client_node,
+            EventKind::Reply {
+                rpc,
+                from: entry.node,
+                bytes,
+            },
+        );
+        result
+    }
+}
+
+fn gone_or_unreachable(reason: &str) -> RpcError {
+    if reason == "server gone" {
+        RpcError::ServerGone
+    } else {
+        RpcError::Unreachable
+    }
+}
+
+fn drop_event(sim: &Sim, node: NodeId, rpc: u64, leg: Leg, reason: &'static str) {
+    trace::record_at(sim, node, EventKind::Drop { rpc, leg, reason });
+}
+
+/// Decides loss and latency of one leg: hooks, unreliable network, link.
+fn plan_leg(sim: &Sim, msg: &Message<'_>) -> LegPlan {
+    let (hooks, unreliable, config) = {
+        let net = sim.net.borrow();
+        let hooks: Vec<Hook> = net.hooks.iter().map(|(_, h)| h.clone()).collect();
+        (hooks, net.unreliable, net.link_config(msg.from, msg.to))
+    };
+    let mut plan = LegPlan {
+        lost: None,
+        delay: Duration::ZERO,
+    };
+    for hook in hooks {
+        match hook(msg) {
+            Verdict::Deliver => {}
+            Verdict::Drop => {
+                plan.lost = Some("hook");
+                break;
+            }
+            Verdict::Delay(d) => plan.delay += d,
+        }
+    }
+    let config = config.unwrap_or_default();
+    plan.delay += uniform(&config.latency);
+    if unreliable {
+        if msg.leg == Leg::Request {
+            plan.delay += uniform_below(UNRELIABLE_JITTER);
+        }
+        if crate::rand::gen_bool(UNRELIABLE_DROP) && plan.lost.is_none() {
+            plan.lost = Some("unreliable");
+        }
+    }
+    if config.loss > 0.0 && crate::rand::gen_bool(config.loss) && plan.lost.is_none() {
+        plan.lost = Some("lossy link");
+    }
+    plan
+}

@@ -1,0 +1,291 @@
+//! Typed RPC services: errors, servers, and the [`service!`](crate::service)
+//! macro.
+//!
+//! Guarantees:
+//! - Arguments and replies always go through `labcodec`, both ways: a
+//!   handler never shares memory with its caller.
+//! - Every failure is a value of [`RpcError`] with a readable `Display`:
+//!   never a panic and never a hang (except a handler that never returns on
+//!   a live, connected server, as in 6.824).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why an RPC did not produce a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpcError {
+    /// The request or reply was lost: unreliable network, a link down, a
+    /// disabled or unconnected end, or no such server. The handler may or
+    /// may not have run (6.824's `Call` returning false).
+    Unreachable,
+    /// The server was deleted, replaced or crashed while the call waited.
+    ServerGone,
+    /// The client's own deadline passed (see `Client::with_timeout`).
+    Timeout,
+    /// The server has no service of this name.
+    UnknownService(String),
+    /// The service has no method of this name.
+    UnknownMethod(String),
+    /// The arguments could not be encoded.
+    Encode(String),
+    /// The request (at the server) or the reply (at the client) did not
+    /// decode as the expected type.
+    Decode(String),
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RpcError::Unreachable => f.write_str(
+                "unreachable: the request or reply was lost (link down, end disabled, \
+                 no such server, or an unreliable network)",
+            ),
+            RpcError::ServerGone => {
+                f.write_str("server gone: it was deleted or crashed while the call was pending")
+            }
+            RpcError::Timeout => f.write_str("timed out waiting for the reply"),
+            RpcError::UnknownService(s) => write!(f, "unknown service {s:?}"),
+            RpcError::UnknownMethod(m) => write!(f, "unknown method {m:?}"),
+            RpcError::Encode(e) => write!(f, "bad arguments: {e}"),
+            RpcError::Decode(e) => write!(f, "undecodable message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+/// The future a service returns for one request: the encoded reply.
+pub type ReplyFuture = LocalBoxFuture<'static, Result<Vec<u8>, RpcError>>;
+
+type Dispatch = Rc<dyn Fn(&str, Vec<u8>) -> ReplyFuture>;
+
+/// One service: a name and a dispatcher from method names to handlers.
+/// Made by the `service` function that [`service!`](crate::service)
+/// generates.
+#[derive(Clone)]
+pub struct Service {
+    name: &'static str,
+    dispatch: Dispatch,
+}
+
+impl Service {
+    /// A service named `name` whose `dispatch(method, body)` handles one
+    /// request (`method` without the service prefix).
+    pub fn new(
+        name: &'static str,
+        dispatch: impl Fn(&str, Vec<u8>) -> ReplyFuture + 'static,
+    ) -> Self {
+        Service {
+            name,
+            dispatch: Rc::new(dispatch),
+        }
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Service({:?})", self.name)
+    }
+}
+
+/// A bag of services reachable under one server name.
+#[derive(Default, Debug)]
+pub struct Server {
+    services: BTreeMap<&'static str, Service>,
+}
+
+impl Server {
+    /// An empty server.
+    pub fn new() -> Server {
+        Server::default()
+    }
+
+    /// Adds `service` (replacing one of the same name).
+    pub fn add_service(mut self, service: Service) -> Server {
+        self.services.insert(service.name, service);
+        self
+    }
+
+    /// Starts handling `method` (`"service.method"`).
+    pub(crate) fn dispatch(&self, method: &str, body: Vec<u8>) -> ReplyFuture {
+        let (svc, m) = method.rsplit_once('.').unwrap_or(("", method));
+        match self.services.get(svc) {
+            Some(s) => (s.dispatch)(m, body),
+            None => fail(RpcError::UnknownService(svc.to_string())),
+        }
+    }
+}
+
+fn fail(e: RpcError) -> ReplyFuture {
+    Box::pin(std::future::ready(Err(e)))
+}
+
+/// Decodes `body` as `A`, runs `handler`, encodes its reply. Used by the
+/// code [`service!`](crate::service) generates.
+pub fn handle<A, R, F, Fut>(body: Vec<u8>, handler: F) -> ReplyFuture
+where
+    A: DeserializeOwned + 'static,
+    R: Serialize,
+    F: FnOnce(A) -> Fut + 'static,
+    Fut: Future<Output = R> + 'static,
+{
+    match labcodec::decode::<A>(&body) {
+        Err(e) => fail(RpcError::Decode(e.to_string())),
+        Ok(args) => Box::pin(async move {
+            let reply = handler(args).await;
+            labcodec::encode(&reply).map_err(|e| RpcError::Encode(e.to_string()))
+        }),
+    }
+}
+
+/// The reply to a method the service does not have.
+pub fn unknown_method(service: &str, method: &str) -> ReplyFuture {
+    fail(RpcError::UnknownMethod(format!("{service}.{method}")))
+}
+
+/// Declares an RPC service once; yields a module with a typed client, a
+/// server trait and a constructor.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// pub struct AddArgs { pub a: i64, pub b: i64 }
+///
+/// labrpc::service! {
+///     /// A calculator.
+///     pub service calc {
+///         /// Adds two numbers.
+///         fn add(AddArgs) -> i64;
+///         fn neg(i64) -> i64;
+///     }
+/// }
+///
+/// struct Calc;
+/// impl calc::Service for Calc {
+///     async fn add(&self, args: AddArgs) -> i64 { args.a + args.b }
+///     async fn neg(&self, x: i64) -> i64 { -x }
+/// }
+///
+/// fn main() {
+///     labrpc::Builder::new().seed(1).run(|| async {
+///         let net = labrpc::network();
+///         let node = labrpc::node::create("calc-server");
+///         let server = labrpc::Server::new().add_service(calc::service(std::rc::Rc::new(Calc)));
+///         net.add_server("calc", node, server);
+///         let client = calc::Client::new(net.end_to(labrpc::NodeId::TESTER, "calc"));
+///         assert_eq!(client.add(&AddArgs { a: 2, b: 3 }).await, Ok(5));
+///         assert_eq!(client.neg(&7).await, Ok(-7));
+///     });
+/// }
+/// ```
+///
+/// The generated module `calc` holds:
+/// - `NAME`, the service name on the wire (`"calc"`); methods travel as
+///   `"calc.add"`;
+/// - `trait Service` with one `async fn` per method, taking the arguments by
+///   value and returning the reply;
+/// - `fn service(Rc<impl Service>) -> labrpc::Service`, to add to a
+///   [`Server`];
+/// - `struct Client`, made from a `ClientEnd`, with one `async fn` per method
+///   taking the arguments by reference and returning
+///   `Result<Reply, RpcError>`; `with_timeout(d)` bounds every call.
+#[macro_export]
+macro_rules! service {
+    (
+        $(#[$smeta:meta])*
+        $vis:vis service $svc:ident {
+            $(
+                $(#[$mmeta:meta])*
+                fn $method:ident($arg:ty) -> $reply:ty;
+            )*
+        }
+    ) => {
+        $(#[$smeta])*
+        $vis mod $svc {
+            #![allow(unused_imports, dead_code)]
+            use super::*;
+
+            /// The service's name on the wire.
+            pub const NAME: &str = stringify!($svc);
+
+            /// The server side: implement it and pass it to [`service`].
+            #[allow(async_fn_in_trait)]
+            pub trait Service: 'static {
+                $(
+                    $(#[$mmeta])*
+                    async fn $method(&self, args: $arg) -> $reply;
+                )*
+            }
+
+            /// Wraps `handler` as a service to add to a `labrpc::Server`.
+            pub fn service<S: Service>(handler: ::std::rc::Rc<S>) -> $crate::rpc::Service {
+                $crate::rpc::Service::new(NAME, move |method: &str, body: ::std::vec::Vec<u8>| {
+                    let handler = handler.clone();
+                    match method {
+                        $(
+                            stringify!($method) => $crate::rpc::handle(
+                                body,
+                                move |args: $arg| async move { handler.$method(args).await },
+                            ),
+                        )*
+                        _ => $crate::rpc::unknown_method(NAME, method),
+                    }
+                })
+            }
+
+            /// The typed client side.
+            #[derive(Clone, Debug)]
+            pub struct Client {
+                end: $crate::ClientEnd,
+                timeout: ::std::option::Option<::std::time::Duration>,
+            }
+
+            impl Client {
+                /// A client that calls through `end`.
+                pub fn new(end: $crate::ClientEnd) -> Self {
+                    Client { end, timeout: None }
+                }
+
+                /// Fails every call that has no reply within `d` of virtual
+                /// time with `RpcError::Timeout`.
+                pub fn with_timeout(mut self, d: ::std::time::Duration) -> Self {
+                    self.timeout = Some(d);
+                    self
+                }
+
+                /// The end this client calls through.
+                pub fn end(&self) -> &$crate::ClientEnd {
+                    &self.end
+                }
+
+                $(
+                    $(#[$mmeta])*
+                    pub async fn $method(&self, args: &$arg) -> ::std::result::Result<$reply, $crate::RpcError> {
+                        let call = self.end.call::<$arg, $reply>(
+                            concat!(stringify!($svc), ".", stringify!($method)),
+                            args,
+                        );
+                        match self.timeout {
+                            None => call.await,
+                            Some(d) => $crate::time::timeout(d, call)
+                                .await
+                                .unwrap_or(Err($crate::RpcError::Timeout)),
+                        }
+                    }
+                )*
+            }
+        }
+    };
+}

@@ -1,0 +1,277 @@
+//! Virtual time.
+//!
+//! Guarantees:
+//! - [`Instant::now`] is the simulation's clock: it starts at zero, never
+//!   decreases, and does not move while any task is ready to run. Work done
+//!   between two awaits takes no virtual time.
+//! - [`sleep`] for `d` completes exactly when the clock reaches `now + d`
+//!   (never earlier; tasks whose timers fire at the same instant run in an
+//!   order drawn from the seeded RNG).
+//! - A dropped [`Sleep`] leaves no timer behind.
+//! - Durations are `std::time::Duration`; only the clock is virtual.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::ops::{Add, AddAssign, Sub};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::runtime;
+
+/// A point in virtual time, in nanoseconds since the simulation started.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The simulation's current virtual time.
+    pub fn now() -> Instant {
+        Instant(runtime::current().now.get())
+    }
+
+    /// Virtual time elapsed since `self`.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now() - *self
+    }
+
+    /// `self - earlier`, or zero if `earlier` is later.
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+
+    /// Nanoseconds since the start of the simulation.
+    pub fn as_nanos(&self) -> u64 {
+        self.0
+    }
+
+    /// The instant `nanos` nanoseconds after the start of the simulation.
+    pub fn from_nanos(nanos: u64) -> Instant {
+        Instant(nanos)
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(nanos(d)))
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(nanos(d)))
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    /// Saturates at zero, like `std::time::Instant` since Rust 1.60.
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl fmt::Display for Instant {
+    /// Seconds with microsecond precision, e.g. `12.000345s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:06}s",
+            self.0 / 1_000_000_000,
+            (self.0 % 1_000_000_000) / 1000
+        )
+    }
+}
+
+/// The current virtual time; shorthand for [`Instant::now`].
+pub fn now() -> Instant {
+    Instant::now()
+}
+
+/// Pending timers, ordered by (deadline, registration order).
+#[derive(Default)]
+pub(crate) struct Timers {
+    pending: BTreeMap<(u64, u64), Waker>,
+    next_seq: u64,
+}
+
+impl Timers {
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.pending.first_key_value().map(|(&(d, _), _)| d)
+    }
+
+    /// Removes and returns the wakers of every timer due at `deadline`.
+    pub fn take_due(&mut self, deadline: u64) -> Vec<Waker> {
+        let mut due = Vec::new();
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > deadline {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        due
+    }
+
+    fn insert(&mut self, deadline: u64, waker: Waker) -> (u64, u64) {
+        let key = (deadline, self.next_seq);
+        self.next_seq += 1;
+        self.pending.insert(key, waker);
+        key
+    }
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    deadline: Instant,
+    /// The timer registered at the last pending poll, if any.
+    key: Option<(u64, u64)>,
+}
+
+impl Sleep {
+    /// When this sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline (the next poll registers a new timer).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(key) = self.key.take()
+            && let Some(sim) = runtime::try_current()
+        {
+            sim.timers.borrow_mut().pending.remove(&key);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let sim = runtime::current();
+        if sim.now.get() >= self.deadline.0 {
+            self.key = None;
+            return Poll::Ready(());
+        }
+        let mut timers = sim.timers.borrow_mut();
+        if let Some(key) = self.key
+            && let Some(w) = timers.pending.get_mut(&key)
+        {
+            if !w.will_wake(cx.waker()) {
+                *w = cx.waker().clone();
+            }
+            return Poll::Pending;
+        }
+        self.key = Some(timers.insert(self.deadline.0, cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// Completes when `d` of virtual time has passed.
+pub fn sleep(d: Duration) -> Sleep {
+    sleep_until(Instant::now() + d)
+}
+
+/// Completes when the virtual clock reaches `deadline` (at once if past).
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        key: None,
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(pub Duration);
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timed out after {:?} of virtual time", self.0)
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `d` of virtual time. If the future is ready at
+/// the deadline's instant it wins: the future is polled before the timer.
+pub async fn timeout<F: Future>(d: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let mut timer = sleep(d);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(d))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Ticks at a fixed period; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    next: Instant,
+    period: Duration,
+}
+
+impl Interval {
+    /// Completes at the next tick and returns its scheduled instant. The
+    /// first tick is immediate. Missed ticks are skipped, not bunched: after
+    /// a long pause the next tick is one period after the late one.
+    pub async fn tick(&mut self) -> Instant {
+        let at = self.next;
+        sleep_until(at).await;
+        let now = Instant::now();
+        self.next = if now >= at + self.period {
+            now + self.period
+        } else {
+            at + self.period
+        };
+        at
+    }
+
+    /// The tick period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+/// A ticker whose first tick completes immediately, then every `period`.
+///
+/// # Panics
+/// If `period` is zero.
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "labrpc::time::interval: period must be non-zero"
+    );
+    Interval {
+        next: Instant::now(),
+        period,
+    }
+}

@@ -1,0 +1,243 @@
+//! The event trace: what happened, when, and where.
+//!
+//! Guarantees:
+//! - Every node creation, crash and restart, every RPC send, delivery,
+//!   reply and drop (with its reason), every change of the link table, and
+//!   every lab event ([`event`]) is recorded with its virtual time and node.
+//! - The trace hash (FNV-1a over every event, in order) is always computed;
+//!   the same seed gives the same hash. It is the determinism check.
+//! - Events are kept in memory only when asked for (`LAB_TRACE`,
+//!   `LAB_DETERMINISM`, or [`crate::Builder::record_trace`]); then they
+//!   export as JSON lines, one [`Event`] per line:
+//!   `{"seq":3,"time":1200000,"node":1,"kind":"send","rpc":1,...}`.
+//! - Log lines (`log` crate) are not part of the trace, so `RUST_LOG` never
+//!   changes a run.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use crate::node::NodeId;
+use crate::runtime::{self, Sim};
+
+/// Which leg of an RPC an event concerns.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    /// Client to server.
+    Request,
+    /// Server to client.
+    Reply,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A node was created.
+    NodeCreated {
+        /// Its name.
+        name: Rc<str>,
+    },
+    /// The node crashed.
+    Crash,
+    /// The node restarted.
+    Restart,
+    /// A client end sent a request (recorded on the client's node).
+    Send {
+        /// Unique id of this call.
+        rpc: u64,
+        /// The client end.
+        end: Rc<str>,
+        /// The server it is connected to (empty if none).
+        server: Rc<str>,
+        /// Node hosting the server, if any.
+        to: Option<NodeId>,
+        /// `service.method`.
+        method: &'static str,
+        /// Encoded request size.
+        bytes: usize,
+    },
+    /// A request reached its server and its handler started (on the
+    /// server's node).
+    Deliver {
+        /// The call.
+        rpc: u64,
+        /// The client's node.
+        from: NodeId,
+        /// `service.method`.
+        method: &'static str,
+    },
+    /// A reply reached its client (on the client's node).
+    Reply {
+        /// The call.
+        rpc: u64,
+        /// The server's node.
+        from: NodeId,
+        /// Encoded reply size (0 for an error reply).
+        bytes: usize,
+    },
+    /// A request or reply was lost.
+    Drop {
+        /// The call.
+        rpc: u64,
+        /// Which leg was lost.
+        leg: Leg,
+        /// Why, e.g. `"unreliable"`, `"link down"`, `"end disabled"`.
+        reason: &'static str,
+    },
+    /// A directed link went up or down.
+    Link {
+        /// Source node.
+        from: NodeId,
+        /// Destination node.
+        to: NodeId,
+        /// New state.
+        up: bool,
+    },
+    /// The network was split into groups.
+    Partition {
+        /// The groups; listed nodes talk only within their group.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// Every link is up again.
+    Heal,
+    /// A network setting changed, e.g. `"reliable=false"`.
+    Config {
+        /// The new setting.
+        setting: String,
+    },
+    /// An RPC server was added (on the node that hosts it).
+    ServerAdded {
+        /// Its name.
+        server: Rc<str>,
+    },
+    /// An RPC server was deleted (or its node crashed).
+    ServerDeleted {
+        /// Its name.
+        server: Rc<str>,
+    },
+    /// An event defined by a lab, e.g. `topic = "leader"`.
+    Lab {
+        /// Short topic, used for filtering and colours.
+        topic: Rc<str>,
+        /// Human-readable description.
+        message: String,
+    },
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Event {
+    /// Position in the trace, from 0.
+    pub seq: u64,
+    /// Virtual time, in nanoseconds since the start.
+    pub time: u64,
+    /// Where it happened.
+    pub node: NodeId,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} {} {}",
+            self.seq,
+            crate::time::Instant::from_nanos(self.time),
+            self.node,
+            serde_json::to_string(&self.kind).unwrap_or_default()
+        )
+    }
+}
+
+pub(crate) struct Trace {
+    hasher: fnv::FnvHasher,
+    count: u64,
+    events: Option<Vec<Event>>,
+}
+
+impl Trace {
+    pub fn new(record: bool) -> Trace {
+        Trace {
+            hasher: fnv::FnvHasher::default(),
+            count: 0,
+            events: record.then(Vec::new),
+        }
+    }
+
+    fn push(&mut self, time: u64, node: NodeId, kind: EventKind) {
+        let event = Event {
+            seq: self.count,
+            time,
+            node,
+            kind,
+        };
+        event.hash(&mut self.hasher);
+        self.count += 1;
+        if let Some(events) = &mut self.events {
+            events.push(event);
+        }
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hasher.finish()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn take_events(&mut self) -> Option<Vec<Event>> {
+        self.events.take()
+    }
+}
+
+pub(crate) fn record_at(sim: &Sim, node: NodeId, kind: EventKind) {
+    let now = sim.now.get();
+    sim.trace.borrow_mut().push(now, node, kind);
+}
+
+pub(crate) fn record(sim: &Sim, kind: EventKind) {
+    record_at(sim, sim.current_node.get(), kind);
+}
+
+/// Records a lab-defined event on the current node, e.g.
+/// `event("leader", format!("term {term}"))`. It becomes part of the trace
+/// (and its hash), and is logged at `debug` level under target `event`.
+pub fn event(topic: &str, message: impl fmt::Display) {
+    let sim = runtime::current();
+    let message = message.to_string();
+    log::debug!(target: "event", "[{topic}] {message}");
+    record(
+        &sim,
+        EventKind::Lab {
+            topic: topic.into(),
+            message,
+        },
+    );
+}
+
+/// The hash of the trace so far.
+pub fn hash() -> u64 {
+    runtime::current().trace.borrow().hash()
+}
+
+/// The number of events recorded so far.
+pub fn len() -> u64 {
+    runtime::current().trace.borrow().count()
+}
+
+/// Writes `events` as JSON lines to `w`.
+pub fn write_json_lines(events: &[Event], mut w: impl Write) -> std::io::Result<()> {
+    for e in events {
+        serde_json::to_writer(&mut w, e)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
