@@ -179,6 +179,13 @@ impl Builder {
         self
     }
 
+    /// Write each run's trace as JSON lines to `path` (`{seed}` and
+    /// `{test}` are replaced), as `LAB_TRACE` does.
+    pub fn trace_path(mut self, path: impl Into<String>) -> Builder {
+        self.trace_path = Some(path.into());
+        self
+    }
+
     /// Keep the trace in memory and return it in the [`Report`].
     pub fn record_trace(mut self, on: bool) -> Builder {
         self.record_trace = on;

@@ -117,6 +117,17 @@ pub fn crash(node: NodeId) {
     sim.drop_node_tasks(node);
 }
 
+/// Crashes the node of the running task and never returns: the task (and
+/// every other task of the node) is dropped at this await. Use it for a
+/// crash that happens in the middle of a node's own code.
+///
+/// (A plain [`crash`] of the current node also drops the calling task, but
+/// only when it next returns `Pending`; until then its code keeps running.)
+pub async fn crash_self() -> std::convert::Infallible {
+    crash(current());
+    std::future::pending().await
+}
+
 /// Brings a crashed node back with no tasks and its storage intact.
 /// Restarting an alive node does nothing.
 pub fn restart(node: NodeId) {

@@ -58,7 +58,7 @@ impl<T> Drop for CancelGuard<T> {
 }
 
 /// An owned permission to await or abort a task.
-#[must_use = "dropping a JoinHandle detaches the task; bind it to `_` to say so"]
+#[must_use = "dropping a JoinHandle detaches the task; call .detach() to say so"]
 pub struct JoinHandle<T> {
     state: Rc<RefCell<JoinState<T>>>,
     task: Option<(usize, u64)>,
@@ -75,6 +75,9 @@ impl<T> JoinHandle<T> {
         }
         self.state.borrow_mut().finish(Err(JoinError));
     }
+
+    /// Lets the task run on its own; its output is dropped.
+    pub fn detach(self) {}
 
     /// Whether the task has finished (completed, aborted or crashed).
     pub fn is_finished(&self) -> bool {

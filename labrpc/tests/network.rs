@@ -1,0 +1,277 @@
+//! Partitions, one-way cuts, in-flight messages, per-link settings, hooks,
+//! and bad input: each behaves as `labrpc::net` documents.
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::{client, junk, start_junk};
+use labrpc::time::{Instant, sleep};
+use labrpc::{LinkConfig, NodeId, RpcError, Verdict, network, run_test, task};
+
+/// A client end from node `from` to `server`.
+fn client_from(from: NodeId, server: &str) -> junk::Client {
+    junk::Client::new(network().end_to(from, server))
+}
+
+#[test]
+fn partition_splits_listed_nodes_and_heal_rejoins_them() {
+    run_test(|| async {
+        let net = network();
+        let (a, _) = start_junk("a");
+        let (b, _) = start_junk("b");
+        let (c, _) = start_junk("c");
+        net.partition(&[&[a, b], &[c]]);
+        assert_eq!(client_from(a, "b").record(&1).await, Ok(1));
+        assert_eq!(
+            client_from(a, "c").record(&2).await,
+            Err(RpcError::Unreachable)
+        );
+        assert_eq!(
+            client_from(c, "a").record(&3).await,
+            Err(RpcError::Unreachable)
+        );
+        // The tester is not listed: its links are untouched.
+        assert_eq!(client("c").record(&4).await, Ok(4));
+        assert!(!net.link_up(a, c) && !net.link_up(c, b) && net.link_up(b, a));
+        net.heal();
+        assert_eq!(client_from(a, "c").record(&5).await, Ok(5));
+    });
+}
+
+#[test]
+fn a_one_way_cut_loses_requests_or_replies() {
+    run_test(|| async {
+        let net = network();
+        let (a, _) = start_junk("a");
+        let (b, jb) = start_junk("b");
+        // a -> b cut: requests from a never reach b.
+        net.cut(a, b);
+        assert_eq!(
+            client_from(a, "b").record(&1).await,
+            Err(RpcError::Unreachable)
+        );
+        assert!(jb.seen.borrow().is_empty());
+        assert!(net.link_up(b, a), "the reverse direction stays up");
+        net.restore(a, b);
+        // b -> a cut: the request arrives, the handler runs, the reply is lost.
+        net.cut(b, a);
+        assert_eq!(
+            client_from(a, "b").record(&2).await,
+            Err(RpcError::Unreachable)
+        );
+        assert_eq!(jb.seen.borrow().as_slice(), &[2]);
+        net.restore(b, a);
+        assert_eq!(client_from(a, "b").record(&3).await, Ok(3));
+    });
+}
+
+#[test]
+fn messages_in_flight_are_decided_at_arrival() {
+    run_test(|| async {
+        let net = network();
+        let (a, _) = start_junk("a");
+        let (b, jb) = start_junk("b");
+        let slow = LinkConfig {
+            loss: 0.0,
+            latency: Duration::from_millis(50)..=Duration::from_millis(50),
+        };
+        net.set_link(a, b, Some(slow.clone()));
+        // A request in flight when the link goes down is lost.
+        let c = client_from(a, "b");
+        let call = task::spawn(async move { c.record(&1).await });
+        sleep(Duration::from_millis(10)).await;
+        net.cut(a, b);
+        assert_eq!(call.await.unwrap(), Err(RpcError::Unreachable));
+        assert!(jb.seen.borrow().is_empty(), "the handler never ran");
+        net.restore(a, b);
+        net.set_link(a, b, None);
+        // A reply in flight when the link back goes down is lost.
+        net.set_link(b, a, Some(slow));
+        let c = client_from(a, "b");
+        let call = task::spawn(async move { c.record(&2).await });
+        sleep(Duration::from_millis(10)).await;
+        assert_eq!(jb.seen.borrow().as_slice(), &[2], "the handler ran");
+        net.cut(b, a);
+        assert_eq!(call.await.unwrap(), Err(RpcError::Unreachable));
+        // A partition that starts and heals while a message flies is
+        // invisible to it.
+        net.restore(b, a);
+        let c = client_from(a, "b");
+        let call = task::spawn(async move { c.record(&3).await });
+        sleep(Duration::from_millis(5)).await;
+        net.partition(&[&[a], &[b]]);
+        sleep(Duration::from_millis(5)).await;
+        net.heal();
+        assert_eq!(call.await.unwrap(), Ok(3));
+    });
+}
+
+#[test]
+fn per_link_latency_and_loss() {
+    run_test(|| async {
+        let net = network();
+        let (a, _) = start_junk("a");
+        let (b, _) = start_junk("b");
+        let ms = |m| Duration::from_millis(m);
+        net.set_link(
+            a,
+            b,
+            Some(LinkConfig {
+                loss: 0.0,
+                latency: ms(30)..=ms(30),
+            }),
+        );
+        let t0 = Instant::now();
+        assert_eq!(client_from(a, "b").record(&1).await, Ok(1));
+        let rtt = t0.elapsed();
+        assert!(rtt >= ms(30) && rtt <= ms(32), "rtt {rtt:?}");
+        net.set_link(
+            a,
+            b,
+            Some(LinkConfig {
+                loss: 1.0,
+                latency: ms(1)..=ms(1),
+            }),
+        );
+        for i in 0..10 {
+            assert_eq!(
+                client_from(a, "b").record(&i).await,
+                Err(RpcError::Unreachable)
+            );
+        }
+        net.set_link(a, b, None);
+        assert_eq!(client_from(a, "b").record(&2).await, Ok(2));
+    });
+}
+
+#[test]
+fn hooks_drop_or_delay_chosen_messages() {
+    run_test(|| async {
+        let net = network();
+        let (a, ja) = start_junk("a");
+        let seen = Rc::new(Cell::new(0));
+        let s = seen.clone();
+        // Drop every `record` request to a; let everything else through.
+        let drop_record = net.add_hook(move |m| {
+            s.set(s.get() + 1);
+            if m.method == "junk.record" && m.to == a && m.leg == labrpc::trace::Leg::Request {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        let c = client("a");
+        assert_eq!(c.record(&1).await, Err(RpcError::Unreachable));
+        assert!(ja.seen.borrow().is_empty());
+        assert_eq!(c.format(&2).await.unwrap(), "handler-2");
+        assert_eq!(
+            seen.get(),
+            3,
+            "the hook saw 1 request and 1 request + 1 reply"
+        );
+        net.remove_hook(drop_record);
+        assert_eq!(c.record(&3).await, Ok(3));
+        // Delay replies from a by 500 ms.
+        let delay = net.add_hook(move |m| {
+            if m.leg == labrpc::trace::Leg::Reply && m.from == a {
+                Verdict::Delay(Duration::from_millis(500))
+            } else {
+                Verdict::Deliver
+            }
+        });
+        let t0 = Instant::now();
+        assert_eq!(c.record(&4).await, Ok(4));
+        assert!(t0.elapsed() >= Duration::from_millis(500));
+        net.remove_hook(delay);
+        let t0 = Instant::now();
+        assert_eq!(c.record(&5).await, Ok(5));
+        assert!(t0.elapsed() < Duration::from_millis(5));
+    });
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    run_test(|| async {
+        let net = network();
+        start_junk("a");
+        let end = net.end_to(NodeId::TESTER, "a");
+        // Undecodable request bytes: a String whose length prefix lies.
+        let e = end.call_raw("junk.parse", vec![200, 1]).await.unwrap_err();
+        assert!(
+            matches!(&e, RpcError::Decode(m) if m.contains("String")),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("undecodable message: cannot decode"),
+            "{e}"
+        );
+        // Unknown method and service.
+        let e = end.call_raw("junk.nope", vec![]).await.unwrap_err();
+        assert_eq!(e, RpcError::UnknownMethod("junk.nope".into()));
+        assert_eq!(e.to_string(), "unknown method \"junk.nope\"");
+        let e = end.call_raw("kv.get", vec![]).await.unwrap_err();
+        assert_eq!(e, RpcError::UnknownService("kv".into()));
+        // A reply that does not decode as the expected type.
+        let e = end
+            .call::<i64, Vec<bool>>("junk.format", &5)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, RpcError::Decode(m) if m.contains("Vec<bool>")),
+            "{e}"
+        );
+        // Unconnected and deleted ends.
+        let lonely = net.make_end("lonely", NodeId::TESTER);
+        net.enable("lonely", true);
+        assert_eq!(
+            lonely.call_raw("junk.parse", vec![]).await,
+            Err(RpcError::Unreachable)
+        );
+        net.delete_end(end.name());
+        assert_eq!(
+            end.call::<i64, String>("junk.format", &1).await,
+            Err(RpcError::Unreachable)
+        );
+    });
+}
+
+#[test]
+fn client_timeout_bounds_a_call() {
+    run_test(|| async {
+        start_junk("a");
+        let c = client("a").with_timeout(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(c.slow(&1).await, Err(RpcError::Timeout));
+        assert_eq!(t0.elapsed(), Duration::from_secs(1));
+        assert_eq!(c.record(&2).await, Ok(2));
+    });
+}
+
+#[test]
+fn a_replaced_server_counts_as_deleted() {
+    run_test(|| async {
+        let net = network();
+        let (a, _) = start_junk("a");
+        let c = client("a");
+        let call = task::spawn(async move { c.slow(&1).await });
+        sleep(Duration::from_millis(300)).await;
+        let fresh = Rc::new(common::Junk::default());
+        net.add_server(
+            "a",
+            a,
+            labrpc::Server::new().add_service(junk::service(fresh.clone())),
+        );
+        assert_eq!(call.await.unwrap(), Err(RpcError::ServerGone));
+        assert_eq!(client("a").record(&7).await, Ok(7));
+        assert_eq!(fresh.seen.borrow().as_slice(), &[7]);
+        assert_eq!(
+            net.server_count("a"),
+            2,
+            "counts are per name, over the run"
+        );
+    });
+}
