@@ -1,0 +1,110 @@
+//! linearizability: decide whether a recorded history of client operations
+//! is linearizable, and show why not.
+//!
+//! # Guarantees
+//!
+//! - **Exact verdicts.** [`check`] returns [`Verdict::Linearizable`] with a
+//!   linearization, [`Verdict::NotLinearizable`] only when none exists, or
+//!   [`Verdict::Unknown`] when the wall-clock timeout (or the caller's
+//!   cancel flag) stopped the search first. Unknown never hides a violation
+//!   already found in another partition.
+//! - **Crashed and timed-out clients are handled soundly.** An operation
+//!   that never returned may take effect anywhere after its call, or never;
+//!   one whose output is unknown accepts any output the model allows.
+//! - **Evidence.** A violating partition comes with its longest linearizable
+//!   prefixes and the operations that cannot go next;
+//!   [`CheckResult::explain`] turns them into a test failure message and
+//!   [`write_html`] into a self-contained page (no network needed).
+//! - **Porcupine's algorithm, in Rust.** Wing & Gong's search with Lowe's
+//!   memoization of (linearized set, state), on porcupine's linked list of
+//!   call/return entries with O(1) lift/unlift; partitions (e.g. KV keys)
+//!   are checked independently, in parallel threads.
+//!
+//! The checker is plain synchronous code on real time: it runs after a
+//! simulation, never inside one (DESIGN.md, "Checkers run on real time").
+//!
+//! # The API in twenty lines
+//!
+//! ```text
+//! Operation { client, input, call, output: Option<O>, ret: Option<u64> }
+//!     ::completed(..) / ::unknown(..) / ::pending(..)
+//! Recorder<I, O>: clone-able, single-threaded history
+//!     .call(client, input, time) -> OpId; .finish(id, output, time);
+//!     .finish_unknown(id, time); .history() / .take()
+//! operations_from_events(Vec<Event>) -> Vec<Operation>   (porcupine's events)
+//! trait Model { partition, init, step, describe_operation, describe_state }
+//! KvModel, RegisterModel, CasRegisterModel               (the shipped models)
+//! check(&model, &history, Option<Duration>) -> CheckResult
+//! check_with(&model, &history, &CheckOptions { timeout, cancel, threads })
+//! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome }], elapsed }
+//!     .is_linearizable() / .violations() / .explain(&model, &history)
+//! write_html(path, &model, &history, &result, &annotations)   (render_html -> String)
+//! Annotation::interval(start, end, text) / ::point(time, text), .tag(row)
+//! format: JSON lines, read_history / parse_history / write_history (trait JsonModel)
+//! lincheck --model kv|register|cas-register [--timeout SECS] [--html OUT] FILE
+//! ```
+//!
+//! # How a lab records and checks a history
+//!
+//! Each simulated clerk wraps every request in `call`/`finish` with virtual
+//! timestamps. A clerk that crashes or gives up never calls `finish`; its
+//! operation stays pending, which the checker handles.
+//!
+//! ```
+//! use std::time::Duration;
+//! use linearizability::{check, Annotation, KvInput, KvModel, KvOutput, Recorder, Verdict};
+//!
+//! let recorder: Recorder<KvInput, KvOutput> = Recorder::new();
+//!
+//! // Clerk 0 and clerk 1 run concurrently (times are virtual nanoseconds).
+//! let clerk0 = recorder.clone();
+//! let put = clerk0.call(0, KvInput::put("x", "a"), 100);
+//! let clerk1 = recorder.clone();
+//! let get = clerk1.call(1, KvInput::get("x"), 150);
+//! clerk0.finish(put, KvOutput::Done, 300);
+//! clerk1.finish(get, KvOutput::value("a"), 320); // overlaps the put: fine
+//! // Clerk 1 appends, then crashes before the reply: pending.
+//! clerk1.call(1, KvInput::append("x", "b"), 400);
+//! // The tester's final read sees the append: it took effect.
+//! let last = recorder.call(2, KvInput::get("x"), 900);
+//! recorder.finish(last, KvOutput::value("ab"), 950);
+//!
+//! let history = recorder.history();
+//! let result = check(&KvModel, &history, Some(Duration::from_secs(1)));
+//! assert_eq!(result.verdict, Verdict::Linearizable, "{}", result.explain(&KvModel, &history));
+//!
+//! // A stale read after the append returned would be a violation.
+//! let stale = recorder.call(3, KvInput::get("x"), 1000);
+//! recorder.finish(stale, KvOutput::value("a"), 1100);
+//! let history = recorder.history();
+//! let result = check(&KvModel, &history, Some(Duration::from_secs(1)));
+//! assert_eq!(result.verdict, Verdict::NotLinearizable);
+//! let why = result.explain(&KvModel, &history);
+//! assert!(why.contains(r#"get("x") -> "a""#), "{why}");
+//!
+//! // On failure a lab writes the view and prints its path.
+//! let path = std::env::temp_dir().join("linearizability-doc-example.html");
+//! let notes = [Annotation::interval(400, 800, "partition {0,1} | {2,3,4}"),
+//!              Annotation::point(600, "server 3 crashed")];
+//! linearizability::write_html(&path, &KvModel, &history, &result, &notes).unwrap();
+//! ```
+
+mod checker;
+pub mod format;
+mod history;
+mod html;
+mod memo;
+mod model;
+pub mod models;
+mod result;
+
+pub use checker::{CheckOptions, check, check_with};
+pub use format::{FormatError, JsonModel, parse_history, read_history, write_history};
+pub use history::{Event, EventError, OpId, Operation, Recorder, operations_from_events};
+pub use html::{Annotation, render_html, write_html};
+pub use model::{History, Model, Partition};
+pub use models::{
+    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, RegisterInput,
+    RegisterModel, RegisterOutput,
+};
+pub use result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};

@@ -1,0 +1,129 @@
+//! Lowe's memo table: the (linearized set, state) pairs already explored.
+//!
+//! Keyed by a Zobrist hash of the set: each operation has a fixed random
+//! 64-bit key and a set hashes to the XOR of its members' keys, so adding or
+//! removing one operation updates the hash in O(1). Entries live in flat
+//! arrays (one bitset of `words` words per entry, no allocation per entry)
+//! behind an open-addressing index; a lookup compares sets and states only
+//! when the hashes agree.
+
+/// The Zobrist key of operation `i` (SplitMix64 of `i`): fixed, so searches
+/// are reproducible.
+pub(crate) fn zobrist(i: usize) -> u64 {
+    let mut z = (i as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A set of explored (bitset, state) pairs.
+///
+/// Invariant: `slots.len()` is a power of two, at least twice the number of
+/// entries; a slot holds `entry index + 1`, or 0 when empty.
+pub(crate) struct Memo<S> {
+    words: usize,
+    slots: Vec<u32>,
+    hashes: Vec<u64>,
+    bits: Vec<u64>,
+    states: Vec<S>,
+}
+
+impl<S: Clone + Eq> Memo<S> {
+    /// An empty table for sets of `words * 64` operations.
+    pub(crate) fn new(words: usize) -> Self {
+        Memo {
+            words,
+            slots: vec![0; 1024],
+            hashes: Vec::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+        }
+    }
+
+    /// Adds (`bits`, `state`), whose set hashes to `hash`, unless already
+    /// present. Returns whether it was added.
+    pub(crate) fn insert(&mut self, hash: u64, bits: &[u64], state: &S) -> bool {
+        debug_assert_eq!(bits.len(), self.words);
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            let e = (slot - 1) as usize;
+            if self.hashes[e] == hash
+                && self.bits[e * self.words..(e + 1) * self.words] == *bits
+                && self.states[e] == *state
+            {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+        let e = self.states.len();
+        let slot = u32::try_from(e + 1).expect("memo table exceeds 2^32 entries");
+        self.hashes.push(hash);
+        self.bits.extend_from_slice(bits);
+        self.states.push(state.clone());
+        if 2 * self.states.len() > self.slots.len() {
+            self.grow();
+        } else {
+            self.slots[i] = slot;
+        }
+        true
+    }
+
+    /// Doubles the index and re-inserts every entry (including the newest).
+    fn grow(&mut self) {
+        let len = self.slots.len() * 2;
+        let mask = len - 1;
+        self.slots = vec![0; len];
+        for (e, &hash) in self.hashes.iter().enumerate() {
+            let mut i = (hash as usize) & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = (e + 1) as u32;
+        }
+    }
+
+    /// The number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.states.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_it_stored_and_only_that() {
+        let mut memo: Memo<u32> = Memo::new(2);
+        let mut stored = Vec::new();
+        for i in 0..5000usize {
+            let bits = [i as u64, (i * 7) as u64];
+            let hash = zobrist(i % 97); // many equal hashes: exercises collisions
+            assert!(memo.insert(hash, &bits, &(i as u32 % 3)));
+            stored.push((hash, bits, i as u32 % 3));
+        }
+        assert_eq!(memo.len(), 5000);
+        for (hash, bits, state) in &stored {
+            assert!(!memo.insert(*hash, bits, state));
+        }
+        // Same set and hash, different state: a new entry.
+        let (hash, bits, state) = stored[0];
+        assert!(memo.insert(hash, &bits, &(state + 10)));
+    }
+
+    #[test]
+    fn zobrist_keys_differ() {
+        let mut keys: Vec<u64> = (0..10_000).map(zobrist).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 10_000);
+    }
+}

@@ -1,0 +1,77 @@
+//! The sequential specification a history is checked against.
+//!
+//! A [`Model`] is a deterministic state machine: from a state, an input
+//! either is legal with a given output (and leads to one next state) or is
+//! not. The checker asks it nothing else, so a model is all a new kind of
+//! service needs.
+//!
+//! Partitioning (P-compositionality): a history is linearizable iff each of
+//! its independent parts is, when the parts touch disjoint objects (keys of a
+//! KV store). Checking parts separately turns one exponential search into
+//! many small ones, and lets them run in parallel.
+
+use crate::history::Operation;
+
+/// A history of operations of model `M`.
+pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
+
+/// An independent part of a history, as returned by [`Model::partition`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// Shown in reports and in the view, e.g. `key "x"`.
+    pub label: String,
+    /// Indices into the history, in increasing order.
+    pub ops: Vec<usize>,
+}
+
+/// A sequential specification.
+///
+/// Requirements the checker relies on:
+/// - `step` is deterministic and pure: the same state, input and output
+///   give the same answer every time.
+/// - `step(s, i, None)` (output unknown) returns the state `i` leads to from
+///   `s` whatever output it produced, or `None` if `i` cannot happen in `s`.
+///   This is exact for deterministic specifications, where a state and an
+///   input determine the output.
+/// - `partition` returns parts that cover every operation exactly once, and
+///   operations in different parts never affect one another's legality.
+///
+/// States need only `Clone + Eq`: the memo table hashes the set of
+/// linearized operations (incrementally, O(1) a step) and compares states
+/// only among entries for the same set, as porcupine does. States never
+/// cross threads (each part is searched on one thread), so `Rc` is fine.
+pub trait Model: Sync {
+    /// What a client asks for.
+    type Input: Sync;
+    /// What the service answers.
+    type Output: Sync;
+    /// The state of one part.
+    type State: Clone + Eq;
+
+    /// Splits a history into independent parts. Default: one part.
+    fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
+        vec![Partition {
+            label: String::from("all operations"),
+            ops: (0..history.len()).collect(),
+        }]
+    }
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after `input` produced `output` in `state`, or `None` if
+    /// that cannot happen. `output == None` means the output is unknown.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// A short human description of an operation, e.g. `get("x") -> "1"`;
+    /// `output == None` means unknown.
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
+
+    /// A short human description of a state.
+    fn describe_state(&self, state: &Self::State) -> String;
+}
