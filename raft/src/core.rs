@@ -1,0 +1,258 @@
+//! One Raft peer's state, and the transitions between roles.
+//!
+//! Everything here is synchronous: RPC handlers and reply handlers borrow
+//! the state, step it, and return. The tasks that wait (election timer,
+//! replicators, applier) live in `election.rs`, `replication.rs` and
+//! `apply.rs`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::mpsc::UnboundedSender;
+use labrpc::Persister;
+use labrpc::time::Instant;
+use log::debug;
+use serde::{Deserialize, Serialize};
+
+use crate::ApplyMsg;
+use crate::log::Log;
+use crate::notify::Notify;
+use crate::rpc::raft;
+
+// SOLUTION BEGIN
+/// The leader sends AppendEntries to each peer at least this often (the
+/// lab allows at most ten heartbeats per second).
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+/// Election timeouts are drawn uniformly from this range, afresh each time
+/// the timer is reset: several heartbeats long, so a few lost messages do
+/// not start an election, and wide, so split votes are rare.
+pub const ELECTION_TIMEOUT_MIN: Duration = Duration::from_millis(400);
+/// See [`ELECTION_TIMEOUT_MIN`].
+pub const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(800);
+// SOLUTION END
+
+/// A shared handle to one peer's state. Only tasks of the peer's node (and
+/// the tester, through `labrpc::node::enter`) touch it.
+pub type Shared = Rc<RefCell<Core>>;
+
+// SOLUTION BEGIN
+/// What a peer currently is.
+#[derive(Debug)]
+pub enum Role {
+    /// Follows whoever leads the current term (or no one yet).
+    Follower,
+    /// Campaigning in the current term.
+    Candidate {
+        /// Votes received in this term, including its own.
+        votes: usize,
+    },
+    /// Leads the current term.
+    Leader(Progress),
+}
+
+/// The leader's view of each follower.
+///
+/// Invariant: `matched[p] < next[p] <= log.last_index() + 1` for every
+/// peer `p` (the leader's own slots are kept at its last index).
+#[derive(Debug)]
+pub struct Progress {
+    /// Index of the next entry to send to each peer.
+    pub next: Vec<u64>,
+    /// Highest index known to be replicated on each peer.
+    pub matched: Vec<u64>,
+    /// Whether an AppendEntries or InstallSnapshot carrying entries is
+    /// outstanding (heartbeats are sent regardless).
+    pub inflight: Vec<bool>,
+}
+
+/// What survives a crash (Figure 2's persistent state).
+#[derive(Serialize, Deserialize)]
+struct Persistent {
+    term: u64,
+    voted_for: Option<usize>,
+    log: Log,
+}
+// SOLUTION END
+
+/// One Raft peer.
+pub struct Core {
+    /// This peer's index in `peers`.
+    pub me: usize,
+    /// Clients to every peer (the entry at `me` is never used).
+    pub peers: Vec<raft::Client>,
+    /// Where committed commands and installed snapshots go, in order.
+    pub apply_tx: UnboundedSender<ApplyMsg>,
+    /// Durable storage.
+    pub persister: Persister,
+    // SOLUTION BEGIN
+    /// Latest term this peer has seen. Persistent; never decreases.
+    pub term: u64,
+    /// Candidate voted for in `term`. Persistent; at most one per term.
+    pub voted_for: Option<usize>,
+    /// The log. Persistent.
+    pub log: Log,
+    /// The snapshot covering `log.base()` (also on the persister).
+    pub snapshot: Vec<u8>,
+    /// Highest index known committed.
+    /// Invariant: `log.base() <= commit_index <= log.last_index()`.
+    pub commit_index: u64,
+    /// Highest index handed to the applier.
+    /// Invariant: `last_applied <= commit_index`, except transiently while
+    /// `snapshot_pending` holds.
+    pub last_applied: u64,
+    /// A snapshot received from the leader that the service has not seen.
+    pub snapshot_pending: bool,
+    /// The current role.
+    pub role: Role,
+    /// When the election timer fires, unless reset first.
+    pub election_deadline: Instant,
+    /// Wakes the election timer task.
+    pub election_wake: Notify,
+    /// Wakes the applier task.
+    pub apply_wake: Notify,
+    /// Wakes the replicator task of each peer (when leading).
+    pub replicate_wake: Vec<Notify>,
+    // SOLUTION END
+}
+
+impl Core {
+    /// A peer restored from `persister` (empty if it holds nothing).
+    pub fn new(
+        me: usize,
+        peers: Vec<raft::Client>,
+        persister: Persister,
+        apply_tx: UnboundedSender<ApplyMsg>,
+    ) -> Core {
+        // SOLUTION BEGIN
+        let n = peers.len();
+        let mut core = Core {
+            me,
+            peers,
+            apply_tx,
+            term: 0,
+            voted_for: None,
+            log: Log::default(),
+            snapshot: persister.read_snapshot(),
+            commit_index: 0,
+            last_applied: 0,
+            snapshot_pending: false,
+            role: Role::Follower,
+            election_deadline: Instant::now(),
+            election_wake: Notify::default(),
+            apply_wake: Notify::default(),
+            replicate_wake: (0..n).map(|_| Notify::default()).collect(),
+            persister,
+        };
+        let state = core.persister.read_state();
+        if !state.is_empty() {
+            let p: Persistent = labcodec::decode(&state)
+                .unwrap_or_else(|e| panic!("raft {me}: cannot decode the persisted state: {e}"));
+            core.term = p.term;
+            core.voted_for = p.voted_for;
+            core.log = p.log;
+            // The service restores itself from the snapshot on restart.
+            core.commit_index = core.log.base();
+            core.last_applied = core.log.base();
+        }
+        core.reset_election_timer();
+        core
+        // SOLUTION END
+        // HANDOUT: { let _ = (me, peers, persister, apply_tx); todo!("restore a peer from its persister") }
+    }
+
+    /// Number of peers, including this one.
+    pub fn n(&self) -> usize {
+        self.peers.len()
+    }
+
+    // SOLUTION BEGIN
+    /// Whether this peer leads its current term.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+
+    /// Saves term, vote and log (the snapshot is unchanged).
+    pub fn persist(&self) {
+        let state = self.encode_state();
+        debug!(target: "raft::persist", "{}: persist term {} vote {:?} log ..={}", self.me, self.term, self.voted_for, self.log.last_index());
+        self.persister.save_state(state);
+    }
+
+    /// Saves term, vote, log and snapshot together.
+    pub fn persist_with_snapshot(&self) {
+        let state = self.encode_state();
+        self.persister.save(state, self.snapshot.clone());
+    }
+
+    fn encode_state(&self) -> Vec<u8> {
+        labcodec::encode(&Persistent {
+            term: self.term,
+            voted_for: self.voted_for,
+            log: self.log.clone(),
+        })
+        .expect("raft state always encodes")
+    }
+
+    /// Draws a new election timeout from now.
+    pub fn reset_election_timer(&mut self) {
+        let lo = ELECTION_TIMEOUT_MIN.as_nanos() as u64;
+        let hi = ELECTION_TIMEOUT_MAX.as_nanos() as u64;
+        let timeout = Duration::from_nanos(labrpc::rand::gen_range(lo..hi));
+        self.election_deadline = Instant::now() + timeout;
+        self.election_wake.notify();
+    }
+
+    /// Adopts `term` if it is newer (forgetting the vote) and follows.
+    /// Every RPC and reply with a newer term goes through here.
+    pub fn become_follower(&mut self, term: u64) {
+        let was_leader = self.is_leader();
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.persist();
+        }
+        self.role = Role::Follower;
+        if was_leader {
+            debug!(target: "raft::vote", "{}: steps down in term {}", self.me, self.term);
+            labrpc::trace::event(
+                "follower",
+                format!("{} steps down, term {}", self.me, self.term),
+            );
+        }
+    }
+
+    /// Whether a candidate whose log ends at (`index`, `term`) is at least
+    /// as up to date as this peer (§5.4.1).
+    pub fn candidate_up_to_date(&self, index: u64, term: u64) -> bool {
+        let (my_index, my_term) = (self.log.last_index(), self.log.last_term());
+        term > my_term || (term == my_term && index >= my_index)
+    }
+
+    /// Moves `commit_index` forward (never back) and wakes the applier.
+    pub fn commit_to(&mut self, index: u64) {
+        let index = index.min(self.log.last_index());
+        if index > self.commit_index {
+            debug!(target: "raft::commit", "{}: commit {} -> {} (term {})", self.me, self.commit_index, index, self.term);
+            labrpc::trace::event("commit", format!("{} commits ..={index}", self.me));
+            self.commit_index = index;
+            self.apply_wake.notify();
+        }
+    }
+
+    /// Leader: commits the highest index stored on a majority whose entry
+    /// is from the current term (§5.4.2: never by counting replicas of an
+    /// older term's entry).
+    pub fn advance_commit(&mut self) {
+        let Role::Leader(p) = &self.role else { return };
+        let mut matched = p.matched.clone();
+        matched[self.me] = self.log.last_index();
+        matched.sort_unstable();
+        // The (n/2+1)-th highest match is stored on a majority.
+        let majority = matched[(matched.len() - 1) / 2];
+        if majority > self.commit_index && self.log.term(majority) == Some(self.term) {
+            self.commit_to(majority);
+        }
+    }
+    // SOLUTION END
+}

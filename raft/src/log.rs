@@ -1,0 +1,191 @@
+//! The replicated log, with a prefix compacted into a snapshot.
+//!
+//! Indices are global and start at 1 (index 0 is the empty prefix). The
+//! log keeps the entries after its base: `entries[0]` is a sentinel for the
+//! base (the last index covered by the snapshot, or 0) carrying the base's
+//! term, so "the term at the entry before the first" is always known.
+//!
+//! Invariants:
+//! - `entries` is never empty; `entries[0].command` is empty.
+//! - `base() <= last_index()`; `term(i)` is defined for
+//!   `base() <= i <= last_index()`.
+//! - Terms never decrease along the log.
+
+use serde::{Deserialize, Serialize};
+
+/// One log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The term in which a leader received the command.
+    pub term: u64,
+    /// The command, opaque to Raft.
+    pub command: Vec<u8>,
+}
+
+/// The log: a base (snapshot) index and the entries after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    base: u64,
+    entries: Vec<Entry>,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            base: 0,
+            entries: vec![Entry {
+                term: 0,
+                command: Vec::new(),
+            }],
+        }
+    }
+}
+
+impl Log {
+    /// The last index covered by the snapshot (0 if none).
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// The term of the entry at `base()`.
+    pub fn base_term(&self) -> u64 {
+        self.entries[0].term
+    }
+
+    /// The index of the last entry (or the base if there is none after it).
+    pub fn last_index(&self) -> u64 {
+        self.base + self.entries.len() as u64 - 1
+    }
+
+    /// The term of the last entry.
+    pub fn last_term(&self) -> u64 {
+        self.entries.last().map_or(0, |e| e.term)
+    }
+
+    /// The term at `index`, if it is in `base()..=last_index()`.
+    pub fn term(&self, index: u64) -> Option<u64> {
+        self.slot(index).map(|i| self.entries[i].term)
+    }
+
+    /// The entry at `index`, if it is after the base and in the log.
+    pub fn entry(&self, index: u64) -> Option<&Entry> {
+        match self.slot(index) {
+            Some(0) | None => None,
+            Some(i) => Some(&self.entries[i]),
+        }
+    }
+
+    /// Entries from `from` (after the base) to the end.
+    pub fn entries_from(&self, from: u64) -> &[Entry] {
+        debug_assert!(
+            from > self.base,
+            "entries_from({from}) at or before base {}",
+            self.base
+        );
+        let i = (from - self.base) as usize;
+        &self.entries[i.min(self.entries.len())..]
+    }
+
+    /// The first index, after the base, whose entry has `term`.
+    pub fn first_index_of_term(&self, term: u64) -> Option<u64> {
+        self.entries
+            .iter()
+            .skip(1)
+            .position(|e| e.term == term)
+            .map(|i| self.base + 1 + i as u64)
+    }
+
+    /// The last index, after the base, whose entry has `term`.
+    pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
+        self.entries
+            .iter()
+            .skip(1)
+            .rposition(|e| e.term == term)
+            .map(|i| self.base + 1 + i as u64)
+    }
+
+    /// Appends one entry; returns its index.
+    pub fn append(&mut self, entry: Entry) -> u64 {
+        debug_assert!(entry.term >= self.last_term(), "terms must not decrease");
+        self.entries.push(entry);
+        self.last_index()
+    }
+
+    /// Removes every entry at `index` and after. `index` must be after the
+    /// base (committed entries, which include the base, are never removed).
+    pub fn truncate_from(&mut self, index: u64) {
+        assert!(
+            index > self.base,
+            "truncating at {index}, at or before base {}",
+            self.base
+        );
+        self.entries.truncate((index - self.base) as usize);
+    }
+
+    /// Drops entries up to `index` (now covered by a snapshot whose last
+    /// entry has `term`). Entries after `index` are kept if the log has
+    /// `index` with that term; otherwise the whole log is discarded.
+    pub fn compact(&mut self, index: u64, term: u64) {
+        if index <= self.base {
+            return;
+        }
+        let keep = self.term(index) == Some(term);
+        let mut rest = if keep {
+            self.entries.split_off((index - self.base) as usize + 1)
+        } else {
+            Vec::new()
+        };
+        self.entries.clear();
+        self.entries.push(Entry {
+            term,
+            command: Vec::new(),
+        });
+        self.entries.append(&mut rest);
+        self.base = index;
+    }
+
+    fn slot(&self, index: u64) -> Option<usize> {
+        if index < self.base || index > self.last_index() {
+            None
+        } else {
+            Some((index - self.base) as usize)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(term: u64) -> Entry {
+        Entry {
+            term,
+            command: vec![term as u8],
+        }
+    }
+
+    #[test]
+    fn indexing_around_the_base() {
+        let mut log = Log::default();
+        assert_eq!((log.base(), log.last_index(), log.last_term()), (0, 0, 0));
+        for t in [1, 1, 2, 3, 3] {
+            log.append(e(t));
+        }
+        assert_eq!(log.last_index(), 5);
+        assert_eq!(log.term(3), Some(2));
+        assert_eq!(log.first_index_of_term(3), Some(4));
+        assert_eq!(log.last_index_of_term(1), Some(2));
+        log.compact(3, 2);
+        assert_eq!((log.base(), log.base_term(), log.last_index()), (3, 2, 5));
+        assert_eq!(log.term(2), None);
+        assert_eq!(log.term(3), Some(2));
+        assert!(log.entry(3).is_none());
+        assert_eq!(log.entries_from(4).len(), 2);
+        assert_eq!(log.first_index_of_term(1), None);
+        log.truncate_from(5);
+        assert_eq!(log.last_index(), 4);
+        // A snapshot beyond the log discards everything.
+        log.compact(10, 7);
+        assert_eq!((log.base(), log.last_index(), log.last_term()), (10, 10, 7));
+    }
+}

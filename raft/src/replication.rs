@@ -1,0 +1,148 @@
+//! Log replication: one replicator task per follower while leading.
+
+use futures::FutureExt;
+use labrpc::task;
+use labrpc::time::{Instant, sleep_until};
+use log::debug;
+
+use crate::core::{HEARTBEAT_INTERVAL, Role, Shared};
+use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
+
+/// Keeps `peer` up to date for as long as this peer leads `term`: sends
+/// new entries as soon as there are some (and nothing is outstanding), and
+/// a heartbeat at least every [`HEARTBEAT_INTERVAL`].
+pub async fn replicator(shared: Shared, peer: usize, term: u64) {
+    // SOLUTION BEGIN
+    let wake = shared.borrow().replicate_wake[peer].clone();
+    let mut heartbeat_due = Instant::now();
+    loop {
+        let idle = {
+            let c = shared.borrow();
+            let Role::Leader(p) = &c.role else { return };
+            if c.term != term {
+                return;
+            }
+            let behind = p.next[peer] <= c.log.last_index();
+            Instant::now() < heartbeat_due && (!behind || p.inflight[peer])
+        };
+        if idle {
+            futures::select_biased! {
+                _ = wake.notified().fuse() => {}
+                _ = sleep_until(heartbeat_due).fuse() => {}
+            }
+            continue;
+        }
+        send(&shared, peer, term);
+        heartbeat_due = Instant::now() + HEARTBEAT_INTERVAL;
+    }
+    // SOLUTION END
+    // HANDOUT: { let _ = (shared, peer, term); todo!("replicate to one peer") }
+}
+
+// SOLUTION BEGIN
+/// Sends `peer` what it needs next (entries, or the snapshot if they are
+/// compacted away) and handles the reply in a task of its own.
+fn send(shared: &Shared, peer: usize, term: u64) {
+    let mut c = shared.borrow_mut();
+    let (base, base_term, last, commit) = (
+        c.log.base(),
+        c.log.base_term(),
+        c.log.last_index(),
+        c.commit_index,
+    );
+    let me = c.me;
+    let Role::Leader(p) = &mut c.role else { return };
+    let next = p.next[peer];
+    p.inflight[peer] = next <= last;
+    let client = c.peers[peer].clone();
+    if next <= base {
+        let args = InstallSnapshotArgs {
+            term,
+            leader: me,
+            last_included_index: base,
+            last_included_term: base_term,
+            data: c.snapshot.clone(),
+        };
+        drop(c);
+        let shared = shared.clone();
+        task::spawn(async move {
+            let reply = client.install_snapshot(&args).await;
+            let mut c = shared.borrow_mut();
+            let c = &mut *c;
+            let Ok(reply) = reply else {
+                if let Role::Leader(p) = &mut c.role {
+                    p.inflight[peer] = false;
+                }
+                return;
+            };
+            if reply.term > c.term {
+                c.become_follower(reply.term);
+                return;
+            }
+            if c.term != term {
+                return;
+            }
+            if let Role::Leader(p) = &mut c.role {
+                p.inflight[peer] = false;
+                p.matched[peer] = p.matched[peer].max(args.last_included_index);
+                p.next[peer] = p.next[peer].max(args.last_included_index + 1);
+            }
+            c.replicate_wake[peer].notify();
+        })
+        .detach();
+        return;
+    }
+    let prev_log_index = next - 1;
+    let args = AppendEntriesArgs {
+        term,
+        leader: me,
+        prev_log_index,
+        prev_log_term: c
+            .log
+            .term(prev_log_index)
+            .expect("prev is at or after the base"),
+        entries: c.log.entries_from(next).to_vec(),
+        leader_commit: commit,
+    };
+    drop(c);
+    let shared = shared.clone();
+    task::spawn(async move {
+        let reply = client.append_entries(&args).await;
+        let mut c = shared.borrow_mut();
+        let Ok(reply) = reply else {
+            if let Role::Leader(p) = &mut c.role {
+                p.inflight[peer] = false;
+            }
+            return;
+        };
+        if reply.term > c.term {
+            c.become_follower(reply.term);
+            return;
+        }
+        if c.term != term {
+            return;
+        }
+        let last = c.log.last_index();
+        let leader_index_of = |t| c.log.last_index_of_term(t);
+        let backup = match reply.conflict_term {
+            Some(t) => leader_index_of(t).map_or(reply.conflict_index, |i| i + 1),
+            None => reply.log_len,
+        };
+        let me = c.me;
+        let Role::Leader(p) = &mut c.role else { return };
+        p.inflight[peer] = false;
+        if reply.success {
+            let matched = args.prev_log_index + args.entries.len() as u64;
+            p.matched[peer] = p.matched[peer].max(matched);
+            p.next[peer] = p.next[peer].max(matched + 1);
+            c.advance_commit();
+        } else {
+            // Never below what is known replicated, never past the end.
+            p.next[peer] = backup.clamp(p.matched[peer] + 1, last + 1);
+            debug!(target: "raft::append", "{me}: peer {peer} rejects at {}, next {}", args.prev_log_index, p.next[peer]);
+        }
+        c.replicate_wake[peer].notify();
+    })
+    .detach();
+}
+// SOLUTION END

@@ -1,0 +1,524 @@
+//! The Raft grader's harness: 6.824's `config.go` on the simulator.
+//!
+//! Peer `i` runs on its own node, named `raft-i`, and serves its RPCs as the
+//! labrpc server `raft-i`. Disconnecting a peer cuts its links to every
+//! other peer (both ways); crashing it is a real node crash: its tasks
+//! vanish and only its persister survives. The apply channel of each peer
+//! is read by an applier task on the peer's own node (it plays the
+//! service), which checks every message as it arrives:
+//!
+//! - every index is delivered exactly once, in order: a command's index is
+//!   always `last_applied + 1` (after a restart, from the snapshot on);
+//! - no two peers ever apply different commands at one index, snapshots
+//!   included;
+//! - in snapshot mode it snapshots every `SNAPSHOT_INTERVAL` entries from
+//!   inside the apply loop, as 6.824's tester does.
+//!
+//! A violated check panics at once, naming the peer, the index and the two
+//! commands, with the seed and virtual time that replay it.
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use labrpc::time::{Instant, sleep};
+use labrpc::{NodeId, Server, network, node, task};
+use raft::rpc::raft as raft_rpc;
+use raft::{ApplyMsg, Raft};
+
+/// The tester's generous idea of an election period.
+pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
+/// The snapshotting applier snapshots at indices 9, 19, 29, ...
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+/// The most Raft state (bytes) a peer may keep in 3D.
+pub const MAX_LOG_SIZE: usize = 2000;
+
+fn server_name(i: usize) -> String {
+    format!("raft-{i}")
+}
+
+/// A command as the tester proposes it: an integer, encoded.
+pub fn cmd(x: u64) -> Vec<u8> {
+    labcodec::encode(&x).unwrap()
+}
+
+/// Decodes a command the tester proposed with [`cmd`].
+pub fn uncmd(bytes: &[u8]) -> u64 {
+    labcodec::decode(bytes).unwrap_or(u64::MAX)
+}
+
+/// A random integer command.
+pub fn rand_cmd() -> u64 {
+    labrpc::rand::gen_range(0..1u64 << 31)
+}
+
+/// What the appliers have seen, shared by every peer's applier.
+#[derive(Default)]
+struct Applied {
+    /// Per peer: index -> command it applied there.
+    logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    /// Per peer: highest index applied since its last (re)start.
+    last_applied: Vec<u64>,
+    /// Highest index applied anywhere.
+    max_index: u64,
+}
+
+impl Applied {
+    /// Records that peer `i` applied `command` at `index`.
+    fn record(&mut self, i: usize, index: u64, command: &[u8]) {
+        for (j, log) in self.logs.iter().enumerate() {
+            if let Some(other) = log.get(&index)
+                && other.as_slice() != command
+            {
+                panic!(
+                    "commit index={index} server={i} {} != server={j} {}: two peers applied \
+                     different commands at the same index",
+                    show(command),
+                    show(other)
+                );
+            }
+        }
+        self.logs[i].insert(index, command.to_vec());
+        self.max_index = self.max_index.max(index);
+    }
+}
+
+fn show(command: &[u8]) -> String {
+    match labcodec::decode::<u64>(command) {
+        Ok(x) => x.to_string(),
+        Err(_) => format!("<{} bytes>", command.len()),
+    }
+}
+
+/// A cluster of Raft peers under test.
+pub struct Config {
+    n: usize,
+    nodes: Vec<NodeId>,
+    snapshot: bool,
+    rafts: RefCell<Vec<Option<Raft>>>,
+    connected: RefCell<Vec<bool>>,
+    applied: Rc<RefCell<Applied>>,
+    // For the stats line of `end`.
+    description: RefCell<String>,
+    t0: Cell<Instant>,
+    wall0: Cell<Option<std::time::Instant>>,
+    rpcs0: Cell<u64>,
+    bytes0: Cell<u64>,
+    cmds0: Cell<u64>,
+}
+
+impl Config {
+    /// `n` peers, all started and connected; long delays on (as 6.824's
+    /// Raft tester), reliable unless `unreliable`; the snapshotting applier
+    /// if `snapshot`.
+    pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Rc<Config> {
+        let net = network();
+        net.set_long_delays(true);
+        net.set_reliable(!unreliable);
+        let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
+        let cfg = Rc::new(Config {
+            n,
+            nodes,
+            snapshot,
+            rafts: RefCell::new(vec![None; n]),
+            connected: RefCell::new(vec![false; n]),
+            applied: Rc::new(RefCell::new(Applied {
+                logs: vec![BTreeMap::new(); n],
+                last_applied: vec![0; n],
+                max_index: 0,
+            })),
+            description: RefCell::new(String::new()),
+            t0: Cell::new(Instant::now()),
+            wall0: Cell::new(None),
+            rpcs0: Cell::new(0),
+            bytes0: Cell::new(0),
+            cmds0: Cell::new(0),
+        });
+        // Cut every peer off first; connect() then joins them up.
+        for i in 0..n {
+            cfg.disconnect(i);
+        }
+        for i in 0..n {
+            cfg.start1(i);
+        }
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg
+    }
+
+    /// Number of peers.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Starts the stats of one test.
+    #[allow(clippy::disallowed_methods)] // wall time only for the stats line
+    pub fn begin(&self, description: &str) {
+        println!("{description} ...");
+        *self.description.borrow_mut() = description.to_string();
+        self.t0.set(Instant::now());
+        self.wall0.set(Some(std::time::Instant::now()));
+        let net = network();
+        self.rpcs0.set(net.total_rpcs());
+        self.bytes0.set(net.total_bytes());
+        self.cmds0.set(self.applied.borrow().max_index);
+    }
+
+    /// Prints 6.824's stats line (virtual seconds, peers, RPCs, bytes,
+    /// commands) plus wall milliseconds, and the machine-readable
+    /// `labstats` line that `lab grade` reads.
+    pub fn end(&self) {
+        let net = network();
+        let secs = self.t0.get().elapsed().as_secs_f64();
+        let rpcs = net.total_rpcs() - self.rpcs0.get();
+        let bytes = net.total_bytes() - self.bytes0.get();
+        let cmds = self.applied.borrow().max_index - self.cmds0.get();
+        let wall = self
+            .wall0
+            .get()
+            .map_or(0.0, |w| w.elapsed().as_secs_f64() * 1000.0);
+        println!(
+            "  ... Passed --  {secs:4.1}  {}  {rpcs:5}  {bytes:9}  {cmds:4}   ({wall:.0} ms wall)",
+            self.n
+        );
+        println!(
+            "labstats {{\"virtual_s\":{secs:.3},\"peers\":{},\"rpcs\":{rpcs},\"bytes\":{bytes},\"ops\":{cmds},\"wall_ms\":{wall:.1}}}",
+            self.n
+        );
+    }
+
+    /// The node of peer `i`.
+    pub fn node(&self, i: usize) -> NodeId {
+        self.nodes[i]
+    }
+
+    /// The running Raft instance of peer `i` (None while crashed).
+    pub fn raft(&self, i: usize) -> Option<Raft> {
+        self.rafts.borrow()[i].clone()
+    }
+
+    /// Whether peer `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.connected.borrow()[i]
+    }
+
+    /// Calls `start` on peer `i` (as code of its node); None if it is
+    /// crashed or not the leader.
+    pub fn start(&self, i: usize, command: Vec<u8>) -> Option<(u64, u64)> {
+        let raft = self.raft(i)?;
+        node::enter(self.nodes[i], || raft.start(command))
+    }
+
+    /// Peer `i`'s (term, is_leader); None if it is crashed.
+    pub fn state(&self, i: usize) -> Option<(u64, bool)> {
+        let raft = self.raft(i)?;
+        Some(node::enter(self.nodes[i], || raft.state()))
+    }
+
+    /// Attaches peer `i` to every connected peer, both ways.
+    pub fn connect(&self, i: usize) {
+        let net = network();
+        self.connected.borrow_mut()[i] = true;
+        let connected = self.connected.borrow().clone();
+        for (j, &c) in connected.iter().enumerate() {
+            if c && j != i {
+                net.restore(self.nodes[i], self.nodes[j]);
+                net.restore(self.nodes[j], self.nodes[i]);
+            }
+        }
+    }
+
+    /// Detaches peer `i` from every other peer, both ways.
+    pub fn disconnect(&self, i: usize) {
+        let net = network();
+        self.connected.borrow_mut()[i] = false;
+        for j in (0..self.n).filter(|&j| j != i) {
+            net.cut(self.nodes[i], self.nodes[j]);
+            net.cut(self.nodes[j], self.nodes[i]);
+        }
+    }
+
+    /// Crashes peer `i`: disconnects it and crashes its node (its tasks and
+    /// its server vanish; its persister stays).
+    pub fn crash1(&self, i: usize) {
+        self.disconnect(i);
+        node::crash(self.nodes[i]);
+        self.rafts.borrow_mut()[i] = None;
+    }
+
+    /// (Re)starts peer `i` from its persister, after crashing it if it runs.
+    /// Like 6.824, the tester reads the snapshot itself and the restarted
+    /// peer stays disconnected until [`Config::connect`].
+    pub fn start1(&self, i: usize) {
+        self.crash1(i);
+        let node_i = self.nodes[i];
+        node::restart(node_i);
+        let persister = node::persister(node_i);
+        let snapshot = persister.read_snapshot();
+        {
+            let mut applied = self.applied.borrow_mut();
+            applied.last_applied[i] = 0;
+            if !snapshot.is_empty() {
+                let (index, log) = decode_snapshot(&snapshot);
+                for (&k, command) in &log {
+                    applied.record(i, k, command);
+                }
+                applied.logs[i] = log;
+                applied.last_applied[i] = index;
+            }
+        }
+        let net = network();
+        let peers: Vec<raft_rpc::Client> = (0..self.n)
+            .map(|j| raft_rpc::Client::new(net.end_to(node_i, &server_name(j))))
+            .collect();
+        let (tx, rx) = mpsc::unbounded();
+        let raft = node::enter(node_i, || Raft::new(peers, i, persister, tx));
+        net.add_server(
+            server_name(i),
+            node_i,
+            Server::new().add_service(raft.service()),
+        );
+        let applier = apply_loop(i, raft.clone(), rx, self.applied.clone(), self.snapshot);
+        task::spawn_on(node_i, applier).detach();
+        self.rafts.borrow_mut()[i] = Some(raft);
+    }
+
+    /// Turns the unreliable network on or off.
+    pub fn set_unreliable(&self, unreliable: bool) {
+        network().set_reliable(!unreliable);
+    }
+
+    /// Turns long reordering of replies on or off.
+    pub fn set_long_reordering(&self, on: bool) {
+        network().set_long_reordering(on);
+    }
+
+    /// RPCs dispatched to peer `i`'s handlers so far.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        network().server_count(&server_name(i))
+    }
+
+    /// RPCs dispatched to all peers so far.
+    pub fn rpc_total(&self) -> u64 {
+        (0..self.n).map(|i| self.rpc_count(i)).sum()
+    }
+
+    /// Bytes on the network so far.
+    pub fn bytes_total(&self) -> u64 {
+        network().total_bytes()
+    }
+
+    /// The largest persisted Raft state (excluding snapshots).
+    pub fn log_size(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|&n| node::persister(n).state_size())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Waits for a leader among the connected peers, as 6.824 does: up to
+    /// ten rounds of 450-550 ms; fails if a term has two leaders, or if no
+    /// leader appears.
+    pub async fn check_one_leader(&self) -> usize {
+        for _ in 0..10 {
+            sleep(Duration::from_millis(labrpc::rand::gen_range(450..550))).await;
+            let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for i in (0..self.n).filter(|&i| self.is_connected(i)) {
+                if let Some((term, true)) = self.state(i) {
+                    leaders.entry(term).or_default().push(i);
+                }
+            }
+            for (term, ls) in &leaders {
+                assert!(
+                    ls.len() <= 1,
+                    "term {term} has {} (>1) leaders: {ls:?}",
+                    ls.len()
+                );
+            }
+            if let Some((_, ls)) = leaders.last_key_value() {
+                return ls[0];
+            }
+        }
+        panic!("expected one leader, got none");
+    }
+
+    /// Checks that every connected peer is in the same term; returns it.
+    pub fn check_terms(&self) -> u64 {
+        let mut term = None;
+        for i in (0..self.n).filter(|&i| self.is_connected(i)) {
+            if let Some((t, _)) = self.state(i) {
+                match term {
+                    None => term = Some(t),
+                    Some(t0) => assert_eq!(t0, t, "servers disagree on term"),
+                }
+            }
+        }
+        term.unwrap_or(0)
+    }
+
+    /// Checks that no connected peer thinks it is the leader.
+    pub fn check_no_leader(&self) {
+        for i in (0..self.n).filter(|&i| self.is_connected(i)) {
+            if let Some((_, true)) = self.state(i) {
+                panic!("expected no leader among connected servers, but {i} claims to be leader");
+            }
+        }
+    }
+
+    /// How many peers applied something at `index`, and what.
+    pub fn n_committed(&self, index: u64) -> (usize, Option<Vec<u8>>) {
+        let applied = self.applied.borrow();
+        let mut count = 0;
+        let mut command: Option<Vec<u8>> = None;
+        for log in &applied.logs {
+            if let Some(c) = log.get(&index) {
+                if let Some(prev) = &command {
+                    assert_eq!(prev, c, "committed values do not match: index {index}");
+                }
+                count += 1;
+                command = Some(c.clone());
+            }
+        }
+        (count, command)
+    }
+
+    /// The highest index any peer applied.
+    pub fn max_index(&self) -> u64 {
+        self.applied.borrow().max_index
+    }
+
+    /// Waits until at least `n` peers applied `index`: 30 checks, 10 ms
+    /// apart doubling up to 1 s. Returns None early if some peer moved past
+    /// `start_term` (success can no longer be expected); fails if fewer than
+    /// `n` applied in the end.
+    pub async fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<Vec<u8>> {
+        let mut to = Duration::from_millis(10);
+        for _ in 0..30 {
+            if self.n_committed(index).0 >= n {
+                break;
+            }
+            sleep(to).await;
+            if to < Duration::from_secs(1) {
+                to *= 2;
+            }
+            if let Some(t0) = start_term {
+                for i in 0..self.n {
+                    if let Some((t, _)) = self.state(i)
+                        && t > t0
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        let (count, command) = self.n_committed(index);
+        assert!(
+            count >= n,
+            "only {count} decided for index {index}; wanted {n}"
+        );
+        command
+    }
+
+    /// Agrees on `command` and returns its index: for up to 10 s, offers it
+    /// to the connected peers in turn until one accepts, then waits up to
+    /// 2 s for `expected` peers to apply it. With `retry`, a failed attempt
+    /// is tried again; without, it fails the test.
+    pub async fn one(&self, command: Vec<u8>, expected: usize, retry: bool) -> u64 {
+        let t0 = Instant::now();
+        let mut starts = 0;
+        while t0.elapsed() < Duration::from_secs(10) {
+            let mut index = None;
+            for _ in 0..self.n {
+                starts = (starts + 1) % self.n;
+                if self.is_connected(starts)
+                    && let Some((i, _)) = self.start(starts, command.clone())
+                {
+                    index = Some(i);
+                    break;
+                }
+            }
+            if let Some(index) = index {
+                let t1 = Instant::now();
+                while t1.elapsed() < Duration::from_secs(2) {
+                    let (count, c) = self.n_committed(index);
+                    if count > 0 && count >= expected && c.as_ref() == Some(&command) {
+                        return index;
+                    }
+                    sleep(Duration::from_millis(20)).await;
+                }
+                assert!(retry, "one({}) failed to reach agreement", show(&command));
+            } else {
+                sleep(Duration::from_millis(50)).await;
+            }
+        }
+        panic!("one({}) failed to reach agreement", show(&command));
+    }
+}
+
+/// The snapshot format of the tester's service: the last included index
+/// and every command up to it.
+fn encode_snapshot(index: u64, log: &BTreeMap<u64, Vec<u8>>) -> Vec<u8> {
+    let upto: BTreeMap<u64, Vec<u8>> = log.range(..=index).map(|(k, v)| (*k, v.clone())).collect();
+    labcodec::encode(&(index, upto)).unwrap()
+}
+
+fn decode_snapshot(data: &[u8]) -> (u64, BTreeMap<u64, Vec<u8>>) {
+    labcodec::decode(data).unwrap_or_else(|e| panic!("snapshot decode error: {e}"))
+}
+
+/// The service of peer `i`: reads its apply channel, checks each message,
+/// records it, and (in snapshot mode) snapshots every SNAPSHOT_INTERVAL.
+async fn apply_loop(
+    i: usize,
+    raft: Raft,
+    mut rx: mpsc::UnboundedReceiver<ApplyMsg>,
+    applied: Rc<RefCell<Applied>>,
+    snapshot: bool,
+) {
+    while let Some(msg) = rx.next().await {
+        match msg {
+            ApplyMsg::Command { index, command, .. } => {
+                let snap = {
+                    let mut a = applied.borrow_mut();
+                    let expect = a.last_applied[i] + 1;
+                    assert_eq!(
+                        index, expect,
+                        "server {i} apply out of order: got index {index}, expected {expect}"
+                    );
+                    a.record(i, index, &command);
+                    a.last_applied[i] = index;
+                    (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0)
+                        .then(|| encode_snapshot(index, &a.logs[i]))
+                };
+                if let Some(data) = snap {
+                    raft.snapshot(index, data);
+                }
+            }
+            ApplyMsg::Snapshot { index, data, .. } => {
+                assert!(
+                    snapshot,
+                    "server {i} sent a snapshot, but the service never made one"
+                );
+                let (included, log) = decode_snapshot(&data);
+                assert_eq!(included, index, "server {i}: snapshot index mismatch");
+                let mut a = applied.borrow_mut();
+                assert!(
+                    index > a.last_applied[i],
+                    "server {i}: snapshot at {index} does not move past last applied {}",
+                    a.last_applied[i]
+                );
+                for (&k, command) in &log {
+                    a.record(i, k, command);
+                }
+                a.logs[i] = log;
+                a.last_applied[i] = index;
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Part 3A: leader election (6.824's TestInitialElection3A,
+//! TestReElection3A, TestManyElections3A).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Config, ELECTION_TIMEOUT};
+use labrpc::run_test;
+use labrpc::time::sleep;
+
+#[test]
+fn initial_election_3a() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3A): initial election");
+        cfg.check_one_leader().await;
+        // All peers agree on a term soon after the election.
+        sleep(Duration::from_millis(50)).await;
+        let term1 = cfg.check_terms();
+        assert!(term1 >= 1, "term is {term1}, but should be at least 1");
+        // Without failures the leader and term stay put. (6.824 only warns
+        // here; with a deterministic network a change is a real bug.)
+        sleep(2 * ELECTION_TIMEOUT).await;
+        let term2 = cfg.check_terms();
+        assert_eq!(
+            term1, term2,
+            "term changed even though there were no failures"
+        );
+        cfg.check_one_leader().await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn re_election_3a() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3A): election after network failure");
+        let leader1 = cfg.check_one_leader().await;
+        // If the leader disconnects, a new one should be elected.
+        cfg.disconnect(leader1);
+        cfg.check_one_leader().await;
+        // The old leader rejoining does not disturb the new one.
+        cfg.connect(leader1);
+        let leader2 = cfg.check_one_leader().await;
+        // Without a quorum, no new leader.
+        cfg.disconnect(leader2);
+        cfg.disconnect((leader2 + 1) % 3);
+        sleep(2 * ELECTION_TIMEOUT).await;
+        cfg.check_no_leader();
+        // With a quorum again, a leader.
+        cfg.connect((leader2 + 1) % 3);
+        cfg.check_one_leader().await;
+        // Re-joining the last peer does not prevent a leader.
+        cfg.connect(leader2);
+        cfg.check_one_leader().await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn many_elections_3a() {
+    run_test(|| async {
+        let n = 7;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3A): multiple elections");
+        cfg.check_one_leader().await;
+        for _ in 0..10 {
+            // Disconnect three peers (repeats possible).
+            let picks: Vec<usize> = (0..3).map(|_| labrpc::rand::gen_range(0..n)).collect();
+            for &i in &picks {
+                cfg.disconnect(i);
+            }
+            // Either the current leader is still alive, or the remaining
+            // four elect a new one.
+            cfg.check_one_leader().await;
+            for &i in &picks {
+                cfg.connect(i);
+            }
+        }
+        cfg.check_one_leader().await;
+        cfg.end();
+    });
+}

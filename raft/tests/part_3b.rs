@@ -1,0 +1,401 @@
+//! Part 3B: log replication (6.824's TestBasicAgree3B ... TestCount3B).
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::{Config, ELECTION_TIMEOUT, cmd, rand_cmd};
+use labrpc::time::sleep;
+use labrpc::{run_test, task};
+
+#[test]
+fn basic_agree_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): basic agreement");
+        for index in 1..4 {
+            let (nd, _) = cfg.n_committed(index);
+            assert_eq!(nd, 0, "some have committed before Start()");
+            let xindex = cfg.one(cmd(index * 100), 3, false).await;
+            assert_eq!(xindex, index, "got index {xindex} but expected {index}");
+        }
+        cfg.end();
+    });
+}
+
+/// Each command is sent to each peer just once.
+#[test]
+fn rpc_bytes_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): RPC byte count");
+        cfg.one(cmd(99), 3, false).await;
+        let bytes0 = cfg.bytes_total();
+        let iters = 10;
+        let mut sent = 0;
+        for index in 2..iters + 2 {
+            let s: String = (0..5000)
+                .map(|_| labrpc::rand::gen_range(b'a'..=b'z') as char)
+                .collect();
+            let command = labcodec::encode(&s).unwrap();
+            sent += command.len() as u64;
+            let xindex = cfg.one(command, 3, false).await;
+            assert_eq!(xindex, index, "got index {xindex} but expected {index}");
+        }
+        let got = cfg.bytes_total() - bytes0;
+        let expected = 3 * sent;
+        assert!(
+            got <= expected + 50_000,
+            "too many RPC bytes; got {got}, expected {expected} (+50,000)"
+        );
+        cfg.end();
+    });
+}
+
+/// Agreement despite one follower disconnecting; none with both gone.
+#[test]
+fn follower_failure_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): test progressive failure of followers");
+        cfg.one(cmd(101), 3, false).await;
+        // One follower disconnects: the other two still agree.
+        let leader1 = cfg.check_one_leader().await;
+        cfg.disconnect((leader1 + 1) % 3);
+        cfg.one(cmd(102), 2, false).await;
+        sleep(ELECTION_TIMEOUT).await;
+        cfg.one(cmd(103), 2, false).await;
+        // The remaining follower disconnects too.
+        let leader2 = cfg.check_one_leader().await;
+        cfg.disconnect((leader2 + 1) % 3);
+        cfg.disconnect((leader2 + 2) % 3);
+        let (index, _) = cfg
+            .start(leader2, cmd(104))
+            .expect("leader rejected Start()");
+        assert_eq!(index, 4, "expected index 4, got {index}");
+        sleep(2 * ELECTION_TIMEOUT).await;
+        let (n, _) = cfg.n_committed(index);
+        assert_eq!(n, 0, "{n} committed but no majority");
+        cfg.end();
+    });
+}
+
+/// Agreement after the leader disconnects; none when the second goes too.
+#[test]
+fn leader_failure_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): test failure of leaders");
+        cfg.one(cmd(101), 3, false).await;
+        let leader1 = cfg.check_one_leader().await;
+        cfg.disconnect(leader1);
+        // The remaining followers elect a new leader.
+        cfg.one(cmd(102), 2, false).await;
+        sleep(ELECTION_TIMEOUT).await;
+        cfg.one(cmd(103), 2, false).await;
+        let leader2 = cfg.check_one_leader().await;
+        cfg.disconnect(leader2);
+        // Everyone is asked; nothing can commit.
+        for i in 0..3 {
+            cfg.start(i, cmd(104));
+        }
+        sleep(2 * ELECTION_TIMEOUT).await;
+        let (n, _) = cfg.n_committed(4);
+        assert_eq!(n, 0, "{n} committed but no majority");
+        cfg.end();
+    });
+}
+
+/// A follower that reconnects catches up.
+#[test]
+fn fail_agree_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): agreement after follower reconnects");
+        cfg.one(cmd(101), 3, false).await;
+        let leader = cfg.check_one_leader().await;
+        cfg.disconnect((leader + 1) % 3);
+        // The leader and the remaining follower agree.
+        cfg.one(cmd(102), 2, false).await;
+        cfg.one(cmd(103), 2, false).await;
+        sleep(ELECTION_TIMEOUT).await;
+        cfg.one(cmd(104), 2, false).await;
+        cfg.one(cmd(105), 2, false).await;
+        cfg.connect((leader + 1) % 3);
+        // The full set agrees, the reconnected one included.
+        cfg.one(cmd(106), 3, true).await;
+        sleep(ELECTION_TIMEOUT).await;
+        cfg.one(cmd(107), 3, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn fail_no_agree_3b() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3B): no agreement if too many followers disconnect");
+        cfg.one(cmd(10), n, false).await;
+        // Three of five followers disconnect.
+        let leader = cfg.check_one_leader().await;
+        for k in 1..4 {
+            cfg.disconnect((leader + k) % n);
+        }
+        let (index, _) = cfg.start(leader, cmd(20)).expect("leader rejected Start()");
+        assert_eq!(index, 2, "expected index 2, got {index}");
+        sleep(2 * ELECTION_TIMEOUT).await;
+        let (nd, _) = cfg.n_committed(index);
+        assert_eq!(nd, 0, "{nd} committed but no majority");
+        // Repair.
+        for k in 1..4 {
+            cfg.connect((leader + k) % n);
+        }
+        // The disconnected majority may have chosen a leader among
+        // themselves, forgetting index 2.
+        let leader2 = cfg.check_one_leader().await;
+        let (index2, _) = cfg
+            .start(leader2, cmd(30))
+            .expect("leader2 rejected Start()");
+        assert!((2..=3).contains(&index2), "unexpected index {index2}");
+        cfg.one(cmd(1000), n, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn concurrent_starts_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): concurrent Start()s");
+        let mut success = false;
+        'tries: for attempt in 0..5 {
+            if attempt > 0 {
+                // Give the cluster time to settle.
+                sleep(Duration::from_secs(3)).await;
+            }
+            let leader = cfg.check_one_leader().await;
+            let Some((_, term)) = cfg.start(leader, cmd(1)) else {
+                continue;
+            };
+            let indices = Rc::new(RefCell::new(Vec::new()));
+            let mut handles = Vec::new();
+            for i in 0..5u64 {
+                let cfg = cfg.clone();
+                let indices = indices.clone();
+                handles.push(task::spawn(async move {
+                    if let Some((index, term1)) = cfg.start(leader, cmd(100 + i))
+                        && term1 == term
+                    {
+                        indices.borrow_mut().push(index);
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            for j in 0..3 {
+                if let Some((t, _)) = cfg.state(j)
+                    && t != term
+                {
+                    // The term moved on: try again.
+                    continue 'tries;
+                }
+            }
+            let mut failed = false;
+            let mut cmds = Vec::new();
+            let indices = indices.borrow().clone();
+            for index in indices {
+                match cfg.wait(index, 3, Some(term)).await {
+                    Some(c) => cmds.push(common::uncmd(&c)),
+                    None => {
+                        // Peers moved on to later terms: cannot expect all
+                        // Starts to have succeeded.
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            for i in 0..5 {
+                assert!(
+                    cmds.contains(&(100 + i)),
+                    "cmd {} missing in {cmds:?}",
+                    100 + i
+                );
+            }
+            success = true;
+            break;
+        }
+        assert!(success, "term changed too often");
+        cfg.end();
+    });
+}
+
+#[test]
+fn rejoin_3b() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3B): rejoin of partitioned leader");
+        cfg.one(cmd(101), 3, true).await;
+        // The leader is partitioned away...
+        let leader1 = cfg.check_one_leader().await;
+        cfg.disconnect(leader1);
+        // ...and given entries that cannot commit.
+        cfg.start(leader1, cmd(102));
+        cfg.start(leader1, cmd(103));
+        cfg.start(leader1, cmd(104));
+        // A new leader commits index 2 (with 103).
+        cfg.one(cmd(103), 2, true).await;
+        // The new leader is partitioned away; the old one comes back.
+        let leader2 = cfg.check_one_leader().await;
+        cfg.disconnect(leader2);
+        cfg.connect(leader1);
+        cfg.one(cmd(104), 2, true).await;
+        // Everyone together again.
+        cfg.connect(leader2);
+        cfg.one(cmd(105), 3, true).await;
+        cfg.end();
+    });
+}
+
+/// A leader backs up quickly over incorrect follower logs.
+#[test]
+fn backup_3b() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3B): leader backs up quickly over incorrect follower logs");
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        // The leader and one follower are partitioned off.
+        let leader1 = cfg.check_one_leader().await;
+        for k in 2..5 {
+            cfg.disconnect((leader1 + k) % n);
+        }
+        // Lots of commands that cannot commit.
+        for _ in 0..50 {
+            cfg.start(leader1, cmd(rand_cmd()));
+        }
+        sleep(ELECTION_TIMEOUT / 2).await;
+        cfg.disconnect(leader1);
+        cfg.disconnect((leader1 + 1) % n);
+        // The other three get a leader and commit lots.
+        for k in 2..5 {
+            cfg.connect((leader1 + k) % n);
+        }
+        for _ in 0..50 {
+            cfg.one(cmd(rand_cmd()), 3, true).await;
+        }
+        // Now another partitioned leader and one follower.
+        let leader2 = cfg.check_one_leader().await;
+        let mut other = (leader1 + 2) % n;
+        if leader2 == other {
+            other = (leader2 + 1) % n;
+        }
+        cfg.disconnect(other);
+        // Lots more commands that cannot commit.
+        for _ in 0..50 {
+            cfg.start(leader2, cmd(rand_cmd()));
+        }
+        sleep(ELECTION_TIMEOUT / 2).await;
+        // Bring the original leader back to life.
+        for i in 0..n {
+            cfg.disconnect(i);
+        }
+        cfg.connect(leader1);
+        cfg.connect((leader1 + 1) % n);
+        cfg.connect(other);
+        // Lots of successful commands to the new group.
+        for _ in 0..50 {
+            cfg.one(cmd(rand_cmd()), 3, true).await;
+        }
+        // Everyone together.
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn count_3b() {
+    run_test(|| async {
+        let n = 3;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3B): RPC counts aren't too high");
+        cfg.check_one_leader().await;
+        let mut total1 = cfg.rpc_total();
+        assert!(
+            (1..=30).contains(&total1),
+            "too many or few RPCs ({total1}) to elect initial leader"
+        );
+        let mut total2 = 0;
+        let mut success = false;
+        'tries: for attempt in 0..5 {
+            if attempt > 0 {
+                // Give the cluster time to settle.
+                sleep(Duration::from_secs(3)).await;
+            }
+            let leader = cfg.check_one_leader().await;
+            total1 = cfg.rpc_total();
+            let iters = 10u64;
+            let Some((starti, term)) = cfg.start(leader, cmd(1)) else {
+                continue;
+            };
+            let mut cmds = Vec::new();
+            for i in 1..iters + 2 {
+                let x = rand_cmd();
+                cmds.push(x);
+                match cfg.start(leader, cmd(x)) {
+                    Some((index1, term1)) if term1 == term => {
+                        assert_eq!(index1, starti + i, "Start() failed");
+                    }
+                    // The term changed while starting.
+                    _ => continue 'tries,
+                }
+            }
+            for i in 1..iters + 1 {
+                match cfg.wait(starti + i, n, Some(term)).await {
+                    Some(c) => assert_eq!(
+                        common::uncmd(&c),
+                        cmds[(i - 1) as usize],
+                        "wrong value committed for index {}",
+                        starti + i
+                    ),
+                    // The term changed: try again.
+                    None => continue 'tries,
+                }
+            }
+            for j in 0..n {
+                if let Some((t, _)) = cfg.state(j)
+                    && t != term
+                {
+                    continue 'tries;
+                }
+            }
+            total2 = cfg.rpc_total();
+            let bound = (iters + 1 + 3) * 3;
+            assert!(
+                total2 - total1 <= bound,
+                "too many RPCs ({}) for {iters} entries (bound {bound})",
+                total2 - total1
+            );
+            success = true;
+            break;
+        }
+        assert!(success, "term changed too often");
+        sleep(ELECTION_TIMEOUT).await;
+        let total3 = cfg.rpc_total();
+        assert!(
+            total3 - total2 <= 3 * 20,
+            "too many RPCs ({}) for 1 second of idleness",
+            total3 - total2
+        );
+        cfg.end();
+    });
+}

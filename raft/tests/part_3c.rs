@@ -1,0 +1,331 @@
+//! Part 3C: persistence (6.824's TestPersist13C ... TestUnreliableChurn3C).
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::{Config, ELECTION_TIMEOUT, cmd, rand_cmd, uncmd};
+use labrpc::time::sleep;
+use labrpc::{run_test, task};
+
+#[test]
+fn persist1_3c() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3C): basic persistence");
+        cfg.one(cmd(11), 3, true).await;
+        // Crash and restart everyone.
+        for i in 0..3 {
+            cfg.start1(i);
+        }
+        for i in 0..3 {
+            cfg.disconnect(i);
+            cfg.connect(i);
+        }
+        cfg.one(cmd(12), 3, true).await;
+        let leader1 = cfg.check_one_leader().await;
+        cfg.disconnect(leader1);
+        cfg.start1(leader1);
+        cfg.connect(leader1);
+        cfg.one(cmd(13), 3, true).await;
+        let leader2 = cfg.check_one_leader().await;
+        cfg.disconnect(leader2);
+        cfg.one(cmd(14), 2, true).await;
+        cfg.start1(leader2);
+        cfg.connect(leader2);
+        // Wait for leader2 to join before killing i3.
+        cfg.wait(4, 3, None).await;
+        let i3 = (cfg.check_one_leader().await + 1) % 3;
+        cfg.disconnect(i3);
+        cfg.one(cmd(15), 2, true).await;
+        cfg.start1(i3);
+        cfg.connect(i3);
+        cfg.one(cmd(16), 3, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn persist2_3c() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3C): more persistence");
+        let mut index = 1;
+        for _ in 0..5 {
+            cfg.one(cmd(10 + index), n, true).await;
+            index += 1;
+            let leader1 = cfg.check_one_leader().await;
+            cfg.disconnect((leader1 + 1) % n);
+            cfg.disconnect((leader1 + 2) % n);
+            cfg.one(cmd(10 + index), n - 2, true).await;
+            index += 1;
+            cfg.disconnect(leader1);
+            cfg.disconnect((leader1 + 3) % n);
+            cfg.disconnect((leader1 + 4) % n);
+            cfg.start1((leader1 + 1) % n);
+            cfg.start1((leader1 + 2) % n);
+            cfg.connect((leader1 + 1) % n);
+            cfg.connect((leader1 + 2) % n);
+            sleep(ELECTION_TIMEOUT).await;
+            cfg.start1((leader1 + 3) % n);
+            cfg.connect((leader1 + 3) % n);
+            cfg.one(cmd(10 + index), n - 2, true).await;
+            index += 1;
+            cfg.connect((leader1 + 4) % n);
+            cfg.connect(leader1);
+        }
+        cfg.one(cmd(1000), n, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn persist3_3c() {
+    run_test(|| async {
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3C): partitioned leader and one follower crash, leader restarts");
+        cfg.one(cmd(101), 3, true).await;
+        let leader = cfg.check_one_leader().await;
+        cfg.disconnect((leader + 2) % 3);
+        cfg.one(cmd(102), 2, true).await;
+        cfg.crash1(leader);
+        cfg.crash1((leader + 1) % 3);
+        cfg.connect((leader + 2) % 3);
+        cfg.start1(leader);
+        cfg.connect(leader);
+        cfg.one(cmd(103), 2, true).await;
+        cfg.start1((leader + 1) % 3);
+        cfg.connect((leader + 1) % 3);
+        cfg.one(cmd(104), 3, true).await;
+        cfg.end();
+    });
+}
+
+/// Figure 8 of the extended paper: a leader must not commit an entry of an
+/// earlier term by counting replicas.
+#[test]
+fn figure_8_3c() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3C): Figure 8");
+        cfg.one(cmd(rand_cmd()), 1, true).await;
+        let mut nup = n;
+        for _ in 0..1000 {
+            let mut leader = None;
+            for i in 0..n {
+                if cfg.start(i, cmd(rand_cmd())).is_some() {
+                    leader = Some(i);
+                }
+            }
+            let ms = if labrpc::rand::gen_range(0..1000) < 100 {
+                labrpc::rand::gen_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2)
+            } else {
+                labrpc::rand::gen_range(0..13)
+            };
+            sleep(Duration::from_millis(ms)).await;
+            if let Some(l) = leader {
+                cfg.crash1(l);
+                nup -= 1;
+            }
+            if nup < 3 {
+                let s = labrpc::rand::gen_range(0..n);
+                if cfg.raft(s).is_none() {
+                    cfg.start1(s);
+                    cfg.connect(s);
+                    nup += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            if cfg.raft(i).is_none() {
+                cfg.start1(i);
+                cfg.connect(i);
+            }
+        }
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn unreliable_agree_3c() {
+    run_test(|| async {
+        let cfg = Config::new(5, true, false);
+        cfg.begin("Test (3C): unreliable agreement");
+        for iters in 1..50u64 {
+            let mut handles = Vec::new();
+            for j in 0..4u64 {
+                let cfg = cfg.clone();
+                handles.push(task::spawn(async move {
+                    cfg.one(cmd(100 * iters + j), 1, true).await;
+                }));
+            }
+            cfg.one(cmd(iters), 1, true).await;
+            for h in handles {
+                h.await.unwrap();
+            }
+        }
+        cfg.set_unreliable(false);
+        cfg.one(cmd(100), 5, true).await;
+        cfg.end();
+    });
+}
+
+#[test]
+fn figure_8_unreliable_3c() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, true, false);
+        cfg.begin("Test (3C): Figure 8 (unreliable)");
+        cfg.one(cmd(rand_cmd() % 10000), 1, true).await;
+        let mut nup = n;
+        for iters in 0..1000 {
+            if iters == 200 {
+                cfg.set_long_reordering(true);
+            }
+            let mut leader = None;
+            for i in 0..n {
+                if cfg.start(i, cmd(rand_cmd() % 10000)).is_some() && cfg.is_connected(i) {
+                    leader = Some(i);
+                }
+            }
+            let ms = if labrpc::rand::gen_range(0..1000) < 100 {
+                labrpc::rand::gen_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2)
+            } else {
+                labrpc::rand::gen_range(0..13)
+            };
+            sleep(Duration::from_millis(ms)).await;
+            if let Some(l) = leader
+                && labrpc::rand::gen_range(0..1000) < (ELECTION_TIMEOUT.as_millis() as u64) / 2
+            {
+                cfg.disconnect(l);
+                nup -= 1;
+            }
+            if nup < 3 {
+                let s = labrpc::rand::gen_range(0..n);
+                if !cfg.is_connected(s) {
+                    cfg.connect(s);
+                    nup += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            if !cfg.is_connected(i) {
+                cfg.connect(i);
+            }
+        }
+        cfg.one(cmd(rand_cmd() % 10000), n, true).await;
+        cfg.end();
+    });
+}
+
+/// Clients keep proposing while peers disconnect, crash and restart; every
+/// value a client saw committed must be in the final log.
+async fn churn(unreliable: bool) {
+    let n = 5;
+    let cfg = Config::new(n, unreliable, false);
+    if unreliable {
+        cfg.begin("Test (3C): unreliable churn");
+    } else {
+        cfg.begin("Test (3C): churn");
+    }
+    let stop = Rc::new(Cell::new(false));
+    let mut clients = Vec::new();
+    for me in 0..3u64 {
+        let cfg = cfg.clone();
+        let stop = stop.clone();
+        clients.push(task::spawn(async move {
+            let mut values = Vec::new();
+            while !stop.get() {
+                let x = rand_cmd();
+                let mut index = None;
+                for i in 0..n {
+                    // Try them all; maybe one is the leader.
+                    if let Some((index1, _)) = cfg.start(i, cmd(x)) {
+                        index = Some(index1);
+                    }
+                }
+                if let Some(index) = index {
+                    // Maybe the leader will commit our value, maybe not.
+                    for to in [10, 20, 50, 100, 200] {
+                        let (nd, c) = cfg.n_committed(index);
+                        if nd > 0 {
+                            if c.as_deref().map(uncmd) == Some(x) {
+                                values.push(x);
+                            }
+                            break;
+                        }
+                        sleep(Duration::from_millis(to)).await;
+                    }
+                } else {
+                    sleep(Duration::from_millis(79 + me * 17)).await;
+                }
+            }
+            values
+        }));
+    }
+    sleep(Duration::from_secs(1)).await;
+    for _ in 0..20 {
+        if labrpc::rand::gen_range(0..1000) < 200 {
+            cfg.disconnect(labrpc::rand::gen_range(0..n));
+        }
+        if labrpc::rand::gen_range(0..1000) < 500 {
+            let i = labrpc::rand::gen_range(0..n);
+            if cfg.raft(i).is_none() {
+                cfg.start1(i);
+            }
+            cfg.connect(i);
+        }
+        if labrpc::rand::gen_range(0..1000) < 200 {
+            let i = labrpc::rand::gen_range(0..n);
+            if cfg.raft(i).is_some() {
+                cfg.crash1(i);
+            }
+        }
+        // Make crash/restart infrequent enough that the peers can often
+        // keep up; otherwise nothing gets committed.
+        sleep(ELECTION_TIMEOUT * 7 / 10).await;
+    }
+    sleep(ELECTION_TIMEOUT).await;
+    cfg.set_unreliable(false);
+    for i in 0..n {
+        if cfg.raft(i).is_none() {
+            cfg.start1(i);
+        }
+        cfg.connect(i);
+    }
+    stop.set(true);
+    let mut values = Vec::new();
+    for c in clients {
+        values.extend(c.await.unwrap());
+    }
+    sleep(ELECTION_TIMEOUT).await;
+    let last_index = cfg.one(cmd(rand_cmd()), n, true).await;
+    let committed = Rc::new(RefCell::new(Vec::new()));
+    for index in 1..=last_index {
+        let v = cfg.wait(index, n, None).await.expect("committed");
+        committed.borrow_mut().push(uncmd(&v));
+    }
+    let committed = committed.borrow();
+    for v in values {
+        assert!(
+            committed.contains(&v),
+            "didn't find a value a client saw committed: {v}"
+        );
+    }
+    cfg.end();
+}
+
+#[test]
+fn reliable_churn_3c() {
+    run_test(|| churn(false));
+}
+
+#[test]
+fn unreliable_churn_3c() {
+    run_test(|| churn(true));
+}

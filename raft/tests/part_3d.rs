@@ -1,0 +1,179 @@
+//! Part 3D: log compaction (6.824's TestSnapshotBasic3D ...
+//! TestSnapshotInit3D). Every test uses the snapshotting applier.
+
+mod common;
+
+use common::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
+use labrpc::run_test;
+
+/// 30 iterations of: fault a victim, feed the leader 5-14 commands, check
+/// the log stays small, heal the victim (which then usually needs
+/// InstallSnapshot), agree with everyone.
+async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
+    let iters = 30;
+    let n = 3;
+    let cfg = Config::new(n, !reliable, true);
+    cfg.begin(name);
+    cfg.one(cmd(rand_cmd()), n, true).await;
+    let mut leader1 = cfg.check_one_leader().await;
+    for i in 0..iters {
+        let mut victim = (leader1 + 1) % n;
+        let mut sender = leader1;
+        if i % 3 == 1 {
+            sender = (leader1 + 1) % n;
+            victim = leader1;
+        }
+        if disconnect {
+            cfg.disconnect(victim);
+            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        }
+        if crash {
+            cfg.crash1(victim);
+            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        }
+        // Perhaps send enough to get a snapshot.
+        let nn = SNAPSHOT_INTERVAL / 2 + labrpc::rand::gen_range(0..SNAPSHOT_INTERVAL);
+        for _ in 0..nn {
+            cfg.start(sender, cmd(rand_cmd()));
+        }
+        // Let the applier threads catch up with the Start()'s.
+        if !disconnect && !crash {
+            // Make sure all followers have caught up, so that an
+            // InstallSnapshot RPC isn't required for TestSnapshotBasic3D().
+            cfg.one(cmd(rand_cmd()), n, true).await;
+        } else {
+            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        }
+        let size = cfg.log_size();
+        assert!(size < MAX_LOG_SIZE, "log size too large: {size} bytes");
+        if disconnect {
+            // Reconnect a follower, who may be behind and need to receive
+            // a snapshot to catch up.
+            cfg.connect(victim);
+            cfg.one(cmd(rand_cmd()), n, true).await;
+            leader1 = cfg.check_one_leader().await;
+        }
+        if crash {
+            cfg.start1(victim);
+            cfg.connect(victim);
+            cfg.one(cmd(rand_cmd()), n, true).await;
+            leader1 = cfg.check_one_leader().await;
+        }
+    }
+    cfg.end();
+}
+
+#[test]
+fn snapshot_basic_3d() {
+    run_test(|| snapcommon("Test (3D): snapshots basic", false, true, false));
+}
+
+#[test]
+fn snapshot_install_3d() {
+    run_test(|| {
+        snapcommon(
+            "Test (3D): install snapshots (disconnect)",
+            true,
+            true,
+            false,
+        )
+    });
+}
+
+#[test]
+fn snapshot_install_unreliable_3d() {
+    run_test(|| {
+        snapcommon(
+            "Test (3D): install snapshots (disconnect+unreliable)",
+            true,
+            false,
+            false,
+        )
+    });
+}
+
+#[test]
+fn snapshot_install_crash_3d() {
+    run_test(|| snapcommon("Test (3D): install snapshots (crash)", false, true, true));
+}
+
+#[test]
+fn snapshot_install_uncrash_3d() {
+    run_test(|| {
+        snapcommon(
+            "Test (3D): install snapshots (unreliable+crash)",
+            false,
+            false,
+            true,
+        )
+    });
+}
+
+/// Crash and restart all servers: committed state must never be lost.
+#[test]
+fn snapshot_all_crash_3d() {
+    run_test(|| async {
+        let n = 3;
+        let iters = 5;
+        let cfg = Config::new(n, false, true);
+        cfg.begin("Test (3D): crash and restart all servers");
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        for _ in 0..iters {
+            // Perhaps enough to get a snapshot.
+            let nn = SNAPSHOT_INTERVAL / 2 + labrpc::rand::gen_range(0..SNAPSHOT_INTERVAL);
+            for _ in 0..nn {
+                cfg.one(cmd(rand_cmd()), n, true).await;
+            }
+            let index1 = cfg.one(cmd(rand_cmd()), n, true).await;
+            // Crash all.
+            for i in 0..n {
+                cfg.crash1(i);
+            }
+            // Revive all.
+            for i in 0..n {
+                cfg.start1(i);
+                cfg.connect(i);
+            }
+            let index2 = cfg.one(cmd(rand_cmd()), n, true).await;
+            assert!(index2 > index1, "index decreased from {index1} to {index2}");
+        }
+        cfg.end();
+    });
+}
+
+/// Raft must reload its snapshot at start, so that later saves keep it.
+#[test]
+fn snapshot_init_3d() {
+    run_test(|| async {
+        let n = 3;
+        let cfg = Config::new(n, false, true);
+        cfg.begin("Test (3D): snapshot initialization after crash");
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        // Enough ops to make a snapshot.
+        let nn = SNAPSHOT_INTERVAL + 1;
+        for _ in 0..nn {
+            cfg.one(cmd(rand_cmd()), n, true).await;
+        }
+        // Crash and restart all: each reads its snapshot.
+        for i in 0..n {
+            cfg.crash1(i);
+        }
+        for i in 0..n {
+            cfg.start1(i);
+            cfg.connect(i);
+        }
+        // A single op, so the Raft state is saved without a new snapshot.
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        // Crash and restart all again: the snapshot must still be there.
+        for i in 0..n {
+            cfg.crash1(i);
+        }
+        for i in 0..n {
+            cfg.start1(i);
+            cfg.connect(i);
+        }
+        // Does the new leader have the right snapshot?
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
