@@ -1,0 +1,462 @@
+//! `lab logs`: a trace or a log as one column per node, coloured by topic
+//! (the dslogs view 6.824 students build for themselves).
+//!
+//! Input, line by line, in any mix:
+//! - trace events (JSON lines from `LAB_TRACE`): the topic is the lab
+//!   event's topic, or the event kind (`send`, `deliver`, `reply`, `drop`,
+//!   `crash`, `partition`, ...);
+//! - log lines of a simulation (`   1.204113s n2   raft-1     DEBUG
+//!   raft::vote: granted vote`): the topic is the last part of the target
+//!   (`vote`), or `[topic]` of a lab event logged under target `event`;
+//! - anything else (test harness output) is printed across the full width,
+//!   unless a topic filter is given.
+//!
+//! Guarantees: columns are nodes in id order (`n0` is the tester), each
+//! entry is printed in its node's column with its virtual time at the
+//! left, wrapped to the column width; colours are ANSI, off when stdout is
+//! not a terminal, with `--no-color`, or when `NO_COLOR` is set.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use crate::bail;
+use crate::error::{EXIT_OK, Result, io};
+use crate::outcome::parse_virtual_time;
+use crate::trace::{self, Event, Kind, fmt_time};
+
+/// Arguments of `lab logs`.
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    /// A trace (.jsonl) or a captured log; "-" reads stdin.
+    pub file: PathBuf,
+    /// Only these topics (comma-separated, e.g. "vote,leader,drop").
+    #[arg(long, value_delimiter = ',', value_name = "TOPICS")]
+    pub topics: Vec<String>,
+    /// Leave out these topics (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "TOPICS")]
+    pub exclude: Vec<String>,
+    /// Only these nodes (comma-separated ids or n-names, e.g. "1,2" or "n1,n2").
+    #[arg(long, value_delimiter = ',', value_name = "NODES")]
+    pub nodes: Vec<String>,
+    /// From this virtual time on (seconds).
+    #[arg(long, value_name = "SECS")]
+    pub from: Option<f64>,
+    /// Up to this virtual time (seconds).
+    #[arg(long, value_name = "SECS")]
+    pub to: Option<f64>,
+    /// Total width in characters (default: the terminal's, else 160).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+    /// No colours.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Colours even when stdout is not a terminal.
+    #[arg(long, conflicts_with = "no_color")]
+    pub color: bool,
+}
+
+/// One line of input, understood.
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    /// Something that happened on a node.
+    Node {
+        time: u64,
+        node: u32,
+        name: Option<String>,
+        topic: String,
+        text: String,
+    },
+    /// A line that is neither an event nor a simulation log line.
+    Plain(String),
+}
+
+const LEVELS: [&str; 5] = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
+
+/// Splits off the first whitespace-delimited token: (token, rest).
+fn token(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start();
+    if s.is_empty() {
+        return None;
+    }
+    let end = s.find(char::is_whitespace).unwrap_or(s.len());
+    Some((&s[..end], &s[end..]))
+}
+
+/// Parses a log line of a simulation (see `labrpc::logging`).
+fn parse_log_line(line: &str) -> Option<Entry> {
+    let (time, rest) = token(line)?;
+    let time = parse_virtual_time(time)?;
+    let (node, mut rest) = token(rest)?;
+    let node: u32 = node.strip_prefix('n')?.parse().ok()?;
+    let mut name_parts = Vec::new();
+    let level = loop {
+        let (t, r) = token(rest)?;
+        rest = r;
+        if LEVELS.contains(&t) {
+            break t;
+        }
+        name_parts.push(t);
+        if name_parts.len() > 4 {
+            return None;
+        }
+    };
+    let rest = rest.trim_start();
+    let colon = rest.find(": ")?;
+    let target = &rest[..colon];
+    let message = &rest[colon + 2..];
+    let (topic, text) = if target == "event" {
+        match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
+            Some((topic, text)) => (topic.to_string(), text.to_string()),
+            None => ("event".to_string(), message.to_string()),
+        }
+    } else {
+        let last = target.rsplit("::").next().unwrap_or(target);
+        let text = if level == "DEBUG" || level == "INFO" {
+            message.to_string()
+        } else {
+            format!("{level} {message}")
+        };
+        (last.to_string(), text)
+    };
+    let name = name_parts.join(" ");
+    Some(Entry::Node {
+        time: (time * 1e9).round() as u64,
+        node,
+        name: (!name.is_empty() && name != "?").then_some(name),
+        topic,
+        text,
+    })
+}
+
+/// A trace event as a short line of text.
+fn describe(e: &Event) -> (String, String, Option<String>) {
+    let topic = e.kind.name().to_string();
+    match &e.kind {
+        Kind::NodeCreated { name } => (topic, format!("created ({name})"), Some(name.clone())),
+        Kind::Crash => (topic, "CRASH".into(), None),
+        Kind::Restart => (topic, "RESTART".into(), None),
+        Kind::Send {
+            rpc,
+            to,
+            method,
+            bytes,
+            server,
+            ..
+        } => {
+            let to = to.map_or_else(|| format!("{server:?} (no server)"), |n| format!("n{n}"));
+            (topic, format!("→{to} {method} #{rpc} ({bytes} B)"), None)
+        }
+        Kind::Deliver { rpc, from, method } => (topic, format!("←n{from} {method} #{rpc}"), None),
+        Kind::Reply { rpc, from, bytes } => (
+            topic,
+            format!("reply #{rpc} from n{from} ({bytes} B)"),
+            None,
+        ),
+        Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg} lost: {reason}"), None),
+        Kind::Link { from, to, up } => (
+            topic,
+            format!("link n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),
+            None,
+        ),
+        Kind::Partition { groups } => {
+            let g: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    let n: Vec<String> = g.iter().map(|n| format!("n{n}")).collect();
+                    format!("{{{}}}", n.join(","))
+                })
+                .collect();
+            (topic, format!("PARTITION {}", g.join(" | ")), None)
+        }
+        Kind::Heal => (topic, "HEAL".into(), None),
+        Kind::Config { setting } => (topic, setting.clone(), None),
+        Kind::ServerAdded { server } => (topic, format!("server {server} added"), None),
+        Kind::ServerDeleted { server } => (topic, format!("server {server} deleted"), None),
+        Kind::Lab { topic, message } => (topic.clone(), message.clone(), None),
+        Kind::Other => (
+            topic,
+            "(an event kind this lab version does not know)".into(),
+            None,
+        ),
+    }
+}
+
+fn parse(line: &str) -> Entry {
+    if let Some(e) = trace::parse_line(line) {
+        let (topic, text, name) = describe(&e);
+        return Entry::Node {
+            time: e.time,
+            node: e.node,
+            name,
+            topic,
+            text,
+        };
+    }
+    parse_log_line(line).unwrap_or_else(|| Entry::Plain(line.to_string()))
+}
+
+/// ANSI 256-colour code of a topic.
+fn topic_color(topic: &str) -> u8 {
+    match topic {
+        "send" => 33,
+        "deliver" => 39,
+        "reply" => 34,
+        "drop" => 196,
+        "crash" | "restart" => 201,
+        "partition" | "heal" | "link" => 214,
+        "config" | "server_added" | "server_deleted" | "node_created" => 244,
+        "leader" | "lead" => 208,
+        "term" => 141,
+        "vote" => 177,
+        "commit" => 41,
+        "apply" => 36,
+        "snapshot" | "snap" => 212,
+        _ => {
+            const PALETTE: [u8; 10] = [75, 114, 180, 149, 110, 216, 176, 43, 222, 104];
+            let h = topic
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            PALETTE[h as usize % PALETTE.len()]
+        }
+    }
+}
+
+/// Wraps `text` into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let wlen = word.chars().count();
+        if len > 0 && len + 1 + wlen > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        let mut chars = word.chars().peekable();
+        while chars.peek().is_some() {
+            if len == width {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            line.push(chars.next().unwrap_or(' '));
+            len += 1;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn parse_node(s: &str) -> Option<u32> {
+    s.trim().trim_start_matches('n').parse().ok()
+}
+
+/// Runs `lab logs`.
+pub fn logs(args: LogsArgs) -> Result<u8> {
+    let lines: Vec<String> = if args.file.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<std::io::Result<_>>()
+            .map_err(io("cannot read stdin"))?
+    } else {
+        let bytes = std::fs::read(&args.file)
+            .map_err(io(format!("cannot read {}", args.file.display())))?;
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let mut only_nodes = Vec::new();
+    for n in &args.nodes {
+        match parse_node(n) {
+            Some(id) => only_nodes.push(id),
+            None => bail!("--nodes takes node ids like 1 or n1, got {n:?}"),
+        }
+    }
+    let to_nanos = |s: Option<f64>, name: &str| -> Result<Option<u64>> {
+        match s {
+            Some(v) if !(v.is_finite() && v >= 0.0) => {
+                bail!("--{name} must be non-negative seconds, got {v}")
+            }
+            Some(v) => Ok(Some((v * 1e9).round() as u64)),
+            None => Ok(None),
+        }
+    };
+    let (from, to) = (to_nanos(args.from, "from")?, to_nanos(args.to, "to")?);
+    let lower: Vec<String> = args.topics.iter().map(|t| t.to_lowercase()).collect();
+    let excluded: Vec<String> = args.exclude.iter().map(|t| t.to_lowercase()).collect();
+
+    let entries: Vec<Entry> = lines.iter().map(|l| parse(l)).collect();
+    let mut nodes: BTreeMap<u32, String> = BTreeMap::new();
+    for e in &entries {
+        if let Entry::Node { node, name, .. } = e {
+            let slot = nodes.entry(*node).or_default();
+            if let Some(n) = name {
+                *slot = n.clone();
+            }
+        }
+    }
+    if !only_nodes.is_empty() {
+        nodes.retain(|id, _| only_nodes.contains(id));
+    }
+    let keep = |e: &Entry| match e {
+        Entry::Plain(l) => {
+            lower.is_empty()
+                && only_nodes.is_empty()
+                && from.is_none()
+                && to.is_none()
+                && !l.trim().is_empty()
+        }
+        Entry::Node {
+            time, node, topic, ..
+        } => {
+            let t = topic.to_lowercase();
+            nodes.contains_key(node)
+                && (lower.is_empty() || lower.contains(&t))
+                && !excluded.contains(&t)
+                && from.is_none_or(|f| *time >= f)
+                && to.is_none_or(|x| *time <= x)
+        }
+    };
+    let color = !args.no_color
+        && (args.color
+            || (std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()));
+    let width = args.width.map(usize::from).unwrap_or_else(|| {
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, w)| usize::from(w))
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(160)
+    });
+    let ids: Vec<u32> = nodes.keys().copied().collect();
+    if ids.is_empty() {
+        // Nothing node-shaped: print what there is.
+        for e in entries.iter().filter(|e| keep(e)) {
+            if let Entry::Plain(l) = e {
+                println!("{l}");
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    const TIME_W: usize = 12;
+    let col = ((width.saturating_sub(TIME_W)) / ids.len()).max(12);
+    let mut out = std::io::stdout().lock();
+    let mut header = " ".repeat(TIME_W);
+    for id in &ids {
+        let name = &nodes[id];
+        let label = if name.is_empty() {
+            format!("n{id}")
+        } else {
+            format!("n{id} {name}")
+        };
+        header.push_str(&pad(&label.chars().take(col - 1).collect::<String>(), col));
+    }
+    let bold = |s: &str| {
+        if color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let _ = writeln!(out, "{}", bold(header.trim_end()));
+    let _ = writeln!(out, "{}", "-".repeat((TIME_W + col * ids.len()).min(width)));
+    for e in entries.iter().filter(|e| keep(e)) {
+        let written = match e {
+            Entry::Plain(l) => writeln!(out, "{l}"),
+            Entry::Node {
+                time,
+                node,
+                topic,
+                text,
+                ..
+            } => {
+                let i = ids.iter().position(|n| n == node).unwrap_or(0);
+                let body = format!("{} {text}", topic.to_uppercase());
+                let mut result = Ok(());
+                for (k, piece) in wrap(&body, col - 1).into_iter().enumerate() {
+                    let t = if k == 0 {
+                        fmt_time(*time)
+                    } else {
+                        String::new()
+                    };
+                    let cell = if color {
+                        format!("\x1b[38;5;{}m{}\x1b[0m", topic_color(topic), piece)
+                    } else {
+                        piece
+                    };
+                    let line = format!("{t:>11} {}{cell}", " ".repeat(col * i));
+                    result = writeln!(out, "{}", line.trim_end());
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+        };
+        if written.is_err() {
+            // The reader went away (`| head`): stop quietly.
+            break;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_simulation_log_lines() {
+        let e = parse("   1.204113s n2   raft-1     DEBUG raft::vote: granted vote to 0 in term 3");
+        assert_eq!(
+            e,
+            Entry::Node {
+                time: 1_204_113_000,
+                node: 2,
+                name: Some("raft-1".into()),
+                topic: "vote".into(),
+                text: "granted vote to 0 in term 3".into()
+            }
+        );
+        let e = parse("   2.000000s n1   a          DEBUG event: [leader] term 4");
+        assert!(
+            matches!(e, Entry::Node { ref topic, ref text, .. } if topic == "leader" && text == "term 4")
+        );
+        assert_eq!(
+            parse("test basic ... ok"),
+            Entry::Plain("test basic ... ok".into())
+        );
+    }
+
+    #[test]
+    fn reads_trace_events() {
+        let e = parse(
+            r#"{"seq":1,"time":5000,"node":1,"kind":"drop","rpc":7,"leg":"reply","reason":"unreliable"}"#,
+        );
+        assert!(
+            matches!(e, Entry::Node { node: 1, ref topic, ref text, .. } if topic == "drop" && text.contains("#7 reply lost: unreliable"))
+        );
+    }
+
+    #[test]
+    fn wraps_to_the_column() {
+        assert_eq!(
+            wrap("aaa bbb ccccccc", 5),
+            vec!["aaa", "bbb", "ccccc", "cc"]
+        );
+        assert_eq!(wrap("", 5), vec![""]);
+    }
+}

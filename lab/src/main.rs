@@ -1,0 +1,110 @@
+//! `lab`: grade many seeds, replay one, and see it as a picture.
+//!
+//! ```text
+//! lab grade [LAB...] [--seeds N] [--jobs J] [--test FILTER]   many seeds, a table, a JSON summary
+//! lab replay LAB TEST --seed S [--trace F] [--html F]         one run again: logs, trace, picture
+//! lab picture TRACE [-o F]                                     the picture of a trace file
+//! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
+//! lab list [LAB...]                                            the labs and their tests
+//! ```
+//!
+//! A *lab* is a workspace package that uses labrpc and has integration
+//! tests (`tests/*.rs`); its tests are the grader. The tool builds their
+//! test binaries once (`cargo test -p LAB --release --no-run`), then runs
+//! each (test, seed) as its own process with `LAB_SEED` set: one seed, one
+//! run, so a failing seed is a bug report that replays bit for bit.
+//!
+//! Exit codes: 0 all passed, 1 a run failed, 2 the tool could not do its
+//! job (bad arguments, unknown lab or test, build failure, bad file).
+
+mod error;
+mod grade;
+mod logs;
+mod outcome;
+mod picture;
+mod replay;
+mod report;
+mod run;
+mod trace;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+
+/// Grade, replay and picture the distlab labs on their deterministic
+/// simulator.
+#[derive(Parser, Debug)]
+#[command(name = "lab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run each selected test on many seeds in parallel; print a table per
+    /// lab, every failing seed with its reproduce command, keep the logs of
+    /// failing runs, and write a JSON summary. Exits 1 if any run failed.
+    Grade(grade::GradeArgs),
+    /// Rerun one (test, seed) exactly: print its logs, write its event trace
+    /// and its space-time picture. Exits 1 if the run fails.
+    Replay(replay::ReplayArgs),
+    /// Draw the space-time picture (self-contained HTML) of a trace file
+    /// written with LAB_TRACE.
+    Picture(picture::PictureArgs),
+    /// Print a trace (JSON lines) or a captured log as one column per node,
+    /// coloured by topic.
+    Logs(logs::LogsArgs),
+    /// List the labs of the workspace and, with names, their tests.
+    List(ListArgs),
+}
+
+/// Arguments of `lab list`.
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// Labs whose tests to list (builds their test binaries); none: just
+    /// the labs.
+    labs: Vec<String>,
+    /// The workspace's Cargo.toml (default: found from the current
+    /// directory, as cargo does).
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+}
+
+fn list(args: ListArgs) -> Result<u8> {
+    let ws = workspace::Workspace::load(args.manifest_path.as_deref())?;
+    if args.labs.is_empty() {
+        for lab in ws.labs() {
+            println!("{}", lab.name);
+        }
+        return Ok(error::EXIT_OK);
+    }
+    let labs = ws.select(&args.labs)?;
+    let tests = ws.build_and_list(&labs, true)?;
+    for t in &tests {
+        println!("{} {}", t.lab, t.name);
+    }
+    Ok(error::EXIT_OK)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Grade(a) => grade::grade(a),
+        Command::Replay(a) => replay::replay(a),
+        Command::Picture(a) => picture::picture_command(a),
+        Command::Logs(a) => logs::logs(a),
+        Command::List(a) => list(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("lab: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! What one run's output says: passed or failed, why, and its stats.
+//!
+//! # The stats line
+//!
+//! A lab test reports its numbers (6.824's "Passed -- 3.1 3 58 14000 0") as
+//! one machine-readable line on stdout, anywhere in its output:
+//!
+//! ```text
+//! labstats {"virtual_s":3.1,"peers":3,"rpcs":58,"bytes":14000,"ops":0}
+//! ```
+//!
+//! The line starts with `labstats ` (at column 0; the tool also finds it
+//! after libtest's `test NAME ... `), followed by one JSON object
+//! on the same line. Every field is optional; unknown fields are ignored:
+//! `virtual_s` (virtual seconds the test took, a number), `peers`, `rpcs`,
+//! `bytes`, `ops` (non-negative integers). If a test prints several, the
+//! last one counts. A test without one shows "-" in the table.
+//!
+//! # The failure message
+//!
+//! labrpc's harness ends every failure with
+//! `  seed: S` / `  virtual time: T` / `  node: N` / `  reproduce: CMD`
+//! lines under a headline starting with `labrpc: `; [`Outcome::parse`]
+//! reads them, and falls back to the panic line of libtest for a test that
+//! failed outside a simulation.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of the stats line.
+pub const STATS_PREFIX: &str = "labstats ";
+
+/// Numbers a test reports on its stats line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Virtual seconds the test took.
+    pub virtual_s: Option<f64>,
+    /// Servers in the test.
+    pub peers: Option<u64>,
+    /// RPCs sent during the test.
+    pub rpcs: Option<u64>,
+    /// Bytes sent during the test.
+    pub bytes: Option<u64>,
+    /// Commands committed or client operations.
+    pub ops: Option<u64>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The test passed.
+    Passed,
+    /// The test failed (panicked, or the process died).
+    Failed,
+    /// The tool killed it after its wall-clock timeout.
+    TimedOut,
+    /// The binary ran no test of that name.
+    NotRun,
+}
+
+/// Where and why a run failed, as its output says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Failure {
+    /// The headline (`labrpc: a task on node n1 ... panicked: boom`).
+    pub message: String,
+    /// Virtual time of the failure, in seconds.
+    pub virtual_s: Option<f64>,
+    /// The node, e.g. `n1 (worker-3)`.
+    pub node: Option<String>,
+    /// The reproduce command labrpc printed.
+    pub reproduce: Option<String>,
+}
+
+/// What a run's output says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// Its stats line, if any.
+    pub stats: Option<Stats>,
+    /// Its failure, if it failed.
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    /// Reads a finished run's output; `success` is the exit status.
+    pub fn parse(output: &str, success: bool) -> Outcome {
+        let stats = parse_stats(output);
+        let ran = !output.lines().any(|l| l.trim() == "running 0 tests");
+        let status = match (success, ran) {
+            (_, false) => Status::NotRun,
+            (true, true) => Status::Passed,
+            (false, true) => Status::Failed,
+        };
+        let failure = (status == Status::Failed).then(|| parse_failure(output));
+        Outcome {
+            status,
+            stats,
+            failure,
+        }
+    }
+
+    /// A run the tool killed after `timeout`.
+    pub fn timed_out(output: &str, timeout: Duration) -> Outcome {
+        Outcome {
+            status: Status::TimedOut,
+            stats: parse_stats(output),
+            failure: Some(Failure {
+                message: format!(
+                    "killed after {} s of wall time (lab grade --timeout changes the limit)",
+                    timeout.as_secs_f64()
+                ),
+                ..Failure::default()
+            }),
+        }
+    }
+
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        self.status == Status::Passed
+    }
+
+    /// Virtual seconds: from the stats line, else from the failure message.
+    pub fn virtual_s(&self) -> Option<f64> {
+        self.stats
+            .as_ref()
+            .and_then(|s| s.virtual_s)
+            .or_else(|| self.failure.as_ref().and_then(|f| f.virtual_s))
+    }
+}
+
+/// The last stats line of `output`, if any parses.
+pub fn parse_stats(output: &str) -> Option<Stats> {
+    output
+        .lines()
+        .rev()
+        // libtest may print "test NAME ... " in front of the test's output.
+        .filter_map(|l| l.find(STATS_PREFIX).map(|i| &l[i + STATS_PREFIX.len()..]))
+        .find_map(|json| serde_json::from_str::<Stats>(json.trim()).ok())
+}
+
+/// Parses `12.000345s` (labrpc's virtual-time format) into seconds.
+pub fn parse_virtual_time(s: &str) -> Option<f64> {
+    s.trim().strip_suffix('s')?.parse().ok()
+}
+
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.trim_start()
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .map(str::trim)
+}
+
+fn parse_failure(output: &str) -> Failure {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut f = Failure::default();
+    if let Some(seed_at) = lines.iter().position(|l| field(l, "seed").is_some()) {
+        let head = lines[..seed_at]
+            .iter()
+            .rposition(|l| l.starts_with("labrpc: "))
+            .unwrap_or(seed_at.saturating_sub(1));
+        f.message = lines[head..seed_at].join("\n");
+        for l in &lines[seed_at..lines.len().min(seed_at + 6)] {
+            if let Some(v) = field(l, "virtual time") {
+                f.virtual_s = parse_virtual_time(v);
+            } else if let Some(v) = field(l, "node") {
+                f.node = Some(v.to_string());
+            } else if let Some(v) = field(l, "reproduce") {
+                f.reproduce = Some(v.to_string());
+            }
+        }
+    } else if let Some(at) = lines.iter().position(|l| l.contains("' panicked at ")) {
+        f.message = lines.get(at + 1).unwrap_or(&lines[at]).to_string();
+    } else {
+        f.message = "the test process failed without a panic message (killed by a signal, or \
+                     aborted)"
+            .into();
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAILED: &str = "\nrunning 1 test\nthread 'flaky' panicked at lab/tests/fixture.rs:9:5:\n\
+labrpc: a task on node n0 (tester) panicked: fixture: seeded failure\n  seed:         3\n  \
+virtual time: 1.500000s\n  node:         n0 (tester)\n  reproduce:    LAB_SEED=3 cargo test \
+-p lab --release -- flaky --exact\ntest flaky ... FAILED\n";
+
+    #[test]
+    fn reads_labrpc_failures() {
+        let o = Outcome::parse(FAILED, false);
+        assert_eq!(o.status, Status::Failed);
+        let f = o.failure.unwrap();
+        assert_eq!(
+            f.message,
+            "labrpc: a task on node n0 (tester) panicked: fixture: seeded failure"
+        );
+        assert_eq!(f.virtual_s, Some(1.5));
+        assert_eq!(f.node.as_deref(), Some("n0 (tester)"));
+        assert_eq!(
+            f.reproduce.as_deref(),
+            Some("LAB_SEED=3 cargo test -p lab --release -- flaky --exact")
+        );
+    }
+
+    #[test]
+    fn reads_the_last_stats_line_and_tolerates_missing_fields() {
+        let out = "labstats {\"virtual_s\":1.0}\nnoise\nlabstats {\"virtual_s\":2.5,\"rpcs\":7,\"x\":1}\n\
+                   test t ... ok\n";
+        let o = Outcome::parse(out, true);
+        assert!(o.passed());
+        let s = o.stats.unwrap();
+        assert_eq!((s.virtual_s, s.rpcs, s.peers), (Some(2.5), Some(7), None));
+        assert_eq!(parse_stats("labstats not json"), None);
+    }
+
+    #[test]
+    fn no_test_ran_is_not_a_pass() {
+        let o = Outcome::parse("running 0 tests\ntest result: ok. 0 passed", true);
+        assert_eq!(o.status, Status::NotRun);
+    }
+}

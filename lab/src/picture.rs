@@ -1,0 +1,547 @@
+//! The picture: a space-time (Lamport) diagram of one run, as one
+//! self-contained HTML file.
+//!
+//! Guarantees:
+//! - **Self-contained and deterministic**: one HTML file with inline SVG
+//!   drawing code and the data inline; no network, no external file. The
+//!   same trace gives the same bytes.
+//! - **What is drawn**: one lane per node (named from `node_created`, the
+//!   tester is `n0`), time left to right. A request is an arrow from its
+//!   `send` (client lane) to its `deliver` (server lane); a reply is an
+//!   arrow from the delivery back to the client's `reply`. The trace does
+//!   not record when a handler returned, so a reply arrow starts where the
+//!   request arrived. A lost message is a red dashed arrow ending in an X
+//!   half-way, at the virtual time its loss was recorded (hover for the
+//!   reason). Crash..restart intervals are hatched grey; partitions tint
+//!   each lane with its group's colour until the next partition or heal;
+//!   links cut one way (`link` events) hatch the lane orange. Lab events
+//!   (`trace::event(topic, ..)`: leader elected, term, commit, snapshot,
+//!   ...) are diamonds coloured by topic; network settings, partitions and
+//!   heals are marked on the time axis. A failure (from the run's output)
+//!   is a red line and X.
+//! - **Zoom**: drag across the diagram to zoom to that window, mouse wheel
+//!   to zoom around the pointer, buttons to zoom out, pan and reset, and a
+//!   from/to form (virtual seconds).
+//! - **The cap**: at most [`DEFAULT_MAX_EVENTS`] trace events are drawn
+//!   (`--max-events` changes it). When the trace (or the `--from`/`--to`
+//!   window) has more, the first ones are drawn and a visible note at the
+//!   top says how many were left out and from which virtual time; network
+//!   state (crashes, partitions) is still computed from the whole trace.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bail;
+use crate::error::{Result, io};
+use crate::outcome::Failure;
+use crate::trace::{self, Event, Kind, fmt_time};
+
+/// The default cap on drawn trace events.
+pub const DEFAULT_MAX_EVENTS: usize = 20_000;
+
+const TEMPLATE: &str = include_str!("picture.html");
+
+/// Arguments of `lab picture`.
+#[derive(clap::Args, Debug)]
+pub struct PictureArgs {
+    /// A trace file (JSON lines written with LAB_TRACE).
+    pub trace: PathBuf,
+    /// The HTML file to write (default: the trace's path with .html).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub window: Window,
+}
+
+/// Which part of a trace to draw.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Window {
+    /// Draw from this virtual time on (seconds).
+    #[arg(long, value_name = "SECS")]
+    pub from: Option<f64>,
+    /// Draw up to this virtual time (seconds).
+    #[arg(long, value_name = "SECS")]
+    pub to: Option<f64>,
+    /// At most this many trace events are drawn.
+    #[arg(long, default_value_t = DEFAULT_MAX_EVENTS, value_name = "N")]
+    pub max_events: usize,
+}
+
+/// Runs `lab picture`.
+pub fn picture_command(args: PictureArgs) -> Result<u8> {
+    let events = trace::read(&args.trace)?;
+    let out = args
+        .output
+        .unwrap_or_else(|| args.trace.with_extension("html"));
+    let title = args
+        .trace
+        .file_name()
+        .map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
+    let summary = write(&out, &title, &events, &args.window, None)?;
+    println!("picture: {} ({summary})", out.display());
+    Ok(crate::error::EXIT_OK)
+}
+
+/// Draws `events` to `out`; returns a one-line summary of what was drawn.
+pub fn write(
+    out: &Path,
+    title: &str,
+    events: &[Event],
+    window: &Window,
+    failure: Option<&Failure>,
+) -> Result<String> {
+    let (html, summary) = render(title, events, window, failure)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    std::fs::write(out, html).map_err(io(format!("cannot write {}", out.display())))?;
+    Ok(summary)
+}
+
+/// The data the page draws (times in virtual nanoseconds).
+#[derive(Serialize)]
+struct Data {
+    title: String,
+    /// The drawn window.
+    t0: u64,
+    t1: u64,
+    /// The last event of the whole trace.
+    end: u64,
+    /// `[id, name]`, by id.
+    lanes: Vec<(u32, String)>,
+    /// `[t_send, from, to (-1: none), t_deliver (-1), t_reply (-1),
+    /// lost leg (0 none, 1 request, 2 reply), t_lost (-1), method, rpc,
+    /// reason, bytes]`.
+    msgs: Vec<Msg>,
+    /// `[node, t0, t1, kind, label, group]`, kind `crash|part|cut`.
+    bands: Vec<(u32, u64, u64, &'static str, String, usize)>,
+    /// `[node, t, topic, message]`.
+    marks: Vec<(u32, u64, String, String)>,
+    /// `[t, kind, text]`: partitions, heals, network settings.
+    global: Vec<(u64, &'static str, String)>,
+    /// `[t, node (-1: unknown), message]`.
+    failure: Option<(u64, i64, String)>,
+    /// Set when events were left out.
+    note: Option<String>,
+    drawn: usize,
+    total: usize,
+}
+
+type Msg = (u64, u32, i64, i64, i64, u8, i64, String, u64, String, u64);
+
+fn secs_to_nanos(s: f64) -> Result<u64> {
+    if !(s.is_finite() && s >= 0.0) {
+        bail!("--from/--to must be non-negative seconds, got {s}");
+    }
+    Ok((s * 1e9).round() as u64)
+}
+
+/// Renders the page; returns it and a one-line summary.
+fn render(
+    title: &str,
+    events: &[Event],
+    window: &Window,
+    failure: Option<&Failure>,
+) -> Result<(String, String)> {
+    let end = events.iter().map(|e| e.time).max().unwrap_or(0);
+    let from = window.from.map(secs_to_nanos).transpose()?.unwrap_or(0);
+    let to = window
+        .to
+        .map(secs_to_nanos)
+        .transpose()?
+        .unwrap_or(u64::MAX);
+    if from > to {
+        bail!("--from must not be after --to");
+    }
+    if window.max_events == 0 {
+        bail!("--max-events must be at least 1");
+    }
+    let in_window: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.time >= from && e.time <= to)
+        .collect();
+    let drawn: &[&Event] = &in_window[..in_window.len().min(window.max_events)];
+    let t0 = if window.from.is_some() {
+        from
+    } else {
+        drawn.first().map_or(0, |e| e.time.min(from))
+    };
+    let mut t1 = match drawn.last() {
+        Some(last) if drawn.len() < in_window.len() => last.time,
+        _ if window.to.is_some() => to.min(end.max(t0)),
+        _ => end,
+    };
+    if t1 <= t0 {
+        t1 = t0 + 1_000_000;
+    }
+    let note = (drawn.len() < in_window.len()).then(|| {
+        format!(
+            "Cut: only the first {} of {} events{} are drawn (up to {}). Use --from/--to to draw \
+             another window, or --max-events to raise the cap of {}.",
+            drawn.len(),
+            in_window.len(),
+            if window.from.is_some() || window.to.is_some() {
+                " in the window"
+            } else {
+                ""
+            },
+            fmt_time(t1),
+            window.max_events
+        )
+    });
+
+    // Lanes: every node of the whole trace.
+    let mut lanes: BTreeMap<u32, String> = BTreeMap::new();
+    lanes.insert(0, "tester".into());
+    for e in events {
+        lanes.entry(e.node).or_default();
+        if let Kind::NodeCreated { name } = &e.kind {
+            lanes.insert(e.node, name.clone());
+        }
+    }
+
+    let msgs = messages(drawn);
+    let (bands, global) = network_state(events, t0, t1);
+    let marks = drawn
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Lab { topic, message } => Some((e.node, e.time, topic.clone(), message.clone())),
+            Kind::Crash => Some((e.node, e.time, "crash".into(), "crashed".into())),
+            Kind::Restart => Some((e.node, e.time, "restart".into(), "restarted".into())),
+            Kind::ServerAdded { server } => Some((
+                e.node,
+                e.time,
+                "server".into(),
+                format!("server {server} added"),
+            )),
+            Kind::ServerDeleted { server } => Some((
+                e.node,
+                e.time,
+                "server".into(),
+                format!("server {server} deleted"),
+            )),
+            _ => None,
+        })
+        .collect();
+    let failure = failure.and_then(|f| {
+        let t = secs_to_nanos(f.virtual_s?).ok()?;
+        let node = f
+            .node
+            .as_deref()
+            .and_then(|n| n.strip_prefix('n'))
+            .and_then(|n| n.split_whitespace().next())
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(-1);
+        Some((t, node, f.message.clone()))
+    });
+    let summary = format!(
+        "{} lanes, {} messages, {} of {} events drawn{}",
+        lanes.len(),
+        msgs.len(),
+        drawn.len(),
+        events.len(),
+        if note.is_some() { ", cut" } else { "" }
+    );
+    let data = Data {
+        title: title.to_string(),
+        t0,
+        t1,
+        end,
+        lanes: lanes.into_iter().collect(),
+        msgs,
+        bands,
+        marks,
+        global,
+        failure,
+        note,
+        drawn: drawn.len(),
+        total: events.len(),
+    };
+    // '<' only occurs inside JSON strings, where \u003c means the same:
+    // the data can never close the <script> element.
+    let json = serde_json::to_string(&data)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c");
+    let html = TEMPLATE
+        .replace("__TITLE__", &html_escape(title))
+        .replace("/*__DATA__*/null", &json);
+    Ok((html, summary))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Joins send, deliver, reply and drop events of each RPC.
+fn messages(events: &[&Event]) -> Vec<Msg> {
+    let mut by_rpc: BTreeMap<u64, Msg> = BTreeMap::new();
+    for e in events {
+        match &e.kind {
+            Kind::Send {
+                rpc,
+                to,
+                method,
+                bytes,
+                ..
+            } => {
+                by_rpc.insert(
+                    *rpc,
+                    (
+                        e.time,
+                        e.node,
+                        to.map_or(-1, i64::from),
+                        -1,
+                        -1,
+                        0,
+                        -1,
+                        method.clone(),
+                        *rpc,
+                        String::new(),
+                        *bytes,
+                    ),
+                );
+            }
+            Kind::Deliver { rpc, from: _, .. } => {
+                if let Some(m) = by_rpc.get_mut(rpc) {
+                    m.3 = e.time as i64;
+                    m.2 = i64::from(e.node);
+                }
+            }
+            Kind::Reply { rpc, .. } => {
+                if let Some(m) = by_rpc.get_mut(rpc) {
+                    m.4 = e.time as i64;
+                }
+            }
+            Kind::Drop { rpc, leg, reason } => {
+                if let Some(m) = by_rpc.get_mut(rpc) {
+                    m.5 = if leg == "reply" { 2 } else { 1 };
+                    m.6 = e.time as i64;
+                    m.9 = reason.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    by_rpc.into_values().collect()
+}
+
+type Band = (u32, u64, u64, &'static str, String, usize);
+
+/// Crash, partition and cut intervals per lane (clipped to `[t0, t1]`),
+/// and the marks on the time axis.
+fn network_state(
+    events: &[Event],
+    t0: u64,
+    t1: u64,
+) -> (Vec<Band>, Vec<(u64, &'static str, String)>) {
+    let mut bands: Vec<Band> = Vec::new();
+    let mut global = Vec::new();
+    let mut crashed: BTreeMap<u32, u64> = BTreeMap::new();
+    // node -> (since, group, label) of the current partition.
+    let mut parted: BTreeMap<u32, (u64, usize, String)> = BTreeMap::new();
+    // Directed links cut by `link` events.
+    let mut down: BTreeMap<(u32, u32), ()> = BTreeMap::new();
+    let mut cut: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+    let push = |bands: &mut Vec<Band>, band: Band| {
+        let (a, b) = (band.1.max(t0), band.2.min(t1));
+        if a < b {
+            bands.push((band.0, a, b, band.3, band.4, band.5));
+        }
+    };
+    let end_partitions =
+        |bands: &mut Vec<Band>, parted: &mut BTreeMap<u32, (u64, usize, String)>, now: u64| {
+            for (node, (since, group, label)) in std::mem::take(parted) {
+                let (a, b) = (since.max(t0), now.min(t1));
+                if a < b {
+                    bands.push((node, a, b, "part", label, group));
+                }
+            }
+        };
+    for e in events {
+        match &e.kind {
+            Kind::Crash => {
+                crashed.entry(e.node).or_insert(e.time);
+            }
+            Kind::Restart => {
+                if let Some(since) = crashed.remove(&e.node) {
+                    push(
+                        &mut bands,
+                        (e.node, since, e.time, "crash", "crashed".into(), 0),
+                    );
+                }
+            }
+            Kind::Partition { groups } => {
+                end_partitions(&mut bands, &mut parted, e.time);
+                let label = groups
+                    .iter()
+                    .map(|g| {
+                        let names: Vec<String> = g.iter().map(|n| format!("n{n}")).collect();
+                        format!("{{{}}}", names.join(","))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                for (gi, g) in groups.iter().enumerate() {
+                    for &n in g {
+                        parted.insert(n, (e.time, gi, format!("partition {label}")));
+                    }
+                }
+                global.push((e.time, "partition", format!("partition {label}")));
+            }
+            Kind::Heal => {
+                end_partitions(&mut bands, &mut parted, e.time);
+                down.clear();
+                for (node, (since, label)) in std::mem::take(&mut cut) {
+                    push(&mut bands, (node, since, e.time, "cut", label, 0));
+                }
+                global.push((e.time, "heal", "heal: every link up".into()));
+            }
+            Kind::Link { from, to, up } => {
+                if *up {
+                    down.remove(&(*from, *to));
+                } else {
+                    down.insert((*from, *to), ());
+                }
+                for n in [*from, *to] {
+                    let links: Vec<String> = down
+                        .keys()
+                        .filter(|(a, b)| *a == n || *b == n)
+                        .map(|(a, b)| format!("n{a}→n{b}"))
+                        .collect();
+                    let label = format!("links down: {}", links.join(", "));
+                    let current = cut.get(&n).map(|c| c.1.clone());
+                    if current.as_deref() == Some(label.as_str()) {
+                        continue;
+                    }
+                    if let Some((since, old)) = cut.remove(&n) {
+                        push(&mut bands, (n, since, e.time, "cut", old, 0));
+                    }
+                    if !links.is_empty() {
+                        cut.insert(n, (e.time, label));
+                    }
+                }
+            }
+            Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
+            _ => {}
+        }
+    }
+    let last = events.iter().map(|e| e.time).max().unwrap_or(0).max(t1);
+    for (node, since) in crashed {
+        push(
+            &mut bands,
+            (
+                node,
+                since,
+                last,
+                "crash",
+                "crashed (never restarted)".into(),
+                0,
+            ),
+        );
+    }
+    end_partitions(&mut bands, &mut parted, last);
+    for (node, (since, label)) in cut {
+        push(&mut bands, (node, since, last, "cut", label, 0));
+    }
+    global.retain(|g| g.0 >= t0 && g.0 <= t1);
+    (bands, global)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(time: u64, node: u32, json: &str) -> Event {
+        trace::parse_line(&format!(
+            r#"{{"seq":0,"time":{time},"node":{node},{json}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn all() -> Window {
+        Window {
+            from: None,
+            to: None,
+            max_events: DEFAULT_MAX_EVENTS,
+        }
+    }
+
+    fn sample() -> Vec<Event> {
+        vec![
+            ev(0, 1, r#""kind":"node_created","name":"a""#),
+            ev(0, 2, r#""kind":"node_created","name":"b""#),
+            ev(
+                10,
+                1,
+                r#""kind":"send","rpc":1,"end":"e","server":"s","to":2,"method":"m.x","bytes":3"#,
+            ),
+            ev(20, 2, r#""kind":"deliver","rpc":1,"from":1,"method":"m.x""#),
+            ev(30, 1, r#""kind":"reply","rpc":1,"from":2,"bytes":4"#),
+            ev(40, 0, r#""kind":"partition","groups":[[1],[2]]"#),
+            ev(
+                50,
+                1,
+                r#""kind":"send","rpc":2,"end":"e","server":"s","to":2,"method":"m.x","bytes":3"#,
+            ),
+            ev(
+                60,
+                1,
+                r#""kind":"drop","rpc":2,"leg":"request","reason":"link down""#,
+            ),
+            ev(70, 2, r#""kind":"crash""#),
+            ev(80, 0, r#""kind":"heal""#),
+            ev(90, 2, r#""kind":"restart""#),
+            ev(
+                95,
+                1,
+                r#""kind":"lab","topic":"leader","message":"term 2 <b>""#,
+            ),
+        ]
+    }
+
+    #[test]
+    fn joins_rpcs_and_shades_partitions_and_crashes() {
+        let events = sample();
+        let refs: Vec<&Event> = events.iter().collect();
+        let msgs = messages(&refs);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!((msgs[0].3, msgs[0].4, msgs[0].5), (20, 30, 0));
+        assert_eq!(
+            (msgs[1].5, msgs[1].6, msgs[1].9.as_str()),
+            (1, 60, "link down")
+        );
+        let (bands, global) = network_state(&events, 0, 95);
+        assert!(bands.contains(&(2, 70, 90, "crash", "crashed".into(), 0)));
+        assert!(
+            bands
+                .iter()
+                .any(|b| b.0 == 1 && b.1 == 40 && b.2 == 80 && b.3 == "part")
+        );
+        assert_eq!(global.len(), 2);
+    }
+
+    #[test]
+    fn the_page_is_self_contained_deterministic_and_escaped() {
+        let (a, summary) = render("t<1>", &sample(), &all(), None).unwrap();
+        let (b, _) = render("t<1>", &sample(), &all(), None).unwrap();
+        assert_eq!(a, b);
+        assert!(summary.contains("2 messages"), "{summary}");
+        assert!(!a.contains("<b>") && !a.contains("t<1>"));
+        assert!(!a.contains("http://") && !a.contains("https://") && !a.contains("src="));
+    }
+
+    #[test]
+    fn the_cap_cuts_with_a_note() {
+        let w = Window {
+            max_events: 5,
+            ..all()
+        };
+        let (html, summary) = render("t", &sample(), &w, None).unwrap();
+        assert!(summary.ends_with(", cut"));
+        assert!(html.contains("Cut: only the first 5 of 12 events"));
+    }
+}

@@ -1,0 +1,393 @@
+//! The grade: a table per lab, every failing seed with its command, and the
+//! JSON summary for instructors' scripts.
+//!
+//! # The JSON summary (`summary.json`, format version 1)
+//!
+//! ```text
+//! { "version": 1, "passed": bool, "seeds": {"first": 1, "count": 100}, "jobs": 2,
+//!   "wall_s": 93.2, "runs": 2600, "failed_runs": 3, "busy": 0.98, "out_dir": "...",
+//!   "labs": [ { "lab": "raft", "tests_passed": 25, "tests": 26, "grade": "25/26",
+//!               "results": [ { "test": "...", "target": "...", "runs": 100, "failures": 3,
+//!                              "failing_seeds": [17, 42, 88], "wall_mean_s": .., "wall_sd_s": ..,
+//!                              "virtual_mean_s": .. | null, "rpcs_mean": .. | null,
+//!                              "bytes_mean": .. | null, "ops_mean": .. | null, "peers": .. | null } ] } ],
+//!   "failures": [ { "lab", "test", "seed", "status": "failed" | "timed_out" | "not_run",
+//!                   "message", "virtual_s", "node", "reproduce", "replay", "log",
+//!                   "reproduced": bool | null } ] }
+//! ```
+//!
+//! A test *passes* when it passed on every seed; a lab's grade is tests
+//! passed / tests. Means are over all runs of the test (`null` when no run
+//! reported the number); `busy` is the sum of run wall times over
+//! `jobs × wall_s` (how much of the workers' time went to tests).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Result, io};
+use crate::outcome::{Outcome, Status};
+use crate::workspace::TestCase;
+
+/// One finished run, as the grade keeps it.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Index into the test list.
+    pub test: usize,
+    /// Its seed.
+    pub seed: u64,
+    /// Wall time.
+    pub wall: Duration,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The command that reproduces it.
+    pub reproduce: String,
+    /// Where its log is kept (failing runs only).
+    pub log: Option<PathBuf>,
+    /// Whether a second run gave the same failure (failing runs with logs).
+    pub reproduced: Option<bool>,
+}
+
+/// What [`summarize`] needs.
+pub struct Setup<'a> {
+    /// The graded tests.
+    pub tests: &'a [TestCase],
+    /// The seeds.
+    pub seeds: &'a [u64],
+    /// Workers.
+    pub jobs: usize,
+    /// Wall time of all runs.
+    pub wall: Duration,
+    /// Where logs and the summary go.
+    pub out_dir: &'a Path,
+    /// Every run.
+    pub records: &'a [RunRecord],
+}
+
+/// The whole grade (serialized as the JSON summary).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Format version.
+    pub version: u32,
+    /// Whether every run passed.
+    pub passed: bool,
+    /// The seeds.
+    pub seeds: Seeds,
+    /// Workers.
+    pub jobs: usize,
+    /// Wall time of all runs, in seconds.
+    pub wall_s: f64,
+    /// Number of runs.
+    pub runs: usize,
+    /// Number of failed runs.
+    pub failed_runs: usize,
+    /// Sum of run wall times / (jobs × wall).
+    pub busy: f64,
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Per lab.
+    pub labs: Vec<LabSummary>,
+    /// Every failed run.
+    pub failures: Vec<FailureSummary>,
+}
+
+/// The seeds of a grade.
+#[derive(Debug, Serialize)]
+pub struct Seeds {
+    /// The first seed.
+    pub first: u64,
+    /// How many.
+    pub count: usize,
+}
+
+/// One lab's results.
+#[derive(Debug, Serialize)]
+pub struct LabSummary {
+    /// The lab.
+    pub lab: String,
+    /// Tests that passed on every seed.
+    pub tests_passed: usize,
+    /// Tests graded.
+    pub tests: usize,
+    /// `tests_passed/tests`.
+    pub grade: String,
+    /// Per test.
+    pub results: Vec<TestSummary>,
+}
+
+/// One test's results over all seeds.
+#[derive(Debug, Serialize)]
+pub struct TestSummary {
+    /// The test name.
+    pub test: String,
+    /// Its integration-test target.
+    pub target: String,
+    /// Runs.
+    pub runs: usize,
+    /// Failed runs.
+    pub failures: usize,
+    /// Seeds that failed, ascending.
+    pub failing_seeds: Vec<u64>,
+    /// Mean wall seconds per run.
+    pub wall_mean_s: f64,
+    /// Standard deviation of wall seconds.
+    pub wall_sd_s: f64,
+    /// Mean virtual seconds (from stats lines or failure messages).
+    pub virtual_mean_s: Option<f64>,
+    /// Mean RPCs (stats lines).
+    pub rpcs_mean: Option<f64>,
+    /// Mean bytes (stats lines).
+    pub bytes_mean: Option<f64>,
+    /// Mean ops (stats lines).
+    pub ops_mean: Option<f64>,
+    /// Peers (stats lines; the largest reported).
+    pub peers: Option<u64>,
+}
+
+/// One failed run.
+#[derive(Debug, Serialize)]
+pub struct FailureSummary {
+    /// The lab.
+    pub lab: String,
+    /// The test.
+    pub test: String,
+    /// The seed.
+    pub seed: u64,
+    /// How it ended.
+    pub status: Status,
+    /// The failure headline.
+    pub message: String,
+    /// Virtual time of the failure.
+    pub virtual_s: Option<f64>,
+    /// The node of the failure.
+    pub node: Option<String>,
+    /// The cargo command that reproduces it.
+    pub reproduce: String,
+    /// The `lab replay` command for its logs, trace and picture.
+    pub replay: String,
+    /// Its kept log.
+    pub log: Option<PathBuf>,
+    /// Whether a second run failed the same way.
+    pub reproduced: Option<bool>,
+}
+
+fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+fn sd(xs: &[f64]) -> f64 {
+    match mean(xs) {
+        Some(m) if xs.len() > 1 => {
+            (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+        }
+        _ => 0.0,
+    }
+}
+
+/// Aggregates the runs.
+pub fn summarize(s: &Setup<'_>) -> Summary {
+    let mut labs: Vec<LabSummary> = Vec::new();
+    for (i, test) in s.tests.iter().enumerate() {
+        let runs: Vec<&RunRecord> = s.records.iter().filter(|r| r.test == i).collect();
+        let walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
+        let stat = |f: &dyn Fn(&Outcome) -> Option<f64>| -> Vec<f64> {
+            runs.iter().filter_map(|r| f(&r.outcome)).collect()
+        };
+        let stats_of = |f: fn(&crate::outcome::Stats) -> Option<u64>| {
+            mean(&stat(&|o| o.stats.as_ref().and_then(f).map(|v| v as f64)))
+        };
+        let mut failing_seeds: Vec<u64> = runs
+            .iter()
+            .filter(|r| !r.outcome.passed())
+            .map(|r| r.seed)
+            .collect();
+        failing_seeds.sort_unstable();
+        let result = TestSummary {
+            test: test.name.clone(),
+            target: test.target.clone(),
+            runs: runs.len(),
+            failures: failing_seeds.len(),
+            failing_seeds,
+            wall_mean_s: mean(&walls).unwrap_or(0.0),
+            wall_sd_s: sd(&walls),
+            virtual_mean_s: mean(&stat(&|o| o.virtual_s())),
+            rpcs_mean: stats_of(|s| s.rpcs),
+            bytes_mean: stats_of(|s| s.bytes),
+            ops_mean: stats_of(|s| s.ops),
+            peers: runs
+                .iter()
+                .filter_map(|r| r.outcome.stats.as_ref().and_then(|s| s.peers))
+                .max(),
+        };
+        match labs.iter_mut().find(|l| l.lab == test.lab) {
+            Some(l) => l.results.push(result),
+            None => labs.push(LabSummary {
+                lab: test.lab.clone(),
+                tests_passed: 0,
+                tests: 0,
+                grade: String::new(),
+                results: vec![result],
+            }),
+        }
+    }
+    for l in &mut labs {
+        l.tests = l.results.len();
+        l.tests_passed = l.results.iter().filter(|r| r.failures == 0).count();
+        l.grade = format!("{}/{}", l.tests_passed, l.tests);
+    }
+    let mut failures: Vec<FailureSummary> = s
+        .records
+        .iter()
+        .filter(|r| !r.outcome.passed())
+        .map(|r| {
+            let t = &s.tests[r.test];
+            let f = r.outcome.failure.clone().unwrap_or_default();
+            FailureSummary {
+                lab: t.lab.clone(),
+                test: t.name.clone(),
+                seed: r.seed,
+                status: r.outcome.status,
+                message: if r.outcome.status == Status::NotRun {
+                    "the test binary ran no test of this name".into()
+                } else {
+                    f.message
+                },
+                virtual_s: f.virtual_s,
+                node: f.node,
+                reproduce: f.reproduce.unwrap_or_else(|| r.reproduce.clone()),
+                replay: format!("lab replay {} {} --seed {}", t.lab, t.name, r.seed),
+                log: r.log.clone(),
+                reproduced: r.reproduced,
+            }
+        })
+        .collect();
+    failures.sort_by(|a, b| (&a.lab, &a.test, a.seed).cmp(&(&b.lab, &b.test, b.seed)));
+    let busy_s: f64 = s.records.iter().map(|r| r.wall.as_secs_f64()).sum();
+    let wall_s = s.wall.as_secs_f64();
+    Summary {
+        version: 1,
+        passed: failures.is_empty(),
+        seeds: Seeds {
+            first: s.seeds.first().copied().unwrap_or(0),
+            count: s.seeds.len(),
+        },
+        jobs: s.jobs,
+        wall_s,
+        runs: s.records.len(),
+        failed_runs: failures.len(),
+        busy: if wall_s > 0.0 {
+            busy_s / (wall_s * s.jobs as f64)
+        } else {
+            0.0
+        },
+        out_dir: s.out_dir.to_path_buf(),
+        labs,
+        failures,
+    }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "-".into(), f)
+}
+
+/// Prints the tables, the failures and the totals to stdout.
+pub fn print(s: &Summary) {
+    for lab in &s.labs {
+        println!();
+        println!(
+            "{}: {} tests passed on all {} seeds (grade {})",
+            lab.lab, lab.tests_passed, s.seeds.count, lab.grade
+        );
+        let width = lab
+            .results
+            .iter()
+            .map(|r| r.test.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        println!(
+            "  {:<width$}  {:>5}  {:>5}  {:>18}  {:>9}  {:>8}",
+            "test", "runs", "fail", "wall (mean ± sd)", "virtual", "RPCs"
+        );
+        for r in &lab.results {
+            println!(
+                "  {:<width$}  {:>5}  {:>5}  {:>18}  {:>9}  {:>8}  {}",
+                r.test,
+                r.runs,
+                r.failures,
+                format!("{} ± {}", secs(r.wall_mean_s), secs(r.wall_sd_s)),
+                opt(r.virtual_mean_s, |v| format!("{v:.1} s")),
+                opt(r.rpcs_mean, |v| format!("{v:.0}")),
+                if r.failures == 0 { "ok" } else { "FAILED" }
+            );
+        }
+    }
+    if !s.failures.is_empty() {
+        println!();
+        println!("failing seeds ({}):", s.failures.len());
+        let mut last: Option<(&str, &str)> = None;
+        for f in &s.failures {
+            if last != Some((&f.lab, &f.test)) {
+                println!("  {} {}", f.lab, f.test);
+                last = Some((&f.lab, &f.test));
+            }
+            let at = match (f.virtual_s, &f.node) {
+                (Some(t), Some(n)) => format!(" at {t:.6}s on {n}"),
+                (Some(t), None) => format!(" at {t:.6}s"),
+                _ => String::new(),
+            };
+            let not_det = if f.reproduced == Some(false) {
+                " [did NOT fail the same way on a second run: nondeterminism?]"
+            } else {
+                ""
+            };
+            println!(
+                "    seed {}{at}: {}{not_det}",
+                f.seed,
+                f.message.lines().next().unwrap_or("")
+            );
+            println!("      {}", f.reproduce);
+            if let Some(log) = &f.log {
+                println!("      log: {}", log.display());
+            }
+        }
+        println!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
+    }
+    println!();
+    println!(
+        "{} runs ({} failed) in {:.1} s on {} workers ({:.0}% busy running tests)",
+        s.runs,
+        s.failed_runs,
+        s.wall_s,
+        s.jobs,
+        s.busy * 100.0
+    );
+    let grades: Vec<String> = s
+        .labs
+        .iter()
+        .map(|l| format!("{} {}", l.lab, l.grade))
+        .collect();
+    println!(
+        "{}: {}",
+        if s.passed { "PASSED" } else { "FAILED" },
+        grades.join(", ")
+    );
+}
+
+fn secs(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.3} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Writes the summary as pretty JSON to `path` (creating its directory).
+pub fn write_json(s: &Summary, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    let json = serde_json::to_string_pretty(s).unwrap_or_else(|_| "{}".into());
+    std::fs::write(path, json + "\n").map_err(io(format!("cannot write {}", path.display())))
+}

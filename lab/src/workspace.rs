@@ -1,0 +1,351 @@
+//! Discovery: which labs the workspace has, and which tests they grade with.
+//!
+//! Guarantees:
+//! - A **lab** is a workspace package that uses `labrpc` (or is `labrpc`)
+//!   and has integration tests (`tests/*.rs`, cargo's `test` targets): the
+//!   grader lives in `tests/`, the student's code in `src/`. Unit tests in
+//!   `src/` are not graded.
+//! - `lab` itself is a lab only when named explicitly (its integration tests
+//!   hold a fixture for the tool's own tests); `lab grade` with no names
+//!   grades every other lab.
+//! - The test binaries are built once, in release, by one
+//!   `cargo test --release --no-run` for all selected labs; after that no
+//!   cargo process runs per test.
+//! - Ignored tests (`#[ignore]`) are left out.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+use crate::bail;
+use crate::error::{Error, Result, io};
+
+/// The package that holds the tool's own fixture tests.
+pub const SELF_PACKAGE: &str = "lab";
+
+/// A workspace package, as far as grading cares.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The package name (`cargo test -p NAME`).
+    pub name: String,
+    /// The directory of its Cargo.toml; tests run with it as working
+    /// directory, as under `cargo test`.
+    pub dir: PathBuf,
+    /// Names of its integration-test targets.
+    pub test_targets: Vec<String>,
+    /// Whether it depends on labrpc (or is labrpc).
+    pub uses_labrpc: bool,
+    /// Its version (for `CARGO_PKG_VERSION`).
+    pub version: String,
+}
+
+impl Package {
+    fn is_lab(&self) -> bool {
+        self.uses_labrpc && !self.test_targets.is_empty()
+    }
+}
+
+/// The cargo workspace the tool works on.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Its root directory (where `lab-runs/` goes).
+    pub root: PathBuf,
+    manifest_path: Option<PathBuf>,
+    packages: Vec<Package>,
+}
+
+/// One graded test: a libtest test in a lab's integration-test binary.
+#[derive(Debug, Clone)]
+pub struct TestCase {
+    /// The lab (package) name.
+    pub lab: String,
+    /// The integration-test target (file name under `tests/`).
+    pub target: String,
+    /// The libtest name, as `--exact` wants it.
+    pub name: String,
+    /// The built test binary.
+    pub binary: PathBuf,
+    /// The package directory (working directory of the run).
+    pub dir: PathBuf,
+    /// The package version.
+    pub version: String,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<MetaPackage>,
+    workspace_root: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct MetaPackage {
+    name: String,
+    version: String,
+    manifest_path: PathBuf,
+    targets: Vec<MetaTarget>,
+    dependencies: Vec<MetaDependency>,
+}
+
+#[derive(Deserialize)]
+struct MetaTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MetaDependency {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    reason: String,
+    #[serde(default)]
+    manifest_path: Option<PathBuf>,
+    #[serde(default)]
+    target: Option<MetaTarget>,
+    #[serde(default)]
+    profile: Option<Profile>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    test: bool,
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+impl Workspace {
+    /// Reads the workspace with `cargo metadata --no-deps`, from the current
+    /// directory or `manifest_path`.
+    pub fn load(manifest_path: Option<&Path>) -> Result<Workspace> {
+        let mut cmd = cargo();
+        cmd.args(["metadata", "--no-deps", "--format-version", "1"]);
+        if let Some(p) = manifest_path {
+            cmd.arg("--manifest-path").arg(p);
+        }
+        let out = cmd
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(io("cannot run `cargo metadata` (is cargo on the PATH?)"))?;
+        if !out.status.success() {
+            bail!(
+                "`cargo metadata` failed; run lab inside the distlab workspace or pass \
+                 --manifest-path:\n{}",
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            );
+        }
+        let meta: Metadata = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Error::usage(format!("cannot read `cargo metadata` output: {e}")))?;
+        let packages = meta
+            .packages
+            .into_iter()
+            .map(|p| Package {
+                uses_labrpc: p.name == "labrpc"
+                    || p.dependencies.iter().any(|d| d.name == "labrpc"),
+                test_targets: p
+                    .targets
+                    .iter()
+                    .filter(|t| t.kind.iter().any(|k| k == "test"))
+                    .map(|t| t.name.clone())
+                    .collect(),
+                dir: p
+                    .manifest_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                name: p.name,
+                version: p.version,
+            })
+            .collect();
+        Ok(Workspace {
+            root: meta.workspace_root,
+            manifest_path: manifest_path.map(Path::to_path_buf),
+            packages,
+        })
+    }
+
+    /// The labs graded by default: every lab but the tool's own fixture.
+    pub fn labs(&self) -> Vec<&Package> {
+        self.packages
+            .iter()
+            .filter(|p| p.is_lab() && p.name != SELF_PACKAGE)
+            .collect()
+    }
+
+    fn lab_names(&self) -> String {
+        let names: Vec<&str> = self.labs().iter().map(|p| p.name.as_str()).collect();
+        if names.is_empty() {
+            "none yet".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// The labs named by the user, in the order given (duplicates removed),
+    /// or every default lab when `names` is empty.
+    ///
+    /// Fails with a message listing the labs when a name is not a lab.
+    pub fn select(&self, names: &[String]) -> Result<Vec<Package>> {
+        if names.is_empty() {
+            let labs: Vec<Package> = self.labs().into_iter().cloned().collect();
+            if labs.is_empty() {
+                bail!("this workspace has no labs (packages that use labrpc and have tests/)");
+            }
+            return Ok(labs);
+        }
+        let mut out: Vec<Package> = Vec::new();
+        for name in names {
+            let Some(p) = self.packages.iter().find(|p| &p.name == name) else {
+                bail!(
+                    "unknown lab {name:?}; the labs of this workspace are: {}",
+                    self.lab_names()
+                );
+            };
+            if !p.is_lab() {
+                bail!(
+                    "{name:?} is a package of this workspace but not a lab (a lab uses labrpc \
+                     and has tests/); the labs are: {}",
+                    self.lab_names()
+                );
+            }
+            if !out.iter().any(|o| o.name == p.name) {
+                out.push(p.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Builds the test binaries of `labs` in release (one cargo command,
+    /// its progress on stderr) and lists their tests, ignored ones left out.
+    ///
+    /// `quiet` passes `--quiet` to cargo. Fails if the build fails or a
+    /// binary cannot list its tests.
+    pub fn build_and_list(&self, labs: &[Package], quiet: bool) -> Result<Vec<TestCase>> {
+        let mut cmd = cargo();
+        cmd.args([
+            "test",
+            "--release",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ]);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        if let Some(p) = &self.manifest_path {
+            cmd.arg("--manifest-path").arg(p);
+        }
+        for lab in labs {
+            cmd.args(["-p", &lab.name]);
+        }
+        let out = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(io("cannot run `cargo test --no-run`"))?;
+        if !out.status.success() {
+            let names: Vec<&str> = labs.iter().map(|l| l.name.as_str()).collect();
+            bail!(
+                "building the tests of {} failed (cargo's messages are above)",
+                names.join(", ")
+            );
+        }
+        let mut binaries: Vec<(Package, String, PathBuf)> = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Ok(a) = serde_json::from_str::<Artifact>(line) else {
+                continue;
+            };
+            let (Some(manifest), Some(target), Some(profile), Some(exe)) =
+                (a.manifest_path, a.target, a.profile, a.executable)
+            else {
+                continue;
+            };
+            if a.reason != "compiler-artifact"
+                || !profile.test
+                || !target.kind.iter().any(|k| k == "test")
+            {
+                continue;
+            }
+            let Some(lab) = labs
+                .iter()
+                .find(|l| manifest.parent() == Some(l.dir.as_path()))
+            else {
+                continue;
+            };
+            if !binaries.iter().any(|b| b.2 == exe) {
+                binaries.push((lab.clone(), target.name, exe));
+            }
+        }
+        // Labs in the order asked for, targets by name.
+        binaries.sort_by_key(|(lab, target, _)| {
+            let i = labs.iter().position(|l| l.name == lab.name);
+            (i, target.clone())
+        });
+        let mut tests = Vec::new();
+        for (lab, target, exe) in binaries {
+            let all = list_tests(&exe, &lab.dir, false)?;
+            let ignored = list_tests(&exe, &lab.dir, true)?;
+            for name in all.into_iter().filter(|n| !ignored.contains(n)) {
+                tests.push(TestCase {
+                    lab: lab.name.clone(),
+                    target: target.clone(),
+                    name,
+                    binary: exe.clone(),
+                    dir: lab.dir.clone(),
+                    version: lab.version.clone(),
+                });
+            }
+        }
+        Ok(tests)
+    }
+}
+
+/// The tests a libtest binary reports with `--list --format terse`.
+fn list_tests(exe: &Path, dir: &Path, ignored: bool) -> Result<Vec<String>> {
+    let mut cmd = Command::new(exe);
+    cmd.args(["--list", "--format", "terse"]).current_dir(dir);
+    if ignored {
+        cmd.arg("--ignored");
+    }
+    let out = cmd
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(io(format!("cannot run {}", exe.display())))?;
+    if !out.status.success() {
+        bail!(
+            "{} --list failed:\n{}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Picks the tests whose name contains one of `filters` (all tests when
+/// there are none); with `exact`, whose name equals one.
+pub fn filter_tests(tests: Vec<TestCase>, filters: &[String], exact: bool) -> Vec<TestCase> {
+    if filters.is_empty() {
+        return tests;
+    }
+    tests
+        .into_iter()
+        .filter(|t| {
+            filters.iter().any(|f| {
+                if exact {
+                    &t.name == f
+                } else {
+                    t.name.contains(f.as_str())
+                }
+            })
+        })
+        .collect()
+}
