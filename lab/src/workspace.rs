@@ -5,9 +5,9 @@
 //!   and has integration tests (`tests/*.rs`, cargo's `test` targets): the
 //!   grader lives in `tests/`, the student's code in `src/`. Unit tests in
 //!   `src/` are not graded.
-//! - `lab` itself is a lab only when named explicitly (its integration tests
-//!   hold a fixture for the tool's own tests); `lab grade` with no names
-//!   grades every other lab.
+//! - `lab` itself is a lab only when named explicitly, and then only its
+//!   `tests/fixture.rs` (a fixture for the tool's own tests); `lab grade`
+//!   with no names grades every other lab.
 //! - The test binaries are built once, in release, by one
 //!   `cargo test --release --no-run` for all selected labs; after that no
 //!   cargo process runs per test.
@@ -23,6 +23,8 @@ use crate::error::{Error, Result, io};
 
 /// The package that holds the tool's own fixture tests.
 pub const SELF_PACKAGE: &str = "lab";
+/// Its only graded target: the fixture (its other targets test the tool).
+pub const SELF_FIXTURE_TARGET: &str = "fixture";
 
 /// A workspace package, as far as grading cares.
 #[derive(Debug, Clone)]
@@ -277,6 +279,9 @@ impl Workspace {
             else {
                 continue;
             };
+            if lab.name == SELF_PACKAGE && target.name != SELF_FIXTURE_TARGET {
+                continue;
+            }
             if !binaries.iter().any(|b| b.2 == exe) {
                 binaries.push((lab.clone(), target.name, exe));
             }

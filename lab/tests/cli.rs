@@ -1,0 +1,312 @@
+//! The `lab` command line, end to end, on the fixture lab of
+//! `tests/fixture.rs`: argument errors are messages with exit code 2 (never
+//! a panic), the JSON summary parses, and a failing seed that `lab grade`
+//! reports fails again, the same way, when replayed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn lab(args: &[&str], envs: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lab"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("LAB_CLI_FIXTURE_FAIL")
+        .env_remove("LAB_SEED")
+        .env_remove("NO_COLOR");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the lab binary");
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !o.stderr.contains("panicked") && !o.stdout.contains("lab: thread"),
+        "the tool panicked:\n{}",
+        o.stderr
+    );
+    o
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lab-cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn usage_error(o: &Out, needle: &str) {
+    assert_eq!(o.code, 2, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains(needle), "no {needle:?} in:\n{}", o.stderr);
+}
+
+#[test]
+fn an_unknown_lab_is_named_with_the_labs_there_are() {
+    let o = lab(&["grade", "no_such_lab"], &[]);
+    usage_error(&o, "unknown lab \"no_such_lab\"");
+    assert!(o.stderr.contains("labrpc"), "{}", o.stderr);
+    let o = lab(&["replay", "no_such_lab", "x", "--seed", "1"], &[]);
+    usage_error(&o, "unknown lab \"no_such_lab\"");
+    let o = lab(&["grade", "labcodec"], &[]);
+    usage_error(&o, "not a lab");
+}
+
+#[test]
+fn an_unknown_test_or_an_empty_filter_is_an_error() {
+    let o = lab(&["replay", "lab", "no_such_test", "--seed", "1"], &[]);
+    usage_error(&o, "unknown test \"no_such_test\" in lab lab");
+    let o = lab(&["replay", "lab", "flaky", "--seed", "1"], &[]);
+    usage_error(&o, "did you mean: fixture_flaky");
+    let o = lab(&["grade", "lab", "--test", "no_such_filter"], &[]);
+    usage_error(&o, "no tests matched --test no_such_filter");
+    assert!(o.stderr.contains("lab fixture_flaky"), "{}", o.stderr);
+}
+
+#[test]
+fn bad_numbers_are_usage_errors() {
+    for args in [
+        &["replay", "lab", "fixture_flaky", "--seed", "abc"][..],
+        &["replay", "lab", "fixture_flaky", "--seed", "-1"],
+        &[
+            "replay",
+            "lab",
+            "fixture_flaky",
+            "--seed",
+            "18446744073709551616",
+        ],
+        &["replay", "lab", "fixture_flaky"],
+        &["grade", "lab", "--seeds", "0"],
+        &["grade", "lab", "--jobs", "0"],
+        &["grade", "lab", "--timeout", "-3"],
+        &["logs", "/nonexistent/trace.jsonl"],
+        &["picture", "/nonexistent/trace.jsonl"],
+        &["frobnicate"],
+    ] {
+        let o = lab(args, &[]);
+        assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
+        assert!(!o.stderr.trim().is_empty(), "{args:?} gave no message");
+    }
+    let o = lab(&["replay", "lab", "fixture_flaky", "--seed", "abc"], &[]);
+    assert!(o.stderr.contains("invalid value 'abc'"), "{}", o.stderr);
+}
+
+#[test]
+fn a_failing_seed_is_reported_kept_and_reproduced() {
+    let dir = scratch("grade");
+    let fail = [("LAB_CLI_FIXTURE_FAIL", "1")];
+    let o = lab(
+        &[
+            "grade",
+            "lab",
+            "--test",
+            "fixture_",
+            "--seeds",
+            "8",
+            "--jobs",
+            "2",
+            "--no-progress",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        &fail,
+    );
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("grade 1/2"), "{}", o.stdout);
+
+    // The summary parses and agrees with the table.
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let s: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["version"], 1);
+    assert_eq!(s["passed"], false);
+    assert_eq!(s["seeds"]["count"], 8);
+    assert_eq!(s["runs"], 16);
+    let labs = s["labs"].as_array().unwrap();
+    assert_eq!(labs.len(), 1);
+    assert_eq!(labs[0]["grade"], "1/2");
+    let results = labs[0]["results"].as_array().unwrap();
+    let flaky = results
+        .iter()
+        .find(|r| r["test"] == "fixture_flaky")
+        .unwrap();
+    let steady = results
+        .iter()
+        .find(|r| r["test"] == "fixture_steady")
+        .unwrap();
+    assert_eq!(steady["failures"], 0);
+    assert_eq!(steady["virtual_mean_s"], 1.5);
+    assert!(flaky["rpcs_mean"].as_f64().unwrap() > 0.0, "{flaky}");
+    let failures = s["failures"].as_array().unwrap();
+    assert!(!failures.is_empty());
+    assert_eq!(failures.len() as u64, flaky["failures"].as_u64().unwrap());
+
+    for f in failures {
+        let seed = f["seed"].as_u64().unwrap();
+        assert_eq!(f["test"], "fixture_flaky");
+        assert_eq!(f["reproduced"], true, "{f}");
+        assert_eq!(
+            f["reproduce"],
+            format!("LAB_SEED={seed} cargo test -p lab --release -- fixture_flaky --exact")
+        );
+        assert!(o.stdout.contains(f["reproduce"].as_str().unwrap()));
+        // Only failing runs keep a log, and it has the failure with its logs.
+        let log = std::fs::read_to_string(f["log"].as_str().unwrap()).unwrap();
+        assert!(log.contains("fixture: seeded failure"), "{log}");
+        assert!(log.contains("DEBUG event: [leader]"), "{log}");
+
+        // Replaying the seed fails the same way.
+        let trace = dir.join(format!("replay-{seed}.jsonl"));
+        let r = lab(
+            &[
+                "replay",
+                "lab",
+                "fixture_flaky",
+                "--seed",
+                &seed.to_string(),
+                "--trace",
+                trace.to_str().unwrap(),
+            ],
+            &fail,
+        );
+        assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+        let at = format!("{:.6}s", f["virtual_s"].as_f64().unwrap());
+        assert!(
+            r.stdout.contains(&format!("result:    FAILED at {at}")),
+            "{}",
+            r.stdout
+        );
+    }
+    let logs = std::fs::read_dir(dir.join("lab")).unwrap().count();
+    assert_eq!(logs, failures.len(), "only failing runs keep logs");
+
+    // So does the cargo command the report prints.
+    let seed = failures[0]["seed"].as_u64().unwrap();
+    let reproduce = failures[0]["reproduce"].as_str().unwrap();
+    let cargo_dir = Path::new(env!("CARGO")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        cargo_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .args(["-c", reproduce])
+        .env("PATH", path)
+        .env("LAB_CLI_FIXTURE_FAIL", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(text.contains(&format!("seed:         {seed}\n")), "{text}");
+}
+
+#[test]
+fn a_passing_grade_exits_zero_and_a_replay_draws_its_picture() {
+    let dir = scratch("pass");
+    let o = lab(
+        &[
+            "grade",
+            "lab",
+            "--test",
+            "fixture_steady",
+            "--exact",
+            "--seeds",
+            "3",
+            "--no-progress",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["passed"], true);
+    assert_eq!(s["failures"].as_array().unwrap().len(), 0);
+    assert!(
+        std::fs::read_dir(&dir).unwrap().count() == 1,
+        "no logs kept"
+    );
+
+    let trace = dir.join("t.jsonl");
+    let html = dir.join("t.html");
+    let r = lab(
+        &[
+            "replay",
+            "lab",
+            "fixture_flaky",
+            "--seed",
+            "3",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("result:    passed"), "{}", r.stdout);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("\"lanes\":[[0,\"tester\"],[1,\"server-1\"]"));
+    assert!(page.contains("\"partition\""), "partitions are marked");
+
+    // The same trace with a cap of 10 events says it was cut.
+    let capped = dir.join("capped.html");
+    let p = lab(
+        &[
+            "picture",
+            trace.to_str().unwrap(),
+            "-o",
+            capped.to_str().unwrap(),
+            "--max-events",
+            "10",
+        ],
+        &[],
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(
+        std::fs::read_to_string(&capped)
+            .unwrap()
+            .contains("Cut: only the first 10 of")
+    );
+
+    // And as columns, filtered by topic.
+    let l = lab(
+        &[
+            "logs",
+            trace.to_str().unwrap(),
+            "--no-color",
+            "--width",
+            "120",
+        ],
+        &[],
+    );
+    assert_eq!(l.code, 0, "{}", l.stderr);
+    assert!(
+        l.stdout.lines().next().unwrap().contains("n1 server-1"),
+        "{}",
+        l.stdout
+    );
+    assert!(l.stdout.contains("SEND →n1 ping.ping"), "{}", l.stdout);
+    assert!(!l.stdout.contains('\x1b'), "no colours when asked");
+    let l = lab(
+        &["logs", trace.to_str().unwrap(), "--topics", "leader,term"],
+        &[],
+    );
+    let body: Vec<&str> = l.stdout.lines().skip(2).collect();
+    assert_eq!(body.len(), 2, "{}", l.stdout);
+    assert!(
+        body[0].contains("LEADER server-1 leads term 1"),
+        "{}",
+        l.stdout
+    );
+}
