@@ -52,8 +52,9 @@
 //! std::fs::write(&input, "the cat saw the dog").unwrap();
 //! let spec = JobSpec::new(vec![input.display().to_string()]).unwrap();
 //!
+//! let job_dir = dir.clone();
 //! labrpc::Builder::new().seed(1).run(move || {
-//!     let (dir, spec) = (dir.clone(), spec.clone());
+//!     let (dir, spec) = (job_dir.clone(), spec.clone());
 //!     async move {
 //!         let c = node::create("coordinator");
 //!         let job = task::spawn_on(c, sim::coordinator(spec));

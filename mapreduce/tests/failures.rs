@@ -1,0 +1,151 @@
+//! Beyond test-mr.sh: a worker crashing between writing its output and
+//! renaming it, and jobs that cannot start.
+
+mod common;
+
+use std::cell::Cell;
+use std::process::Command;
+
+use common::*;
+use labrpc::time;
+use mapreduce::apps::{Wc, words};
+use mapreduce::{App, Ctx, JobSpec, KeyValue, MrError};
+
+/// Word count whose worker crashes in its second `reduce` call: after the
+/// first output line went to the temporary file, before the rename.
+#[derive(Default)]
+struct CrashInSecondReduce {
+    reduces: Cell<u32>,
+}
+
+impl App for CrashInSecondReduce {
+    const NAME: &'static str = "crash_in_second_reduce";
+
+    async fn map(&self, _ctx: &Ctx<'_>, _filename: &str, contents: &str) -> Vec<KeyValue> {
+        words(contents).map(|w| KeyValue::new(w, "1")).collect()
+    }
+
+    async fn reduce(&self, ctx: &Ctx<'_>, _key: &str, values: &[String]) -> String {
+        self.reduces.set(self.reduces.get() + 1);
+        if self.reduces.get() == 2 {
+            ctx.crash().await;
+        }
+        values.len().to_string()
+    }
+}
+
+#[test]
+fn crash_before_rename_leaves_no_output() {
+    let input = vec![inputs()[0].clone()];
+    let want = reference::<Wc>(&input);
+    labrpc::run_test(|| {
+        let (input, want) = (input.clone(), want.clone());
+        async move {
+            let clock = WallClock::start();
+            let dir = job_dir();
+            // One reduce task, so the crashing worker writes mr-out-0.
+            let spec = JobSpec::new(input).unwrap().with_n_reduce(1).unwrap();
+            let coordinator = start_coordinator(spec);
+            time::sleep(std::time::Duration::from_secs(1)).await;
+            let (n, crasher) = start_worker::<CrashInSecondReduce>("crasher", dir.path());
+            assert!(crasher.await.is_err(), "worker {n} was meant to crash");
+            let tmp = files_with_prefix(dir.path(), "tmp-mr-out-0");
+            assert_eq!(tmp.len(), 1, "the crash happened while writing mr-out-0");
+            assert_eq!(
+                files_with_prefix(dir.path(), "mr-out"),
+                Vec::<std::path::PathBuf>::new(),
+                "a crashed worker left a (partial) output file"
+            );
+            // A healthy worker gets the reduce task after the timeout and
+            // completes the job.
+            let healthy = start_worker::<Wc>("healthy", dir.path());
+            let stats = coordinator.await.unwrap();
+            exited(healthy).await;
+            assert_eq!(stats.reexecutions, 1, "only the crashed reduce re-runs");
+            assert_same_output("crash_before_rename", &output(dir.path()), &want);
+            print_stats("crash_before_rename", 2, &stats, clock.elapsed());
+        }
+    });
+}
+
+#[test]
+fn no_inputs_is_a_clear_error() {
+    let err = JobSpec::new(vec![]).unwrap_err();
+    assert!(matches!(err, MrError::NoInputs), "{err:?}");
+    assert!(err.to_string().contains("no input files"), "{err}");
+}
+
+#[test]
+fn unreadable_input_is_a_clear_error() {
+    let missing = "data/no-such-file.txt".to_string();
+    let err = JobSpec::new(vec![inputs()[0].clone(), missing.clone()]).unwrap_err();
+    match &err {
+        MrError::UnreadableInput { path, .. } => assert_eq!(path, &missing),
+        other => panic!("expected UnreadableInput, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cannot read input file \"data/no-such-file.txt\""),
+        "{msg}"
+    );
+
+    let err = JobSpec::new(vec!["data".to_string()]).unwrap_err();
+    assert!(matches!(err, MrError::UnreadableInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn zero_reduce_tasks_is_a_clear_error() {
+    let err = JobSpec::new(inputs())
+        .unwrap()
+        .with_n_reduce(0)
+        .unwrap_err();
+    assert!(matches!(err, MrError::NoReduceTasks), "{err:?}");
+}
+
+/// Runs the real runner's binary; returns (exit code, stderr).
+fn runner(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mapreduce"))
+        .args(args)
+        .output()
+        .expect("the runner starts");
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn runner_reports_bad_inputs() {
+    let dir = job_dir();
+    let d = dir.path().to_str().unwrap();
+    let (code, err) = runner(&["wc", "-q", "--dir", d]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("mapreduce: error: no input files"), "{err}");
+
+    let (code, err) = runner(&["wc", "-q", "--dir", d, "data/no-such-file.txt"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot read input file \"data/no-such-file.txt\""),
+        "{err}"
+    );
+    assert_eq!(
+        mapreduce::files::list_dir(dir.path()).unwrap(),
+        Vec::<String>::new(),
+        "a job that cannot start writes nothing"
+    );
+}
+
+#[test]
+fn runner_refuses_a_directory_with_an_earlier_job() {
+    let dir = job_dir();
+    std::fs::write(dir.path().join("mr-out-3"), "old 1\n").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let input = inputs()[0].clone();
+    let (code, err) = runner(&["wc", "-q", "--dir", d, &input]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already holds \"mr-out-3\""), "{err}");
+    let (code, err) = runner(&["wc", "-q", "--clean", "--dir", d, &input]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(output(dir.path()), reference::<Wc>(&[input]));
+}
