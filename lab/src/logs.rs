@@ -133,9 +133,9 @@ fn parse_log_line(line: &str) -> Option<Entry> {
 fn describe(e: &Event) -> (String, String, Option<String>) {
     let topic = e.kind.name().to_string();
     match &e.kind {
-        Kind::NodeCreated { name } => (topic, format!("created ({name})"), Some(name.clone())),
-        Kind::Crash => (topic, "CRASH".into(), None),
-        Kind::Restart => (topic, "RESTART".into(), None),
+        Kind::NodeCreated { name } => (topic, name.clone(), Some(name.clone())),
+        Kind::Crash => (topic, String::new(), None),
+        Kind::Restart => (topic, String::new(), None),
         Kind::Send {
             rpc,
             to,
@@ -153,10 +153,10 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
             format!("reply #{rpc} from n{from} ({bytes} B)"),
             None,
         ),
-        Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg} lost: {reason}"), None),
+        Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg}: {reason}"), None),
         Kind::Link { from, to, up } => (
             topic,
-            format!("link n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),
+            format!("n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),
             None,
         ),
         Kind::Partition { groups } => {
@@ -167,12 +167,12 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
                     format!("{{{}}}", n.join(","))
                 })
                 .collect();
-            (topic, format!("PARTITION {}", g.join(" | ")), None)
+            (topic, g.join(" | "), None)
         }
-        Kind::Heal => (topic, "HEAL".into(), None),
+        Kind::Heal => (topic, "every link up".into(), None),
         Kind::Config { setting } => (topic, setting.clone(), None),
-        Kind::ServerAdded { server } => (topic, format!("server {server} added"), None),
-        Kind::ServerDeleted { server } => (topic, format!("server {server} deleted"), None),
+        Kind::ServerAdded { server } => (topic, server.clone(), None),
+        Kind::ServerDeleted { server } => (topic, server.clone(), None),
         Kind::Lab { topic, message } => (topic.clone(), message.clone(), None),
         Kind::Other => (
             topic,
@@ -309,6 +309,9 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
             }
         }
     }
+    if let Some(name) = nodes.get_mut(&0).filter(|n| n.is_empty()) {
+        *name = "tester".into();
+    }
     if !only_nodes.is_empty() {
         nodes.retain(|id, _| only_nodes.contains(id));
     }
@@ -385,8 +388,9 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
             } => {
                 let i = ids.iter().position(|n| n == node).unwrap_or(0);
                 let body = format!("{} {text}", topic.to_uppercase());
+                let body = body.trim_end();
                 let mut result = Ok(());
-                for (k, piece) in wrap(&body, col - 1).into_iter().enumerate() {
+                for (k, piece) in wrap(body, col - 1).into_iter().enumerate() {
                     let t = if k == 0 {
                         fmt_time(*time)
                     } else {
@@ -447,7 +451,7 @@ mod tests {
             r#"{"seq":1,"time":5000,"node":1,"kind":"drop","rpc":7,"leg":"reply","reason":"unreliable"}"#,
         );
         assert!(
-            matches!(e, Entry::Node { node: 1, ref topic, ref text, .. } if topic == "drop" && text.contains("#7 reply lost: unreliable"))
+            matches!(e, Entry::Node { node: 1, ref topic, ref text, .. } if topic == "drop" && text.contains("#7 reply: unreliable"))
         );
     }
 

@@ -14,7 +14,8 @@
 //!   half-way, at the virtual time its loss was recorded (hover for the
 //!   reason). Crash..restart intervals are hatched grey; partitions tint
 //!   each lane with its group's colour until the next partition or heal;
-//!   links cut one way (`link` events) hatch the lane orange. Lab events
+//!   links cut (`link` events) hatch the lane orange, darker the more of
+//!   the other nodes it is cut off from. Lab events
 //!   (`trace::event(topic, ..)`: leader elected, term, commit, snapshot,
 //!   ...) are diamonds coloured by topic; network settings, partitions and
 //!   heals are marked on the time axis. A failure (from the run's output)
@@ -115,7 +116,8 @@ struct Data {
     /// lost leg (0 none, 1 request, 2 reply), t_lost (-1), method, rpc,
     /// reason, bytes]`.
     msgs: Vec<Msg>,
-    /// `[node, t0, t1, kind, label, group]`, kind `crash|part|cut`.
+    /// `[node, t0, t1, kind, label, group]`, kind `crash|part|cut`; for
+    /// `cut`, "group" is the share (%) of the other nodes cut off.
     bands: Vec<(u32, u64, u64, &'static str, String, usize)>,
     /// `[node, t, topic, message]`.
     marks: Vec<(u32, u64, String, String)>,
@@ -278,17 +280,26 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Joins send, deliver, reply and drop events of each RPC.
+///
+/// A request that could not even be routed (its link was down when it was
+/// sent) has no destination node in its `send` event; it is drawn towards
+/// the node that last hosted its server (from `server_added`).
 fn messages(events: &[&Event]) -> Vec<Msg> {
     let mut by_rpc: BTreeMap<u64, Msg> = BTreeMap::new();
+    let mut hosts: BTreeMap<&str, u32> = BTreeMap::new();
     for e in events {
         match &e.kind {
+            Kind::ServerAdded { server } => {
+                hosts.insert(server, e.node);
+            }
             Kind::Send {
                 rpc,
                 to,
                 method,
                 bytes,
-                ..
+                server,
             } => {
+                let to = to.or_else(|| hosts.get(server.as_str()).copied());
                 by_rpc.insert(
                     *rpc,
                     (
@@ -346,7 +357,9 @@ fn network_state(
     let mut parted: BTreeMap<u32, (u64, usize, String)> = BTreeMap::new();
     // Directed links cut by `link` events.
     let mut down: BTreeMap<(u32, u32), ()> = BTreeMap::new();
-    let mut cut: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+    // node -> (since, label, share of peers cut off in %).
+    let mut cut: BTreeMap<u32, (u64, String, usize)> = BTreeMap::new();
+    let mut known: BTreeMap<u32, ()> = BTreeMap::new();
     let push = |bands: &mut Vec<Band>, band: Band| {
         let (a, b) = (band.1.max(t0), band.2.min(t1));
         if a < b {
@@ -395,10 +408,13 @@ fn network_state(
             Kind::Heal => {
                 end_partitions(&mut bands, &mut parted, e.time);
                 down.clear();
-                for (node, (since, label)) in std::mem::take(&mut cut) {
-                    push(&mut bands, (node, since, e.time, "cut", label, 0));
+                for (node, (since, label, share)) in std::mem::take(&mut cut) {
+                    push(&mut bands, (node, since, e.time, "cut", label, share));
                 }
                 global.push((e.time, "heal", "heal: every link up".into()));
+            }
+            Kind::NodeCreated { .. } => {
+                known.insert(e.node, ());
             }
             Kind::Link { from, to, up } => {
                 if *up {
@@ -412,16 +428,28 @@ fn network_state(
                         .filter(|(a, b)| *a == n || *b == n)
                         .map(|(a, b)| format!("n{a}→n{b}"))
                         .collect();
-                    let label = format!("links down: {}", links.join(", "));
-                    let current = cut.get(&n).map(|c| c.1.clone());
-                    if current.as_deref() == Some(label.as_str()) {
+                    // How cut off: the share of the other nodes with a link
+                    // down to or from n (the band's shade).
+                    let peers = known.keys().filter(|&&m| m != n && m != 0).count().max(1);
+                    let cut_off = known
+                        .keys()
+                        .filter(|&&m| {
+                            m != n && (down.contains_key(&(n, m)) || down.contains_key(&(m, n)))
+                        })
+                        .count();
+                    let share = (cut_off * 100 / peers).min(100);
+                    let label = format!(
+                        "{cut_off} of {peers} peers cut off; links down: {}",
+                        links.join(", ")
+                    );
+                    if cut.get(&n).is_some_and(|c| c.1 == label) {
                         continue;
                     }
-                    if let Some((since, old)) = cut.remove(&n) {
-                        push(&mut bands, (n, since, e.time, "cut", old, 0));
+                    if let Some((since, old, old_share)) = cut.remove(&n) {
+                        push(&mut bands, (n, since, e.time, "cut", old, old_share));
                     }
                     if !links.is_empty() {
-                        cut.insert(n, (e.time, label));
+                        cut.insert(n, (e.time, label, share));
                     }
                 }
             }
@@ -444,8 +472,8 @@ fn network_state(
         );
     }
     end_partitions(&mut bands, &mut parted, last);
-    for (node, (since, label)) in cut {
-        push(&mut bands, (node, since, last, "cut", label, 0));
+    for (node, (since, label, share)) in cut {
+        push(&mut bands, (node, since, last, "cut", label, share));
     }
     global.retain(|g| g.0 >= t0 && g.0 <= t1);
     (bands, global)
