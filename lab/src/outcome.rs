@@ -6,14 +6,15 @@
 //! one machine-readable line on stdout, anywhere in its output:
 //!
 //! ```text
-//! labstats {"virtual_s":3.1,"peers":3,"rpcs":58,"bytes":14000,"ops":0}
+//! labstats {"virtual_s":3.1,"peers":3,"rpcs":58,"bytes":14000,"ops":0,"wall_ms":12.5}
 //! ```
 //!
 //! The line starts with `labstats ` (at column 0; the tool also finds it
 //! after libtest's `test NAME ... `), followed by one JSON object
 //! on the same line. Every field is optional; unknown fields are ignored:
 //! `virtual_s` (virtual seconds the test took, a number), `peers`, `rpcs`,
-//! `bytes`, `ops` (non-negative integers). If a test prints several, the
+//! `bytes`, `ops` (non-negative integers), `wall_ms` (wall milliseconds
+//! of the test body, a number). If a test prints several, the
 //! last one counts. A test without one shows "-" in the table.
 //!
 //! # The failure message
@@ -44,6 +45,9 @@ pub struct Stats {
     pub bytes: Option<u64>,
     /// Commands committed or client operations.
     pub ops: Option<u64>,
+    /// Wall milliseconds the test body took, as the test measured it
+    /// (lets the tool report its own per-run overhead).
+    pub wall_ms: Option<f64>,
 }
 
 /// How a run ended.

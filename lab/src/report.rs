@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! { "version": 1, "passed": bool, "seeds": {"first": 1, "count": 100}, "jobs": 2,
-//!   "wall_s": 93.2, "runs": 2600, "failed_runs": 3, "busy": 0.98, "out_dir": "...",
+//!   "wall_s": 93.2, "runs": 2600, "failed_runs": 3, "busy": 0.98,
+//!   "overhead_ms_mean": 2.1 | null, "out_dir": "...",
 //!   "labs": [ { "lab": "raft", "tests_passed": 25, "tests": 26, "grade": "25/26",
 //!               "results": [ { "test": "...", "target": "...", "runs": 100, "failures": 3,
 //!                              "failing_seeds": [17, 42, 88], "wall_mean_s": .., "wall_sd_s": ..,
@@ -19,7 +20,9 @@
 //! A test *passes* when it passed on every seed; a lab's grade is tests
 //! passed / tests. Means are over all runs of the test (`null` when no run
 //! reported the number); `busy` is the sum of run wall times over
-//! `jobs × wall_s` (how much of the workers' time went to tests).
+//! `jobs × wall_s` (how much of the workers' time went to tests);
+//! `overhead_ms_mean` is the mean of (run wall time − the test's own
+//! `wall_ms` stat), the cost of running each seed as its own process.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -84,6 +87,10 @@ pub struct Summary {
     pub failed_runs: usize,
     /// Sum of run wall times / (jobs × wall).
     pub busy: f64,
+    /// Mean wall milliseconds a run took beyond the test body's own
+    /// `wall_ms` (process start, libtest, harness), over the runs whose
+    /// stats line has `wall_ms`; `null` if none has.
+    pub overhead_ms_mean: Option<f64>,
     /// The output directory.
     pub out_dir: PathBuf,
     /// Per lab.
@@ -264,6 +271,14 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
         .collect();
     failures.sort_by(|a, b| (&a.lab, &a.test, a.seed).cmp(&(&b.lab, &b.test, b.seed)));
     let busy_s: f64 = s.records.iter().map(|r| r.wall.as_secs_f64()).sum();
+    let overheads: Vec<f64> = s
+        .records
+        .iter()
+        .filter_map(|r| {
+            let own = r.outcome.stats.as_ref()?.wall_ms?;
+            Some(r.wall.as_secs_f64() * 1000.0 - own)
+        })
+        .collect();
     let wall_s = s.wall.as_secs_f64();
     Summary {
         version: 1,
@@ -281,6 +296,7 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
         } else {
             0.0
         },
+        overhead_ms_mean: mean(&overheads),
         out_dir: s.out_dir.to_path_buf(),
         labs,
         failures,
@@ -356,13 +372,19 @@ pub fn print(s: &Summary) {
     }
     println!();
     println!(
-        "{} runs ({} failed) in {:.1} s on {} workers ({:.0}% busy running tests)",
+        "{} runs ({} failed) in {:.2} s on {} workers ({:.0}% busy running tests)",
         s.runs,
         s.failed_runs,
         s.wall_s,
         s.jobs,
         s.busy * 100.0
     );
+    if let Some(o) = s.overhead_ms_mean {
+        println!(
+            "per run, beyond the test body's own wall time (process start, libtest, harness): \
+             {o:.1} ms on average"
+        );
+    }
     let grades: Vec<String> = s
         .labs
         .iter()
