@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::history::Operation;
-use crate::memo::{Memo, zobrist};
+use crate::memo::{Memo, key, state_hash, zobrist};
 use crate::model::{Model, Partition};
 use crate::result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};
 
@@ -68,7 +68,7 @@ pub fn check<M: Model>(
 }
 
 /// Checks `history` against `model`: partitions it, searches the parts in
-/// parallel (largest first), and returns every part's outcome.
+/// parallel (smallest first), and returns every part's outcome.
 ///
 /// Every partition is searched to the end (or to cancellation), so a failing
 /// history reports all its violating parts, not just the first.
@@ -99,9 +99,10 @@ pub fn check_with<M: Model>(
         stop: AtomicBool::new(false),
         external: options.cancel,
     };
-    // Largest first: the long searches start early and small ones fill in.
+    // Smallest first: under a timeout, as many partitions as possible get
+    // decided (a violation in a small one is not lost behind a hard big one).
     let mut order: Vec<usize> = (0..partitions.len()).collect();
-    order.sort_by_key(|&p| std::cmp::Reverse(partitions[p].ops.len()));
+    order.sort_by_key(|&p| partitions[p].ops.len());
     let next = AtomicUsize::new(0);
     let worker = || {
         let mut done = Vec::new();
@@ -213,10 +214,12 @@ impl Cancel<'_> {
 const NIL: u32 = u32::MAX;
 
 /// One step of the search: the call entry of the operation it linearized,
-/// and the state before it.
+/// the state before it, and whether it was a read placed without
+/// alternatives.
 struct Frame<S> {
     entry: u32,
     state: S,
+    forced: bool,
 }
 
 /// Searches one partition; `ops` are history indices.
@@ -233,6 +236,9 @@ fn check_partition<M: Model>(
     );
     let inputs: Vec<&M::Input> = ops.iter().map(|&i| &history[i].input).collect();
     let outputs: Vec<Option<&M::Output>> = ops.iter().map(|&i| history[i].known_output()).collect();
+    let read_only: Vec<bool> = (0..n)
+        .map(|op| model.is_read_only(inputs[op], outputs[op]))
+        .collect();
     let keys: Vec<u64> = (0..n).map(zobrist).collect();
 
     // Entries sorted by (time, return after call, op): a total order, so the
@@ -278,7 +284,12 @@ fn check_partition<M: Model>(
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut longest = Longest::default();
     let mut steps: u32 = 0;
+    // Completed operations not yet placed.
+    let mut unplaced = ops.iter().filter(|&&i| history[i].ret.is_some()).count();
 
+    // `fresh`: the search just reached a new configuration, so it first
+    // looks for a read to place (see the module docs).
+    let mut fresh = true;
     let mut entry = next[head as usize];
     loop {
         steps = steps.wrapping_add(1);
@@ -288,34 +299,97 @@ fn check_partition<M: Model>(
                 longest: longest.finish(model, history, ops),
             };
         }
-        if entry == NIL {
+        let mut fail = false;
+        if fresh && unplaced == 0 {
+            // Every completed operation is placed; the pending ones left
+            // never took effect.
             let order = stack
                 .iter()
                 .map(|f| ops[(info[f.entry as usize] >> 1) as usize])
                 .collect();
             return Outcome::Linearizable { order };
         }
-        let e = entry as usize;
-        let op = (info[e] >> 1) as usize;
-        if info[e] & 1 == 0 {
-            // A call: try to linearize `op` now.
-            if let Some(new_state) = model.step(&state, inputs[op], outputs[op]) {
-                bits[op / 64] |= 1 << (op % 64);
-                let new_hash = hash ^ keys[op];
-                if memo.insert(new_hash, &bits, &new_state) {
-                    let old = std::mem::replace(&mut state, new_state);
-                    stack.push(Frame { entry, state: old });
-                    hash = new_hash;
-                    lift(&mut next, &mut prev, entry, ret_entry[op]);
-                    longest.pushed(stack.len());
-                    entry = next[head as usize];
-                    continue;
+        if fresh {
+            fresh = false;
+            let mut e = next[head as usize];
+            while e != NIL && info[e as usize] & 1 == 0 {
+                let op = (info[e as usize] >> 1) as usize;
+                if read_only[op]
+                    && let Some(new_state) = model.step(&state, inputs[op], outputs[op])
+                {
+                    // Placing this read now is as good as any order: if the
+                    // configuration after it fails, this one fails too.
+                    let new_hash = hash ^ keys[op];
+                    bits[op / 64] |= 1 << (op % 64);
+                    if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
+                        let old = std::mem::replace(&mut state, new_state);
+                        stack.push(Frame {
+                            entry: e,
+                            state: old,
+                            forced: true,
+                        });
+                        hash = new_hash;
+                        lift(&mut next, &mut prev, e, ret_entry[op]);
+                        unplaced -= usize::from(ret_entry[op] != NIL);
+                        longest.pushed(stack.len());
+                        fresh = true;
+                    } else {
+                        bits[op / 64] &= !(1 << (op % 64));
+                        fail = true;
+                    }
+                    break;
                 }
-                bits[op / 64] &= !(1 << (op % 64));
+                e = next[e as usize];
             }
-            entry = next[e];
-        } else {
-            // A return: `op` can no longer be placed after this prefix.
+            if fresh {
+                entry = next[head as usize];
+                continue;
+            }
+            entry = next[head as usize];
+        }
+        if !fail {
+            if entry == NIL {
+                let order = stack
+                    .iter()
+                    .map(|f| ops[(info[f.entry as usize] >> 1) as usize])
+                    .collect();
+                return Outcome::Linearizable { order };
+            }
+            let e = entry as usize;
+            let op = (info[e] >> 1) as usize;
+            if info[e] & 1 == 0 {
+                // A call: try to linearize `op` now (reads were tried).
+                if !read_only[op]
+                    && let Some(new_state) = model.step(&state, inputs[op], outputs[op])
+                {
+                    bits[op / 64] |= 1 << (op % 64);
+                    let new_hash = hash ^ keys[op];
+                    if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
+                        let old = std::mem::replace(&mut state, new_state);
+                        stack.push(Frame {
+                            entry,
+                            state: old,
+                            forced: false,
+                        });
+                        hash = new_hash;
+                        lift(&mut next, &mut prev, entry, ret_entry[op]);
+                        unplaced -= usize::from(ret_entry[op] != NIL);
+                        longest.pushed(stack.len());
+                        fresh = true;
+                        entry = next[head as usize];
+                        continue;
+                    }
+                    bits[op / 64] &= !(1 << (op % 64));
+                }
+                entry = next[e];
+                continue;
+            }
+            // A return: its operation can no longer be placed after this
+            // prefix, so this configuration fails.
+        }
+        // Backtrack: undo the last choice and try the next candidate after
+        // it; a forced read had no alternatives, so undo further.
+        loop {
             longest.save(&stack, &info, hash);
             let Some(frame) = stack.pop() else {
                 return Outcome::NotLinearizable {
@@ -323,12 +397,15 @@ fn check_partition<M: Model>(
                 };
             };
             state = frame.state;
-            entry = frame.entry;
-            let op = (info[entry as usize] >> 1) as usize;
+            let op = (info[frame.entry as usize] >> 1) as usize;
             bits[op / 64] &= !(1 << (op % 64));
             hash ^= keys[op];
-            unlift(&mut next, &mut prev, entry, ret_entry[op]);
-            entry = next[entry as usize];
+            unlift(&mut next, &mut prev, frame.entry, ret_entry[op]);
+            unplaced += usize::from(ret_entry[op] != NIL);
+            if !frame.forced {
+                entry = next[frame.entry as usize];
+                break;
+            }
         }
     }
 }

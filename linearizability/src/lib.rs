@@ -104,7 +104,7 @@ pub use history::{Event, EventError, OpId, Operation, Recorder, operations_from_
 pub use html::{Annotation, render_html, write_html};
 pub use model::{History, Model, Partition};
 pub use models::{
-    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, RegisterInput,
+    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, RegisterInput,
     RegisterModel, RegisterOutput,
 };
 pub use result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};

@@ -1,11 +1,17 @@
 //! Lowe's memo table: the (linearized set, state) pairs already explored.
 //!
-//! Keyed by a Zobrist hash of the set: each operation has a fixed random
-//! 64-bit key and a set hashes to the XOR of its members' keys, so adding or
-//! removing one operation updates the hash in O(1). Entries live in flat
-//! arrays (one bitset of `words` words per entry, no allocation per entry)
-//! behind an open-addressing index; a lookup compares sets and states only
-//! when the hashes agree.
+//! An entry's key combines a Zobrist hash of the set with a hash of the
+//! state. Each operation has a fixed random 64-bit key and a set hashes to
+//! the XOR of its members' keys, so adding or removing one operation updates
+//! it in O(1). The state's hash matters because one set can be reached in
+//! thousands of states (every order of concurrent appends gives a different
+//! string): keyed on the set alone, those would share one probe sequence and
+//! every lookup would compare them all. Entries live in flat arrays (one
+//! bitset of `words` words per entry, no allocation per entry) behind an
+//! open-addressing index; sets and states are compared only when the full
+//! 64-bit keys agree.
+
+use std::hash::{Hash, Hasher};
 
 /// The Zobrist key of operation `i` (SplitMix64 of `i`): fixed, so searches
 /// are reproducible.
@@ -16,6 +22,56 @@ pub(crate) fn zobrist(i: usize) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// The hash of a state, with a fixed function (the same on every run and
+/// machine, unlike std's `RandomState`).
+pub(crate) fn state_hash<S: Hash>(state: &S) -> u64 {
+    let mut h = StateHasher(0);
+    state.hash(&mut h);
+    h.finish()
+}
+
+/// FxHash's word mixing with a final avalanche, so that the low bits the
+/// index uses depend on every input bit.
+struct StateHasher(u64);
+
+impl StateHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for StateHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        z ^ (z >> 33)
+    }
+}
+
+/// The memo key of a set with Zobrist hash `set` in a state hashing to
+/// `state`.
+pub(crate) fn key(set: u64, state: u64) -> u64 {
+    set ^ state.rotate_left(17)
 }
 
 /// A set of explored (bitset, state) pairs.
@@ -42,8 +98,8 @@ impl<S: Clone + Eq> Memo<S> {
         }
     }
 
-    /// Adds (`bits`, `state`), whose set hashes to `hash`, unless already
-    /// present. Returns whether it was added.
+    /// Adds (`bits`, `state`), whose combined key is `hash` (see
+    /// [`key`]), unless already present. Returns whether it was added.
     pub(crate) fn insert(&mut self, hash: u64, bits: &[u64], state: &S) -> bool {
         debug_assert_eq!(bits.len(), self.words);
         let mask = self.slots.len() - 1;
@@ -117,6 +173,16 @@ mod tests {
         // Same set and hash, different state: a new entry.
         let (hash, bits, state) = stored[0];
         assert!(memo.insert(hash, &bits, &(state + 10)));
+    }
+
+    #[test]
+    fn state_hashes_spread() {
+        let mut low: Vec<u64> = (0..4096u64).map(|i| state_hash(&i) & 4095).collect();
+        low.sort_unstable();
+        low.dedup();
+        assert!(low.len() > 2500, "{} distinct low bits", low.len());
+        assert_ne!(state_hash(&"ab"), state_hash(&"ba"));
+        assert_eq!(state_hash(&"ab"), state_hash(&String::from("ab")));
     }
 
     #[test]

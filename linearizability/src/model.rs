@@ -10,6 +10,8 @@
 //! KV store). Checking parts separately turns one exponential search into
 //! many small ones, and lets them run in parallel.
 
+use std::hash::Hash;
+
 use crate::history::Operation;
 
 /// A history of operations of model `M`.
@@ -36,17 +38,18 @@ pub struct Partition {
 /// - `partition` returns parts that cover every operation exactly once, and
 ///   operations in different parts never affect one another's legality.
 ///
-/// States need only `Clone + Eq`: the memo table hashes the set of
-/// linearized operations (incrementally, O(1) a step) and compares states
-/// only among entries for the same set, as porcupine does. States never
-/// cross threads (each part is searched on one thread), so `Rc` is fine.
+/// The memo table keys (linearized set, state) on the set's Zobrist hash
+/// (updated in O(1) a step) combined with the state's `Hash`, and compares
+/// states with `Eq` only when keys agree; hashing runs on every step, so it
+/// must be cheap (the KV state caches its hash). States never cross threads
+/// (each part is searched on one thread), so `Rc` is fine.
 pub trait Model: Sync {
     /// What a client asks for.
     type Input: Sync;
     /// What the service answers.
     type Output: Sync;
     /// The state of one part.
-    type State: Clone + Eq;
+    type State: Clone + Eq + Hash;
 
     /// Splits a history into independent parts. Default: one part.
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
@@ -67,6 +70,19 @@ pub trait Model: Sync {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+
+    /// Whether `input` with `output` never changes the state: wherever
+    /// `step` accepts it, it returns the state unchanged (a read, a failed
+    /// compare-and-set). The default, `false`, is always safe.
+    ///
+    /// The checker places a legal read as soon as real time allows, without
+    /// trying other orders: any linearization that places it later stays
+    /// valid with it moved to the front (it changes no state, and every
+    /// operation that must precede it is already placed). This prunes most
+    /// of the search in read-heavy histories.
+    fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
 
     /// A short human description of an operation, e.g. `get("x") -> "1"`;
     /// `output == None` means unknown.

@@ -65,6 +65,14 @@ impl Model for CasRegisterModel {
         }
     }
 
+    /// Reads, and compare-and-sets known to have failed.
+    fn is_read_only(&self, input: &CasInput, output: Option<&CasOutput>) -> bool {
+        matches!(
+            (input, output),
+            (CasInput::Read, _) | (CasInput::Cas { .. }, Some(CasOutput::Cas(false)))
+        )
+    }
+
     fn describe_operation(&self, input: &CasInput, output: Option<&CasOutput>) -> String {
         let call = match input {
             CasInput::Read => String::from("read()"),

@@ -11,6 +11,7 @@
 //! for an append.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
@@ -73,12 +74,76 @@ impl KvOutput {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
 
+/// The value of one key, with a cached polynomial hash of its bytes.
+///
+/// Appends build long values, and the checker hashes and compares a state
+/// on every step: the hash is extended in O(appended bytes) instead of
+/// recomputed, a clone bumps a count, and unequal values almost always
+/// differ in hash (checked first) rather than after a byte comparison.
+///
+/// Invariant: `hash == poly_hash(value)`.
+#[derive(Clone, Debug)]
+pub struct KvState {
+    value: Rc<str>,
+    hash: u64,
+}
+
+/// The polynomial hash base (odd, so powers never vanish mod 2^64).
+const BASE: u64 = 0x0000_0100_0000_01b3;
+
+fn poly_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1)
+    })
+}
+
+impl KvState {
+    fn new(value: &str) -> Self {
+        KvState {
+            value: Rc::from(value),
+            hash: poly_hash(value.as_bytes()),
+        }
+    }
+
+    fn append(&self, suffix: &str) -> Self {
+        let mut s = String::with_capacity(self.value.len() + suffix.len());
+        s.push_str(&self.value);
+        s.push_str(suffix);
+        let shift = BASE.wrapping_pow(suffix.len() as u32);
+        KvState {
+            value: Rc::from(s),
+            hash: self
+                .hash
+                .wrapping_mul(shift)
+                .wrapping_add(poly_hash(suffix.as_bytes())),
+        }
+    }
+
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl PartialEq for KvState {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (Rc::ptr_eq(&self.value, &other.value) || self.value == other.value)
+    }
+}
+
+impl Eq for KvState {}
+
+impl Hash for KvState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 impl Model for KvModel {
     type Input = KvInput;
     type Output = KvOutput;
-    /// `Rc<str>`: a get clones the state by bumping a count, not by copying
-    /// a value that appends make long.
-    type State = Rc<str>;
+    type State = KvState;
 
     fn partition(&self, history: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -94,26 +159,30 @@ impl Model for KvModel {
             .collect()
     }
 
-    fn init(&self) -> Rc<str> {
-        Rc::from("")
+    fn init(&self) -> KvState {
+        KvState::new("")
     }
 
-    fn step(&self, state: &Rc<str>, input: &KvInput, output: Option<&KvOutput>) -> Option<Rc<str>> {
+    fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
         match (input, output) {
-            (KvInput::Get { .. }, None) => Some(Rc::clone(state)),
+            (KvInput::Get { .. }, None) => Some(state.clone()),
             (KvInput::Get { .. }, Some(KvOutput::Value(v))) => {
-                (**state == **v).then(|| Rc::clone(state))
+                (state.as_str() == v).then(|| state.clone())
             }
-            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(Rc::from(&**value)),
+            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(KvState::new(value)),
             (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
-                Some(concat(state, value))
+                Some(state.append(value))
             }
             (KvInput::Append { value, .. }, Some(KvOutput::Value(old))) => {
-                (**state == **old).then(|| concat(state, value))
+                (state.as_str() == old).then(|| state.append(value))
             }
             (KvInput::Get { .. }, Some(KvOutput::Done))
             | (KvInput::Put { .. }, Some(KvOutput::Value(_))) => None,
         }
+    }
+
+    fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
+        matches!(input, KvInput::Get { .. })
     }
 
     fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
@@ -129,16 +198,9 @@ impl Model for KvModel {
         }
     }
 
-    fn describe_state(&self, state: &Rc<str>) -> String {
-        format!("{:?}", &**state)
+    fn describe_state(&self, state: &KvState) -> String {
+        format!("{:?}", state.as_str())
     }
-}
-
-fn concat(state: &str, suffix: &str) -> Rc<str> {
-    let mut s = String::with_capacity(state.len() + suffix.len());
-    s.push_str(state);
-    s.push_str(suffix);
-    Rc::from(s)
 }
 
 impl JsonModel for KvModel {
@@ -198,5 +260,20 @@ impl JsonModel for KvModel {
             KvOutput::Value(v) => json!({ "value": v }),
             KvOutput::Done => Value::Object(Map::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_hash_equals_fresh_hash() {
+        let a = KvState::new("x 1 0 y").append("x 2 0 y").append("");
+        let b = KvState::new("x 1 0 yx 2 0 y");
+        assert_eq!(a.hash, b.hash);
+        assert_eq!(a, b);
+        assert_ne!(KvState::new("ab"), KvState::new("ba"));
+        assert_ne!(KvState::new(""), KvState::new("\0"));
     }
 }

@@ -50,6 +50,10 @@ impl Model for RegisterModel {
         }
     }
 
+    fn is_read_only(&self, input: &RegisterInput, _output: Option<&RegisterOutput>) -> bool {
+        matches!(input, RegisterInput::Read)
+    }
+
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         match (input, output) {
             (RegisterInput::Read, None) => String::from("read() -> ?"),

@@ -1,0 +1,130 @@
+//! The `lincheck` command: verdicts as exit codes, clear errors on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lincheck-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn lincheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lincheck"))
+        .args(args)
+        .output()
+        .expect("lincheck runs")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+const KV_OK: &str = r#"{"client": 0, "call": 0, "return": 10, "input": {"op": "put", "key": "x", "value": "a"}, "output": {}}
+{"client": 1, "call": 5, "return": 15, "input": {"op": "get", "key": "x"}, "output": {"value": ""}}
+{"client": 2, "call": 20, "return": null, "input": {"op": "append", "key": "x", "value": "b"}, "output": null}
+"#;
+
+const KV_STALE: &str = r#"{"client": 0, "call": 0, "return": 10, "input": {"op": "put", "key": "x", "value": "a"}, "output": {}}
+{"client": 1, "call": 20, "return": 30, "input": {"op": "get", "key": "x"}, "output": {"value": ""}}
+"#;
+
+#[test]
+fn linearizable_history_exits_0() {
+    let file = temp_file("ok.jsonl", KV_OK);
+    let out = lincheck(&["--model", "kv", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("linearizable: 3 operations in 1 partition"));
+}
+
+#[test]
+fn violation_exits_1_and_writes_the_view() {
+    let file = temp_file("stale.jsonl", KV_STALE);
+    let html = file.with_extension("html");
+    let out = lincheck(&[
+        "--model",
+        "kv",
+        "--html",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("not linearizable"), "{stdout}");
+    assert!(
+        stdout.contains(r#"client 1 [20, 30]: get("x") -> """#),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+}
+
+#[test]
+fn timeout_exits_2() {
+    let mut lines = String::new();
+    for i in 0..40 {
+        lines += &format!(
+            "{{\"client\": {i}, \"call\": 0, \"return\": 1000, \"input\": {{\"op\": \"write\", \"value\": {i}}}, \"output\": {{}}}}\n"
+        );
+    }
+    lines += r#"{"client": 99, "call": 2000, "return": 2001, "input": {"op": "read"}, "output": {"value": -1}}"#;
+    let file = temp_file("hard.jsonl", &lines);
+    let out = lincheck(&[
+        "--model",
+        "register",
+        "--timeout",
+        "0.2",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("unknown (timed out)"));
+}
+
+#[test]
+fn cas_register_history_is_checked() {
+    let file = temp_file(
+        "cas.jsonl",
+        r#"{"client": 0, "call": 0, "return": 1, "input": {"op": "read"}, "output": {"value": null}}
+{"client": 0, "call": 2, "return": 3, "input": {"op": "cas", "from": 0, "to": 1}, "output": {"ok": true}}
+"#,
+    );
+    let out = lincheck(&["--model", "cas-register", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a cas on an absent register fails"
+    );
+}
+
+#[test]
+fn bad_input_exits_3_naming_the_line() {
+    let file = temp_file(
+        "bad.jsonl",
+        &format!("{KV_OK}\n{{\"client\": 0, \"call\": 1}}\n"),
+    );
+    let out = lincheck(&["--model", "kv", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.jsonl: line 5: missing field \"return\""),
+        "{stderr}"
+    );
+
+    let out = lincheck(&["--model", "kv", "/nonexistent/history.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("cannot open"));
+
+    let out = lincheck(&["--model", "queue", "x.jsonl"]);
+    assert_eq!(out.status.code(), Some(3), "bad arguments are bad input");
+    let out = lincheck(&["--model", "kv", "--timeout", "soon", "x.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn help_exits_0() {
+    let out = lincheck(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Exit codes"));
+}

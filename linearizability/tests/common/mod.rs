@@ -1,0 +1,280 @@
+//! Test helpers: an independent validator for the checker's evidence, a
+//! brute-force oracle, and a generator of correct KV histories.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use linearizability::{
+    CheckResult, KvInput, KvModel, KvOutput, KvState, Model, Operation, Outcome, Verdict,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub type KvOp = Operation<KvInput, KvOutput>;
+
+/// Asserts that `order` is a linearization of the operations `ops`: distinct
+/// members of `ops`, every completed operation present, real-time order
+/// respected (nothing is placed after an operation called after it
+/// returned), and legal for `model` from its initial state.
+pub fn assert_linearization<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    ops: &[usize],
+    order: &[usize],
+    complete: bool,
+) {
+    let mut seen = vec![false; history.len()];
+    for &i in order {
+        assert!(ops.contains(&i), "op {i} is not in the partition");
+        assert!(!seen[i], "op {i} placed twice");
+        seen[i] = true;
+    }
+    if complete {
+        for &i in ops {
+            assert!(
+                seen[i] || history[i].ret.is_none(),
+                "completed op {i} missing from the linearization"
+            );
+        }
+    }
+    for (a, &i) in order.iter().enumerate() {
+        for &j in &order[a + 1..] {
+            // j is placed after i: j must not have returned before i was called.
+            if let Some(ret) = history[j].ret {
+                assert!(
+                    ret >= history[i].call,
+                    "op {j} (returned at {ret}) placed after op {i} (called at {})",
+                    history[i].call
+                );
+            }
+        }
+    }
+    let mut state = model.init();
+    for &i in order {
+        state = model
+            .step(&state, &history[i].input, history[i].known_output())
+            .unwrap_or_else(|| panic!("op {i} is illegal where it was placed"));
+    }
+}
+
+/// Checks all the evidence in `result`: linearizations are valid, longest
+/// prefixes are valid prefixes, and stuck operations are really rejected.
+pub fn assert_evidence<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    result: &CheckResult,
+) {
+    for p in &result.partitions {
+        match &p.outcome {
+            Outcome::Linearizable { order } => {
+                assert_linearization(model, history, &p.ops, order, true)
+            }
+            Outcome::NotLinearizable { longest } => {
+                assert!(!longest.is_empty(), "{}: no prefix reported", p.label);
+                let len = longest[0].order.len();
+                for prefix in longest {
+                    assert_eq!(prefix.order.len(), len, "prefixes of unequal length");
+                    assert_linearization(model, history, &p.ops, &prefix.order, false);
+                    assert!(!prefix.stuck.is_empty(), "{}: nothing stuck", p.label);
+                    let mut state = model.init();
+                    for &i in &prefix.order {
+                        state = model
+                            .step(&state, &history[i].input, history[i].known_output())
+                            .unwrap();
+                    }
+                    for &i in &prefix.stuck {
+                        assert!(!prefix.order.contains(&i));
+                        assert!(
+                            model
+                                .step(&state, &history[i].input, history[i].known_output())
+                                .is_none(),
+                            "stuck op {i} is accepted"
+                        );
+                    }
+                }
+            }
+            Outcome::Unknown { longest } => {
+                for prefix in longest {
+                    assert_linearization(model, history, &p.ops, &prefix.order, false);
+                }
+            }
+        }
+    }
+    let any = |v| result.partitions.iter().any(|p| p.outcome.verdict() == v);
+    let expected = if any(Verdict::NotLinearizable) {
+        Verdict::NotLinearizable
+    } else if any(Verdict::Unknown) {
+        Verdict::Unknown
+    } else {
+        Verdict::Linearizable
+    };
+    assert_eq!(result.verdict, expected);
+}
+
+/// The definition, by brute force: is there an order of all completed
+/// operations and some pending ones that respects real time and that
+/// `step` accepts from `init`? `step(state, i)` applies operation `i`.
+/// Exponential: for a handful of operations only.
+pub fn oracle<S: Clone>(
+    calls: &[u64],
+    rets: &[Option<u64>],
+    init: S,
+    step: &dyn Fn(&S, usize) -> Option<S>,
+) -> bool {
+    fn go<S: Clone>(
+        calls: &[u64],
+        rets: &[Option<u64>],
+        used: &mut Vec<bool>,
+        state: S,
+        step: &dyn Fn(&S, usize) -> Option<S>,
+    ) -> bool {
+        if (0..calls.len()).all(|i| used[i] || rets[i].is_none()) {
+            return true;
+        }
+        for i in 0..calls.len() {
+            if used[i] {
+                continue;
+            }
+            // i may go next only if no unplaced op returned before i's call.
+            let blocked = (0..calls.len())
+                .any(|j| j != i && !used[j] && rets[j].is_some_and(|r| r < calls[i]));
+            if blocked {
+                continue;
+            }
+            if let Some(next) = step(&state, i) {
+                used[i] = true;
+                if go(calls, rets, used, next, step) {
+                    return true;
+                }
+                used[i] = false;
+            }
+        }
+        false
+    }
+    let mut used = vec![false; calls.len()];
+    go(calls, rets, &mut used, init, step)
+}
+
+/// The oracle for a whole KV history, without partitioning: one map of
+/// keys to values, each step delegated to the KV model on that key.
+pub fn kv_oracle(history: &[KvOp]) -> bool {
+    let calls: Vec<u64> = history.iter().map(|o| o.call).collect();
+    let rets: Vec<Option<u64>> = history.iter().map(|o| o.ret).collect();
+    let step = |state: &BTreeMap<String, KvState>, i: usize| {
+        let op = &history[i];
+        let key = op.input.key().to_string();
+        let cur = state.get(&key).cloned().unwrap_or_else(|| KvModel.init());
+        let next = KvModel.step(&cur, &op.input, op.known_output())?;
+        let mut state = state.clone();
+        state.insert(key, next);
+        Some(state)
+    };
+    oracle(&calls, &rets, BTreeMap::new(), &step)
+}
+
+/// How to generate a correct KV history.
+#[derive(Clone, Copy, Debug)]
+pub struct KvShape {
+    pub clients: usize,
+    pub ops: usize,
+    pub keys: usize,
+    /// Probability that a client's op is its last: it crashes (pending).
+    pub crash: f64,
+    /// Probability that a completed op's output is unknown.
+    pub unknown: f64,
+    /// Longest gap between a client's ops and longest op duration.
+    pub max_gap: u64,
+    pub max_duration: u64,
+    /// Whether ops include puts (else only gets and appends).
+    pub puts: bool,
+    /// Where in its interval an op takes effect: uniformly in the first
+    /// `spread` fraction (1.0: anywhere, the hardest for the checker; a
+    /// server that executes requests soon after they arrive and whose
+    /// replies are slow looks like a small spread).
+    pub spread: f64,
+}
+
+impl KvShape {
+    pub fn new(clients: usize, ops: usize, keys: usize) -> Self {
+        KvShape {
+            clients,
+            ops,
+            keys,
+            crash: 0.0,
+            unknown: 0.0,
+            max_gap: 1_000,
+            max_duration: 3_000,
+            puts: true,
+            spread: 1.0,
+        }
+    }
+}
+
+/// A history of a correct KV store under random concurrency: each client
+/// issues ops one after another; each op takes effect at a random point in
+/// its interval (a crashed client's last op at a random later point, or
+/// never), and outputs come from applying the ops in that order. It is
+/// linearizable by construction. Ops are returned in call order.
+pub fn generate_kv(seed: u64, shape: KvShape) -> Vec<KvOp> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut ops: Vec<KvOp> = Vec::new();
+    // (linearization point, op index), or None: never took effect.
+    let mut points: Vec<Option<u64>> = Vec::new();
+    let per_client = shape.ops.div_ceil(shape.clients);
+    for c in 0..shape.clients {
+        let mut t = rng.random_range(0..=shape.max_gap);
+        for k in 0..per_client {
+            if ops.len() >= shape.ops {
+                break;
+            }
+            let key = format!("k{}", rng.random_range(0..shape.keys));
+            let value = format!("x {c} {k} y");
+            let input = match rng.random_range(0..10) {
+                0..4 => KvInput::get(key),
+                4..8 => KvInput::append(key, value),
+                _ if shape.puts => KvInput::put(key, value),
+                _ => KvInput::append(key, value),
+            };
+            let duration = rng.random_range(1..=shape.max_duration);
+            let crashed = rng.random_bool(shape.crash);
+            if crashed {
+                ops.push(Operation::pending(c as u64, input, t));
+                let took_effect = rng.random_bool(0.5);
+                points.push(took_effect.then(|| t + rng.random_range(0..=2 * duration)));
+                break;
+            }
+            ops.push(Operation::unknown(c as u64, input, t, t + duration));
+            let reach = ((duration as f64) * shape.spread) as u64;
+            points.push(Some(t + rng.random_range(0..=reach)));
+            t += duration + rng.random_range(0..=shape.max_gap);
+        }
+    }
+    let mut order: Vec<(u64, usize)> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (p, i)))
+        .collect();
+    order.sort_unstable();
+    let mut store: BTreeMap<String, String> = BTreeMap::new();
+    for (_, i) in order {
+        let op = &mut ops[i];
+        let value = store.entry(op.input.key().to_string()).or_default();
+        let output = match &op.input {
+            KvInput::Get { .. } => KvOutput::Value(value.clone()),
+            KvInput::Put { value: v, .. } => {
+                *value = v.clone();
+                KvOutput::Done
+            }
+            KvInput::Append { value: v, .. } => {
+                value.push_str(v);
+                KvOutput::Done
+            }
+        };
+        if op.ret.is_some() && !rng.random_bool(shape.unknown) {
+            op.output = Some(output);
+        }
+    }
+    let mut indexed: Vec<(u64, usize)> = ops.iter().enumerate().map(|(i, o)| (o.call, i)).collect();
+    indexed.sort_unstable();
+    indexed.into_iter().map(|(_, i)| ops[i].clone()).collect()
+}
