@@ -77,11 +77,6 @@ impl<'a> Ctx<'a> {
         self.dir
     }
 
-    /// The environment.
-    pub fn env(&self) -> &'a dyn Env {
-        self.env
-    }
-
     /// This worker's id.
     pub fn me(&self) -> WorkerId {
         self.env.me()

@@ -49,13 +49,13 @@ fn crash_before_rename_leaves_no_output() {
             time::sleep(std::time::Duration::from_secs(1)).await;
             let (n, crasher) = start_worker::<CrashInSecondReduce>("crasher", dir.path());
             assert!(crasher.await.is_err(), "worker {n} was meant to crash");
-            let tmp = files_with_prefix(dir.path(), "tmp-mr-out-0");
-            assert_eq!(tmp.len(), 1, "the crash happened while writing mr-out-0");
             assert_eq!(
                 files_with_prefix(dir.path(), "mr-out"),
                 Vec::<std::path::PathBuf>::new(),
                 "a crashed worker left a (partial) output file"
             );
+            let tmp = files_with_prefix(dir.path(), "tmp-mr-out-0");
+            assert_eq!(tmp.len(), 1, "the crash happened while writing mr-out-0");
             // A healthy worker gets the reduce task after the timeout and
             // completes the job.
             let healthy = start_worker::<Wc>("healthy", dir.path());

@@ -28,15 +28,3 @@ pub use indexer::Indexer;
 pub use jobcount::JobCount;
 pub use timing::{MTiming, RTiming};
 pub use wc::{Wc, words};
-
-/// The names of the apps, as their `App::NAME`.
-pub const NAMES: [&str; 8] = [
-    "wc",
-    "indexer",
-    "mtiming",
-    "rtiming",
-    "jobcount",
-    "early_exit",
-    "crash",
-    "nocrash",
-];
