@@ -9,8 +9,10 @@
 //!   increasing key order, and writes `mr-out-Y` atomically;
 //! - a task is reported done only after all its files are in place, so a
 //!   worker that crashes never has a task counted as done;
-//! - the worker exits when told to (`Exit`) or when the coordinator cannot
-//!   be reached ([`CoordinatorGone`]);
+//! - the worker exits when told to (`Exit`) or when a call to the
+//!   coordinator fails ([`crate::rpc::CoordinatorGone`]): as 6.824's Unix
+//!   socket, the MapReduce network is reliable, so a failed call means the
+//!   coordinator exited or crashed;
 //! - told to `Wait`, it asks again after [`WAIT_PAUSE`].
 
 use std::time::Duration;

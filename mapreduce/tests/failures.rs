@@ -69,6 +69,32 @@ fn crash_before_rename_leaves_no_output() {
 }
 
 #[test]
+fn workers_exit_when_the_coordinator_is_gone() {
+    labrpc::run_test(|| async {
+        let dir = job_dir();
+        let coordinator = labrpc::node::create("coordinator");
+        let job = labrpc::task::spawn_on(coordinator, mapreduce::sim::coordinator(spec()));
+        time::sleep(std::time::Duration::from_secs(1)).await;
+        let ws: Vec<Worker> = (0..3)
+            .map(|i| start_worker::<mapreduce::apps::JobCount>(&format!("worker-{i}"), dir.path()))
+            .collect();
+        // Mid-job: every worker is inside a 2-5 s map.
+        time::sleep(std::time::Duration::from_secs(1)).await;
+        labrpc::node::crash(coordinator);
+        assert!(job.await.is_err());
+        let crashed_at = labrpc::time::Instant::now();
+        for w in ws {
+            exited(w).await;
+        }
+        assert!(
+            crashed_at.elapsed() < std::time::Duration::from_secs(6),
+            "workers took {:?} to notice the coordinator was gone",
+            crashed_at.elapsed()
+        );
+    });
+}
+
+#[test]
 fn no_inputs_is_a_clear_error() {
     let err = JobSpec::new(vec![]).unwrap_err();
     assert!(matches!(err, MrError::NoInputs), "{err:?}");
