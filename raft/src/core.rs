@@ -23,13 +23,20 @@ use crate::rpc::raft;
 // SOLUTION BEGIN
 /// The leader sends AppendEntries to each peer at least this often (the
 /// lab allows at most ten heartbeats per second).
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(150);
 /// Election timeouts are drawn uniformly from this range, afresh each time
 /// the timer is reset: several heartbeats long, so a few lost messages do
 /// not start an election, and wide, so split votes are rare.
-pub const ELECTION_TIMEOUT_MIN: Duration = Duration::from_millis(400);
+pub const ELECTION_TIMEOUT_MIN: Duration = Duration::from_millis(600);
 /// See [`ELECTION_TIMEOUT_MIN`].
-pub const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(800);
+pub const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(1200);
+/// A follower the leader has not heard from for this long is probed only
+/// every [`PROBE_INTERVAL`] instead of at every heartbeat: a crashed or
+/// cut-off peer costs few RPCs, and one that comes back hears from the
+/// leader within a probe interval.
+pub const UNRESPONSIVE_AFTER: Duration = Duration::from_millis(450);
+/// See [`UNRESPONSIVE_AFTER`].
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(600);
 // SOLUTION END
 
 /// A shared handle to one peer's state. Only tasks of the peer's node (and
@@ -64,14 +71,36 @@ pub struct Progress {
     /// Whether an AppendEntries or InstallSnapshot carrying entries is
     /// outstanding (heartbeats are sent regardless).
     pub inflight: Vec<bool>,
+    /// When each peer last answered (any reply, in this term).
+    pub last_heard: Vec<Instant>,
+}
+
+impl Progress {
+    /// How long until `peer`'s next heartbeat: short while it answers,
+    /// a slow probe once it has gone quiet.
+    pub fn heartbeat_interval(&self, peer: usize) -> Duration {
+        if self.last_heard[peer].elapsed() > UNRESPONSIVE_AFTER {
+            PROBE_INTERVAL
+        } else {
+            HEARTBEAT_INTERVAL
+        }
+    }
 }
 
 /// What survives a crash (Figure 2's persistent state).
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Persistent {
     term: u64,
     voted_for: Option<usize>,
     log: Log,
+}
+
+/// [`Persistent`], borrowed for encoding (same wire format).
+#[derive(Serialize)]
+struct PersistentRef<'a> {
+    term: u64,
+    voted_for: Option<usize>,
+    log: &'a Log,
 }
 // SOLUTION END
 
@@ -186,10 +215,10 @@ impl Core {
     }
 
     fn encode_state(&self) -> Vec<u8> {
-        labcodec::encode(&Persistent {
+        labcodec::encode(&PersistentRef {
             term: self.term,
             voted_for: self.voted_for,
-            log: self.log.clone(),
+            log: &self.log,
         })
         .expect("raft state always encodes")
     }

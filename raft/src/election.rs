@@ -92,6 +92,7 @@ fn win(shared: &Shared, c: &mut Core) {
         next: vec![last + 1; n],
         matched,
         inflight: vec![false; n],
+        last_heard: vec![Instant::now(); n],
     });
     debug!(target: "raft::vote", "{}: leader of term {}", c.me, c.term);
     labrpc::trace::event("leader", format!("{} leads term {}", c.me, c.term));

@@ -5,13 +5,20 @@
 //! base (the last index covered by the snapshot, or 0) carrying the base's
 //! term, so "the term at the entry before the first" is always known.
 //!
+//! The log also keeps its own encoding, entry by entry, so that persisting
+//! it costs a copy rather than re-encoding every entry: persisting after
+//! each change would otherwise be quadratic in the log's length.
+//!
 //! Invariants:
 //! - `entries` is never empty; `entries[0].command` is empty.
+//! - `wire` is the concatenation, for `entries[1..]` in order, of a 4-byte
+//!   little-endian length and the entry's labcodec encoding; `offsets[k]`
+//!   is where `entries[k + 1]` starts in it.
 //! - `base() <= last_index()`; `term(i)` is defined for
 //!   `base() <= i <= last_index()`.
 //! - Terms never decrease along the log.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,25 +30,91 @@ pub struct Entry {
 }
 
 /// The log: a base (snapshot) index and the entries after it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Log {
     base: u64,
     entries: Vec<Entry>,
+    wire: Vec<u8>,
+    offsets: Vec<usize>,
 }
+
+impl PartialEq for Log {
+    fn eq(&self, other: &Log) -> bool {
+        self.base == other.base && self.entries == other.entries
+    }
+}
+
+impl Eq for Log {}
 
 impl Default for Log {
     fn default() -> Self {
-        Log {
-            base: 0,
-            entries: vec![Entry {
-                term: 0,
-                command: Vec::new(),
-            }],
+        Log::with_base(0, 0)
+    }
+}
+
+/// How a log is persisted: base, base term, and the entries' encodings.
+#[derive(Serialize)]
+struct WireRef<'a> {
+    base: u64,
+    base_term: u64,
+    #[serde(with = "serde_bytes")]
+    wire: &'a [u8],
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    base: u64,
+    base_term: u64,
+    #[serde(with = "serde_bytes")]
+    wire: Vec<u8>,
+}
+
+impl Serialize for Log {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WireRef {
+            base: self.base,
+            base_term: self.base_term(),
+            wire: &self.wire,
         }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Log {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Log, D::Error> {
+        use serde::de::Error;
+        let w = Wire::deserialize(d)?;
+        let mut log = Log::with_base(w.base, w.base_term);
+        let mut rest = &w.wire[..];
+        while !rest.is_empty() {
+            let (len, tail) = rest
+                .split_first_chunk::<4>()
+                .ok_or_else(|| D::Error::custom("truncated log entry length"))?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let body = tail
+                .get(..len)
+                .ok_or_else(|| D::Error::custom("truncated log entry"))?;
+            let entry: Entry = labcodec::decode(body).map_err(D::Error::custom)?;
+            log.append(entry);
+            rest = &tail[len..];
+        }
+        Ok(log)
     }
 }
 
 impl Log {
+    fn with_base(base: u64, term: u64) -> Log {
+        Log {
+            base,
+            entries: vec![Entry {
+                term,
+                command: Vec::new(),
+            }],
+            wire: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+
     /// The last index covered by the snapshot (0 if none).
     pub fn base(&self) -> u64 {
         self.base
@@ -107,6 +180,11 @@ impl Log {
     /// Appends one entry; returns its index.
     pub fn append(&mut self, entry: Entry) -> u64 {
         debug_assert!(entry.term >= self.last_term(), "terms must not decrease");
+        let bytes = labcodec::encode(&entry).expect("log entries always encode");
+        self.offsets.push(self.wire.len());
+        self.wire
+            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.wire.extend_from_slice(&bytes);
         self.entries.push(entry);
         self.last_index()
     }
@@ -119,7 +197,12 @@ impl Log {
             "truncating at {index}, at or before base {}",
             self.base
         );
-        self.entries.truncate((index - self.base) as usize);
+        let k = (index - self.base) as usize;
+        if k < self.entries.len() {
+            self.entries.truncate(k);
+            self.wire.truncate(self.offsets[k - 1]);
+            self.offsets.truncate(k - 1);
+        }
     }
 
     /// Drops entries up to `index` (now covered by a snapshot whose last
@@ -130,18 +213,15 @@ impl Log {
             return;
         }
         let keep = self.term(index) == Some(term);
-        let mut rest = if keep {
+        let rest = if keep {
             self.entries.split_off((index - self.base) as usize + 1)
         } else {
             Vec::new()
         };
-        self.entries.clear();
-        self.entries.push(Entry {
-            term,
-            command: Vec::new(),
-        });
-        self.entries.append(&mut rest);
-        self.base = index;
+        *self = Log::with_base(index, term);
+        for e in rest {
+            self.append(e);
+        }
     }
 
     fn slot(&self, index: u64) -> Option<usize> {
@@ -187,5 +267,28 @@ mod tests {
         // A snapshot beyond the log discards everything.
         log.compact(10, 7);
         assert_eq!((log.base(), log.last_index(), log.last_term()), (10, 10, 7));
+    }
+
+    #[test]
+    fn encoding_round_trips_after_every_kind_of_change() {
+        let mut log = Log::default();
+        let check = |log: &Log| {
+            let back: Log = labcodec::decode(&labcodec::encode(log).unwrap()).unwrap();
+            assert_eq!(&back, log);
+            assert_eq!(back.base_term(), log.base_term());
+        };
+        check(&log);
+        for t in [1, 1, 2, 2, 2, 3] {
+            log.append(e(t));
+            check(&log);
+        }
+        log.truncate_from(4);
+        check(&log);
+        log.append(e(4));
+        log.compact(2, 1);
+        check(&log);
+        log.compact(9, 5);
+        check(&log);
+        assert!(labcodec::decode::<Log>(&[0, 0, 3, 1, 0, 0]).is_err());
     }
 }

@@ -5,6 +5,8 @@ use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
 use log::debug;
 
+use std::time::Duration;
+
 use crate::core::{HEARTBEAT_INTERVAL, Role, Shared};
 use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
 
@@ -32,8 +34,8 @@ pub async fn replicator(shared: Shared, peer: usize, term: u64) {
             }
             continue;
         }
-        send(&shared, peer, term);
-        heartbeat_due = Instant::now() + HEARTBEAT_INTERVAL;
+        let interval = send(&shared, peer, term);
+        heartbeat_due = Instant::now() + interval;
     }
     // SOLUTION END
     // HANDOUT: { let _ = (shared, peer, term); todo!("replicate to one peer") }
@@ -41,8 +43,9 @@ pub async fn replicator(shared: Shared, peer: usize, term: u64) {
 
 // SOLUTION BEGIN
 /// Sends `peer` what it needs next (entries, or the snapshot if they are
-/// compacted away) and handles the reply in a task of its own.
-fn send(shared: &Shared, peer: usize, term: u64) {
+/// compacted away) and handles the reply in a task of its own. Returns how
+/// long to wait before the next heartbeat.
+fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
     let mut c = shared.borrow_mut();
     let (base, base_term, last, commit) = (
         c.log.base(),
@@ -51,7 +54,10 @@ fn send(shared: &Shared, peer: usize, term: u64) {
         c.commit_index,
     );
     let me = c.me;
-    let Role::Leader(p) = &mut c.role else { return };
+    let Role::Leader(p) = &mut c.role else {
+        return HEARTBEAT_INTERVAL;
+    };
+    let interval = p.heartbeat_interval(peer);
     let next = p.next[peer];
     p.inflight[peer] = next <= last;
     let client = c.peers[peer].clone();
@@ -84,13 +90,14 @@ fn send(shared: &Shared, peer: usize, term: u64) {
             }
             if let Role::Leader(p) = &mut c.role {
                 p.inflight[peer] = false;
+                p.last_heard[peer] = Instant::now();
                 p.matched[peer] = p.matched[peer].max(args.last_included_index);
                 p.next[peer] = p.next[peer].max(args.last_included_index + 1);
             }
             c.replicate_wake[peer].notify();
         })
         .detach();
-        return;
+        return interval;
     }
     let prev_log_index = next - 1;
     let args = AppendEntriesArgs {
@@ -131,6 +138,7 @@ fn send(shared: &Shared, peer: usize, term: u64) {
         let me = c.me;
         let Role::Leader(p) = &mut c.role else { return };
         p.inflight[peer] = false;
+        p.last_heard[peer] = Instant::now();
         if reply.success {
             let matched = args.prev_log_index + args.entries.len() as u64;
             p.matched[peer] = p.matched[peer].max(matched);
@@ -144,5 +152,6 @@ fn send(shared: &Shared, peer: usize, term: u64) {
         c.replicate_wake[peer].notify();
     })
     .detach();
+    interval
 }
 // SOLUTION END

@@ -83,3 +83,62 @@ fn many_elections_3a() {
         cfg.end();
     });
 }
+
+/// A peer that grants its vote must give the candidate it elected a full
+/// election timeout to be heard from: Figure 2 resets the election timer on
+/// granting a vote. Here the new leader's heartbeats take 100 ms to arrive;
+/// a voter that did not reset its timer at the vote often times out in
+/// that gap and deposes the leader it just elected. (Not in 6.824; our
+/// addition.)
+#[test]
+fn vote_resets_election_timer_3a() {
+    run_test(|| async {
+        let net = labrpc::network();
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3A): a voter waits for the leader it elected");
+        for round in 0..15 {
+            let old = cfg.check_one_leader().await;
+            let nodes: Vec<labrpc::NodeId> = (0..3).map(|i| cfg.node(i)).collect();
+            let slow = net.add_hook(move |m| {
+                if m.method == "raft.append_entries"
+                    && m.leg == labrpc::trace::Leg::Request
+                    && m.from != nodes[old]
+                {
+                    labrpc::Verdict::Delay(Duration::from_millis(100))
+                } else {
+                    labrpc::Verdict::Deliver
+                }
+            });
+            // The other two elect one of themselves with the other's vote;
+            // watch the first leader they elect.
+            let (old_term, _) = cfg.state(old).unwrap();
+            cfg.disconnect(old);
+            let mut first = None;
+            for _ in 0..1000 {
+                sleep(Duration::from_millis(5)).await;
+                first = (0..3)
+                    .filter(|&i| i != old)
+                    .find_map(|i| match cfg.state(i) {
+                        Some((t, true)) if t > old_term => Some((i, t)),
+                        _ => None,
+                    });
+                if first.is_some() {
+                    break;
+                }
+            }
+            let (leader, term) = first.expect("no new leader within 5 s");
+            for _ in 0..30 {
+                sleep(Duration::from_millis(50)).await;
+                assert_eq!(
+                    cfg.state(leader),
+                    Some((term, true)),
+                    "round {round}: leader {leader} of term {term} was deposed without any \
+                     failure; did its voter reset its election timer when it voted?"
+                );
+            }
+            net.remove_hook(slow);
+            cfg.connect(old);
+        }
+        cfg.end();
+    });
+}

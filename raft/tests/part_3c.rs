@@ -223,6 +223,127 @@ fn figure_8_unreliable_3c() {
     });
 }
 
+/// A vote must survive a crash: the voter is restarted right after it
+/// elects one candidate, before the other candidate of the same term asks
+/// it. Forgetting the vote (or the term) elects two leaders in one term.
+/// (Not in 6.824; our addition.)
+#[test]
+fn vote_persists_3c() {
+    run_test(|| async {
+        let net = labrpc::network();
+        let cfg = Config::new(3, false, false);
+        cfg.begin("Test (3C): a vote survives a restart");
+        cfg.one(cmd(1), 3, true).await;
+        for round in 0..5 {
+            let v = cfg.check_one_leader().await;
+            let (x, y) = ((v + 1) % 3, (v + 2) % 3);
+            let t0 = cfg.state(v).map_or(0, |s| s.0);
+            // V goes quiet (its AppendEntries are lost) and X, Y cannot
+            // reach each other: both campaign, and only V can vote.
+            let v_node = cfg.node(v);
+            let quiet = net.add_hook(move |m| {
+                if m.from == v_node
+                    && m.method == "raft.append_entries"
+                    && m.leg == labrpc::trace::Leg::Request
+                {
+                    labrpc::Verdict::Drop
+                } else {
+                    labrpc::Verdict::Deliver
+                }
+            });
+            net.cut(cfg.node(x), cfg.node(y));
+            net.cut(cfg.node(y), cfg.node(x));
+            // The moment one candidate wins with V's vote, restart V.
+            let mut winner = None;
+            for _ in 0..5000 {
+                sleep(Duration::from_millis(1)).await;
+                winner = [x, y].into_iter().find_map(|c| match cfg.state(c) {
+                    Some((t, true)) if t > t0 => Some((c, t)),
+                    _ => None,
+                });
+                if winner.is_some() {
+                    break;
+                }
+            }
+            let (w, term) = winner.expect("no candidate won an election within 5 s");
+            cfg.start1(v);
+            cfg.connect(v);
+            // The other candidate, still in the old term, asks V next.
+            for _ in 0..300 {
+                sleep(Duration::from_millis(5)).await;
+                for c in [x, y] {
+                    if let Some((t, true)) = cfg.state(c) {
+                        assert!(
+                            !(t == term && c != w),
+                            "round {round}: peers {w} and {c} both lead term {term}: \
+                             peer {v} voted twice in one term across a restart"
+                        );
+                    }
+                }
+            }
+            net.remove_hook(quiet);
+            net.restore(cfg.node(x), cfg.node(y));
+            net.restore(cfg.node(y), cfg.node(x));
+            cfg.one(cmd(100 + round), 3, true).await;
+        }
+        cfg.end();
+    });
+}
+
+/// Figure 8 of the extended paper, scripted: a leader of a later term
+/// spreads an entry of an earlier term to a majority. Counting those
+/// replicas to commit it is wrong: a peer holding a later-term entry at
+/// the same index can still be elected and overwrite it. (Not in 6.824,
+/// whose Figure 8 tests find this bug only by chance; our addition.)
+#[test]
+fn figure_8_scripted_3c() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3C): Figure 8, scripted");
+        cfg.one(cmd(1), n, true).await;
+        // (a) Leader L1 gets A but reaches only F.
+        let l1 = cfg.check_one_leader().await;
+        let f = (l1 + 1) % n;
+        let others: Vec<usize> = (0..n).filter(|&i| i != l1 && i != f).collect();
+        for &o in &others {
+            cfg.disconnect(o);
+        }
+        let (ka, _) = cfg.start(l1, cmd(1000)).expect("leader refused Start()");
+        sleep(Duration::from_millis(200)).await;
+        // (b) L1 crashes, F leaves; the other three elect L2, which takes B
+        // at the same index and crashes before sending it to anyone.
+        cfg.crash1(l1);
+        cfg.disconnect(f);
+        for &o in &others {
+            cfg.connect(o);
+        }
+        let l2 = cfg.check_one_leader().await;
+        let (kb, _) = cfg.start(l2, cmd(2000)).expect("leader refused Start()");
+        assert_eq!(ka, kb, "B should take A's index");
+        cfg.crash1(l2);
+        // (c) L1 comes back; L1 or F leads the four and copies A (from an
+        // older term) to a majority. It must not count them to commit A.
+        cfg.start1(l1);
+        cfg.connect(l1);
+        cfg.connect(f);
+        cfg.check_one_leader().await;
+        sleep(Duration::from_secs(1)).await;
+        // (d) L1 and F leave; L2 comes back and, its last term being newer
+        // than A's, is elected by the other two and overwrites A with B.
+        cfg.disconnect(l1);
+        cfg.disconnect(f);
+        cfg.start1(l2);
+        cfg.connect(l2);
+        cfg.one(cmd(3000), 3, true).await;
+        for i in 0..n {
+            cfg.connect(i);
+        }
+        cfg.one(cmd(4000), n, true).await;
+        cfg.end();
+    });
+}
+
 /// Clients keep proposing while peers disconnect, crash and restart; every
 /// value a client saw committed must be in the final log.
 async fn churn(unreliable: bool) {

@@ -14,6 +14,10 @@
 //! - in snapshot mode it snapshots every `SNAPSHOT_INTERVAL` entries from
 //!   inside the apply loop, as 6.824's tester does.
 //!
+//! A safety monitor also looks at every peer every few milliseconds of
+//! virtual time: at most one leader per term, ever, and a peer that led a
+//! term never comes back from a crash in an earlier term.
+//!
 //! A violated check panics at once, naming the peer, the index and the two
 //! commands, with the seed and virtual time that replay it.
 #![allow(dead_code)]
@@ -102,6 +106,11 @@ pub struct Config {
     rafts: RefCell<Vec<Option<Raft>>>,
     connected: RefCell<Vec<bool>>,
     applied: Rc<RefCell<Applied>>,
+    /// The one leader ever seen for each term (election safety).
+    leaders: RefCell<BTreeMap<u64, usize>>,
+    /// Per peer: the highest term it was seen leading. A restarted peer
+    /// must come back in at least that term (its term is persistent).
+    led: RefCell<Vec<u64>>,
     // For the stats line of `end`.
     description: RefCell<String>,
     t0: Cell<Instant>,
@@ -131,6 +140,8 @@ impl Config {
                 last_applied: vec![0; n],
                 max_index: 0,
             })),
+            leaders: RefCell::new(BTreeMap::new()),
+            led: RefCell::new(vec![0; n]),
             description: RefCell::new(String::new()),
             t0: Cell::new(Instant::now()),
             wall0: Cell::new(None),
@@ -148,7 +159,35 @@ impl Config {
         for i in 0..n {
             cfg.connect(i);
         }
+        task::spawn(monitor(cfg.clone())).detach();
         cfg
+    }
+
+    /// Checks Raft's safety properties that are visible from outside, at
+    /// this instant: at most one leader per term, ever; a peer that led a
+    /// term never restarts in an earlier one.
+    pub fn check_safety(&self) {
+        for i in 0..self.n {
+            let Some((term, leader)) = self.state(i) else {
+                continue;
+            };
+            let led = self.led.borrow()[i];
+            assert!(
+                term >= led,
+                "peer {i} is in term {term} but led term {led} before: its term went \
+                 backwards across a restart (is currentTerm persisted?)"
+            );
+            if leader {
+                self.led.borrow_mut()[i] = term;
+                let mut leaders = self.leaders.borrow_mut();
+                let first = *leaders.entry(term).or_insert(i);
+                assert_eq!(
+                    first, i,
+                    "two leaders in term {term}: peers {first} and {i} (election safety; \
+                     is votedFor persisted, and is every vote checked?)"
+                );
+            }
+        }
     }
 
     /// Number of peers.
@@ -458,6 +497,18 @@ impl Config {
             }
         }
         panic!("one({}) failed to reach agreement", show(&command));
+    }
+}
+
+/// How often the safety monitor looks at every peer.
+const MONITOR_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Checks [`Config::check_safety`] every [`MONITOR_INTERVAL`] for the
+/// whole test, so a violation between the test's own checks is caught too.
+async fn monitor(cfg: Rc<Config>) {
+    loop {
+        sleep(MONITOR_INTERVAL).await;
+        cfg.check_safety();
     }
 }
 
