@@ -38,6 +38,10 @@ const MAX_PREFIXES: usize = 4;
 /// How often (in search steps) a search polls for cancellation.
 const POLL_EVERY: u32 = 1024;
 
+/// Histories shorter than this are checked on one thread unless
+/// [`CheckOptions::threads`] says otherwise.
+const SMALL_HISTORY: usize = 1000;
+
 /// Knobs of [`check_with`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CheckOptions<'a> {
@@ -46,7 +50,8 @@ pub struct CheckOptions<'a> {
     /// Give up when this flag becomes true (checked as often as the
     /// deadline).
     pub cancel: Option<&'a AtomicBool>,
-    /// Worker threads for partitions; `None`: the machine's parallelism.
+    /// Worker threads for partitions; `None`: the machine's parallelism
+    /// (one thread for histories under 1000 operations).
     pub threads: Option<usize>,
 }
 
@@ -120,9 +125,17 @@ pub fn check_with<M: Model>(
         }
         done
     };
+    // Threads cost more than they save on small histories (measured by
+    // examples/bench.rs), so those run on the caller's thread by default.
     let threads = options
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| {
+            if history.len() < SMALL_HISTORY {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+        })
         .clamp(1, partitions.len().max(1));
     let mut outcomes: Vec<Option<Outcome>> = vec![None; partitions.len()];
     let finished: Vec<(usize, Outcome)> = if threads == 1 {

@@ -188,7 +188,8 @@
       width = Math.max(600, Math.round(Math.min(1200, uniq.length * GAP) * zoom));
       x = function (t) { return GUTTER + PAD + (t - lo) / (hi - lo) * width; };
     } else {
-      var gap = GAP * zoom;
+      // Few events: spread them over about 1000 px so labels fit.
+      var gap = Math.max(GAP, Math.min(90, 1000 / Math.max(1, uniq.length - 1))) * zoom;
       width = Math.max(1, (uniq.length - 1) * gap);
       x = function (t) {
         var a = 0, b = uniq.length - 1;
