@@ -200,17 +200,15 @@ struct Saved {
 pub struct Persister(Rc<RefCell<Saved>>);
 
 impl Persister {
-    /// Replaces the saved state and snapshot together, atomically.
+    /// Replaces the saved state and snapshot together, atomically. There is
+    /// deliberately no way to save one without the other (as in 6.824): a
+    /// peer must keep its snapshot in memory, reloaded at restart, or lose
+    /// it on its next save.
     pub fn save(&self, state: Vec<u8>, snapshot: Vec<u8>) {
         *self.0.borrow_mut() = Saved {
             state: state.into(),
             snapshot: snapshot.into(),
         };
-    }
-
-    /// Replaces the state, keeping the snapshot.
-    pub fn save_state(&self, state: Vec<u8>) {
-        self.0.borrow_mut().state = state.into();
     }
 
     /// The last saved state (empty if none).

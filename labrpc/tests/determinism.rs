@@ -41,10 +41,7 @@ async fn workload() {
 }
 
 fn report(seed: u64) -> labrpc::Report {
-    Builder::new()
-        .seed(seed)
-        .record_trace(true)
-        .run(workload)
+    Builder::new().seed(seed).record_trace(true).run(workload)
 }
 
 #[test]

@@ -128,8 +128,8 @@ fn storage_survives_crash_and_restart() {
         assert_eq!(p.read_state(), b"term=3");
         assert_eq!(p.read_snapshot(), b"snap");
         assert_eq!((p.state_size(), p.snapshot_size()), (6, 4));
-        p.save_state(b"term=4".to_vec());
-        assert_eq!(p.read_snapshot(), b"snap", "save_state keeps the snapshot");
+        p.save(b"term=4".to_vec(), Vec::new());
+        assert_eq!(p.read_snapshot(), b"", "save replaces both");
         assert_eq!(copy.read_state(), b"term=3", "a copy is independent");
     });
 }

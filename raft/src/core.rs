@@ -201,16 +201,10 @@ impl Core {
         matches!(self.role, Role::Leader(_))
     }
 
-    /// Saves term, vote and log (the snapshot is unchanged).
+    /// Saves term, vote and log, with the current snapshot.
     pub fn persist(&self) {
         let state = self.encode_state();
         debug!(target: "raft::persist", "{}: persist term {} vote {:?} log ..={}", self.me, self.term, self.voted_for, self.log.last_index());
-        self.persister.save_state(state);
-    }
-
-    /// Saves term, vote, log and snapshot together.
-    pub fn persist_with_snapshot(&self) {
-        let state = self.encode_state();
         self.persister.save(state, self.snapshot.clone());
     }
 

@@ -98,11 +98,11 @@ pub fn append_entries(shared: &Shared, mut args: AppendEntriesArgs) -> AppendEnt
         Some(_) => {}
     }
 
-    // Append what is new; truncate only at a real conflict, since an
-    // outdated AppendEntries must not erase entries a newer one added.
     // The last index this message vouches for: entries beyond it may be
     // stale leftovers of an older term, not yet checked by this leader.
     let last_new = args.prev_log_index + args.entries.len() as u64;
+    // Append what is new; truncate only at a real conflict, since an
+    // outdated AppendEntries must not erase entries a newer one added.
     let mut changed = false;
     for (i, entry) in args.entries.into_iter().enumerate() {
         let index = args.prev_log_index + 1 + i as u64;
@@ -154,7 +154,7 @@ pub fn install_snapshot(shared: &Shared, args: InstallSnapshotArgs) -> InstallSn
     c.snapshot = args.data;
     c.commit_index = args.last_included_index;
     c.snapshot_pending = true;
-    c.persist_with_snapshot();
+    c.persist();
     c.apply_wake.notify();
     debug_assert!(matches!(c.role, Role::Follower));
     InstallSnapshotReply { term: c.term }

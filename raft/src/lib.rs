@@ -172,7 +172,7 @@ impl Raft {
             .expect("an applied index after the base is in the log");
         c.log.compact(index, term);
         c.snapshot = snapshot;
-        c.persist_with_snapshot();
+        c.persist();
         ::log::debug!(target: "raft::snapshot", "{}: snapshot ..={index}", c.me);
         // SOLUTION END
         // HANDOUT: { let _ = (index, snapshot); todo!("trim the log") }
