@@ -455,6 +455,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn wrapping_keeps_every_character_within_the_width(text in "[a-z →✗]{0,80}", width in 1usize..30) {
+            let lines = wrap(&text, width);
+            for l in &lines {
+                proptest::prop_assert!(l.chars().count() <= width, "{l:?}");
+            }
+            let strip = |s: &str| s.chars().filter(|c| *c != ' ').collect::<String>();
+            proptest::prop_assert_eq!(strip(&lines.concat()), strip(&text));
+        }
+
+        #[test]
+        fn any_line_parses_without_panicking(line in "\\PC{0,120}") {
+            let _ = parse(&line);
+            let _ = crate::outcome::Outcome::parse(&line, false);
+        }
+
+        #[test]
+        fn log_like_lines_parse_without_panicking(
+            t in "[0-9.s]{0,12}", n in "n?[0-9]{0,3}", rest in "[ A-Za-z:\\[\\]]{0,40}"
+        ) {
+            let _ = parse(&format!("  {t} {n} {rest}"));
+        }
+    }
+
     #[test]
     fn wraps_to_the_column() {
         assert_eq!(
