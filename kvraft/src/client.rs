@@ -22,9 +22,12 @@ pub struct Clerk {
 }
 
 // SOLUTION BEGIN
-/// After asking every server in turn without success, wait this long
-/// (an election may be under way).
-const ROUND_PAUSE: Duration = Duration::from_millis(20);
+/// After asking every server in turn without success, wait this long (an
+/// election may be under way), doubling after each fruitless round up to
+/// [`MAX_ROUND_PAUSE`].
+const ROUND_PAUSE: Duration = Duration::from_millis(50);
+/// See [`ROUND_PAUSE`].
+const MAX_ROUND_PAUSE: Duration = Duration::from_millis(400);
 // SOLUTION END
 
 impl Clerk {
@@ -74,6 +77,7 @@ impl Clerk {
         let n = self.servers.len();
         let mut i = self.leader.get();
         let mut tries = 0;
+        let mut pause = ROUND_PAUSE;
         loop {
             if let Ok(Ok(value)) = self.servers[i].command(&args).await {
                 self.leader.set(i);
@@ -82,7 +86,8 @@ impl Clerk {
             i = (i + 1) % n;
             tries += 1;
             if tries % n == 0 {
-                labrpc::time::sleep(ROUND_PAUSE).await;
+                labrpc::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_ROUND_PAUSE);
             }
         }
         // SOLUTION END

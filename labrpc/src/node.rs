@@ -188,8 +188,9 @@ pub fn persister(node: NodeId) -> Persister {
 
 #[derive(Default, Clone)]
 struct Saved {
-    state: Rc<[u8]>,
-    snapshot: Rc<[u8]>,
+    // Whole buffers as the writer handed them over: saving never copies.
+    state: Rc<Vec<u8>>,
+    snapshot: Rc<Vec<u8>>,
 }
 
 /// A node's durable storage: the 6.824 persister.
@@ -206,19 +207,19 @@ impl Persister {
     /// it on its next save.
     pub fn save(&self, state: Vec<u8>, snapshot: Vec<u8>) {
         *self.0.borrow_mut() = Saved {
-            state: state.into(),
-            snapshot: snapshot.into(),
+            state: Rc::new(state),
+            snapshot: Rc::new(snapshot),
         };
     }
 
     /// The last saved state (empty if none).
     pub fn read_state(&self) -> Vec<u8> {
-        self.0.borrow().state.to_vec()
+        self.0.borrow().state.as_ref().clone()
     }
 
     /// The last saved snapshot (empty if none).
     pub fn read_snapshot(&self) -> Vec<u8> {
-        self.0.borrow().snapshot.to_vec()
+        self.0.borrow().snapshot.as_ref().clone()
     }
 
     /// Size in bytes of the saved state (what 6.824 calls RaftStateSize).
