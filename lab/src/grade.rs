@@ -3,9 +3,15 @@
 //! Guarantees:
 //! - Seeds are `first..first+N` (default `1..=N`), the same for everyone:
 //!   two graders of the same code get the same table.
-//! - Runs are ordered seed by seed across all tests, so failures of every
-//!   test show up early, and spread over `--jobs` worker threads, each
-//!   running one test process at a time.
+//! - Every test's first seed runs first (so every test shows up early);
+//!   the rest follow in batches: one test process runs several consecutive
+//!   seeds with `LAB_RUNS` (`--batch`, by default sized from the first
+//!   seed's wall time), which saves the few milliseconds each process costs
+//!   to start. A run's result never depends on its batch: one seed, one
+//!   run. A batch stops at its first failing seed; the seeds after it go
+//!   back to the queue. Workers (`--jobs`) each run one process at a time.
+//! - A run's wall time is the test's own `wall_ms` stat when it reports one,
+//!   else its process's wall time (divided evenly within a batch).
 //! - Only failing runs leave logs: the failing seed is run a second time
 //!   with `RUST_LOG=<--log>` (deterministic: the same run, now with its log
 //!   lines), and that output goes to `<out>/<lab>/<test>-<seed>.log`. The
@@ -59,6 +65,11 @@ pub struct GradeArgs {
     /// "off" keeps the first run's output and skips the second run.
     #[arg(long, default_value = "debug", value_name = "LEVEL")]
     pub log: String,
+    /// Seeds per test process (LAB_RUNS); default: chosen per test from
+    /// its first seed's wall time (about 0.25 s of work per process, at
+    /// most 50 seeds). 1 runs every seed in its own process.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
     /// Run every seed twice and compare the traces (LAB_DETERMINISM=1).
     #[arg(long)]
     pub determinism: bool,
@@ -147,17 +158,59 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
     });
     report::print(&summary);
     report::write_json(&summary, &json_path)?;
-    println!("summary: {}", json_path.display());
+    println!("summary: {}", report::short_path(&json_path).display());
     if summary.failed_runs > 0 {
-        println!("logs of failing runs: {}", out.display());
+        println!(
+            "logs of failing runs: {}",
+            report::short_path(&out).display()
+        );
         Ok(EXIT_FAILED)
     } else {
         Ok(EXIT_OK)
     }
 }
 
-/// Runs every (test, seed) on `jobs` workers; returns one record per run, in
-/// job order.
+/// A unit of work: one process running `count` seeds of one test.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    test: usize,
+    first: u64,
+    count: u64,
+}
+
+/// What a worker sends back: the runs it could attribute, and the seeds it
+/// must hand back to the queue (those after a failure in a batch, or every
+/// seed of a batch whose failure names no seed).
+struct Done {
+    records: Vec<RunRecord>,
+    requeue: Vec<Job>,
+    /// Wall time of the process per seed it ran (for choosing batch sizes).
+    wall_per_seed: Duration,
+}
+
+/// Wall time a batch should take, when `--batch` is not given.
+const BATCH_TARGET: Duration = Duration::from_millis(250);
+/// Most seeds one process runs, when `--batch` is not given.
+const BATCH_MAX: u64 = 50;
+
+/// Seeds per process for the rest of a test's seeds, from how long its
+/// first seed took: about [`BATCH_TARGET`] of work per process, at most
+/// [`BATCH_MAX`] seeds, and never fewer batches than workers.
+fn batch_size(fixed: Option<u64>, wall_per_seed: Duration, remaining: u64, jobs: usize) -> u64 {
+    if let Some(k) = fixed {
+        return k.max(1);
+    }
+    let per = wall_per_seed.as_secs_f64().max(1e-4);
+    let by_time = (BATCH_TARGET.as_secs_f64() / per).floor() as u64;
+    let spread = remaining.div_ceil(jobs as u64).max(1);
+    by_time.clamp(1, BATCH_MAX).min(spread)
+}
+
+/// Runs every (test, seed) on `jobs` workers; returns one record per run.
+///
+/// Every test's first seed runs first, alone in its process (seed-major
+/// order, so each test gets feedback early); its wall time then sets how
+/// many of the test's remaining seeds share a process.
 fn run_all(
     args: &GradeArgs,
     tests: &[TestCase],
@@ -165,11 +218,7 @@ fn run_all(
     jobs: usize,
     out: &Path,
 ) -> Vec<RunRecord> {
-    let work: Vec<(usize, u64)> = seeds
-        .iter()
-        .flat_map(|&s| (0..tests.len()).map(move |t| (t, s)))
-        .collect();
-    let total = work.len();
+    let total = tests.len() * seeds.len();
     let bar = if args.no_progress {
         ProgressBar::hidden()
     } else {
@@ -183,68 +232,99 @@ fn run_all(
         .progress_chars("=> "),
     );
     bar.set_message("0 failed");
-    let (job_tx, job_rx) = crossbeam_channel::unbounded::<(usize, (usize, u64))>();
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<(usize, RunRecord)>();
-    for job in work.iter().copied().enumerate() {
-        let _ = job_tx.send(job);
+    let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
+    let first = seeds.first().copied().unwrap_or(0);
+    let rest = seeds.len() as u64 - 1;
+    for test in 0..tests.len() {
+        let _ = job_tx.send(Job {
+            test,
+            first,
+            count: 1,
+        });
     }
-    drop(job_tx);
     let timeout = Duration::from_secs_f64(args.timeout);
-    let mut records: Vec<Option<RunRecord>> = vec![None; total];
+    let mut records: Vec<RunRecord> = Vec::with_capacity(total);
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total) {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
             scope.spawn(move || {
-                for (i, (t, seed)) in job_rx.iter() {
-                    let record = run_one(args, &tests[t], t, seed, timeout, out);
-                    if done_tx.send((i, record)).is_err() {
+                for job in job_rx.iter() {
+                    let done = run_job(args, &tests[job.test], job, timeout, out);
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(done_tx);
+        let mut job_tx = Some(job_tx);
         let mut failed = 0;
-        for (i, record) in done_rx.iter() {
-            bar.inc(1);
-            if !record.outcome.passed() {
-                failed += 1;
-                bar.set_message(format!("{failed} failed"));
-                let t = &tests[record.test];
-                let why = record
-                    .outcome
-                    .failure
-                    .as_ref()
-                    .map_or("", |f| f.message.lines().next().unwrap_or(""));
-                bar.println(format!(
-                    "FAIL {} {} seed {}: {why}",
-                    t.lab, t.name, record.seed
-                ));
+        while records.len() < total {
+            let Ok(done) = done_rx.recv() else { break };
+            if let Some(tx) = &job_tx {
+                for job in &done.requeue {
+                    let _ = tx.send(*job);
+                }
+                // A test's first seed is in: queue the rest in batches.
+                for r in &done.records {
+                    if r.seed == first && rest > 0 {
+                        let k = batch_size(args.batch, done.wall_per_seed, rest, jobs);
+                        let mut s = first + 1;
+                        while s <= first + rest {
+                            let count = k.min(first + rest + 1 - s);
+                            let _ = tx.send(Job {
+                                test: r.test,
+                                first: s,
+                                count,
+                            });
+                            s += count;
+                        }
+                    }
+                }
             }
-            records[i] = Some(record);
+            for record in done.records {
+                bar.inc(1);
+                if !record.outcome.passed() {
+                    failed += 1;
+                    bar.set_message(format!("{failed} failed"));
+                    let t = &tests[record.test];
+                    let why = record
+                        .outcome
+                        .failure
+                        .as_ref()
+                        .map_or("", |f| f.message.lines().next().unwrap_or(""));
+                    bar.println(format!(
+                        "FAIL {} {} seed {}: {why}",
+                        t.lab, t.name, record.seed
+                    ));
+                }
+                records.push(record);
+            }
+            if records.len() >= total {
+                // Workers stop when the queue closes.
+                job_tx = None;
+            }
         }
+        drop(job_tx);
     });
     bar.finish_and_clear();
-    records.into_iter().flatten().collect()
+    records.sort_by_key(|r| (r.seed, r.test));
+    records
 }
 
-/// Runs one (test, seed); on failure, reruns it with logs and keeps them.
-fn run_one(
-    args: &GradeArgs,
-    test: &TestCase,
-    index: usize,
-    seed: u64,
-    timeout: Duration,
-    out: &Path,
-) -> RunRecord {
+/// Runs one job; attributes its outcome to seeds; keeps the log of a
+/// failing seed.
+fn run_job(args: &GradeArgs, test: &TestCase, job: Job, timeout: Duration, out: &Path) -> Done {
     let spec = RunSpec {
         test,
-        seed,
+        seed: job.first,
+        runs: job.count,
         log: None,
         trace: None,
         determinism: args.determinism,
         backtrace: false,
-        timeout,
+        timeout: timeout.saturating_mul(u32::try_from(job.count).unwrap_or(u32::MAX)),
         echo: false,
     };
     let (outcome, wall, output) = match spec.run() {
@@ -262,18 +342,127 @@ fn run_one(
             e.message,
         ),
     };
+    let last = job.first + job.count - 1;
+    // Which seed failed, if the process ran several.
+    let failed_seed = match outcome.status {
+        Status::Passed => None,
+        _ if job.count == 1 => Some(job.first),
+        _ => outcome
+            .failure
+            .as_ref()
+            .and_then(|f| f.seed)
+            .filter(|s| (job.first..=last).contains(s)),
+    };
+    if !outcome.passed() && failed_seed.is_none() {
+        // A batch failed without naming its seed (killed, aborted): run
+        // each of its seeds alone.
+        return Done {
+            records: Vec::new(),
+            requeue: (job.first..=last)
+                .map(|s| Job {
+                    test: job.test,
+                    first: s,
+                    count: 1,
+                })
+                .collect(),
+            wall_per_seed: wall,
+        };
+    }
+    let ran = failed_seed.map_or(job.count, |s| s - job.first + 1);
+    let passed = failed_seed.map_or(job.count, |s| s - job.first);
+    let per_seed = wall / u32::try_from(ran).unwrap_or(u32::MAX).max(1);
+    let stats = crate::outcome::parse_all_stats(&output);
+    // One stats line per run, in seed order, if the counts agree.
+    let stats_of = |k: u64| -> Option<crate::outcome::Stats> {
+        let n = stats.len() as u64;
+        (n == ran || n == passed)
+            .then(|| stats.get(k as usize).cloned())
+            .flatten()
+    };
+    let mut records = Vec::new();
+    let own_wall = |st: &Option<crate::outcome::Stats>| {
+        st.as_ref()
+            .and_then(|s| s.wall_ms)
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .map_or(per_seed, |ms| Duration::from_secs_f64(ms / 1000.0))
+    };
+    for k in 0..passed {
+        let st = stats_of(k);
+        records.push(RunRecord {
+            test: job.test,
+            seed: job.first + k,
+            wall: own_wall(&st),
+            process_wall: per_seed,
+            outcome: Outcome {
+                status: Status::Passed,
+                stats: st,
+                failure: None,
+            },
+            reproduce: String::new(),
+            log: None,
+            reproduced: None,
+        });
+    }
+    let mut requeue = Vec::new();
+    if let Some(seed) = failed_seed {
+        let single = RunSpec {
+            seed,
+            runs: 1,
+            timeout,
+            ..spec.clone()
+        };
+        let mut outcome = outcome;
+        outcome.stats = stats_of(passed);
+        let mut record = keep_log(args, test, &single, job.test, outcome, &output, out);
+        record.wall = own_wall(&record.outcome.stats);
+        record.process_wall = per_seed;
+        records.push(record);
+        if seed < last {
+            requeue.push(Job {
+                test: job.test,
+                first: seed + 1,
+                count: last - seed,
+            });
+        }
+    }
+    for r in &mut records {
+        r.reproduce = RunSpec {
+            seed: r.seed,
+            ..spec.clone()
+        }
+        .reproduce();
+    }
+    Done {
+        records,
+        requeue,
+        wall_per_seed: per_seed,
+    }
+}
+
+/// The record of a failed run (wall times left to the caller): runs its
+/// seed again alone with `RUST_LOG` (the same run, now with its log lines;
+/// it also shows whether the seed reproduces the failure) and keeps that
+/// output as the run's log.
+fn keep_log(
+    args: &GradeArgs,
+    test: &TestCase,
+    spec: &RunSpec<'_>,
+    index: usize,
+    outcome: Outcome,
+    output: &str,
+    out: &Path,
+) -> RunRecord {
+    let seed = spec.seed;
     let mut record = RunRecord {
         test: index,
         seed,
-        wall,
+        wall: Duration::ZERO,
+        process_wall: Duration::ZERO,
         outcome,
         reproduce: spec.reproduce(),
         log: None,
         reproduced: None,
     };
-    if record.outcome.passed() {
-        return record;
-    }
     let mut text = format!(
         "# lab grade: {} {} seed {}\n# reproduce: {}\n# replay:    lab replay {} {} --seed {}\n",
         test.lab, test.name, seed, record.reproduce, test.lab, test.name, seed
@@ -286,16 +475,9 @@ fn run_one(
         };
         match again.run() {
             Ok(r) => {
-                let same = !r.outcome.passed()
-                    && r.outcome
-                        .failure
-                        .as_ref()
-                        .map(|f| (&f.message, f.virtual_s))
-                        == record
-                            .outcome
-                            .failure
-                            .as_ref()
-                            .map(|f| (&f.message, f.virtual_s));
+                let key =
+                    |o: &Outcome| o.failure.as_ref().map(|f| (f.message.clone(), f.virtual_s));
+                let same = !r.outcome.passed() && key(&r.outcome) == key(&record.outcome);
                 record.reproduced = Some(same);
                 text.push_str(&format!(
                     "# second run with RUST_LOG={}: {}\n\n{}",
@@ -310,7 +492,7 @@ fn run_one(
                 ));
                 if !same {
                     text.push_str("\n# first run (without logs)\n\n");
-                    text.push_str(&output);
+                    text.push_str(output);
                 }
             }
             Err(e) => {
@@ -319,7 +501,7 @@ fn run_one(
         }
     } else {
         text.push('\n');
-        text.push_str(&output);
+        text.push_str(output);
     }
     let path = out
         .join(&test.lab)
@@ -328,10 +510,7 @@ fn run_one(
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
         .and_then(|()| std::fs::write(&path, text));
-    record.log = match written {
-        Ok(()) => Some(path),
-        Err(_) => None,
-    };
+    record.log = written.ok().map(|()| path);
     record
 }
 

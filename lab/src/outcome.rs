@@ -69,6 +69,8 @@ pub enum Status {
 pub struct Failure {
     /// The headline (`labrpc: a task on node n1 ... panicked: boom`).
     pub message: String,
+    /// The seed of the failing run, as labrpc printed it.
+    pub seed: Option<u64>,
     /// Virtual time of the failure, in seconds.
     pub virtual_s: Option<f64>,
     /// The node, e.g. `n1 (worker-3)`.
@@ -137,12 +139,18 @@ impl Outcome {
 
 /// The last stats line of `output`, if any parses.
 pub fn parse_stats(output: &str) -> Option<Stats> {
+    parse_all_stats(output).pop()
+}
+
+/// Every stats line of `output` that parses, in order (one per run when a
+/// process runs several seeds).
+pub fn parse_all_stats(output: &str) -> Vec<Stats> {
     output
         .lines()
-        .rev()
         // libtest may print "test NAME ... " in front of the test's output.
         .filter_map(|l| l.find(STATS_PREFIX).map(|i| &l[i + STATS_PREFIX.len()..]))
-        .find_map(|json| serde_json::from_str::<Stats>(json.trim()).ok())
+        .filter_map(|json| serde_json::from_str::<Stats>(json.trim()).ok())
+        .collect()
 }
 
 /// Parses `12.000345s` (labrpc's virtual-time format) into seconds.
@@ -166,6 +174,7 @@ fn parse_failure(output: &str) -> Failure {
             .rposition(|l| l.starts_with("labrpc: "))
             .unwrap_or(seed_at.saturating_sub(1));
         f.message = lines[head..seed_at].join("\n");
+        f.seed = field(lines[seed_at], "seed").and_then(|v| v.parse().ok());
         for l in &lines[seed_at..lines.len().min(seed_at + 6)] {
             if let Some(v) = field(l, "virtual time") {
                 f.virtual_s = parse_virtual_time(v);
@@ -204,6 +213,7 @@ virtual time: 1.500000s\n  node:         n0 (tester)\n  reproduce:    LAB_SEED=3
             "labrpc: a task on node n0 (tester) panicked: fixture: seeded failure"
         );
         assert_eq!(f.virtual_s, Some(1.5));
+        assert_eq!(f.seed, Some(3));
         assert_eq!(f.node.as_deref(), Some("n0 (tester)"));
         assert_eq!(
             f.reproduce.as_deref(),

@@ -563,6 +563,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_is_marked_on_its_node() {
+        let f = Failure {
+            message: "labrpc: boom".into(),
+            seed: None,
+            virtual_s: Some(0.00000009),
+            node: Some("n2 (b)".into()),
+            reproduce: None,
+        };
+        let (html, _) = render("t", &sample(), &all(), Some(&f)).unwrap();
+        assert!(
+            html.contains("\"failure\":[90,2,\"labrpc: boom\"]"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn the_cap_cuts_with_a_note() {
         let w = Window {
             max_events: 5,

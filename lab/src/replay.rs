@@ -21,6 +21,7 @@ use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result, io};
 use crate::grade::file_safe;
 use crate::outcome::Status;
 use crate::picture::{self, Window};
+use crate::report::short_path;
 use crate::run::RunSpec;
 use crate::trace;
 use crate::workspace::{TestCase, Workspace};
@@ -95,6 +96,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
     let spec = RunSpec {
         test,
         seed: args.seed,
+        runs: 1,
         log: (args.log != "off").then_some(args.log.as_str()),
         trace: Some(&trace_path),
         determinism: false,
@@ -151,7 +153,10 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
             &args.window,
             outcome.failure.as_ref(),
         )?;
-        println!("picture:   {} ({summary})", html_path.display());
+        println!(
+            "picture:   {} ({summary})",
+            short_path(&html_path).display()
+        );
     } else if outcome.passed() {
         println!(
             "trace:     none (the test wrote no LAB_TRACE file: does it run through labrpc::run_test?)"

@@ -40,8 +40,12 @@ pub struct RunRecord {
     pub test: usize,
     /// Its seed.
     pub seed: u64,
-    /// Wall time.
+    /// Wall time of the test: its own `wall_ms` stat when it reports one,
+    /// else `process_wall`.
     pub wall: Duration,
+    /// This run's share of its process's wall time (the whole process's
+    /// when it ran one seed; an even share of a batch's).
+    pub process_wall: Duration,
     /// How it ended.
     pub outcome: Outcome,
     /// The command that reproduces it.
@@ -136,7 +140,8 @@ pub struct TestSummary {
     pub failures: usize,
     /// Seeds that failed, ascending.
     pub failing_seeds: Vec<u64>,
-    /// Mean wall seconds per run.
+    /// Mean wall seconds per run (the test's own `wall_ms` when it reports
+    /// it, else its share of the process's wall time).
     pub wall_mean_s: f64,
     /// Standard deviation of wall seconds.
     pub wall_sd_s: f64,
@@ -270,13 +275,13 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
         })
         .collect();
     failures.sort_by(|a, b| (&a.lab, &a.test, a.seed).cmp(&(&b.lab, &b.test, b.seed)));
-    let busy_s: f64 = s.records.iter().map(|r| r.wall.as_secs_f64()).sum();
+    let busy_s: f64 = s.records.iter().map(|r| r.process_wall.as_secs_f64()).sum();
     let overheads: Vec<f64> = s
         .records
         .iter()
         .filter_map(|r| {
             let own = r.outcome.stats.as_ref()?.wall_ms?;
-            Some(r.wall.as_secs_f64() * 1000.0 - own)
+            Some(r.process_wall.as_secs_f64() * 1000.0 - own)
         })
         .collect();
     let wall_s = s.wall.as_secs_f64();
@@ -365,7 +370,7 @@ pub fn print(s: &Summary) {
             );
             println!("      {}", f.reproduce);
             if let Some(log) = &f.log {
-                println!("      log: {}", log.display());
+                println!("      log: {}", short_path(log).display());
             }
         }
         println!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
@@ -381,8 +386,8 @@ pub fn print(s: &Summary) {
     );
     if let Some(o) = s.overhead_ms_mean {
         println!(
-            "per run, beyond the test body's own wall time (process start, libtest, harness): \
-             {o:.1} ms on average"
+            "per run, beyond the test body's own wall time (process start, libtest, harness, \
+             shared by a batch): {o:.2} ms on average"
         );
     }
     let grades: Vec<String> = s
@@ -395,6 +400,15 @@ pub fn print(s: &Summary) {
         if s.passed { "PASSED" } else { "FAILED" },
         grades.join(", ")
     );
+}
+
+/// `path` relative to the current directory when it is under it (shorter
+/// to read and to paste).
+pub fn short_path(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 fn secs(s: f64) -> String {
