@@ -328,12 +328,12 @@ pub fn print(s: &Summary) {
             .unwrap_or(4)
             .max(4);
         println!(
-            "  {:<width$}  {:>5}  {:>5}  {:>18}  {:>9}  {:>8}",
+            "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}",
             "test", "runs", "fail", "wall (mean ± sd)", "virtual", "RPCs"
         );
         for r in &lab.results {
             println!(
-                "  {:<width$}  {:>5}  {:>5}  {:>18}  {:>9}  {:>8}  {}",
+                "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}  {}",
                 r.test,
                 r.runs,
                 r.failures,
@@ -412,10 +412,12 @@ pub fn short_path(path: &Path) -> PathBuf {
 }
 
 fn secs(s: f64) -> String {
-    if s < 10.0 {
-        format!("{s:.3} s")
+    if s < 0.01 {
+        format!("{:.2} ms", s * 1000.0)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
     } else {
-        format!("{s:.1} s")
+        format!("{s:.2} s")
     }
 }
 

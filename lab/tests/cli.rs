@@ -189,6 +189,40 @@ fn a_failing_seed_is_reported_kept_and_reproduced() {
     let logs = std::fs::read_dir(dir.join("lab")).unwrap().count();
     assert_eq!(logs, failures.len(), "only failing runs keep logs");
 
+    // One seed, one run: a process per seed fails on the same seeds, at the
+    // same virtual times, as the batches above.
+    let single = scratch("grade-single");
+    let o1 = lab(
+        &[
+            "grade",
+            "lab",
+            "--test",
+            "fixture_flaky",
+            "--seeds",
+            "8",
+            "--batch",
+            "1",
+            "--no-progress",
+            "--log",
+            "off",
+            "--out",
+            single.to_str().unwrap(),
+        ],
+        &fail,
+    );
+    assert_eq!(o1.code, 1, "{}\n{}", o1.stdout, o1.stderr);
+    let s1: Value =
+        serde_json::from_str(&std::fs::read_to_string(single.join("summary.json")).unwrap())
+            .unwrap();
+    let key = |fs: &Value| -> Vec<(u64, String)> {
+        fs.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["seed"].as_u64().unwrap(), f["virtual_s"].to_string()))
+            .collect()
+    };
+    assert_eq!(key(&s1["failures"]), key(&s["failures"]));
+
     // So does the cargo command the report prints.
     let seed = failures[0]["seed"].as_u64().unwrap();
     let reproduce = failures[0]["reproduce"].as_str().unwrap();
