@@ -298,7 +298,28 @@ impl Builder {
         });
         let (result, (now, node), teardown) = outcome;
         let fail = |what: String| -> ! {
-            panic!("{}", self.failure_message(&sim, seed, now, node, &what));
+            let message = self.failure_message(&sim, seed, now, node, &what);
+            // A failed run's trace is the one worth looking at: write it,
+            // ending with the failure itself.
+            if self.trace_path.is_some() {
+                let events = {
+                    let mut trace = sim.trace.borrow_mut();
+                    trace.push(
+                        now,
+                        node,
+                        crate::trace::EventKind::Failure {
+                            message: message.clone(),
+                        },
+                    );
+                    trace.take_events()
+                };
+                if let Some(events) = events
+                    && let Err(e) = self.write_events(seed, &events)
+                {
+                    eprintln!("labrpc: cannot write the trace of the failed run: {e}");
+                }
+            }
+            panic!("{message}");
         };
         match result {
             Ok(Ok(())) => {}
@@ -368,14 +389,22 @@ impl Builder {
     }
 
     fn write_trace(&self, report: &Report) {
-        let (Some(path), Some(events)) = (&self.trace_path, &report.trace) else {
-            return;
+        let Some(events) = &report.trace else { return };
+        if let Err(e) = self.write_events(report.seed, events) {
+            panic!("labrpc: {e}");
+        }
+    }
+
+    /// Writes `events` to the trace path (if any); returns the error text.
+    fn write_events(&self, seed: u64, events: &[Event]) -> Result<(), String> {
+        let Some(path) = &self.trace_path else {
+            return Ok(());
         };
         let test = test_name()
             .unwrap_or_else(|| "run".into())
             .replace("::", "-");
         let path = path
-            .replace("{seed}", &report.seed.to_string())
+            .replace("{seed}", &seed.to_string())
             .replace("{test}", &test);
         let write = std::fs::File::create(&path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
@@ -383,8 +412,11 @@ impl Builder {
             std::io::Write::flush(&mut w)
         });
         match write {
-            Ok(()) => println!("labrpc: trace of seed {} written to {path}", report.seed),
-            Err(e) => panic!("labrpc: cannot write the trace to LAB_TRACE={path}: {e}"),
+            Ok(()) => {
+                println!("labrpc: trace of seed {seed} written to {path}");
+                Ok(())
+            }
+            Err(e) => Err(format!("cannot write the trace to LAB_TRACE={path}: {e}")),
         }
     }
 

@@ -330,12 +330,27 @@ impl Network {
     /// # Panics
     /// If there is no such end.
     pub fn enable(&self, end: &str, enabled: bool) {
-        self.with(|net| {
-            net.ends
+        let sim = runtime::current();
+        let node = {
+            let mut net = sim.net.borrow_mut();
+            let e = net
+                .ends
                 .get_mut(end)
-                .unwrap_or_else(|| panic!("labrpc::Network::enable: no end named {end:?}"))
-                .enabled = enabled;
-        });
+                .unwrap_or_else(|| panic!("labrpc::Network::enable: no end named {end:?}"));
+            let changed = e.enabled != enabled;
+            e.enabled = enabled;
+            changed.then_some(e.node)
+        };
+        if let Some(node) = node {
+            trace::record_at(
+                &sim,
+                node,
+                EventKind::End {
+                    end: end.into(),
+                    enabled,
+                },
+            );
+        }
     }
 
     /// Whether end `end` exists and is enabled.

@@ -2,8 +2,10 @@
 //!
 //! Guarantees:
 //! - Every node creation, crash and restart, every RPC send, delivery,
-//!   reply and drop (with its reason), every change of the link table, and
-//!   every lab event ([`event`]) is recorded with its virtual time and node.
+//!   reply and drop (with its reason), every change of the link table and
+//!   of client ends, and every lab event ([`event`]) is recorded with its
+//!   virtual time and node. A failed run's trace ends with a `failure`
+//!   event carrying the failure message (and is written too).
 //! - The trace hash (FNV-1a over every event, in order) is always computed;
 //!   the same seed gives the same hash. It is the determinism check.
 //! - Events are kept in memory only when asked for (`LAB_TRACE`,
@@ -120,6 +122,18 @@ pub enum EventKind {
         /// Its name.
         server: Rc<str>,
     },
+    /// A client end was enabled or disabled (recorded on the end's node).
+    End {
+        /// The end's name.
+        end: Rc<str>,
+        /// Its new state.
+        enabled: bool,
+    },
+    /// The run failed here; the last event of a failed run's trace.
+    Failure {
+        /// The failure message, with seed and reproduce command.
+        message: String,
+    },
     /// An event defined by a lab, e.g. `topic = "leader"`.
     Lab {
         /// Short topic, used for filtering and colours.
@@ -171,7 +185,7 @@ impl Trace {
         }
     }
 
-    fn push(&mut self, time: u64, node: NodeId, kind: EventKind) {
+    pub fn push(&mut self, time: u64, node: NodeId, kind: EventKind) {
         let event = Event {
             seq: self.count,
             time,

@@ -159,3 +159,34 @@ fn outside_a_simulation_functions_fail_clearly() {
     });
     assert!(msg.contains("must be called inside a simulation"), "{msg}");
 }
+
+#[test]
+fn a_failed_run_still_writes_its_trace_ending_with_the_failure() {
+    let dir = std::env::temp_dir().join(format!("labrpc-failtrace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t-{seed}.jsonl");
+    let msg = failure_of(|| {
+        Builder::new()
+            .seed(21)
+            .trace_path(path.to_str().unwrap())
+            .run(|| async {
+                let n = node::create("doomed");
+                sleep(Duration::from_millis(5)).await;
+                labrpc::trace::event("test", "about to fail");
+                node::crash(n);
+                panic!("on purpose");
+            });
+    });
+    assert!(msg.contains("on purpose"), "{msg}");
+    let text = std::fs::read_to_string(dir.join("t-21.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "failure");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("seed:         21")
+    );
+    assert!(text.contains("\"kind\":\"crash\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
