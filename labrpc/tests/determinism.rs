@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use common::failure_of;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -69,15 +70,6 @@ fn determinism_check_passes_a_deterministic_body() {
         .runs(3)
         .determinism(true)
         .run_all(workload);
-}
-
-fn failure_of(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the run must fail");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
 }
 
 /// State kept between runs is the classic injected nondeterminism.

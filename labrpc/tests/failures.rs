@@ -3,20 +3,12 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use common::failure_of;
+
 use std::time::Duration;
 
 use labrpc::time::sleep;
 use labrpc::{Builder, node, task};
-
-fn failure_of(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the run must fail");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
-}
 
 /// The lines every failure message carries.
 fn assert_reproducible(msg: &str, seed: u64, test: &str) {

@@ -7,7 +7,7 @@ use log::debug;
 
 use std::time::Duration;
 
-use crate::core::{HEARTBEAT_INTERVAL, Role, Shared};
+use crate::core::{Core, HEARTBEAT_INTERVAL, Role, Shared};
 use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
 
 /// Keeps `peer` up to date for as long as this peer leads `term`: sends
@@ -75,22 +75,10 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
             let reply = client.install_snapshot(&args).await;
             let mut c = shared.borrow_mut();
             let c = &mut *c;
-            let Ok(reply) = reply else {
-                if let Role::Leader(p) = &mut c.role {
-                    p.inflight[peer] = false;
-                }
-                return;
-            };
-            if reply.term > c.term {
-                c.become_follower(reply.term);
-                return;
-            }
-            if c.term != term {
+            if current_reply(c, peer, term, reply, |r| r.term).is_none() {
                 return;
             }
             if let Role::Leader(p) = &mut c.role {
-                p.inflight[peer] = false;
-                p.last_heard[peer] = Instant::now();
                 p.matched[peer] = p.matched[peer].max(args.last_included_index);
                 p.next[peer] = p.next[peer].max(args.last_included_index + 1);
             }
@@ -116,19 +104,9 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
     task::spawn(async move {
         let reply = client.append_entries(&args).await;
         let mut c = shared.borrow_mut();
-        let Ok(reply) = reply else {
-            if let Role::Leader(p) = &mut c.role {
-                p.inflight[peer] = false;
-            }
+        let Some(reply) = current_reply(&mut c, peer, term, reply, |r| r.term) else {
             return;
         };
-        if reply.term > c.term {
-            c.become_follower(reply.term);
-            return;
-        }
-        if c.term != term {
-            return;
-        }
         let last = c.log.last_index();
         let leader_index_of = |t| c.log.last_index_of_term(t);
         let backup = match reply.conflict_term {
@@ -137,8 +115,6 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
         };
         let me = c.me;
         let Role::Leader(p) = &mut c.role else { return };
-        p.inflight[peer] = false;
-        p.last_heard[peer] = Instant::now();
         if reply.success {
             let matched = args.prev_log_index + args.entries.len() as u64;
             p.matched[peer] = p.matched[peer].max(matched);
@@ -153,5 +129,33 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
     })
     .detach();
     interval
+}
+
+/// What every reply from `peer` to a message of `term` goes through: the
+/// message is no longer in flight; a newer term deposes this leader. Returns
+/// the reply if it still matters (this peer still leads `term`), noting that
+/// the peer answered.
+fn current_reply<R>(
+    c: &mut Core,
+    peer: usize,
+    term: u64,
+    reply: Result<R, labrpc::RpcError>,
+    term_of: impl Fn(&R) -> u64,
+) -> Option<R> {
+    if let Role::Leader(p) = &mut c.role {
+        p.inflight[peer] = false;
+    }
+    let reply = reply.ok()?;
+    if term_of(&reply) > c.term {
+        c.become_follower(term_of(&reply));
+        return None;
+    }
+    if c.term != term {
+        return None;
+    }
+    if let Role::Leader(p) = &mut c.role {
+        p.last_heard[peer] = Instant::now();
+    }
+    Some(reply)
 }
 // SOLUTION END

@@ -10,6 +10,17 @@ use common::{Config, ELECTION_TIMEOUT, cmd, rand_cmd, uncmd};
 use labrpc::time::sleep;
 use labrpc::{run_test, task};
 
+/// Figure 8's pause between rounds: usually a few ms, sometimes up to half
+/// an election timeout.
+async fn figure_8_pause() {
+    let ms = if labrpc::rand::gen_range(0..1000) < 100 {
+        labrpc::rand::gen_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2)
+    } else {
+        labrpc::rand::gen_range(0..13)
+    };
+    sleep(Duration::from_millis(ms)).await;
+}
+
 #[test]
 fn persist1_3c() {
     run_test(|| async {
@@ -121,12 +132,7 @@ fn figure_8_3c() {
                     leader = Some(i);
                 }
             }
-            let ms = if labrpc::rand::gen_range(0..1000) < 100 {
-                labrpc::rand::gen_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2)
-            } else {
-                labrpc::rand::gen_range(0..13)
-            };
-            sleep(Duration::from_millis(ms)).await;
+            figure_8_pause().await;
             if let Some(l) = leader {
                 cfg.crash1(l);
                 nup -= 1;
@@ -193,12 +199,7 @@ fn figure_8_unreliable_3c() {
                     leader = Some(i);
                 }
             }
-            let ms = if labrpc::rand::gen_range(0..1000) < 100 {
-                labrpc::rand::gen_range(0..ELECTION_TIMEOUT.as_millis() as u64 / 2)
-            } else {
-                labrpc::rand::gen_range(0..13)
-            };
-            sleep(Duration::from_millis(ms)).await;
+            figure_8_pause().await;
             if let Some(l) = leader
                 && labrpc::rand::gen_range(0..1000) < (ELECTION_TIMEOUT.as_millis() as u64) / 2
             {

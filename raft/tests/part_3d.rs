@@ -125,15 +125,7 @@ fn snapshot_all_crash_3d() {
                 cfg.one(cmd(rand_cmd()), n, true).await;
             }
             let index1 = cfg.one(cmd(rand_cmd()), n, true).await;
-            // Crash all.
-            for i in 0..n {
-                cfg.crash1(i);
-            }
-            // Revive all.
-            for i in 0..n {
-                cfg.start1(i);
-                cfg.connect(i);
-            }
+            cfg.crash_restart_all();
             let index2 = cfg.one(cmd(rand_cmd()), n, true).await;
             assert!(index2 > index1, "index decreased from {index1} to {index2}");
         }
@@ -155,23 +147,11 @@ fn snapshot_init_3d() {
             cfg.one(cmd(rand_cmd()), n, true).await;
         }
         // Crash and restart all: each reads its snapshot.
-        for i in 0..n {
-            cfg.crash1(i);
-        }
-        for i in 0..n {
-            cfg.start1(i);
-            cfg.connect(i);
-        }
+        cfg.crash_restart_all();
         // A single op, so the Raft state is saved without a new snapshot.
         cfg.one(cmd(rand_cmd()), n, true).await;
         // Crash and restart all again: the snapshot must still be there.
-        for i in 0..n {
-            cfg.crash1(i);
-        }
-        for i in 0..n {
-            cfg.start1(i);
-            cfg.connect(i);
-        }
+        cfg.crash_restart_all();
         // Does the new leader have the right snapshot?
         cfg.one(cmd(rand_cmd()), n, true).await;
         cfg.end();

@@ -65,3 +65,14 @@ pub fn start_junk(name: &str) -> (NodeId, Rc<Junk>) {
 pub fn client(server: &str) -> junk::Client {
     junk::Client::new(network().end_to(NodeId::TESTER, server))
 }
+
+/// Runs `f`, which must panic, and returns the panic message.
+pub fn failure_of(f: impl FnOnce()) -> String {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("the run must fail");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap()
+}

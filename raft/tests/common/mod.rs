@@ -327,6 +327,17 @@ impl Config {
         self.rafts.borrow_mut()[i] = Some(raft);
     }
 
+    /// Crashes every peer, then restarts and reconnects them all.
+    pub fn crash_restart_all(&self) {
+        for i in 0..self.n {
+            self.crash1(i);
+        }
+        for i in 0..self.n {
+            self.start1(i);
+            self.connect(i);
+        }
+    }
+
     /// Turns the unreliable network on or off.
     pub fn set_unreliable(&self, unreliable: bool) {
         network().set_reliable(!unreliable);
