@@ -1,7 +1,7 @@
 //! RPC throughput of the simulator, in wall time.
 //!
 //! ```sh
-//! cargo run --release -p labrpc --example bench
+//! cargo run --release -p labrpc --example rpc_bench
 //! ```
 //!
 //! Prints µs per round trip and RPCs per second for 100,000 sequential
