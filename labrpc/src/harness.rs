@@ -330,6 +330,10 @@ impl Builder {
                     // Already a full failure message (a nested simulation).
                     resume_unwind(payload);
                 }
+                if msg.starts_with(crate::handout::NOT_IMPLEMENTED) {
+                    // A handout's stub: its message says it all.
+                    fail(format!("{msg} (reached on node {})", node_label(&sim, node)))
+                }
                 fail(format!(
                     "a task on node {} panicked: {msg}",
                     node_label(&sim, node)

@@ -46,6 +46,28 @@ fn panic_in_a_task_names_the_node_and_time() {
 }
 
 #[test]
+fn a_handout_stub_leads_the_message() {
+    let msg = failure_of(|| {
+        Builder::new().seed(5).run(|| async {
+            let peer = node::create("raft-0");
+            task::spawn_on(peer, async {
+                sleep(Duration::from_millis(20)).await;
+                labrpc::not_implemented!("Raft 3A (leader election)")
+            })
+            .detach();
+            sleep(Duration::from_secs(10)).await;
+        });
+    });
+    assert_reproducible(&msg, 5, "a_handout_stub_leads_the_message");
+    let headline = msg.lines().next().unwrap();
+    assert_eq!(
+        headline,
+        "labrpc: not implemented yet: Raft 3A (leader election) \u{2014} labrpc/tests/failures.rs \
+         (reached on node n1 (raft-0))"
+    );
+}
+
+#[test]
 fn deadlock_is_reported() {
     let msg = failure_of(|| {
         Builder::new().seed(5).run(|| async {

@@ -1,0 +1,13 @@
+//! What every lab's grader shares.
+//!
+//! Graders (`<lab>/tests`) depend on this crate as a dev-dependency; lab
+//! code (`<lab>/src`) never does.
+//!
+//! - [`Stats`]: one test's numbers, measured between [`Stats::begin`] and
+//!   [`Stats::end`], printed as 6.824's "Passed" line and as the
+//!   machine-readable `labstats` line that `lab grade` reads.
+//! - [`StatsLine`]: that line's format, defined here once, with its parser.
+
+mod stats;
+
+pub use stats::{STATS_PREFIX, Stats, StatsLine};
