@@ -23,22 +23,27 @@
 //!
 //! # Pieces
 //!
+//! Yours (the student's files, between `// SOLUTION BEGIN` and
+//! `// SOLUTION END` in the reference):
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`coordinator`] | the task-assignment state machine |
+//! | [`worker`] | the worker loop and its map and reduce tasks |
+//!
+//! The framework (`src/framework/`, `src/bin/`: do not edit), re-exported
+//! here under the same names:
+//!
 //! | module | what |
 //! | --- | --- |
 //! | [`app`] | the [`App`] trait, [`KeyValue`], the [`Ctx`] an app runs in |
 //! | [`apps`] | 6.824's apps: wc, indexer, mtiming, rtiming, jobcount, early_exit, crash, nocrash |
-//! | [`coordinator`] | the task-assignment state machine (student code) |
-//! | [`worker`] | the worker loop and its map and reduce tasks (student code) |
 //! | [`files`] | file names, formats, the hash, atomic writes |
 //! | [`job`] | a validated [`JobSpec`], statistics around the coordinator |
 //! | [`rpc`] | the worker/coordinator messages, the [`rpc::CoordinatorLink`] trait |
 //! | [`sequential`] | the reference |
 //! | [`sim`] | coordinator and workers as simulated nodes over labrpc |
 //! | [`real`] | coordinator and worker threads on the wall clock |
-//!
-//! The code a student writes sits between `// SOLUTION BEGIN` and
-//! `// SOLUTION END` lines (in [`coordinator`] and [`worker`]); the
-//! handout tool replaces each block with its `// HANDOUT:` line.
 //!
 //! # Example: a job on the simulator
 //!
@@ -71,17 +76,11 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-pub mod app;
-pub mod apps;
 pub mod coordinator;
-pub mod error;
-pub mod files;
-pub mod job;
-pub mod real;
-pub mod rpc;
-pub mod sequential;
-pub mod sim;
+mod framework;
 pub mod worker;
+
+pub use framework::{app, apps, error, files, job, real, rpc, sequential, sim};
 
 pub use app::{App, Ctx, Env, KeyValue, WorkerId};
 pub use error::MrError;

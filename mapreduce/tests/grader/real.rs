@@ -1,10 +1,8 @@
 //! The real runner: threads, wall clock, the same apps and files.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use mapreduce::apps::{Indexer, Wc, words};
 use mapreduce::real::{RunConfig, run_job, run_sequential};
 use mapreduce::{App, Ctx, JobSpec, KeyValue};

@@ -1,9 +1,7 @@
 //! Part 4B: the KV store with snapshots (6.824's TestSnapshotRPC4B ...
 //! TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B).
 
-mod common;
-
-use common::{ELECTION_TIMEOUT, Generic, generic_test, generic_test_speed};
+use crate::harness::{ELECTION_TIMEOUT, Generic, generic_test, generic_test_speed};
 use labrpc::run_test;
 use labrpc::time::sleep;
 
@@ -26,7 +24,7 @@ fn g(nclients: usize, nservers: usize) -> Generic {
 #[test]
 fn snapshot_rpc_4b() {
     run_test(|| async {
-        let cfg = common::Config::new(3, false, Some(MAXRAFTSTATE));
+        let cfg = crate::harness::Config::new(3, false, Some(MAXRAFTSTATE));
         let ck = cfg.make_client(&cfg.all());
         cfg.begin("Test: InstallSnapshot RPC (4B)");
         ck.put("a", "A").await;
@@ -73,7 +71,7 @@ fn snapshot_rpc_4b() {
 #[test]
 fn snapshot_size_4b() {
     run_test(|| async {
-        let cfg = common::Config::new(3, false, Some(MAXRAFTSTATE));
+        let cfg = crate::harness::Config::new(3, false, Some(MAXRAFTSTATE));
         let ck = cfg.make_client(&cfg.all());
         cfg.begin("Test: snapshot size is reasonable (4B)");
         for _ in 0..200 {

@@ -1,8 +1,6 @@
 //! The coordinator's rules, checked on the pure state machine (no network,
 //! no workers): what is handed out, when, and when the job is done.
 
-mod common;
-
 use std::time::Duration;
 
 use mapreduce::JobSpec;
@@ -11,7 +9,7 @@ use mapreduce::coordinator::{Assignment, Coordinator, TaskId};
 const S: Duration = Duration::from_secs(1);
 
 fn spec(n_map: usize, n_reduce: usize) -> JobSpec {
-    let inputs = common::inputs()[..n_map].to_vec();
+    let inputs = crate::harness::inputs()[..n_map].to_vec();
     JobSpec::new(inputs)
         .and_then(|s| s.with_n_reduce(n_reduce))
         .unwrap()

@@ -13,7 +13,6 @@
 //! linearizability checker (KV model, partitioned by key) and, on a
 //! violation, writes the HTML view annotated with the partitions and
 //! crashes of the run and prints its path.
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -22,6 +21,7 @@ use std::time::Duration;
 use kvraft::{Clerk, KvServer};
 use labrpc::time::{Instant, sleep};
 use labrpc::{NodeId, network, node};
+use labtest::Stats;
 use linearizability::{Annotation, KvInput, KvModel, KvOutput, Recorder, Verdict, check};
 use raft::rpc::raft as raft_rpc;
 
@@ -48,10 +48,7 @@ pub struct Config {
     next_end: Cell<u64>,
     ops: Cell<u64>,
     // For the stats line of `end`.
-    description: RefCell<String>,
-    t0: Cell<Instant>,
-    wall0: Cell<Option<std::time::Instant>>,
-    rpcs0: Cell<u64>,
+    stats: RefCell<Option<Stats>>,
     ops0: Cell<u64>,
 }
 
@@ -136,10 +133,7 @@ impl Config {
             next_client: Cell::new(0),
             next_end: Cell::new(0),
             ops: Cell::new(0),
-            description: RefCell::new(String::new()),
-            t0: Cell::new(Instant::now()),
-            wall0: Cell::new(None),
-            rpcs0: Cell::new(0),
+            stats: RefCell::new(None),
             ops0: Cell::new(0),
         });
         for i in 0..n {
@@ -160,34 +154,17 @@ impl Config {
     }
 
     /// Starts the stats of one test (or sub-test).
-    #[allow(clippy::disallowed_methods)] // wall time only for the stats line
     pub fn begin(&self, description: &str) {
-        println!("{description} ...");
-        *self.description.borrow_mut() = description.to_string();
-        self.t0.set(Instant::now());
-        self.wall0.set(Some(std::time::Instant::now()));
-        self.rpcs0.set(network().total_rpcs());
+        *self.stats.borrow_mut() = Some(Stats::begin(description, self.n));
         self.ops0.set(self.ops.get());
     }
 
-    /// Prints 6.824's stats line (virtual seconds, peers, RPCs, clerk
-    /// operations) plus wall milliseconds, and the `labstats` line.
+    /// Prints the test's header with 6.824's stats line (virtual seconds,
+    /// peers, RPCs, bytes, clerk operations) and the `labstats` line.
     pub fn end(&self) {
-        let secs = self.t0.get().elapsed().as_secs_f64();
-        let rpcs = network().total_rpcs() - self.rpcs0.get();
         let ops = self.ops.get() - self.ops0.get();
-        let wall = self
-            .wall0
-            .get()
-            .map_or(0.0, |w| w.elapsed().as_secs_f64() * 1000.0);
-        println!(
-            "  ... Passed --  {secs:4.1}  {}  {rpcs:5}  {ops:4}   ({wall:.0} ms wall)",
-            self.n
-        );
-        println!(
-            "labstats {{\"virtual_s\":{secs:.3},\"peers\":{},\"rpcs\":{rpcs},\"ops\":{ops},\"wall_ms\":{wall:.1}}}",
-            self.n
-        );
+        let stats = self.stats.borrow();
+        stats.as_ref().expect("begin() before end()").end(ops);
     }
 
     /// Checks the whole history so far for linearizability. On a
@@ -351,7 +328,7 @@ impl Config {
         });
         net.add_server(server_name(i), node_i, server.server());
         self.servers.borrow_mut()[i] = Some(server);
-        if self.t0.get() > Instant::from_nanos(0) || self.ops.get() > 0 {
+        if self.stats.borrow().is_some() || self.ops.get() > 0 {
             self.annotations
                 .borrow_mut()
                 .push(Annotation::point(now(), format!("server {i} restarted")).tag("servers"));

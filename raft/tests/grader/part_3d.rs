@@ -1,9 +1,7 @@
 //! Part 3D: log compaction (6.824's TestSnapshotBasic3D ...
 //! TestSnapshotInit3D). Every test uses the snapshotting applier.
 
-mod common;
-
-use common::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
+use crate::harness::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
 use labrpc::run_test;
 
 /// 30 iterations of: fault a victim, feed the leader 5-14 commands, check

@@ -2,11 +2,9 @@
 //! §5.3). Each run gets a fresh directory; the coordinator and every
 //! worker are nodes; sleeps and timeouts are virtual.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use futures::future::select_all;
 use labrpc::{task, time};
 use mapreduce::apps::{Crash, EarlyExit, Indexer, JobCount, MTiming, NoCrash, RTiming, Wc};

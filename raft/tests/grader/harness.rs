@@ -20,7 +20,6 @@
 //!
 //! A violated check panics at once, naming the peer, the index and the two
 //! commands, with the seed and virtual time that replay it.
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -31,6 +30,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use labrpc::time::{Instant, sleep};
 use labrpc::{NodeId, Server, network, node, task};
+use labtest::Stats;
 use raft::rpc::raft as raft_rpc;
 use raft::{ApplyMsg, Raft};
 
@@ -112,11 +112,7 @@ pub struct Config {
     /// must come back in at least that term (its term is persistent).
     led: RefCell<Vec<u64>>,
     // For the stats line of `end`.
-    description: RefCell<String>,
-    t0: Cell<Instant>,
-    wall0: Cell<Option<std::time::Instant>>,
-    rpcs0: Cell<u64>,
-    bytes0: Cell<u64>,
+    stats: RefCell<Option<Stats>>,
     cmds0: Cell<u64>,
 }
 
@@ -142,11 +138,7 @@ impl Config {
             })),
             leaders: RefCell::new(BTreeMap::new()),
             led: RefCell::new(vec![0; n]),
-            description: RefCell::new(String::new()),
-            t0: Cell::new(Instant::now()),
-            wall0: Cell::new(None),
-            rpcs0: Cell::new(0),
-            bytes0: Cell::new(0),
+            stats: RefCell::new(None),
             cmds0: Cell::new(0),
         });
         // Cut every peer off first; connect() then joins them up.
@@ -190,45 +182,19 @@ impl Config {
         }
     }
 
-    /// Number of peers.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
     /// Starts the stats of one test.
-    #[allow(clippy::disallowed_methods)] // wall time only for the stats line
     pub fn begin(&self, description: &str) {
-        println!("{description} ...");
-        *self.description.borrow_mut() = description.to_string();
-        self.t0.set(Instant::now());
-        self.wall0.set(Some(std::time::Instant::now()));
-        let net = network();
-        self.rpcs0.set(net.total_rpcs());
-        self.bytes0.set(net.total_bytes());
+        *self.stats.borrow_mut() = Some(Stats::begin(description, self.n));
         self.cmds0.set(self.applied.borrow().max_index);
     }
 
-    /// Prints 6.824's stats line (virtual seconds, peers, RPCs, bytes,
-    /// commands) plus wall milliseconds, and the machine-readable
-    /// `labstats` line that `lab grade` reads.
+    /// Prints the test's header with 6.824's stats line (virtual seconds,
+    /// peers, RPCs, bytes, commands) and the `labstats` line that
+    /// `lab grade` reads, together.
     pub fn end(&self) {
-        let net = network();
-        let secs = self.t0.get().elapsed().as_secs_f64();
-        let rpcs = net.total_rpcs() - self.rpcs0.get();
-        let bytes = net.total_bytes() - self.bytes0.get();
         let cmds = self.applied.borrow().max_index - self.cmds0.get();
-        let wall = self
-            .wall0
-            .get()
-            .map_or(0.0, |w| w.elapsed().as_secs_f64() * 1000.0);
-        println!(
-            "  ... Passed --  {secs:4.1}  {}  {rpcs:5}  {bytes:9}  {cmds:4}   ({wall:.0} ms wall)",
-            self.n
-        );
-        println!(
-            "labstats {{\"virtual_s\":{secs:.3},\"peers\":{},\"rpcs\":{rpcs},\"bytes\":{bytes},\"ops\":{cmds},\"wall_ms\":{wall:.1}}}",
-            self.n
-        );
+        let stats = self.stats.borrow();
+        stats.as_ref().expect("begin() before end()").end(cmds);
     }
 
     /// The node of peer `i`.
@@ -436,11 +402,6 @@ impl Config {
             }
         }
         (count, command)
-    }
-
-    /// The highest index any peer applied.
-    pub fn max_index(&self) -> u64 {
-        self.applied.borrow().max_index
     }
 
     /// Waits until at least `n` peers applied `index`: 30 checks, 10 ms

@@ -1,12 +1,10 @@
 //! Beyond test-mr.sh: a worker crashing between writing its output and
 //! renaming it, and jobs that cannot start.
 
-mod common;
-
 use std::cell::Cell;
 use std::process::Command;
 
-use common::*;
+use crate::harness::*;
 use labrpc::time;
 use mapreduce::apps::{Wc, words};
 use mapreduce::{App, Ctx, JobSpec, KeyValue, MrError};

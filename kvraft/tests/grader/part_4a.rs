@@ -1,11 +1,9 @@
 //! Part 4A: the KV store without snapshots (6.824's TestBasic4A ...
 //! TestPersistPartitionUnreliableLinearizable4A).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::harness::{
     ELECTION_TIMEOUT, Generic, check_concurrent_appends, generic_test, generic_test_speed,
 };
 use labrpc::time::sleep;
@@ -54,7 +52,7 @@ fn unreliable_4a() {
 #[test]
 fn unreliable_one_key_4a() {
     run_test(|| async {
-        let cfg = common::Config::new(3, true, None);
+        let cfg = crate::harness::Config::new(3, true, None);
         cfg.begin("Test: concurrent append to same key, unreliable (4A)");
         let ck = cfg.make_client(&cfg.all());
         ck.put("k", "").await;
@@ -89,7 +87,7 @@ fn unreliable_one_key_4a() {
 #[test]
 fn one_partition_4a() {
     run_test(|| async {
-        let cfg = common::Config::new(5, false, None);
+        let cfg = crate::harness::Config::new(5, false, None);
         let ck = cfg.make_client(&cfg.all());
         ck.put("1", "13").await;
 

@@ -1,12 +1,10 @@
 //! Part 3B: log replication (6.824's TestBasicAgree3B ... TestCount3B).
 
-mod common;
-
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Config, ELECTION_TIMEOUT, cmd, rand_cmd};
+use crate::harness::{Config, ELECTION_TIMEOUT, cmd, rand_cmd};
 use labrpc::time::sleep;
 use labrpc::{run_test, task};
 
@@ -209,7 +207,7 @@ fn concurrent_starts_3b() {
             let indices = indices.borrow().clone();
             for index in indices {
                 match cfg.wait(index, 3, Some(term)).await {
-                    Some(c) => cmds.push(common::uncmd(&c)),
+                    Some(c) => cmds.push(crate::harness::uncmd(&c)),
                     None => {
                         // Peers moved on to later terms: cannot expect all
                         // Starts to have succeeded.
@@ -362,7 +360,7 @@ fn count_3b() {
             for i in 1..iters + 1 {
                 match cfg.wait(starti + i, n, Some(term)).await {
                     Some(c) => assert_eq!(
-                        common::uncmd(&c),
+                        crate::harness::uncmd(&c),
                         cmds[(i - 1) as usize],
                         "wrong value committed for index {}",
                         starti + i

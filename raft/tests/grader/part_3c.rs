@@ -1,12 +1,10 @@
 //! Part 3C: persistence (6.824's TestPersist13C ... TestUnreliableChurn3C).
 
-mod common;
-
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Config, ELECTION_TIMEOUT, cmd, rand_cmd, uncmd};
+use crate::harness::{Config, ELECTION_TIMEOUT, cmd, rand_cmd, uncmd};
 use labrpc::time::sleep;
 use labrpc::{run_test, task};
 

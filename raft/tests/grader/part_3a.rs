@@ -1,11 +1,9 @@
 //! Part 3A: leader election (6.824's TestInitialElection3A,
 //! TestReElection3A, TestManyElections3A).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Config, ELECTION_TIMEOUT};
+use crate::harness::{Config, ELECTION_TIMEOUT};
 use labrpc::run_test;
 use labrpc::time::sleep;
 
