@@ -1,11 +1,15 @@
 //! The clerk: how a client talks to the KV service.
 
+use labrpc::ClientEnd;
+
+use crate::rpc::{Op, kv};
+// SOLUTION BEGIN
 use std::cell::Cell;
 use std::time::Duration;
 
-use labrpc::ClientEnd;
-
-use crate::rpc::{CommandArgs, Op, kv};
+use crate::rpc::CommandArgs;
+// SOLUTION END
+// HANDOUT:
 
 /// A client of the KV service. Operations never give up: each either
 /// completes (exactly once) or the test ends.
@@ -19,6 +23,7 @@ pub struct Clerk {
     /// The sequence number of the last operation issued.
     seq: Cell<u64>,
     // SOLUTION END
+    // HANDOUT: // Your state here (4A).
 }
 
 // SOLUTION BEGIN
@@ -29,6 +34,7 @@ const ROUND_PAUSE: Duration = Duration::from_millis(50);
 /// See [`ROUND_PAUSE`].
 const MAX_ROUND_PAUSE: Duration = Duration::from_millis(400);
 // SOLUTION END
+// HANDOUT:
 
 impl Clerk {
     /// A clerk talking to `servers` (ends to every server, in any order).
@@ -40,6 +46,7 @@ impl Clerk {
             id: labrpc::rand::random(),
             seq: Cell::new(0),
             // SOLUTION END
+            // HANDOUT: // Your state here (4A).
         }
     }
 
@@ -91,6 +98,7 @@ impl Clerk {
             }
         }
         // SOLUTION END
-        // HANDOUT: { let _ = op; todo!("send the operation until it succeeds") }
+        // HANDOUT: let _ = (&self.servers, op);
+        // HANDOUT: labrpc::not_implemented!("KV 4A (clerk): Clerk::command")
     }
 }

@@ -29,11 +29,14 @@ pub enum Op {
 /// A request: the operation and who asks, for duplicate detection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandArgs {
+    // SOLUTION BEGIN
     /// The clerk's unique id.
     pub client: u64,
     /// The clerk's sequence number for this operation, from 1; a retry
     /// carries the same number.
     pub seq: u64,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (4A): what lets a server recognise a retried operation.
     /// What to do.
     pub op: Op,
 }

@@ -1,21 +1,27 @@
 //! A KV server: a state machine replicated through its Raft peer.
 
+use std::rc::Rc;
+
+use futures::channel::mpsc;
+use labrpc::{NodeId, Persister};
+use raft::Raft;
+use raft::rpc::raft as raft_rpc;
+
+use crate::rpc::{CommandArgs, CommandReply, kv};
+// SOLUTION BEGIN
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::channel::{mpsc, oneshot};
-use labrpc::{NodeId, Persister, task, time};
+use futures::channel::oneshot;
+use labrpc::{task, time};
 use log::debug;
-use raft::rpc::raft as raft_rpc;
-use raft::{ApplyMsg, Raft};
+use raft::ApplyMsg;
 
-use crate::rpc::{CommandArgs, CommandReply, KvError, kv};
+use crate::rpc::KvError;
 use crate::state::StateMachine;
 
-// SOLUTION BEGIN
 /// How long a request may wait to commit before the clerk is told to retry.
 pub const COMMIT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How often a waiting request checks that its server still leads the
@@ -44,6 +50,7 @@ struct Inner {
     waiters: BTreeMap<u64, Waiter>,
 }
 // SOLUTION END
+// HANDOUT:
 
 /// One KV server and its Raft peer.
 #[derive(Clone)]
@@ -51,9 +58,11 @@ pub struct KvServer {
     // SOLUTION BEGIN
     inner: Rc<RefCell<Inner>>,
     // SOLUTION END
+    // HANDOUT: // Your state here (4A).
     raft: Raft,
 }
 
+// SOLUTION BEGIN
 /// The snapshot format: the last applied index and the state machine.
 fn encode_snapshot(index: u64, sm: &StateMachine) -> Vec<u8> {
     labcodec::encode(&(index, sm.encode())).expect("snapshots always encode")
@@ -69,6 +78,8 @@ fn decode_snapshot(me: usize, data: &[u8]) -> (u64, StateMachine) {
         .unwrap_or_else(|e| panic!("kv server {me}: cannot decode a snapshot: {e}"));
     (index, sm)
 }
+// SOLUTION END
+// HANDOUT:
 
 impl KvServer {
     /// Starts server `me` of a group whose Raft peers are `peers`,
@@ -102,7 +113,10 @@ impl KvServer {
         task::spawn(applier(inner.clone(), rx)).detach();
         KvServer { inner, raft }
         // SOLUTION END
-        // HANDOUT: { let _ = (me, persister, maxraftstate, rx); todo!("start the server") }
+        // HANDOUT: // Your code here (4A): the server's state, and a task applying what
+        // HANDOUT: // Raft commits (rx); 4B: snapshots within maxraftstate, restored here.
+        // HANDOUT: let _ = (me, persister, maxraftstate, rx, raft);
+        // HANDOUT: labrpc::not_implemented!("KV 4A (server): KvServer::start")
     }
 
     /// The server's Raft peer.
@@ -167,7 +181,8 @@ impl kv::Service for KvServer {
             KvError::WrongLeader
         })
         // SOLUTION END
-        // HANDOUT: { let _ = args; todo!("execute a command through Raft") }
+        // HANDOUT: let _ = (&self.raft, args);
+        // HANDOUT: labrpc::not_implemented!("KV 4A (server): the command handler")
     }
 }
 
@@ -236,3 +251,4 @@ async fn applier(inner: Rc<RefCell<Inner>>, mut rx: mpsc::UnboundedReceiver<Appl
     }
 }
 // SOLUTION END
+// HANDOUT:

@@ -1,21 +1,31 @@
 //! The replicated state machine: the store and the duplicate table.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use crate::rpc::{CommandArgs, Op};
+use crate::rpc::CommandArgs;
+// SOLUTION BEGIN
+use std::collections::BTreeMap;
+
+use crate::rpc::Op;
+// SOLUTION END
+// HANDOUT:
 
 /// What every replica applies, in log order.
+// SOLUTION BEGIN
 ///
 /// Invariants: `sessions[c]` is the highest sequence number applied for
 /// clerk `c` (one entry per clerk, so the table stays small); a Put or
 /// Append whose number is not above it is a duplicate and is not applied
 /// again.
+// SOLUTION END
+// HANDOUT:
 #[derive(Default, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateMachine {
+    // SOLUTION BEGIN
     store: BTreeMap<String, String>,
     sessions: BTreeMap<u64, u64>,
+    // SOLUTION END
+    // HANDOUT: // Your state here (4A): the store, and what detects duplicates.
 }
 
 impl StateMachine {
@@ -39,7 +49,8 @@ impl StateMachine {
             }
         }
         // SOLUTION END
-        // HANDOUT: { let _ = args; todo!("apply one operation") }
+        // HANDOUT: let _ = args;
+        // HANDOUT: labrpc::not_implemented!("KV 4A (duplicate detection): StateMachine::apply")
     }
 
     // SOLUTION BEGIN
@@ -53,6 +64,7 @@ impl StateMachine {
         true
     }
     // SOLUTION END
+    // HANDOUT:
 
     /// The state, for a snapshot.
     pub fn encode(&self) -> Vec<u8> {
@@ -68,6 +80,7 @@ impl StateMachine {
     }
 }
 
+// SOLUTION BEGIN
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,3 +106,5 @@ mod tests {
         assert_eq!(back, sm);
     }
 }
+// SOLUTION END
+// HANDOUT:

@@ -6,6 +6,7 @@
 //! lab picture TRACE [-o F]                                     the picture of a trace file
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
 //! lab list [LAB...]                                            the labs and their tests
+//! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! ```
 //!
 //! A *lab* is a workspace package that uses labrpc and has integration
@@ -19,6 +20,7 @@
 
 mod error;
 mod grade;
+mod handout;
 mod logs;
 mod outcome;
 mod picture;
@@ -61,6 +63,11 @@ enum Command {
     Logs(logs::LogsArgs),
     /// List the labs of the workspace and, with names, their tests.
     List(ListArgs),
+    /// Write the student's workspace: every solution block replaced by its
+    /// stub, the labs not selected left out, a student README and CI.
+    /// `--check DIR` proves no solution line is in DIR; `--solution`
+    /// writes the same workspace with the reference in place.
+    Handout(handout::HandoutArgs),
 }
 
 /// Arguments of `lab list`.
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
         Command::Picture(a) => picture::picture_command(a),
         Command::Logs(a) => logs::logs(a),
         Command::List(a) => list(a),
+        Command::Handout(a) => handout::handout(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

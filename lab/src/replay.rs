@@ -185,7 +185,7 @@ fn find_test<'a>(
 ) -> Result<&'a TestCase> {
     let found: Vec<&TestCase> = tests
         .iter()
-        .filter(|t| t.name == name && target.is_none_or(|g| t.target == g))
+        .filter(|t| t.is_named(name) && target.is_none_or(|g| t.target == g))
         .collect();
     match found.as_slice() {
         [one] => Ok(one),

@@ -48,6 +48,18 @@ impl Package {
     }
 }
 
+impl TestCase {
+    /// Whether `name` names this test: its libtest name, or the last part
+    /// of it (`backup_3b` for `part_3b::backup_3b`).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name
+            || self
+                .name
+                .rsplit_once("::")
+                .is_some_and(|(_, last)| last == name)
+    }
+}
+
 /// The cargo workspace the tool works on.
 #[derive(Debug)]
 pub struct Workspace {
@@ -346,7 +358,7 @@ pub fn filter_tests(tests: Vec<TestCase>, filters: &[String], exact: bool) -> Ve
         .filter(|t| {
             filters.iter().any(|f| {
                 if exact {
-                    &t.name == f
+                    t.is_named(f)
                 } else {
                     t.name.contains(f.as_str())
                 }

@@ -41,6 +41,7 @@
 //!
 //! task::spawn(fut) / spawn_on(id, f)  tasks; JoinHandle: await, abort()
 //! task::yield_now()
+//! notify::Notify                     wake one waiting task (coalescing)
 //! time::{Instant, sleep, sleep_until, timeout, interval}     all virtual
 //! rand::{gen_range, gen_bool, shuffle, random, with_rng}     all seeded
 //!
@@ -112,6 +113,7 @@ pub mod harness;
 pub mod logging;
 pub mod net;
 pub mod node;
+pub mod notify;
 pub mod rand;
 pub mod rpc;
 mod runtime;

@@ -134,7 +134,8 @@ impl Coordinator {
             reduces: vec![Slot::Idle; spec.n_reduce()],
         }
         // SOLUTION END
-        // HANDOUT: todo!("build the coordinator's state from {spec:?}")
+        // HANDOUT: let _ = spec;
+        // HANDOUT: labrpc::not_implemented!("MapReduce (coordinator): Coordinator::new")
     }
 
     /// What the worker asking at `now` (time since the job started, never
@@ -164,7 +165,8 @@ impl Coordinator {
             Assignment::Wait
         }
         // SOLUTION END
-        // HANDOUT: todo!("hand out a task at {now:?}, or Wait, or Exit")
+        // HANDOUT: let _ = (self, now);
+        // HANDOUT: labrpc::not_implemented!("MapReduce (coordinator): Coordinator::assign")
     }
 
     /// A worker reports `task` done: its output files are in place. Late
@@ -179,7 +181,8 @@ impl Coordinator {
             *slot = Slot::Done;
         }
         // SOLUTION END
-        // HANDOUT: todo!("record that {task:?} is done")
+        // HANDOUT: let _ = (self, task);
+        // HANDOUT: labrpc::not_implemented!("MapReduce (coordinator): Coordinator::complete")
     }
 
     /// Whether every reduce task is done (and so the whole job).
@@ -187,6 +190,7 @@ impl Coordinator {
         // SOLUTION BEGIN
         all_done(&self.reduces)
         // SOLUTION END
-        // HANDOUT: todo!("is the job done?")
+        // HANDOUT: let _ = self;
+        // HANDOUT: labrpc::not_implemented!("MapReduce (coordinator): Coordinator::done")
     }
 }

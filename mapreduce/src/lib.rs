@@ -23,8 +23,7 @@
 //!
 //! # Pieces
 //!
-//! Yours (the student's files, between `// SOLUTION BEGIN` and
-//! `// SOLUTION END` in the reference):
+//! The student's files:
 //!
 //! | module | what |
 //! | --- | --- |

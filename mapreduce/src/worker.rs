@@ -93,7 +93,8 @@ pub async fn run_worker<A: App, L: CoordinatorLink>(
         }
     }
     // SOLUTION END
-    // HANDOUT: let _ = (app, ctx, link); todo!("ask for tasks, run them, report them")
+    // HANDOUT: let _ = (app, ctx, link);
+    // HANDOUT: labrpc::not_implemented!("MapReduce (worker): worker")
 }
 
 // SOLUTION BEGIN

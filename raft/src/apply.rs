@@ -1,6 +1,7 @@
 //! The applier: hands committed entries and installed snapshots to the
 //! service, strictly in log order.
 
+// SOLUTION BEGIN
 use crate::ApplyMsg;
 use crate::core::Shared;
 
@@ -11,7 +12,6 @@ use crate::core::Shared;
 /// exactly once, and a snapshot message is never followed by an entry it
 /// covers.
 pub async fn applier(shared: Shared) {
-    // SOLUTION BEGIN
     let wake = shared.borrow().apply_wake.clone();
     loop {
         wake.notified().await;
@@ -50,6 +50,7 @@ pub async fn applier(shared: Shared) {
             }
         }
     }
-    // SOLUTION END
-    // HANDOUT: { let _ = shared; todo!("apply committed entries") }
 }
+// SOLUTION END
+// HANDOUT: // Your code here (3B): hand committed entries to the service on the apply
+// HANDOUT: // channel, in order, each once; 3D: a snapshot from the leader first.

@@ -7,18 +7,23 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use futures::channel::mpsc::UnboundedSender;
 use labrpc::Persister;
+
+use crate::ApplyMsg;
+use crate::rpc::raft;
+// SOLUTION BEGIN
+use std::time::Duration;
+
+use labrpc::notify::Notify;
 use labrpc::time::Instant;
 use log::debug;
 use serde::{Deserialize, Serialize};
 
-use crate::ApplyMsg;
-use crate::log::Log;
-use crate::notify::Notify;
-use crate::rpc::raft;
+use crate::raft_log::Log;
+// SOLUTION END
+// HANDOUT:
 
 // SOLUTION BEGIN
 /// The leader sends AppendEntries to each peer at least this often (the
@@ -38,6 +43,7 @@ pub const UNRESPONSIVE_AFTER: Duration = Duration::from_millis(450);
 /// See [`UNRESPONSIVE_AFTER`].
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(600);
 // SOLUTION END
+// HANDOUT:
 
 /// A shared handle to one peer's state. Only tasks of the peer's node (and
 /// the tester, through `labrpc::node::enter`) touch it.
@@ -103,8 +109,12 @@ struct PersistentRef<'a> {
     log: &'a Log,
 }
 // SOLUTION END
+// HANDOUT:
 
 /// One Raft peer.
+// SOLUTION BEGIN
+// SOLUTION END
+// HANDOUT: #[allow(dead_code)] // until your code reads these fields
 pub struct Core {
     /// This peer's index in `peers`.
     pub me: usize,
@@ -143,6 +153,7 @@ pub struct Core {
     /// Wakes the replicator task of each peer (when leading).
     pub replicate_wake: Vec<Notify>,
     // SOLUTION END
+    // HANDOUT: // Your state here (3A, 3B, 3C, 3D): Figure 2 of the paper.
 }
 
 impl Core {
@@ -187,15 +198,21 @@ impl Core {
         core.reset_election_timer();
         core
         // SOLUTION END
-        // HANDOUT: { let _ = (me, peers, persister, apply_tx); todo!("restore a peer from its persister") }
+        // HANDOUT: // Your code here (3C): restore the state the persister holds.
+        // HANDOUT: Core {
+        // HANDOUT:     me,
+        // HANDOUT:     peers,
+        // HANDOUT:     apply_tx,
+        // HANDOUT:     persister,
+        // HANDOUT: }
     }
 
+    // SOLUTION BEGIN
     /// Number of peers, including this one.
     pub fn n(&self) -> usize {
         self.peers.len()
     }
 
-    // SOLUTION BEGIN
     /// Whether this peer leads its current term.
     pub fn is_leader(&self) -> bool {
         matches!(self.role, Role::Leader(_))
@@ -278,4 +295,5 @@ impl Core {
         }
     }
     // SOLUTION END
+    // HANDOUT: // Your helpers here: persisting, stepping down, committing, ...
 }

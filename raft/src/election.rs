@@ -1,5 +1,6 @@
 //! Leader election: the election timer, campaigns, and winning.
 
+// SOLUTION BEGIN
 use futures::FutureExt;
 use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
@@ -11,7 +12,6 @@ use crate::rpc::RequestVoteArgs;
 /// The election timer: starts a campaign whenever the deadline passes
 /// without being pushed back (by a heartbeat or a granted vote).
 pub async fn ticker(shared: Shared) {
-    // SOLUTION BEGIN
     loop {
         let (deadline, wake) = {
             let c = shared.borrow();
@@ -31,11 +31,8 @@ pub async fn ticker(shared: Shared) {
             campaign(&shared, &mut c);
         }
     }
-    // SOLUTION END
-    // HANDOUT: { let _ = shared; todo!("election timer") }
 }
 
-// SOLUTION BEGIN
 /// Starts an election in a new term: votes for itself, asks everyone else.
 fn campaign(shared: &Shared, c: &mut Core) {
     c.term += 1;
@@ -101,3 +98,5 @@ fn win(shared: &Shared, c: &mut Core) {
     }
 }
 // SOLUTION END
+// HANDOUT: // Your code here (3A): the election timer, campaigns, counting votes,
+// HANDOUT: // becoming leader.

@@ -1,13 +1,16 @@
 //! Incoming RPCs: what any peer does when asked for a vote, sent entries,
 //! or sent a snapshot (Figure 2, "Receiver implementation").
 
-use log::debug;
-
-use crate::core::{Role, Shared};
+use crate::core::Shared;
 use crate::rpc::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply, raft,
 };
+// SOLUTION BEGIN
+use crate::core::Role;
+use log::debug;
+// SOLUTION END
+// HANDOUT:
 
 /// The RPC service of one peer.
 pub struct Handler(pub Shared);
@@ -48,12 +51,14 @@ pub fn request_vote(shared: &Shared, args: RequestVoteArgs) -> RequestVoteReply 
         granted,
     }
     // SOLUTION END
-    // HANDOUT: { let _ = (shared, args); todo!("RequestVote") }
+    // HANDOUT: let _ = (shared, args);
+    // HANDOUT: labrpc::not_implemented!("Raft 3A (leader election): RequestVote")
 }
 
 /// AppendEntries receiver.
-pub fn append_entries(shared: &Shared, mut args: AppendEntriesArgs) -> AppendEntriesReply {
+pub fn append_entries(shared: &Shared, args: AppendEntriesArgs) -> AppendEntriesReply {
     // SOLUTION BEGIN
+    let mut args = args;
     let mut c = shared.borrow_mut();
     let mut reply = AppendEntriesReply {
         term: c.term,
@@ -128,7 +133,8 @@ pub fn append_entries(shared: &Shared, mut args: AppendEntriesArgs) -> AppendEnt
     reply.success = true;
     reply
     // SOLUTION END
-    // HANDOUT: { let _ = (shared, args); todo!("AppendEntries") }
+    // HANDOUT: let _ = (shared, args);
+    // HANDOUT: labrpc::not_implemented!("Raft 3A (heartbeats) and 3B (log replication): AppendEntries")
 }
 
 /// InstallSnapshot receiver.
@@ -159,5 +165,6 @@ pub fn install_snapshot(shared: &Shared, args: InstallSnapshotArgs) -> InstallSn
     debug_assert!(matches!(c.role, Role::Follower));
     InstallSnapshotReply { term: c.term }
     // SOLUTION END
-    // HANDOUT: { let _ = (shared, args); todo!("InstallSnapshot") }
+    // HANDOUT: let _ = (shared, args);
+    // HANDOUT: labrpc::not_implemented!("Raft 3D (log compaction): InstallSnapshot")
 }

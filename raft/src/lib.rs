@@ -31,6 +31,7 @@
 //! inside, the service encodes them (labcodec) as it likes, and every size
 //! bound of the lab (RPC bytes, log size) counts exactly what is stored.
 //!
+// SOLUTION BEGIN
 //! # Reading a run
 //!
 //! `RUST_LOG=raft=debug` logs every vote, append rejection, commit,
@@ -38,13 +39,18 @@
 //! targets `raft::vote`, `raft::append`, `raft::commit`, `raft::persist`,
 //! `raft::snapshot`. Leader changes, commits and snapshots are also trace
 //! events (topics `leader`, `follower`, `commit`, `snapshot`).
+// SOLUTION END
+// HANDOUT: //! # Reading a run
+// HANDOUT: //!
+// HANDOUT: //! Log with the `log` crate (`log::debug!(target: "raft::vote", ..)`) and
+// HANDOUT: //! run with `RUST_LOG=raft=debug`; `labrpc::trace::event("leader", ..)`
+// HANDOUT: //! puts your own events in the trace that `lab replay` draws.
 
 mod apply;
 mod core;
 mod election;
 mod handlers;
-pub mod log;
-mod notify;
+pub mod raft_log;
 mod replication;
 pub mod rpc;
 
@@ -52,11 +58,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::channel::mpsc::UnboundedSender;
-use labrpc::{NodeId, Persister, task};
+use labrpc::{NodeId, Persister};
 
 use crate::core::{Core, Shared};
+// SOLUTION BEGIN
 pub use crate::core::{ELECTION_TIMEOUT_MAX, ELECTION_TIMEOUT_MIN, HEARTBEAT_INTERVAL};
-use crate::log::Entry;
+use crate::raft_log::Entry;
+use labrpc::task;
+// SOLUTION END
+// HANDOUT:
 
 /// What a peer hands its service, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +129,8 @@ impl Raft {
         task::spawn(election::ticker(shared.clone())).detach();
         task::spawn(apply::applier(shared.clone())).detach();
         // SOLUTION END
+        // HANDOUT: // Your code here (3A, 3B): start the peer's background tasks
+        // HANDOUT: // (e.g. an election timer, an applier) with labrpc::task::spawn.
         Raft { shared }
     }
 
@@ -145,7 +157,8 @@ impl Raft {
         }
         Some((index, term))
         // SOLUTION END
-        // HANDOUT: { let _ = command; todo!("start agreement on a command") }
+        // HANDOUT: let _ = (&self.shared, command);
+        // HANDOUT: labrpc::not_implemented!("Raft 3B (log replication): Raft::start")
     }
 
     /// The current term, and whether this peer believes it is the leader.
@@ -154,7 +167,8 @@ impl Raft {
         let c = self.shared.borrow();
         (c.term, c.is_leader())
         // SOLUTION END
-        // HANDOUT: todo!("report term and leadership")
+        // HANDOUT: let _ = &self.shared;
+        // HANDOUT: labrpc::not_implemented!("Raft 3A (leader election): Raft::state")
     }
 
     /// The service has a snapshot of everything through `index`: Raft may
@@ -175,6 +189,7 @@ impl Raft {
         c.persist();
         ::log::debug!(target: "raft::snapshot", "{}: snapshot ..={index}", c.me);
         // SOLUTION END
-        // HANDOUT: { let _ = (index, snapshot); todo!("trim the log") }
+        // HANDOUT: let _ = (&self.shared, index, snapshot);
+        // HANDOUT: labrpc::not_implemented!("Raft 3D (log compaction): Raft::snapshot")
     }
 }

@@ -1,5 +1,6 @@
 //! Log replication: one replicator task per follower while leading.
 
+// SOLUTION BEGIN
 use futures::FutureExt;
 use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
@@ -14,7 +15,6 @@ use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
 /// new entries as soon as there are some (and nothing is outstanding), and
 /// a heartbeat at least every [`HEARTBEAT_INTERVAL`].
 pub async fn replicator(shared: Shared, peer: usize, term: u64) {
-    // SOLUTION BEGIN
     let wake = shared.borrow().replicate_wake[peer].clone();
     let mut heartbeat_due = Instant::now();
     loop {
@@ -37,11 +37,8 @@ pub async fn replicator(shared: Shared, peer: usize, term: u64) {
         let interval = send(&shared, peer, term);
         heartbeat_due = Instant::now() + interval;
     }
-    // SOLUTION END
-    // HANDOUT: { let _ = (shared, peer, term); todo!("replicate to one peer") }
 }
 
-// SOLUTION BEGIN
 /// Sends `peer` what it needs next (entries, or the snapshot if they are
 /// compacted away) and handles the reply in a task of its own. Returns how
 /// long to wait before the next heartbeat.
@@ -159,3 +156,6 @@ fn current_reply<R>(
     Some(reply)
 }
 // SOLUTION END
+// HANDOUT: // Your code here (3B): while leading, send each peer the entries it lacks
+// HANDOUT: // (and heartbeats), handle the replies, advance the commit index.
+// HANDOUT: // 3D: send InstallSnapshot to a peer that needs compacted entries.

@@ -3,11 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::log::Entry;
+// SOLUTION BEGIN
+use crate::raft_log::Entry;
+// SOLUTION END
+// HANDOUT:
 
 /// RequestVote arguments.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteArgs {
+    // SOLUTION BEGIN
     /// Candidate's term.
     pub term: u64,
     /// Candidate requesting the vote.
@@ -16,20 +20,26 @@ pub struct RequestVoteArgs {
     pub last_log_index: u64,
     /// Term of the candidate's last log entry.
     pub last_log_term: u64,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3A).
 }
 
 /// RequestVote reply.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteReply {
+    // SOLUTION BEGIN
     /// The voter's term, for the candidate to update itself.
     pub term: u64,
     /// Whether the candidate received the vote.
     pub granted: bool,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3A).
 }
 
 /// AppendEntries arguments (a heartbeat has no entries).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AppendEntriesArgs {
+    // SOLUTION BEGIN
     /// Leader's term.
     pub term: u64,
     /// So followers can redirect clients.
@@ -42,11 +52,14 @@ pub struct AppendEntriesArgs {
     pub entries: Vec<Entry>,
     /// Leader's commit index.
     pub leader_commit: u64,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3A, 3B).
 }
 
 /// AppendEntries reply.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AppendEntriesReply {
+    // SOLUTION BEGIN
     /// The follower's term, for the leader to update itself.
     pub term: u64,
     /// True if the follower had an entry matching prev_log_index/term.
@@ -57,11 +70,14 @@ pub struct AppendEntriesReply {
     pub conflict_index: u64,
     /// On a mismatch: the follower's log length (last index + 1).
     pub log_len: u64,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3A, 3B).
 }
 
 /// InstallSnapshot arguments (the whole snapshot in one message).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstallSnapshotArgs {
+    // SOLUTION BEGIN
     /// Leader's term.
     pub term: u64,
     /// So followers can redirect clients.
@@ -72,13 +88,18 @@ pub struct InstallSnapshotArgs {
     pub last_included_term: u64,
     /// The service's snapshot.
     pub data: Vec<u8>,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3D).
 }
 
 /// InstallSnapshot reply.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstallSnapshotReply {
+    // SOLUTION BEGIN
     /// The follower's term, for the leader to update itself.
     pub term: u64,
+    // SOLUTION END
+    // HANDOUT: // Your fields here (3D).
 }
 
 labrpc::service! {

@@ -26,17 +26,6 @@ fn wc_on_two_threads_matches_the_reference() {
     assert_eq!(report.input_bytes, 3_162_050);
 }
 
-#[test]
-fn sequential_run_writes_the_reference() {
-    let dir = job_dir();
-    let input = inputs()[..2].to_vec();
-    let spec = JobSpec::new(input.clone()).unwrap();
-    let report = run_sequential::<Indexer>(&spec, dir.path()).unwrap();
-    let want = reference::<Indexer>(&input);
-    assert_eq!(report.keys, want.len());
-    assert_eq!(output(dir.path()), want);
-}
-
 /// Word count whose map crashes the worker on its first attempt at the
 /// first input (a marker file remembers the crash across workers).
 #[derive(Default)]

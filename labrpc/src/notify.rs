@@ -1,4 +1,19 @@
 //! A one-waiter wake-up flag between tasks of one node.
+//!
+//! ```
+//! use labrpc::{notify::Notify, task};
+//!
+//! labrpc::Builder::new().seed(1).run(|| async {
+//!     let wake = Notify::default();
+//!     let waiter = task::spawn({
+//!         let wake = wake.clone();
+//!         async move { wake.notified().await }
+//!     });
+//!     wake.notify();
+//!     wake.notify(); // coalesces with the first
+//!     waiter.await.unwrap();
+//! });
+//! ```
 
 use std::cell::RefCell;
 use std::future::poll_fn;

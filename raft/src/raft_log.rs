@@ -1,9 +1,15 @@
-//! The replicated log, with a prefix compacted into a snapshot.
+//! The replicated log, with a prefix compacted into a snapshot (3B, 3D).
 //!
-//! Indices are global and start at 1 (index 0 is the empty prefix). The
-//! log keeps the entries after its base: `entries[0]` is a sentinel for the
-//! base (the last index covered by the snapshot, or 0) carrying the base's
-//! term, so "the term at the entry before the first" is always known.
+//! Indices are global and start at 1 (index 0 is the empty prefix). After
+//! a snapshot, the entries it covers are gone, and every index must be
+//! translated to a position in what is left: that translation, and keeping
+//! the term of the last entry the snapshot covers, is the heart of 3D.
+
+// SOLUTION BEGIN
+//!
+//! This log keeps the entries after its base: `entries[0]` is a sentinel
+//! for the base (the last index covered by the snapshot, or 0) carrying the
+//! base's term, so "the term at the entry before the first" is always known.
 //!
 //! The log also keeps its own encoding, entry by entry, so that persisting
 //! it costs a copy rather than re-encoding every entry: persisting after
@@ -292,3 +298,6 @@ mod tests {
         assert!(labcodec::decode::<Log>(&[0, 0, 3, 1, 0, 0]).is_err());
     }
 }
+// SOLUTION END
+// HANDOUT: // Your code here (3B): the log entries and their terms; (3D): compaction,
+// HANDOUT: // with indices that stay global after a snapshot.
