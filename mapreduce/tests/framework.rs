@@ -107,6 +107,9 @@ fn sequential_run_writes_the_reference() {
     assert_eq!(report.keys, out.len());
     // The indexer's lines: a word, how many inputs hold it, which.
     let both = format!("2 {},{}", input[0], input[1]);
-    let the = out.iter().find(|l| l.starts_with("the ")).expect("\"the\" is indexed");
+    let the = out
+        .iter()
+        .find(|l| l.starts_with("the "))
+        .expect("\"the\" is indexed");
     assert_eq!(the, &format!("the {both}"));
 }

@@ -136,7 +136,7 @@ mod tests {
         assert!(!telling("}"));
         assert!(!telling("x += 1;"));
         assert!(!telling("})).await;"));
-    assert!(!telling("Ok(()) => {}"));
+        assert!(!telling("Ok(()) => {}"));
         assert!(!telling("// ----------"));
         assert!(telling("c.commit_to(majority);"));
     }

@@ -103,7 +103,9 @@ pub fn parse(text: &str) -> Result<Parsed, MarkerError> {
             if is(l, BEGIN) {
                 return Err(MarkerError {
                     line: j + 1,
-                    message: format!("`{BEGIN}` inside the block opened at line {n} (blocks do not nest)"),
+                    message: format!(
+                        "`{BEGIN}` inside the block opened at line {n} (blocks do not nest)"
+                    ),
                 });
             }
             if l.trim().starts_with(HANDOUT) {
@@ -233,7 +235,10 @@ mod tests {
                 "}"
             ])
         );
-        assert_eq!(p.solution(), src(&["fn f(x: u8) -> u8 {", "    x + 1", "}"]));
+        assert_eq!(
+            p.solution(),
+            src(&["fn f(x: u8) -> u8 {", "    x + 1", "}"])
+        );
         let b: Vec<_> = p.blocks().collect();
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].begin_line, 2);
@@ -264,7 +269,11 @@ mod tests {
             (&[B, B, E, "// HANDOUT: x"], 2, "do not nest"),
             (&[B, "x", E, "y"], 3, "no `// HANDOUT:` line"),
             (&["x", "    // HANDOUT: y"], 2, "does not follow"),
-            (&[B, "  // HANDOUT: y", E, "// HANDOUT:"], 2, "inside the block"),
+            (
+                &[B, "  // HANDOUT: y", E, "// HANDOUT:"],
+                2,
+                "inside the block",
+            ),
         ];
         for (lines, line, what) in cases {
             let e = parse(&src(lines)).unwrap_err();

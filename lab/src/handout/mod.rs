@@ -88,7 +88,8 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
     for f in &files {
         let path = out.join(&f.path);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+            fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
         }
         fs::write(&path, &f.bytes).map_err(io(format!("cannot write {}", path.display())))?;
         if f.executable {
@@ -118,13 +119,22 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         }
     );
     if !added.is_empty() {
-        println!("  (with {}: the selected labs depend on it)", added.join(", "));
+        println!(
+            "  (with {}: the selected labs depend on it)",
+            added.join(", ")
+        );
     }
     if mode == Mode::Handout {
         let first = &labs[0];
         println!("next:");
-        println!("  lab handout --check {}        # no solution line leaked", out.display());
-        println!("  cd {} && cargo test -p {first}   # every test fails: not implemented yet", out.display());
+        println!(
+            "  lab handout --check {}        # no solution line leaked",
+            out.display()
+        );
+        println!(
+            "  cd {} && cargo test -p {first}   # every test fails: not implemented yet",
+            out.display()
+        );
     }
     Ok(EXIT_OK)
 }
@@ -136,7 +146,10 @@ fn stamp_text(labs: &[String], mode: Mode) -> String {
             Mode::Handout => "handout",
             Mode::Solution => "solution",
         },
-        labs.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join(", ")
+        labs.iter()
+            .map(|l| format!("\"{l}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -147,7 +160,8 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
         if !out.is_dir() {
             bail!("{} exists and is not a directory", out.display());
         }
-        let mut entries = fs::read_dir(out).map_err(io(format!("cannot read {}", out.display())))?;
+        let mut entries =
+            fs::read_dir(out).map_err(io(format!("cannot read {}", out.display())))?;
         if entries.next().is_some() {
             if !force {
                 bail!(

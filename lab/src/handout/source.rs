@@ -92,11 +92,14 @@ impl Source {
             .unwrap_or_else(|| PathBuf::from("."));
         let text = fs::read_to_string(&manifest_path)
             .map_err(io(format!("cannot read {}", manifest_path.display())))?;
-        let manifest: DocumentMut = text
-            .parse()
-            .map_err(|e| Error::usage(format!("{}: not valid TOML: {e}", manifest_path.display())))?;
+        let manifest: DocumentMut = text.parse().map_err(|e| {
+            Error::usage(format!("{}: not valid TOML: {e}", manifest_path.display()))
+        })?;
         let members = string_array(&manifest, &["workspace", "members"]).ok_or_else(|| {
-            Error::usage(format!("{}: no [workspace] members", manifest_path.display()))
+            Error::usage(format!(
+                "{}: no [workspace] members",
+                manifest_path.display()
+            ))
         })?;
         let labs = string_array(&manifest, &["workspace", "metadata", "handout", "labs"])
             .ok_or_else(|| {
@@ -193,10 +196,7 @@ impl Source {
         let mut want = BTreeSet::new();
         for n in names {
             if !self.labs.contains(n) {
-                bail!(
-                    "unknown lab {n:?}; the labs are: {}",
-                    self.labs.join(", ")
-                );
+                bail!("unknown lab {n:?}; the labs are: {}", self.labs.join(", "));
             }
             let mut stack = vec![n.clone()];
             while let Some(l) = stack.pop() {
@@ -298,7 +298,11 @@ fn string_array(doc: &DocumentMut, path: &[&str]) -> Option<Vec<String>> {
         item = item.get(key)?;
     }
     let a: &Array = item.as_array()?;
-    Some(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    Some(
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+    )
 }
 
 /// The labs among `lab`'s dependencies and dev-dependencies.
@@ -345,7 +349,13 @@ fn find_workspace_manifest() -> Result<PathBuf> {
 fn list_files(root: &Path) -> Result<Vec<String>> {
     if root.join(".git").exists() {
         let out = Command::new("git")
-            .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
             .current_dir(root)
             .output();
         if let Ok(out) = out
@@ -378,7 +388,9 @@ pub fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<()> {
         let entry = entry.map_err(io(format!("cannot read {}", dir.display())))?;
         let path = entry.path();
         let name = entry.file_name();
-        let ty = entry.file_type().map_err(io(format!("cannot read {}", path.display())))?;
+        let ty = entry
+            .file_type()
+            .map_err(io(format!("cannot read {}", path.display())))?;
         if ty.is_dir() {
             if SKIPPED_DIRS.iter().any(|s| name == *s) {
                 continue;

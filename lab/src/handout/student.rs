@@ -18,7 +18,9 @@ pub fn readme(labs: &[(String, String)]) -> String {
          | lab | page |\n| --- | --- |\n",
     );
     for (name, title) in labs {
-        s.push_str(&format!("| {title} | [`{name}/README.md`]({name}/README.md) |\n"));
+        s.push_str(&format!(
+            "| {title} | [`{name}/README.md`]({name}/README.md) |\n"
+        ));
     }
     let first = labs.first().map_or("raft", |(n, _)| n.as_str());
     s.push_str(&format!(

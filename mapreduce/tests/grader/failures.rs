@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::harness::*;
 use labrpc::time;
 use mapreduce::apps::{Wc, words};
-use mapreduce::{App, Ctx, JobSpec, KeyValue, MrError};
+use mapreduce::{App, Ctx, JobSpec, KeyValue};
 
 /// Word count whose worker crashes in its second `reduce` call: after the
 /// first output line went to the temporary file, before the rename.

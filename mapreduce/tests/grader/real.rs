@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::harness::*;
-use mapreduce::apps::{Indexer, Wc, words};
-use mapreduce::real::{RunConfig, run_job, run_sequential};
+use mapreduce::apps::{Wc, words};
+use mapreduce::real::{RunConfig, run_job};
 use mapreduce::{App, Ctx, JobSpec, KeyValue};
 
 fn config(workers: usize, dir: &std::path::Path) -> RunConfig {

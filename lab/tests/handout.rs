@@ -1,0 +1,241 @@
+//! `lab handout` end to end on this workspace: the handout of every lab
+//! builds without warnings, passes `--check`, and every grader test of it
+//! fails at once with a "not implemented yet" stub message; the solution
+//! written the same way passes raft's and kvraft's graders (the round trip).
+//!
+//! The handout is built in this workspace's target directory, so only the
+//! lab crates compile again (the dependencies are shared).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+/// The reference workspace (this crate's parent).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// This build's target directory (`CARGO_TARGET_TMPDIR` is `<target>/tmp`).
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("handout-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run the lab binary")
+}
+
+/// `cargo ARGS` in `dir`, building into this workspace's target directory.
+#[allow(clippy::disallowed_methods)] // wall time of a build, only printed
+fn cargo(dir: &Path, args: &[&str]) -> Output {
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("LAB_SEED", "1")
+        .env_remove("LAB_RUNS")
+        .env_remove("LAB_DETERMINISM")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run cargo");
+    println!(
+        "cargo {} in {}: {:.1} s",
+        args.join(" "),
+        dir.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// The failing tests of a libtest run, each with its captured output.
+fn failures(output: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in output.lines() {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"))
+        {
+            out.extend(current.take());
+            current = Some((name.to_string(), String::new()));
+        } else if line == "failures:" {
+            out.extend(current.take());
+        } else if let Some((_, text)) = &mut current {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    out.extend(current);
+    out
+}
+
+#[test]
+fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
+    // The handout of every lab.
+    let h = scratch("all");
+    let o = lab(&["handout", h.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lab(&["handout", "--check", h.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("hold none of the"), "{}", text(&o));
+
+    // It builds, with no warning at all.
+    let o = cargo(&h, &["build", "--release", "--workspace", "--all-targets"]);
+    assert!(
+        o.status.success(),
+        "the handout does not build:\n{}",
+        text(&o)
+    );
+    let build = text(&o);
+    assert!(
+        !build.lines().any(|l| l.starts_with("warning")),
+        "the handout builds with warnings:\n{build}"
+    );
+
+    // Every grader test fails, each with a stub's message.
+    for lab_name in ["mapreduce", "raft", "kvraft"] {
+        let o = cargo(
+            &h,
+            &[
+                "test",
+                "--release",
+                "-p",
+                lab_name,
+                "--test",
+                "grader",
+                "--no-fail-fast",
+            ],
+        );
+        let out = text(&o);
+        assert!(
+            !o.status.success(),
+            "{lab_name}: the handout's grader passed:\n{out}"
+        );
+        assert!(
+            !out.lines()
+                .any(|l| l.starts_with("test ") && l.ends_with(" ... ok")),
+            "{lab_name}: a grader test passes without the student's code:\n{out}"
+        );
+        let failed = failures(&out);
+        assert!(failed.len() >= 5, "{lab_name}: too few failures:\n{out}");
+        for (name, output) in &failed {
+            assert!(
+                output.contains("not implemented yet: "),
+                "{lab_name}: {name} failed without a stub's message:\n{output}"
+            );
+        }
+        println!(
+            "{lab_name}: {} grader tests fail with a stub's message",
+            failed.len()
+        );
+    }
+
+    // The round trip: the same workspace with the reference in place passes.
+    let s = scratch("solution");
+    let o = lab(&[
+        "handout",
+        s.to_str().unwrap(),
+        "--solution",
+        "--labs",
+        "kvraft",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("with raft"), "{}", text(&o));
+    assert!(
+        !s.join("mapreduce").exists(),
+        "a lab not selected was written"
+    );
+    let o = cargo(
+        &s,
+        &[
+            "test",
+            "--release",
+            "-p",
+            "raft",
+            "-p",
+            "kvraft",
+            "--test",
+            "grader",
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "the solution fails its graders:\n{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message() {
+    let out = scratch("bad");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let o = lab(&["handout", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("exists and is not empty"), "{}", text(&o));
+    // --force replaces only an earlier handout, never other files.
+    let o = lab(&["handout", out.to_str().unwrap(), "--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not an earlier output"), "{}", text(&o));
+    assert!(out.join("notes.txt").exists());
+
+    let o = lab(&["handout", scratch("x").to_str().unwrap(), "--labs", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown lab \"nope\"; the labs are: mapreduce"),
+        "{}",
+        text(&o)
+    );
+
+    let o = lab(&["handout", "--check", "/no/such/dir"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a directory"), "{}", text(&o));
+}
+
+#[test]
+fn a_leaked_line_is_named_with_its_file_and_origin() {
+    let h = scratch("leak");
+    let o = lab(&["handout", h.to_str().unwrap(), "--labs", "raft"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let notes = h.join("raft/NOTES.md");
+    std::fs::write(
+        &notes,
+        "A hint that says too much:\n\n    let majority = matched[(matched.len() - 1) / 2];\n",
+    )
+    .unwrap();
+    let o = lab(&["handout", "--check", h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("raft/NOTES.md:3: a line of the solution (raft/src/core.rs:"),
+        "{out}"
+    );
+    // --force replaces an earlier handout.
+    let o = lab(&["handout", h.to_str().unwrap(), "--labs", "raft", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!notes.exists());
+}
