@@ -3,9 +3,13 @@
 //! fails at once with a "not implemented yet" stub message; the solution
 //! written the same way passes raft's and kvraft's graders (the round trip).
 //!
-//! The handout is built in this workspace's target directory, so only the
-//! lab crates compile again (the dependencies are shared).
+//! The handout is built in a target directory of its own, seeded with hard
+//! links to this build's registry dependencies, so only the workspace's
+//! own crates compile again. (Not in this build's target directory itself:
+//! cargo names a workspace member's artifacts by its path *relative* to the
+//! workspace, so the handout's `raft` would overwrite this one's.)
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -48,14 +52,78 @@ fn lab(args: &[&str]) -> Output {
         .expect("run the lab binary")
 }
 
-/// `cargo ARGS` in `dir`, building into this workspace's target directory.
+/// The registry packages of the workspace (Cargo.lock entries with a
+/// source), as crate names.
+fn registry_crates() -> BTreeSet<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let mut crates = BTreeSet::new();
+    for entry in lock.split("[[package]]") {
+        let name = entry
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|l| l.strip_suffix('"'));
+        if let Some(name) = name
+            && entry.lines().any(|l| l.starts_with("source = "))
+        {
+            crates.insert(name.replace('-', "_"));
+        }
+    }
+    crates
+}
+
+/// A target directory for building a copy of this workspace at `name`:
+/// this build's release artifacts of registry crates, hard-linked, and
+/// nothing of the workspace's own crates.
+fn seeded_target(name: &str) -> PathBuf {
+    let dir = target_dir().join(format!("handout-target-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let release = dir.join("release");
+    let linked = Command::new("cp")
+        .arg("-al")
+        .arg(target_dir().join("release"))
+        .arg(&release)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !linked {
+        let _ = std::fs::remove_dir_all(&release);
+        return dir;
+    }
+    let keep = registry_crates();
+    for sub in ["deps", ".fingerprint", "build"] {
+        let Ok(entries) = std::fs::read_dir(release.join(sub)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let stem = file.split('.').next().unwrap_or_default();
+            let krate = stem.rsplit_once('-').map_or(stem, |(k, _)| k);
+            let registry =
+                keep.contains(krate) || krate.strip_prefix("lib").is_some_and(|k| keep.contains(k));
+            if !registry {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+    for sub in ["examples", "incremental", "tmp"] {
+        let _ = std::fs::remove_dir_all(release.join(sub));
+    }
+    dir
+}
+
+/// `cargo ARGS` in `dir`, building into `target`.
 #[allow(clippy::disallowed_methods)] // wall time of a build, only printed
-fn cargo(dir: &Path, args: &[&str]) -> Output {
+fn cargo(dir: &Path, target: &Path, args: &[&str]) -> Output {
     let t0 = Instant::now();
     let out = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", target)
         .env("LAB_SEED", "1")
         .env_remove("LAB_RUNS")
         .env_remove("LAB_DETERMINISM")
@@ -104,7 +172,8 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
     assert!(text(&o).contains("hold none of the"), "{}", text(&o));
 
     // It builds, with no warning at all.
-    let o = cargo(&h, &["build", "--release", "--workspace", "--all-targets"]);
+    let target = seeded_target("all");
+    let o = cargo(&h, &target, &["build", "--release", "--workspace", "--all-targets"]);
     assert!(
         o.status.success(),
         "the handout does not build:\n{}",
