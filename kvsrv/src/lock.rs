@@ -1,17 +1,13 @@
 //! A lock kept in the key/value server, built only on Get and Put.
 
 use std::rc::Rc;
+
+use crate::framework::KvClerk;
 // SOLUTION BEGIN
+use crate::framework::rpc::{KvError, Version};
 use std::cell::Cell;
 use std::time::Duration;
 
-use crate::framework::rpc::{KvError, Version};
-// SOLUTION END
-// HANDOUT:
-
-use crate::framework::KvClerk;
-
-// SOLUTION BEGIN
 /// How long to wait before looking again at a lock someone else holds.
 const POLL: Duration = Duration::from_millis(10);
 // SOLUTION END

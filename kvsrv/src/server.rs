@@ -1,14 +1,10 @@
 //! The key/value server.
 
-// SOLUTION BEGIN
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-// SOLUTION END
-// HANDOUT:
-
 use crate::framework::rpc::{GetArgs, GetReply, PutArgs, PutReply, kv};
 // SOLUTION BEGIN
 use crate::framework::rpc::{KvError, Version};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 // SOLUTION END
 // HANDOUT:
 
