@@ -43,7 +43,7 @@ impl<C: KvClerk> Lock<C> {
                 .collect(),
             held: Cell::new(0),
             // SOLUTION END
-            // HANDOUT:
+            // HANDOUT: // Initialize your state here (2B).
         }
     }
 
@@ -64,15 +64,12 @@ impl<C: KvClerk> Lock<C> {
                 }
                 Err(_) => 0, // never created: create it, held by us
             };
-            match self.clerk.put(&self.name, &self.id, version).await {
-                Ok(()) => {
-                    self.held.set(version + 1);
-                    return;
-                }
-                // ErrMaybe: read it back (next round). ErrVersion, ErrNoKey:
-                // someone else got there first.
-                Err(_) => {}
+            if self.clerk.put(&self.name, &self.id, version).await.is_ok() {
+                self.held.set(version + 1);
+                return;
             }
+            // ErrMaybe: read the key back (next round). ErrVersion,
+            // ErrNoKey: someone else got there first.
         }
         // SOLUTION END
         // HANDOUT: let _ = (&self.clerk, &self.name);

@@ -452,7 +452,7 @@ mod tests {
     }
 
     fn verdict(h: &[Operation<I, O>]) -> Verdict {
-        check(&VersionedKvModel, &h.to_vec(), Some(Duration::from_secs(5))).verdict
+        check(&VersionedKvModel, h, Some(Duration::from_secs(5))).verdict
     }
 
     #[test]
