@@ -33,7 +33,7 @@
 //!     .finish_unknown(id, time); .history() / .take()
 //! operations_from_events(Vec<Event>) -> Vec<Operation>   (porcupine's events)
 //! trait Model { partition, init, step, describe_operation, describe_state }
-//! KvModel, RegisterModel, CasRegisterModel               (the shipped models)
+//! KvModel, VersionedKvModel, RegisterModel, CasRegisterModel   (the shipped models)
 //! check(&model, &history, Option<Duration>) -> CheckResult
 //! check_with(&model, &history, &CheckOptions { timeout, cancel, threads })
 //! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome }], elapsed }
@@ -41,7 +41,7 @@
 //! write_html(path, &model, &history, &result, &annotations)   (render_html -> String)
 //! Annotation::interval(start, end, text) / ::point(time, text), .tag(row)
 //! format: JSON lines, read_history / parse_history / write_history (trait JsonModel)
-//! lincheck --model kv|register|cas-register [--timeout SECS] [--html OUT] FILE
+//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--html OUT] FILE
 //! ```
 //!
 //! # How a lab records and checks a history
@@ -105,6 +105,7 @@ pub use html::{Annotation, render_html, write_html};
 pub use model::{History, Model, Partition};
 pub use models::{
     CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, RegisterInput,
-    RegisterModel, RegisterOutput,
+    RegisterModel, RegisterOutput, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
+    VersionedKvState,
 };
 pub use result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};

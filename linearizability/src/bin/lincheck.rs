@@ -1,7 +1,7 @@
 //! `lincheck`: check a history file against a model.
 //!
 //! ```text
-//! lincheck --model kv|register|cas-register [--timeout SECS] [--html OUT] FILE
+//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--html OUT] FILE
 //! ```
 //!
 //! FILE is JSON lines, one operation a line (see `linearizability::format`).
@@ -20,12 +20,14 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use linearizability::{
-    CasRegisterModel, JsonModel, KvModel, RegisterModel, Verdict, check, read_history, write_html,
+    CasRegisterModel, JsonModel, KvModel, RegisterModel, Verdict, VersionedKvModel, check,
+    read_history, write_html,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ModelName {
     Kv,
+    VersionedKv,
     Register,
     CasRegister,
 }
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
     };
     match args.model {
         ModelName::Kv => run(&KvModel, &args),
+        ModelName::VersionedKv => run(&VersionedKvModel, &args),
         ModelName::Register => run(&RegisterModel, &args),
         ModelName::CasRegister => run(&CasRegisterModel, &args),
     }
