@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::framework::rpc::{Error, KvArgs, shardkv};
 use crate::framework::{Config, Gid, key2shard};
 // SOLUTION END
+// HANDOUT:
 use labrpc::ClientEnd;
 
 use crate::CtrlerClerk;
@@ -39,6 +40,7 @@ pub struct Clerk {
 /// the controller for the latest configuration.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 // SOLUTION END
+// HANDOUT:
 
 impl Clerk {
     /// A clerk using the controller servers `ctrlers` (ends in any order)
@@ -54,6 +56,7 @@ impl Clerk {
             id: labrpc::rand::random(),
             seq: Cell::new(0),
             // SOLUTION END
+            // HANDOUT:
         }
     }
 
@@ -124,4 +127,5 @@ impl Clerk {
             .clone()
     }
     // SOLUTION END
+    // HANDOUT:
 }

@@ -25,6 +25,7 @@ use crate::CtrlerClerk;
 use crate::framework::rpc::{Error, KvOp};
 use crate::framework::{Config, NSHARDS, key2shard};
 // SOLUTION END
+// HANDOUT:
 
 // SOLUTION BEGIN
 /// How long a request may wait to commit before the clerk is told to retry.
@@ -278,6 +279,7 @@ fn decode_snapshot(me: usize, gid: Gid, data: &[u8]) -> (u64, StateMachine) {
         .unwrap_or_else(|e| panic!("shardkv {gid}-{me}: cannot decode a snapshot: {e}"))
 }
 // SOLUTION END
+// HANDOUT:
 
 /// One server of a replica group, and its Raft peer.
 #[derive(Clone)]
@@ -352,6 +354,7 @@ impl ShardKv {
         // SOLUTION BEGIN
         let server = server.add_service(transfer::service(Rc::new(self.clone())));
         // SOLUTION END
+        // HANDOUT:
         server
     }
 
@@ -393,6 +396,7 @@ impl ShardKv {
         Err(Error::Timeout)
     }
     // SOLUTION END
+    // HANDOUT:
 }
 
 impl shardkv::Service for ShardKv {
@@ -598,3 +602,4 @@ async fn hand_over(
     inner.borrow_mut().in_flight.remove(&(pull, gid));
 }
 // SOLUTION END
+// HANDOUT:

@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 // SOLUTION END
+// HANDOUT:
 use std::collections::BTreeMap;
 
 use labrpc::ClientEnd;
@@ -12,6 +13,7 @@ use crate::framework::rpc::ctrler;
 // SOLUTION BEGIN
 use crate::framework::rpc::{CtrlerArgs, CtrlerOp};
 // SOLUTION END
+// HANDOUT:
 use crate::framework::{Config, Gid};
 
 /// A client of the shard controller. Operations never give up: each either
@@ -34,6 +36,7 @@ pub struct CtrlerClerk {
 /// election may be under way).
 const ROUND_PAUSE: Duration = Duration::from_millis(50);
 // SOLUTION END
+// HANDOUT:
 
 impl CtrlerClerk {
     /// A clerk talking to the controller `servers` (ends to every server,
@@ -46,6 +49,7 @@ impl CtrlerClerk {
             id: labrpc::rand::random(),
             seq: Cell::new(0),
             // SOLUTION END
+            // HANDOUT:
         }
     }
 
@@ -109,4 +113,5 @@ impl CtrlerClerk {
         }
     }
     // SOLUTION END
+    // HANDOUT:
 }

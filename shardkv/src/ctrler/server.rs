@@ -12,6 +12,7 @@ use futures::channel::{mpsc, oneshot};
 use labrpc::{task, time};
 use log::debug;
 // SOLUTION END
+// HANDOUT:
 use labrpc::{NodeId, Persister};
 use raft::Raft;
 use raft::rpc::raft as raft_rpc;
@@ -22,6 +23,7 @@ use crate::framework::rpc::{CtrlerOp, Error};
 use crate::framework::{Config, Gid, NSHARDS};
 use raft::ApplyMsg;
 // SOLUTION END
+// HANDOUT:
 
 // SOLUTION BEGIN
 /// How long a request may wait to commit before the clerk is told to retry.
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Waiter {
     }
 }
 // SOLUTION END
+// HANDOUT:
 
 /// One controller server and its Raft peer.
 #[derive(Clone)]
@@ -305,3 +308,4 @@ mod tests {
     }
 }
 // SOLUTION END
+// HANDOUT:
