@@ -86,18 +86,11 @@ impl KvHistory {
                     .name()
                     .unwrap_or(lab)
                     .replace("::", "-");
-                let path = std::env::temp_dir().join(format!(
-                    "{lab}-{test}-seed{}.html",
-                    labrpc::rand::seed()
-                ));
+                let path = std::env::temp_dir()
+                    .join(format!("{lab}-{test}-seed{}.html", labrpc::rand::seed()));
                 let annotations = self.annotations.borrow();
-                let written = linearizability::write_html(
-                    &path,
-                    &KvModel,
-                    &history,
-                    &result,
-                    &annotations,
-                );
+                let written =
+                    linearizability::write_html(&path, &KvModel, &history, &result, &annotations);
                 let where_ = match written {
                     Ok(()) => format!("history visualization in {}", path.display()),
                     Err(e) => format!("(could not write the visualization: {e})"),

@@ -189,7 +189,8 @@ impl StateMachine {
     fn apply_kv(&mut self, gid: Gid, args: &KvArgs) -> KvReply {
         let s = key2shard(args.op.key());
         let shard = &mut self.shards[s];
-        if self.config.shards[s] != gid || !matches!(shard.status, Status::Serving | Status::Cleaning)
+        if self.config.shards[s] != gid
+            || !matches!(shard.status, Status::Serving | Status::Cleaning)
         {
             return Err(Error::WrongGroup);
         }
@@ -479,9 +480,11 @@ async fn applier(inner: Rc<RefCell<Inner>>, mut rx: mpsc::UnboundedReceiver<Appl
                 s.applied_term = term;
                 if let Some(w) = s.waiters.remove(&index) {
                     let ours = w.term == term && w.command == command;
-                    let _ = w
-                        .reply
-                        .send(if ours { result } else { Err(Error::WrongLeader) });
+                    let _ = w.reply.send(if ours {
+                        result
+                    } else {
+                        Err(Error::WrongLeader)
+                    });
                 }
                 if let Some(max) = s.maxraftstate
                     && s.persister.state_size() >= max
@@ -494,7 +497,11 @@ async fn applier(inner: Rc<RefCell<Inner>>, mut rx: mpsc::UnboundedReceiver<Appl
                     continue;
                 }
                 let (included, sm) = decode_snapshot(s.me, s.gid, &data);
-                assert_eq!(included, index, "shardkv {}-{}: snapshot index mismatch", s.gid, s.me);
+                assert_eq!(
+                    included, index,
+                    "shardkv {}-{}: snapshot index mismatch",
+                    s.gid, s.me
+                );
                 s.sm = sm;
                 s.last_applied = index;
                 s.applied_term = term;
@@ -515,7 +522,10 @@ async fn config_poller(inner: Rc<RefCell<Inner>>, ctrler: CtrlerClerk) {
         time::sleep(POLL_INTERVAL).await;
         let (raft, next) = {
             let s = inner.borrow();
-            (s.raft.clone(), s.sm.settled().then_some(s.sm.config.num + 1))
+            (
+                s.raft.clone(),
+                s.sm.settled().then_some(s.sm.config.num + 1),
+            )
         };
         let (term, leader) = raft.state();
         if !leader {
@@ -527,7 +537,9 @@ async fn config_poller(inner: Rc<RefCell<Inner>>, ctrler: CtrlerClerk) {
         let Some(num) = next else { continue };
         let config = ctrler.query(Some(num)).await;
         if config.num == num {
-            raft.start(labcodec::encode(&Command::Reconfigure(config)).expect("commands always encode"));
+            raft.start(
+                labcodec::encode(&Command::Reconfigure(config)).expect("commands always encode"),
+            );
         }
     }
 }

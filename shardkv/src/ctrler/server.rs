@@ -178,16 +178,20 @@ async fn applier(inner: Rc<RefCell<Inner>>, mut rx: mpsc::UnboundedReceiver<Appl
         let result = s.apply(&args);
         if let Some(w) = s.waiters.remove(&index) {
             let ours = w.term == term && w.client == args.client && w.seq == args.seq;
-            let _ = w
-                .reply
-                .send(if ours { Ok(result) } else { Err(Error::WrongLeader) });
+            let _ = w.reply.send(if ours {
+                Ok(result)
+            } else {
+                Err(Error::WrongLeader)
+            });
         }
     }
 }
 
 impl Inner {
     fn latest(&self) -> &Config {
-        self.configs.last().expect("there is always configuration 0")
+        self.configs
+            .last()
+            .expect("there is always configuration 0")
     }
 
     /// Applies one operation (a duplicate returns its first result).
@@ -300,11 +304,18 @@ mod tests {
         let before = c.shards;
         c.groups.insert(3, vec![]);
         rebalance(&mut c);
-        let moved = before.iter().zip(c.shards).filter(|(a, b)| **a != *b).count();
+        let moved = before
+            .iter()
+            .zip(c.shards)
+            .filter(|(a, b)| **a != *b)
+            .count();
         assert_eq!(moved, 3);
         let mut c = config([1, 1, 1, 1, 1, 1, 1, 2, 2, 3], &[1, 2, 3]);
         rebalance(&mut c);
-        assert_eq!(c.counts().values().copied().collect::<Vec<_>>(), vec![4, 3, 3]);
+        assert_eq!(
+            c.counts().values().copied().collect::<Vec<_>>(),
+            vec![4, 3, 3]
+        );
     }
 }
 // SOLUTION END

@@ -18,13 +18,19 @@ async fn check_put_within(ck: &TestClerk, key: &str, want: &str, new: &str, why:
     let shard = key2shard(key);
     timeout(SERVE_WITHIN, ck.check(key, want))
         .await
-        .unwrap_or_else(|_| panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}"));
+        .unwrap_or_else(|_| {
+            panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
     timeout(SERVE_WITHIN, ck.put(key, new))
         .await
-        .unwrap_or_else(|_| panic!("Put({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}"));
+        .unwrap_or_else(|_| {
+            panic!("Put({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
     timeout(SERVE_WITHIN, ck.check(key, new))
         .await
-        .unwrap_or_else(|_| panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}"));
+        .unwrap_or_else(|_| {
+            panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
 }
 
 /// Challenge 1 (6.824's TestChallenge1Delete): a group deletes the shards

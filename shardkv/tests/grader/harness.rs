@@ -28,6 +28,24 @@ use shardkv::{Clerk, Config, CtrlerClerk, CtrlerServer, Gid, MakeEnd, NSHARDS, S
 
 /// The tester's generous idea of an election period.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
+/// No clerk operation of these tests may take longer (6.824 has no such
+/// bound; a group stuck in a reconfiguration would otherwise show only as
+/// the time limit).
+pub const OP_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs one clerk operation, failing the test if it takes over [`OP_LIMIT`].
+async fn within<T>(what: String, op: impl std::future::Future<Output = T>) -> T {
+    match labrpc::time::timeout(OP_LIMIT, op).await {
+        Ok(v) => v,
+        Err(_) => panic!(
+            "{what} has not completed after {OP_LIMIT:?}: is a group stuck in a reconfiguration?"
+        ),
+    }
+}
+
+fn describe(op: &str, key: &str) -> String {
+    format!("{op}({key:?}) (shard {})", shardkv::key2shard(key))
+}
 
 // ---------------------------------------------------------------------
 // The controller
@@ -295,7 +313,7 @@ impl TestClerk {
     /// Gets `key`.
     pub async fn get(&self, key: &str) -> String {
         let op = self.sys.history.call(self.id, KvInput::get(key));
-        let v = self.clerk.get(key).await;
+        let v = within(describe("Get", key), self.clerk.get(key)).await;
         self.sys.history.finish(op, KvOutput::value(v.clone()));
         self.sys.ops.set(self.sys.ops.get() + 1);
         v
@@ -304,7 +322,7 @@ impl TestClerk {
     /// Puts `key`.
     pub async fn put(&self, key: &str, value: &str) {
         let op = self.sys.history.call(self.id, KvInput::put(key, value));
-        self.clerk.put(key, value).await;
+        within(describe("Put", key), self.clerk.put(key, value)).await;
         self.sys.history.finish(op, KvOutput::Done);
         self.sys.ops.set(self.sys.ops.get() + 1);
     }
@@ -312,7 +330,7 @@ impl TestClerk {
     /// Appends to `key`.
     pub async fn append(&self, key: &str, value: &str) {
         let op = self.sys.history.call(self.id, KvInput::append(key, value));
-        self.clerk.append(key, value).await;
+        within(describe("Append", key), self.clerk.append(key, value)).await;
         self.sys.history.finish(op, KvOutput::Done);
         self.sys.ops.set(self.sys.ops.get() + 1);
     }
@@ -321,7 +339,8 @@ impl TestClerk {
     pub async fn check(&self, key: &str, want: &str) {
         let v = self.get(key).await;
         assert_eq!(
-            v, want,
+            v,
+            want,
             "Get({key:?}) (shard {}): expected {want:?}, got {v:?}",
             shardkv::key2shard(key)
         );
@@ -344,9 +363,7 @@ impl System {
             .iter()
             .map(|&gid| Group {
                 gid,
-                nodes: (0..N)
-                    .map(|i| node::create(server_name(gid, i)))
-                    .collect(),
+                nodes: (0..N).map(|i| node::create(server_name(gid, i))).collect(),
                 servers: (0..N).map(|_| None).collect(),
             })
             .collect();
@@ -422,8 +439,10 @@ impl System {
         let groups = gis.iter().map(|&gi| (GIDS[gi], self.names(gi))).collect();
         let c = self.mck.join(groups).await;
         let gids: Vec<Gid> = gis.iter().map(|&gi| GIDS[gi]).collect();
-        self.history
-            .note("config", format!("config {}: join {gids:?} -> {:?}", c.num, c.shards));
+        self.history.note(
+            "config",
+            format!("config {}: join {gids:?} -> {:?}", c.num, c.shards),
+        );
     }
 
     /// Joins group `gi`.
@@ -435,8 +454,10 @@ impl System {
     pub async fn leavem(&self, gis: &[usize]) {
         let gids: Vec<Gid> = gis.iter().map(|&gi| GIDS[gi]).collect();
         let c = self.mck.leave(&gids).await;
-        self.history
-            .note("config", format!("config {}: leave {gids:?} -> {:?}", c.num, c.shards));
+        self.history.note(
+            "config",
+            format!("config {}: leave {gids:?} -> {:?}", c.num, c.shards),
+        );
     }
 
     /// Removes group `gi`.

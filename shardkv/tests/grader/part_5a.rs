@@ -111,7 +111,10 @@ fn basic_5a() {
             let to = if i < NSHARDS / 2 { gid3 } else { gid4 };
             let c = ck.move_shard(i, to).await;
             if cf.shards[i] != to {
-                assert!(c.num > cf.num, "Move should increase the configuration number");
+                assert!(
+                    c.num > cf.num,
+                    "Move should increase the configuration number"
+                );
             }
             t.ops += 2;
         }
@@ -157,7 +160,10 @@ fn basic_5a() {
         // (6.824 checks gids 1..10 here, which are not in the config).
         for j in 0..NSHARDS {
             if gids.contains(&c2.shards[j]) {
-                assert_eq!(c1.shards[j], c2.shards[j], "shard {j} moved between old groups");
+                assert_eq!(
+                    c1.shards[j], c2.shards[j],
+                    "shard {j} moved between old groups"
+                );
             }
         }
         t.ops += 7;
@@ -170,7 +176,10 @@ fn basic_5a() {
         let c3 = ck.query(None).await;
         for j in 0..NSHARDS {
             if gids.contains(&c2.shards[j]) {
-                assert_eq!(c2.shards[j], c3.shards[j], "shard {j} moved between remaining groups");
+                assert_eq!(
+                    c2.shards[j], c3.shards[j],
+                    "shard {j} moved between remaining groups"
+                );
             }
         }
         t.ops += 6;
@@ -240,7 +249,10 @@ fn multi_5a() {
         let c2 = ck.query(None).await;
         for j in 0..NSHARDS {
             if gids.contains(&c2.shards[j]) {
-                assert_eq!(c1.shards[j], c2.shards[j], "shard {j} moved between old groups");
+                assert_eq!(
+                    c1.shards[j], c2.shards[j],
+                    "shard {j} moved between old groups"
+                );
             }
         }
         t.ops += 3;
@@ -252,7 +264,10 @@ fn multi_5a() {
         let c3 = ck.query(None).await;
         for j in 0..NSHARDS {
             if gids.contains(&c2.shards[j]) {
-                assert_eq!(c2.shards[j], c3.shards[j], "shard {j} moved between remaining groups");
+                assert_eq!(
+                    c2.shards[j], c3.shards[j],
+                    "shard {j} moved between remaining groups"
+                );
             }
         }
         check_config(&c3, &gids);
@@ -295,7 +310,10 @@ fn minimal_again_5a() {
         let c2 = ck.query(None).await;
         for s in 0..NSHARDS {
             if c2.shards[s] != 3 {
-                assert_eq!(c1.shards[s], c2.shards[s], "shard {s} moved between 1 and 2");
+                assert_eq!(
+                    c1.shards[s], c2.shards[s],
+                    "shard {s} moved between 1 and 2"
+                );
             }
         }
         assert!(moved(&c1, &c2) <= NSHARDS / 3 + 1, "too many shards moved");
@@ -303,7 +321,10 @@ fn minimal_again_5a() {
         let c3 = ck.query(None).await;
         for s in 0..NSHARDS {
             if c2.shards[s] != 1 {
-                assert_eq!(c2.shards[s], c3.shards[s], "shard {s} moved between 2 and 3");
+                assert_eq!(
+                    c2.shards[s], c3.shards[s],
+                    "shard {s} moved between 2 and 3"
+                );
             }
         }
         assert!(moved(&c2, &c3) <= NSHARDS / 3 + 1, "too many shards moved");
@@ -320,7 +341,10 @@ fn random_rebalance_5a() {
     run_test(|| async {
         let ctrl = Ctrlers::new("ctrler", 3);
         let ck = CheckedCtrler::new(ctrl.clerk());
-        let mut t = begin("Test (5A): random joins and leaves move as few shards as possible", 3);
+        let mut t = begin(
+            "Test (5A): random joins and leaves move as few shards as possible",
+            3,
+        );
         let mut present: Vec<Gid> = Vec::new();
         for _ in 0..40 {
             let join = present.is_empty() || (present.len() < 14 && labrpc::rand::gen_bool(0.6));
@@ -414,7 +438,10 @@ fn static_shards_5a() {
             .detach();
         }
         let ndone = completions(&mut rx).await;
-        assert_eq!(ndone, 5, "expected 5 completions with one group dead; got {ndone}");
+        assert_eq!(
+            ndone, 5,
+            "expected 5 completions with one group dead; got {ndone}"
+        );
         sys.start_group(1);
         let ck = sys.make_client();
         for i in 0..10 {

@@ -139,7 +139,13 @@ struct Appenders {
 }
 
 impl Appenders {
-    fn start(sys: &Rc<System>, ka: &[String], va: &[String], len: usize, pause_ms: u64) -> Appenders {
+    fn start(
+        sys: &Rc<System>,
+        ka: &[String],
+        va: &[String],
+        len: usize,
+        pause_ms: u64,
+    ) -> Appenders {
         let values = Rc::new(RefCell::new(va.to_vec()));
         let done = Rc::new(Cell::new(false));
         let tasks = (0..ka.len())
@@ -158,7 +164,11 @@ impl Appenders {
                 })
             })
             .collect();
-        Appenders { values, done, tasks }
+        Appenders {
+            values,
+            done,
+            tasks,
+        }
     }
 
     async fn stop(self) -> Vec<String> {
