@@ -7,7 +7,11 @@
 //!   [`Stats::end`], printed as 6.824's "Passed" line and as the
 //!   machine-readable `labstats` line that `lab grade` reads.
 //! - [`StatsLine`]: that line's format, defined here once, with its parser.
+//! - [`KvHistory`]: a key/value history on virtual time, checked for
+//!   linearizability, with the annotated HTML view on a violation.
 
+mod history;
 mod stats;
 
+pub use history::{CHECK_TIMEOUT, KvHistory};
 pub use stats::{STATS_PREFIX, Stats, StatsLine};

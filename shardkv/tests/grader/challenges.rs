@@ -1,0 +1,183 @@
+//! The two challenges of 5B, required here (6.824's TestChallenge1Delete,
+//! TestChallenge2Unaffected, TestChallenge2Partial).
+
+use std::time::Duration;
+
+use labrpc::run_test;
+use labrpc::time::timeout;
+use shardkv::{NSHARDS, key2shard};
+
+use crate::harness::{GIDS, System, TestClerk, randstring, sleep_ms};
+
+/// How long an operation on a shard that a reconfiguration does not hold
+/// up may take (6.824 waits for ever; a stuck group hits the time limit).
+const SERVE_WITHIN: Duration = Duration::from_secs(5);
+
+/// Checks `key` then overwrites it, each within [`SERVE_WITHIN`].
+async fn check_put_within(ck: &TestClerk, key: &str, want: &str, new: &str, why: &str) {
+    let shard = key2shard(key);
+    timeout(SERVE_WITHIN, ck.check(key, want))
+        .await
+        .unwrap_or_else(|_| {
+            panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
+    timeout(SERVE_WITHIN, ck.put(key, new))
+        .await
+        .unwrap_or_else(|_| {
+            panic!("Put({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
+    timeout(SERVE_WITHIN, ck.check(key, new))
+        .await
+        .unwrap_or_else(|_| {
+            panic!("Get({key:?}) of shard {shard} did not complete within {SERVE_WITHIN:?}: {why}")
+        });
+}
+
+/// Challenge 1 (6.824's TestChallenge1Delete): a group deletes the shards
+/// it handed over, so the state of all nine servers stays within 117,000
+/// bytes (27 keys of 1000 bytes once, 3 more read keys, on 3 replicas,
+/// plus slop).
+#[test]
+fn challenge1_delete_5b() {
+    run_test(|| async {
+        let sys = System::new(false, Some(1));
+        sys.begin("Test (5B): shard deletion (challenge 1)");
+        let ck = sys.make_client();
+        sys.join(0).await;
+        let n = 30;
+        let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let va: Vec<String> = (0..n).map(|_| randstring(1000)).collect();
+        for i in 0..n {
+            ck.put(&ka[i], &va[i]).await;
+        }
+        for i in 0..3 {
+            ck.check(&ka[i], &va[i]).await;
+        }
+        for _ in 0..2 {
+            sys.join(1).await;
+            sys.leave(0).await;
+            sys.join(2).await;
+            sleep_ms(3000).await;
+            for i in 0..3 {
+                ck.check(&ka[i], &va[i]).await;
+            }
+            sys.leave(1).await;
+            sys.join(0).await;
+            sys.leave(2).await;
+            sleep_ms(3000).await;
+            for i in 0..3 {
+                ck.check(&ka[i], &va[i]).await;
+            }
+        }
+        sys.join(1).await;
+        sys.join(2).await;
+        for _ in 0..3 {
+            sleep_ms(1000).await;
+            for i in 0..3 {
+                ck.check(&ka[i], &va[i]).await;
+            }
+        }
+        let total = sys.total_size();
+        let expected = 3 * ((n - 3) * 1000 + 2 * 3 * 1000 + 6000);
+        println!("  persisted state of all servers: {total} bytes (at most {expected})");
+        assert!(
+            total <= expected,
+            "snapshot + persisted Raft state are too big: {total} > {expected} bytes: are shards deleted once handed over?"
+        );
+        for i in 0..n {
+            ck.check(&ka[i], &va[i]).await;
+        }
+        sys.end();
+    });
+}
+
+/// Challenge 2 (6.824's TestChallenge2Unaffected): group 101 must keep
+/// serving the shards it owned while it waits for ever for shards of dead
+/// group 100. (6.824 picks the keys to overwrite by index as if it were
+/// the shard; here by shard.)
+#[test]
+fn challenge2_unaffected_5b() {
+    run_test(|| async {
+        let sys = System::new(true, Some(100));
+        sys.begin("Test (5B): unaffected shard access (challenge 2)");
+        let ck = sys.make_client();
+        sys.join(0).await;
+        let n = 10;
+        let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let mut va: Vec<String> = vec!["100".to_string(); n];
+        for i in 0..n {
+            ck.put(&ka[i], &va[i]).await;
+        }
+        sys.join(1).await;
+        let owned = sys.owned(1).await;
+        // Let the migration finish and clerks learn the configuration.
+        sleep_ms(1000).await;
+        for i in 0..n {
+            if owned.contains(&key2shard(&ka[i])) {
+                va[i] = "101".to_string();
+                ck.put(&ka[i], &va[i]).await;
+            }
+        }
+        sys.shutdown_group(0);
+        // 101 can never fetch 100's shards now.
+        sys.leave(0).await;
+        sleep_ms(1000).await;
+        for i in 0..n {
+            if owned.contains(&key2shard(&ka[i])) {
+                let new = format!("{}-1", va[i]);
+                check_put_within(
+                    &ck,
+                    &ka[i],
+                    &va[i],
+                    &new,
+                    "group 101 must keep serving shards it already owned while it waits for group 100's",
+                )
+                .await;
+            }
+        }
+        sys.end();
+    });
+}
+
+/// Challenge 2 (6.824's TestChallenge2Partial): group 101 must serve the
+/// shards it got from live group 102 even though those of dead group 100
+/// never arrive.
+#[test]
+fn challenge2_partial_5b() {
+    run_test(|| async {
+        let sys = System::new(true, Some(100));
+        sys.begin("Test (5B): partial migration shard access (challenge 2)");
+        let ck = sys.make_client();
+        sys.joinm(&[0, 1, 2]).await;
+        sleep_ms(1000).await;
+        let n = 10;
+        let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let va: Vec<String> = vec!["100".to_string(); n];
+        for i in 0..n {
+            ck.put(&ka[i], &va[i]).await;
+        }
+        let owned = sys.owned(2).await;
+        assert!(owned.len() < NSHARDS);
+        sys.shutdown_group(0);
+        // 101 can get 102's shards, but never 100's.
+        sys.leavem(&[0, 2]).await;
+        sleep_ms(1000).await;
+        for i in 0..n {
+            if owned.contains(&key2shard(&ka[i])) {
+                let new = format!("{}-2", va[i]);
+                check_put_within(
+                    &ck,
+                    &ka[i],
+                    &va[i],
+                    &new,
+                    &format!(
+                        "group {} must serve each shard from group {} as soon as it has it",
+                        GIDS[1], GIDS[2]
+                    ),
+                )
+                .await;
+            }
+        }
+        sys.end();
+    });
+}
