@@ -186,9 +186,10 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
     );
 
     // Every grader test fails, each with a stub's message.
-    for lab_name in ["mapreduce", "raft", "kvraft"] {
+    for lab_name in ["mapreduce", "kvsrv", "raft", "kvraft", "shardkv"] {
         let o = cargo(
             &h,
+            &target,
             &[
                 "test",
                 "--release",
@@ -240,6 +241,7 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
     );
     let o = cargo(
         &s,
+        &seeded_target("solution"),
         &[
             "test",
             "--release",
