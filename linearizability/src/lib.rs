@@ -96,15 +96,18 @@ mod html;
 mod memo;
 mod model;
 pub mod models;
+mod refute;
 mod result;
 
-pub use checker::{CheckOptions, check, check_with};
+pub use checker::{CheckOptions, EVIDENCE_BUDGET, check, check_with};
 pub use format::{FormatError, JsonModel, parse_history, read_history, write_history};
 pub use history::{Event, EventError, OpId, Operation, Recorder, operations_from_events};
 pub use html::{Annotation, render_html, write_html};
 pub use model::{History, Model, Partition};
 pub use models::{
-    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, RegisterInput,
-    RegisterModel, RegisterOutput,
+    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, KvStoreState,
+    KvUnpartitionedModel, RegisterInput, RegisterModel, RegisterOutput,
 };
-pub use result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};
+pub use result::{
+    CheckResult, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
+};

@@ -13,6 +13,7 @@
 use std::hash::Hash;
 
 use crate::history::Operation;
+use crate::result::Refutation;
 
 /// A history of operations of model `M`.
 pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
@@ -82,6 +83,23 @@ pub trait Model: Sync {
     /// of the search in read-heavy histories.
     fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
         false
+    }
+
+    /// A cheap proof that the operations `ops` (history indices, one
+    /// partition, increasing) have no linearization, or `None`. The
+    /// checker tries it on every partition before the exponential search,
+    /// so that the common bugs (a read of a value no write wrote, a stale
+    /// read, a lost append) are proven in microseconds.
+    ///
+    /// It must be **sound**: return `Some` only if no linearization
+    /// exists (it need not find every violation; the search does that).
+    /// The default finds nothing.
+    fn refute(
+        &self,
+        _history: &[Operation<Self::Input, Self::Output>],
+        _ops: &[usize],
+    ) -> Option<Refutation> {
+        None
     }
 
     /// A short human description of an operation, e.g. `get("x") -> "1"`;

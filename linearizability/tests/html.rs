@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use linearizability::{
-    Annotation, KvInput, KvModel, KvOutput, Operation, check, render_html, write_html,
+    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, check, check_with,
+    render_html, write_html,
 };
 
 fn stale_history() -> Vec<Operation<KvInput, KvOutput>> {
@@ -72,7 +73,8 @@ fn page_carries_the_evidence() {
     let lin = &parts[0]["linearizations"][0];
     assert_eq!(lin["order"], serde_json::json!([0]));
     assert_eq!(lin["stuck"], serde_json::json!([1]));
-    assert_eq!(parts[1]["verdict"], "linearizable");
+    // The fast path stopped at the violation in "x": "y" was not searched.
+    assert_eq!(parts[1]["verdict"], "not checked");
     assert_eq!(data["annotations"][0]["tag"], "network");
     assert_eq!(data["annotations"][1]["end"], serde_json::Value::Null);
 
@@ -81,4 +83,18 @@ fn page_carries_the_evidence() {
     write_html(&path, &KvModel, &h, &result, &notes).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
     std::fs::remove_file(&path).unwrap();
+
+    // Explaining every partition: "y" is searched too.
+    let all = CheckOptions {
+        all: true,
+        ..CheckOptions::default()
+    };
+    let data = data_of(&render_html(
+        &KvModel,
+        &h,
+        &check_with(&KvModel, &h, &all),
+        &notes,
+    ));
+    assert_eq!(data["partitions"][1]["verdict"], "linearizable");
+    assert_eq!(data["partitions"][0]["verdict"], "not linearizable");
 }

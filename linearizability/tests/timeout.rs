@@ -110,6 +110,8 @@ fn a_violation_elsewhere_is_not_hidden_by_a_timeout() {
             &CheckOptions {
                 timeout: Some(Duration::from_millis(100)),
                 threads: Some(threads),
+                // Search "hard" too (the fast path would stop at "bad").
+                all: true,
                 ..Default::default()
             },
         );

@@ -6,5 +6,5 @@ mod kv;
 mod register;
 
 pub use cas_register::{CasInput, CasOutput, CasRegisterModel};
-pub use kv::{KvInput, KvModel, KvOutput, KvState};
+pub use kv::{KvInput, KvModel, KvOutput, KvState, KvStoreState, KvUnpartitionedModel};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};

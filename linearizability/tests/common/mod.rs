@@ -70,7 +70,18 @@ pub fn assert_evidence<M: Model>(
                 assert_linearization(model, history, &p.ops, order, true)
             }
             Outcome::NotLinearizable { longest } => {
-                assert!(!longest.is_empty(), "{}: no prefix reported", p.label);
+                if let Some(refutation) = &p.refutation {
+                    assert!(!refutation.ops.is_empty(), "{}: empty refutation", p.label);
+                    assert!(refutation.ops.iter().all(|i| p.ops.contains(i)));
+                }
+                if longest.is_empty() {
+                    assert!(
+                        p.refutation.is_some(),
+                        "{}: no prefix reported, and no refutation",
+                        p.label
+                    );
+                    continue;
+                }
                 let len = longest[0].order.len();
                 for prefix in longest {
                     assert_eq!(prefix.order.len(), len, "prefixes of unequal length");
@@ -98,6 +109,12 @@ pub fn assert_evidence<M: Model>(
                     assert_linearization(model, history, &p.ops, &prefix.order, false);
                 }
             }
+            Outcome::NotChecked => assert_eq!(
+                result.verdict,
+                Verdict::NotLinearizable,
+                "{}: not checked, yet no violation",
+                p.label
+            ),
         }
     }
     let any = |v| result.partitions.iter().any(|p| p.outcome.verdict() == v);
