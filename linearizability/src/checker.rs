@@ -21,15 +21,16 @@
 //!   (with one thread it does not).
 //!
 //! The schedule (per check):
-//! 1. [`Model::refute`] on every partition, smallest first: a model's cheap,
-//!    sound arguments (a read of a value no write wrote, ...). A refuted
-//!    partition is not linearizable; the search then only looks for its
-//!    longest prefixes, within [`EVIDENCE_BUDGET`].
-//! 2. The search, in rounds: every undecided partition (smallest first, in
-//!    parallel) gets a step budget that grows 8× a round, the last round
-//!    unlimited. A violation that is quick to prove is found before the
-//!    hard partitions are searched to the end; the restarts cost at most a
-//!    seventh of the work.
+//! 1. The search, in rounds: every undecided partition (smallest first, in
+//!    parallel) gets a step budget ([`BUDGETS`], then unlimited). Most
+//!    partitions, and violations that are quick to prove, are decided in
+//!    the first small round, before any hard partition is searched to the
+//!    end; a restart costs at most the budget spent.
+//! 2. After the first round, [`Model::refute`] on the undecided partitions,
+//!    smallest first: the model's cheap, sound arguments (a read of a value
+//!    no write wrote, a stale read, ...). A refuted partition is not
+//!    linearizable; the search then only looks for its longest prefixes,
+//!    within [`EVIDENCE_BUDGET`].
 //!
 //! The search (per partition): sort call and return entries by time (calls
 //! before returns at equal times: touching intervals are concurrent) into a
@@ -62,11 +63,10 @@ const POLL_EVERY: u64 = 1024;
 /// [`CheckOptions::threads`] says otherwise.
 const SMALL_HISTORY: usize = 1000;
 
-/// The step budget of the first search round, and its growth per round.
-const FIRST_BUDGET: u64 = 1 << 14;
-const BUDGET_GROWTH: u64 = 8;
-/// Rounds after which the budget is unlimited.
-const BUDGET_ROUNDS: u32 = 5;
+/// The step budgets of the search rounds before the last, unlimited one.
+/// Few and small: a restarted search repeats its work, so they only let
+/// quick decisions (most partitions, and most violations) come first.
+const BUDGETS: [u64; 2] = [1 << 14, 1 << 18];
 
 /// How long the search for the longest prefixes of a partition that a
 /// refutation already proved not linearizable may take (within the
@@ -166,72 +166,17 @@ pub fn check_with<M: Model>(
 
     let mut outcomes: Vec<Option<Outcome>> = vec![None; partitions.len()];
     let mut refutations: Vec<Option<Refutation>> = vec![None; partitions.len()];
-
-    // 1. Cheap refutations, then the evidence for the refuted partitions.
-    for &p in &order {
-        if cancel.cancelled() {
-            break;
-        }
-        refutations[p] = model.refute(history, &partitions[p].ops);
-        if refutations[p].is_some() && !options.all {
-            break;
-        }
-    }
-    let refuted: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&p| refutations[p].is_some())
-        .collect();
-    if !refuted.is_empty() {
-        found.store(true, Ordering::Relaxed);
-    }
-    let evidence = run_parallel(&refuted, threads, |p| {
-        let budget_end = now()
-            .checked_add(EVIDENCE_BUDGET)
-            .map_or(deadline, |e| Some(deadline.map_or(e, |d| d.min(e))));
-        let evidence_cancel = Cancel {
-            deadline: budget_end,
-            stop: AtomicBool::new(false),
-            external: options.cancel,
-            found: None,
-        };
-        match check_partition(model, history, &partitions[p].ops, &evidence_cancel, None) {
-            Search::Done(Outcome::Linearizable { order }) => {
-                // The search is exact: a refutation that disagrees is a
-                // model bug (the generated tests look for these).
-                debug_assert!(false, "unsound refutation of partition {p}");
-                Outcome::Linearizable { order }
-            }
-            Search::Done(Outcome::NotLinearizable { longest }) => {
-                Outcome::NotLinearizable { longest }
-            }
-            // Prefixes of an unfinished search are not the longest.
-            _ => Outcome::NotLinearizable {
-                longest: Vec::new(),
-            },
-        }
-    });
-    for (p, outcome) in evidence {
-        if outcome.verdict() == Verdict::Linearizable {
-            refutations[p] = None;
-        }
-        outcomes[p] = Some(outcome);
-    }
-
-    // 2. The search, in rounds of growing step budgets.
-    let mut undecided: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&p| outcomes[p].is_none())
-        .collect();
-    let mut budget = Some(FIRST_BUDGET);
+    let mut undecided = order;
     let mut round = 0;
     while !undecided.is_empty() && !cancel.cancelled() {
+        let budget = BUDGETS.get(round).copied();
         round += 1;
-        if round >= BUDGET_ROUNDS {
-            budget = None;
-        }
         let searched = run_parallel(&undecided, threads, |p| {
+            if cancel.cancelled() {
+                return Search::Done(Outcome::Unknown {
+                    longest: Vec::new(),
+                });
+            }
             let search = check_partition(model, history, &partitions[p].ops, &cancel, budget);
             if let Search::Done(Outcome::NotLinearizable { .. }) = search {
                 found.store(true, Ordering::Relaxed);
@@ -246,7 +191,19 @@ pub fn check_with<M: Model>(
             }
         }
         undecided.sort_by_key(|&p| (partitions[p].ops.len(), p));
-        budget = budget.map(|b| b.saturating_mul(BUDGET_GROWTH));
+        if round == 1 {
+            // The partitions the first, small budget did not decide: try
+            // the cheap refutations before searching them to the end.
+            let refuted = refute(model, history, &partitions, &undecided, &cancel, options);
+            for (p, refutation, outcome) in refuted {
+                refutations[p] = Some(refutation);
+                if outcome.verdict() == Verdict::NotLinearizable {
+                    found.store(true, Ordering::Relaxed);
+                }
+                outcomes[p] = Some(outcome);
+                undecided.retain(|&q| q != p);
+            }
+        }
     }
 
     let stopped_early = !options.all && found.load(Ordering::Relaxed);
@@ -283,6 +240,74 @@ pub fn check_with<M: Model>(
         partitions,
         elapsed: now().duration_since(start),
     }
+}
+
+/// Tries [`Model::refute`] on the partitions `undecided` (in order; on the
+/// fast path, up to the first refuted one), and searches each refuted
+/// partition for its longest prefixes within [`EVIDENCE_BUDGET`]. Returns
+/// (partition, refutation, outcome) for the refuted ones.
+fn refute<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    partitions: &[Partition],
+    undecided: &[usize],
+    cancel: &Cancel<'_>,
+    options: &CheckOptions<'_>,
+) -> Vec<(usize, Refutation, Outcome)> {
+    let mut refuted = Vec::new();
+    for &p in undecided {
+        if cancel.cancelled() {
+            break;
+        }
+        if let Some(refutation) = model.refute(history, &partitions[p].ops) {
+            refuted.push((p, refutation));
+            if !options.all {
+                break;
+            }
+        }
+    }
+    let parts: Vec<usize> = refuted.iter().map(|&(p, _)| p).collect();
+    let threads = if parts.len() > 1 {
+        options.threads.unwrap_or(2)
+    } else {
+        1
+    };
+    let mut evidence = run_parallel(&parts, threads, |p| {
+        let budget_end = now()
+            .checked_add(EVIDENCE_BUDGET)
+            .map_or(cancel.deadline, |e| {
+                Some(cancel.deadline.map_or(e, |d| d.min(e)))
+            });
+        let evidence_cancel = Cancel {
+            deadline: budget_end,
+            stop: AtomicBool::new(false),
+            external: cancel.external,
+            found: None,
+        };
+        match check_partition(model, history, &partitions[p].ops, &evidence_cancel, None) {
+            // The search is exact: a refutation that disagrees is a model
+            // bug (the generated tests look for these), and the search wins.
+            Search::Done(Outcome::Linearizable { order }) => {
+                debug_assert!(false, "unsound refutation of partition {p}");
+                Outcome::Linearizable { order }
+            }
+            Search::Done(Outcome::NotLinearizable { longest }) => {
+                Outcome::NotLinearizable { longest }
+            }
+            // Prefixes of an unfinished search are not the longest.
+            _ => Outcome::NotLinearizable {
+                longest: Vec::new(),
+            },
+        }
+    });
+    evidence.sort_by_key(|&(p, _)| p);
+    refuted.sort_by_key(|&(p, _)| p);
+    refuted
+        .into_iter()
+        .zip(evidence)
+        .filter(|(_, (_, outcome))| outcome.verdict() == Verdict::NotLinearizable)
+        .map(|((p, refutation), (_, outcome))| (p, refutation, outcome))
+        .collect()
 }
 
 /// Runs `f` on every item, on up to `threads` threads (the caller's own

