@@ -409,3 +409,45 @@ pub fn generate_cas(seed: u64, slots: usize, ops: usize, crash: f64, stale: f64)
         .map(|(_, i)| history[i].clone())
         .collect()
 }
+
+/// `M` without its refutations: the search alone decides. Comparing the
+/// two shows that refutations never change a verdict.
+pub struct SearchOnly<M>(pub M);
+
+impl<M: Model> Model for SearchOnly<M> {
+    type Input = M::Input;
+    type Output = M::Output;
+    type State = M::State;
+
+    fn partition(
+        &self,
+        history: &[Operation<M::Input, M::Output>],
+    ) -> Vec<linearizability::Partition> {
+        self.0.partition(history)
+    }
+
+    fn init(&self) -> M::State {
+        self.0.init()
+    }
+
+    fn step(
+        &self,
+        state: &M::State,
+        input: &M::Input,
+        output: Option<&M::Output>,
+    ) -> Option<M::State> {
+        self.0.step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &M::Input, output: Option<&M::Output>) -> bool {
+        self.0.is_read_only(input, output)
+    }
+
+    fn describe_operation(&self, input: &M::Input, output: Option<&M::Output>) -> String {
+        self.0.describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &M::State) -> String {
+        self.0.describe_state(state)
+    }
+}
