@@ -71,7 +71,7 @@ const BUDGETS: [u64; 2] = [1 << 14, 1 << 18];
 /// How long the search for the longest prefixes of a partition that a
 /// refutation already proved not linearizable may take (within the
 /// timeout). Past it, the refutation alone is the evidence.
-pub const EVIDENCE_BUDGET: Duration = Duration::from_millis(500);
+pub const EVIDENCE_BUDGET: Duration = Duration::from_millis(200);
 
 /// Knobs of [`check_with`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -430,6 +430,7 @@ fn check_partition<M: Model>(
         .map(|op| model.is_read_only(inputs[op], outputs[op]))
         .collect();
     let keys: Vec<u64> = (0..n).map(zobrist).collect();
+    let dead_ends = DeadEnds::new(model, history, ops, &read_only);
 
     // Entries sorted by (time, return after call, op): a total order, so the
     // search is the same on every run.
@@ -509,32 +510,41 @@ fn check_partition<M: Model>(
             let mut e = next[head as usize];
             while e != NIL && info[e as usize] & 1 == 0 {
                 let op = (info[e as usize] >> 1) as usize;
-                if read_only[op]
-                    && let Some(new_state) = model.step(&state, inputs[op], outputs[op])
-                {
-                    // Placing this read now is as good as any order: if the
-                    // configuration after it fails, this one fails too.
-                    let new_hash = hash ^ keys[op];
-                    bits[op / 64] |= 1 << (op % 64);
-                    if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
-                        let old = std::mem::replace(&mut state, new_state);
-                        stack.push(Frame {
-                            entry: e,
-                            state: old,
-                            forced: true,
-                        });
-                        hash = new_hash;
-                        lift(&mut next, &mut prev, e, ret_entry[op]);
-                        unplaced -= usize::from(ret_entry[op] != NIL);
-                        longest.pushed(stack.len());
-                        fresh = true;
-                    } else {
-                        bits[op / 64] &= !(1 << (op % 64));
-                        fail = true;
-                    }
-                    break;
+                if !read_only[op] {
+                    e = next[e as usize];
+                    continue;
                 }
-                e = next[e as usize];
+                let Some(new_state) = model.step(&state, inputs[op], outputs[op]) else {
+                    if dead_ends.is_dead(model, &state, op, inputs[op], outputs[op], &bits) {
+                        // This read can never become legal here: give up
+                        // on the configuration now, not at its return.
+                        fail = true;
+                        break;
+                    }
+                    e = next[e as usize];
+                    continue;
+                };
+                // Placing this read now is as good as any order: if the
+                // configuration after it fails, this one fails too.
+                let new_hash = hash ^ keys[op];
+                bits[op / 64] |= 1 << (op % 64);
+                if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
+                    let old = std::mem::replace(&mut state, new_state);
+                    stack.push(Frame {
+                        entry: e,
+                        state: old,
+                        forced: true,
+                    });
+                    hash = new_hash;
+                    lift(&mut next, &mut prev, e, ret_entry[op]);
+                    unplaced -= usize::from(ret_entry[op] != NIL);
+                    longest.pushed(stack.len());
+                    fresh = true;
+                } else {
+                    bits[op / 64] &= !(1 << (op % 64));
+                    fail = true;
+                }
+                break;
             }
             if fresh {
                 entry = next[head as usize];
@@ -602,6 +612,86 @@ fn check_partition<M: Model>(
                 break;
             }
         }
+    }
+}
+
+/// Reads that can be seen to be dead early (Model::reaches and
+/// Model::is_reset): for each read-only operation with a known output, the
+/// resets (local indices) after which it could become legal, or `None`
+/// when the model gives no pruning for it.
+struct DeadEnds {
+    enablers: Vec<Option<Vec<usize>>>,
+}
+
+impl DeadEnds {
+    fn new<M: Model>(
+        model: &M,
+        history: &[Operation<M::Input, M::Output>],
+        ops: &[usize],
+        read_only: &[bool],
+    ) -> Self {
+        let init = model.init();
+        // (local index, call, the state right after it) of every reset.
+        let resets: Vec<(usize, u64, Option<M::State>)> = ops
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| model.is_reset(&history[i].input, history[i].known_output()))
+            .map(|(local, &i)| {
+                let op = &history[i];
+                (
+                    local,
+                    op.call,
+                    model.step(&init, &op.input, op.known_output()),
+                )
+            })
+            .collect();
+        let enablers = ops
+            .iter()
+            .enumerate()
+            .map(|(local, &i)| {
+                let op = &history[i];
+                let (Some(ret), Some(output)) = (op.ret, op.known_output()) else {
+                    return None;
+                };
+                if !read_only[local] || !model.prunes(&op.input, Some(output)) {
+                    return None;
+                }
+                Some(
+                    resets
+                        .iter()
+                        .filter(|(_, call, after)| {
+                            *call <= ret
+                                && after
+                                    .as_ref()
+                                    .is_some_and(|s| model.reaches(s, &op.input, Some(output)))
+                        })
+                        .map(|&(r, _, _)| r)
+                        .collect(),
+                )
+            })
+            .collect();
+        DeadEnds { enablers }
+    }
+
+    /// Whether read `op`, illegal in `state`, can never become legal
+    /// given the operations placed so far (`bits`): neither by the
+    /// operations that are not resets, nor after a reset not yet placed.
+    fn is_dead<M: Model>(
+        &self,
+        model: &M,
+        state: &M::State,
+        op: usize,
+        input: &M::Input,
+        output: Option<&M::Output>,
+        bits: &[u64],
+    ) -> bool {
+        let Some(enablers) = &self.enablers[op] else {
+            return false;
+        };
+        !model.reaches(state, input, output)
+            && enablers
+                .iter()
+                .all(|&r| bits[r / 64] & (1 << (r % 64)) != 0)
     }
 }
 

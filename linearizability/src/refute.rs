@@ -12,11 +12,14 @@
 //!   returned can take effect before `r`. If `v` is not such a value
 //!   (even allowing each appended value to repeat), `r` is impossible.
 //! - **Missed write.** If a write `w` returned before `r` was called, `w`
-//!   takes effect before `r`. If no put other than `w` can take effect
-//!   between them (none that is called by the time `r` returns and that
-//!   had not returned before `w` was called), then `v` starts with `w`'s
-//!   value (a put) or contains it (an append); if no write at all can come
-//!   between, `v` is the put's value or ends with the appended value.
+//!   takes effect before `r`. The writes that can take effect between them
+//!   are those called by the time `r` returns that had not returned before
+//!   `w` was called. If one of them is the last put before `r`, `v` starts
+//!   with its value. Otherwise only appends came between, and `v` starts
+//!   with `w`'s value (a put) or contains it (an append); if no write at
+//!   all can come between, `v` is the put's value or ends with the
+//!   appended value. So `v` is impossible when it starts with no such
+//!   put's value and breaks the rule for `w`.
 //!   Only the [`RECENT`] latest such `w` per read are tried: a stale read
 //!   misses the most recent writes, and a lost append is missed by the
 //!   next reads.
@@ -211,19 +214,22 @@ fn unwritable(writes: &[Write<'_>], appended: &Appended, ret_r: u64, v: &str) ->
 fn missed(writes: &[Write<'_>], w0: usize, ret_r: u64, v: &str) -> Option<String> {
     let first = &writes[w0];
     // Writes that can take effect after `first` and before the read.
-    let between = writes
-        .iter()
-        .enumerate()
-        .filter(|&(w, x)| w != w0 && x.ret >= first.call && x.call <= ret_r);
     let mut puts = 0;
     let mut any = 0;
-    for (_, x) in between {
-        any += 1;
-        puts += usize::from(x.is_put);
+    for (w, x) in writes.iter().enumerate() {
+        if w != w0 && x.ret >= first.call && x.call <= ret_r {
+            any += 1;
+            if x.is_put {
+                // The last put between them, if any, starts the value.
+                if v.starts_with(x.value) {
+                    return None;
+                }
+                puts += 1;
+            }
+        }
     }
-    if puts > 0 {
-        return None;
-    }
+    // No put took effect between them (none can explain `v`), so only
+    // appends did.
     let value = first.value;
     let (ok, must) = match (first.is_put, any == 0) {
         (true, true) => (v == value, "be"),
@@ -232,13 +238,14 @@ fn missed(writes: &[Write<'_>], w0: usize, ret_r: u64, v: &str) -> Option<String
         (false, false) => (v.contains(value), "contain"),
     };
     (!ok).then(|| {
-        let between = if any == 0 {
-            "no other write"
-        } else {
-            "no put (only appends)"
+        let between = match (any, puts) {
+            (0, _) => String::from("no other write on this key could take effect between them"),
+            (_, 0) => String::from("only appends could take effect between them"),
+            (_, p) => format!(
+                "the value read starts with none of the {p} puts that could take effect \
+                 between them, so only appends did"
+            ),
         };
-        format!(
-            "{between} on this key could take effect between them, so the value read must {must} {value:?}"
-        )
+        format!("{between}; the value read must then {must} {value:?}")
     })
 }

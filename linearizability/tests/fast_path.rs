@@ -110,6 +110,10 @@ fn refutations_agree_with_the_search() {
         for seed in 0..150 {
             let h = generate_kv(seed * 31 + s as u64, shape);
             let search = check_with(&SearchOnly(KvModel), &h, &all());
+            // Refutations and pruning change no verdict.
+            let full = check_with(&KvModel, &h, &all());
+            assert_eq!(full.verdict, search.verdict, "shape {shape:?} seed {seed}");
+            assert_evidence(&KvModel, &h, &full);
             for p in &search.partitions {
                 let verdict = p.outcome.verdict();
                 assert_ne!(verdict, Verdict::Unknown, "shape {shape:?} seed {seed}");

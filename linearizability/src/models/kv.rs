@@ -187,6 +187,27 @@ impl Model for KvModel {
         matches!(input, KvInput::Get { .. })
     }
 
+    /// A put, whatever its output says (a put's output is never a value).
+    fn is_reset(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
+        matches!(input, KvInput::Put { .. })
+    }
+
+    fn prunes(&self, input: &KvInput, output: Option<&KvOutput>) -> bool {
+        matches!(
+            (input, output),
+            (KvInput::Get { .. }, Some(KvOutput::Value(_)))
+        )
+    }
+
+    /// Without puts a value only grows: a get of `v` can become legal only
+    /// if the value now is a prefix of `v`.
+    fn reaches(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> bool {
+        match (input, output) {
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v.starts_with(state.as_str()),
+            _ => true,
+        }
+    }
+
     /// A read of a value no write could produce, or one that misses a
     /// write completed before it began (see `src/refute.rs`).
     fn refute(
