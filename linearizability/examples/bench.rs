@@ -5,6 +5,7 @@
 //! cargo run --release -p linearizability --example bench
 //! cargo run --release -p linearizability --example bench -- --only "hot key"
 //! cargo run --release -p linearizability --example bench -- --porcupine-kv c10-ok.txt
+//! cargo run --release -p linearizability --example bench -- --write DIR   # then time lincheck on them
 //! ```
 //!
 //! Histories come from `tests/common`: correct stores under random
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use common::{KvOp, KvShape, generate_cas, generate_kv};
 use linearizability::{
     CasRegisterModel, CheckOptions, Event, KvInput, KvModel, KvOutput, KvUnpartitionedModel, Model,
-    Operation, Outcome, Verdict, check_with, operations_from_events,
+    Operation, Outcome, Verdict, check_with, operations_from_events, write_history,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -326,6 +327,36 @@ fn main() {
         report(name, &KvModel, &histories, &fast);
         let bad: Vec<Vec<KvOp>> = histories.into_iter().map(corrupt).collect();
         report(&format!("{name}, zzz"), &KvModel, &bad, &fast1);
+    }
+    // `--write DIR`: save the row histories as JSON lines, so that
+    // `lincheck` (one process per file) can be timed on them.
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|at| args.get(at + 1))
+    {
+        let dir = std::path::Path::new(dir);
+        std::fs::create_dir_all(dir).expect("a writable directory");
+        let save = |name: String, write: &dyn Fn(std::fs::File) -> std::io::Result<()>| {
+            write(std::fs::File::create(dir.join(name)).expect("a writable file"))
+                .expect("written");
+        };
+        for (i, h) in cas_ok.iter().enumerate() {
+            save(format!("cas-ok-{i:03}.jsonl"), &|f| {
+                write_history(&CasRegisterModel, h, f)
+            });
+        }
+        for (i, h) in bad50.iter().enumerate() {
+            save(format!("kv50-stale-{i}.jsonl"), &|f| {
+                write_history(&KvModel, h, f)
+            });
+        }
+        for (i, h) in ok50.iter().enumerate() {
+            save(format!("kv50-ok-{i}.jsonl"), &|f| {
+                write_history(&KvModel, h, f)
+            });
+        }
+        println!("histories written to {}", dir.display());
     }
     if let Some(at) = args.iter().position(|a| a == "--porcupine-kv") {
         for path in &args[at + 1..] {
