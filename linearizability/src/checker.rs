@@ -29,8 +29,8 @@
 //! 2. After the first round, [`Model::refute`] on the undecided partitions,
 //!    smallest first: the model's cheap, sound arguments (a read of a value
 //!    no write wrote, a stale read, ...). A refuted partition is not
-//!    linearizable; the search then only looks for its longest prefixes,
-//!    within [`EVIDENCE_BUDGET`].
+//!    linearizable; the search then only looks for its longest prefixes
+//!    (on the fast path within [`EVIDENCE_BUDGET`]).
 //!
 //! The search (per partition): sort call and return entries by time (calls
 //! before returns at equal times: touching intervals are concurrent) into a
@@ -68,9 +68,10 @@ const SMALL_HISTORY: usize = 1000;
 /// quick decisions (most partitions, and most violations) come first.
 const BUDGETS: [u64; 2] = [1 << 14, 1 << 18];
 
-/// How long the search for the longest prefixes of a partition that a
-/// refutation already proved not linearizable may take (within the
-/// timeout). Past it, the refutation alone is the evidence.
+/// On the fast path, how long the search for the longest prefixes of a
+/// partition that a refutation already proved not linearizable may take
+/// (within the timeout). Past it, the refutation alone is the evidence.
+/// With [`CheckOptions::all`] only the timeout bounds that search.
 pub const EVIDENCE_BUDGET: Duration = Duration::from_millis(200);
 
 /// Knobs of [`check_with`].
@@ -194,7 +195,15 @@ pub fn check_with<M: Model>(
         if round == 1 {
             // The partitions the first, small budget did not decide: try
             // the cheap refutations before searching them to the end.
-            let refuted = refute(model, history, &partitions, &undecided, &cancel, options);
+            let refuted = refute(
+                model,
+                history,
+                &partitions,
+                &undecided,
+                &cancel,
+                options,
+                threads,
+            );
             for (p, refutation, outcome) in refuted {
                 refutations[p] = Some(refutation);
                 if outcome.verdict() == Verdict::NotLinearizable {
@@ -244,7 +253,8 @@ pub fn check_with<M: Model>(
 
 /// Tries [`Model::refute`] on the partitions `undecided` (in order; on the
 /// fast path, up to the first refuted one), and searches each refuted
-/// partition for its longest prefixes within [`EVIDENCE_BUDGET`]. Returns
+/// partition for its longest prefixes (on the fast path within
+/// [`EVIDENCE_BUDGET`]). Returns
 /// (partition, refutation, outcome) for the refuted ones.
 fn refute<M: Model>(
     model: &M,
@@ -253,6 +263,7 @@ fn refute<M: Model>(
     undecided: &[usize],
     cancel: &Cancel<'_>,
     options: &CheckOptions<'_>,
+    threads: usize,
 ) -> Vec<(usize, Refutation, Outcome)> {
     let mut refuted = Vec::new();
     for &p in undecided {
@@ -267,17 +278,18 @@ fn refute<M: Model>(
         }
     }
     let parts: Vec<usize> = refuted.iter().map(|&(p, _)| p).collect();
-    let threads = if parts.len() > 1 {
-        options.threads.unwrap_or(2)
-    } else {
-        1
-    };
     let mut evidence = run_parallel(&parts, threads, |p| {
-        let budget_end = now()
-            .checked_add(EVIDENCE_BUDGET)
-            .map_or(cancel.deadline, |e| {
-                Some(cancel.deadline.map_or(e, |d| d.min(e)))
-            });
+        // On the fast path the verdict is known: the prefixes get a short
+        // budget. `all` asked for every explanation: the timeout bounds it.
+        let budget_end = if options.all {
+            cancel.deadline
+        } else {
+            now()
+                .checked_add(EVIDENCE_BUDGET)
+                .map_or(cancel.deadline, |e| {
+                    Some(cancel.deadline.map_or(e, |d| d.min(e)))
+                })
+        };
         let evidence_cancel = Cancel {
             deadline: budget_end,
             stop: AtomicBool::new(false),
