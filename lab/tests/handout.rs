@@ -173,7 +173,11 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
 
     // It builds, with no warning at all.
     let target = seeded_target("all");
-    let o = cargo(&h, &target, &["build", "--release", "--workspace", "--all-targets"]);
+    let o = cargo(
+        &h,
+        &target,
+        &["build", "--release", "--workspace", "--all-targets"],
+    );
     assert!(
         o.status.success(),
         "the handout does not build:\n{}",

@@ -141,6 +141,7 @@ fn view_data<M: Model>(
                 Outcome::NotLinearizable { longest } | Outcome::Unknown { longest } => {
                     (false, longest.clone())
                 }
+                Outcome::NotChecked => (false, Vec::new()),
             };
             let linearizations: Vec<Value> = prefixes
                 .iter()
@@ -154,7 +155,10 @@ fn view_data<M: Model>(
                 .collect();
             json!({
                 "label": p.label,
-                "verdict": p.outcome.verdict().to_string(),
+                "verdict": match p.outcome {
+                    Outcome::NotChecked => String::from("not checked"),
+                    _ => p.outcome.verdict().to_string(),
+                },
                 "complete": complete,
                 "ops": p.ops,
                 "linearizations": linearizations,

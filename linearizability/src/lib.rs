@@ -8,6 +8,17 @@
 //!   [`Verdict::Unknown`] when the wall-clock timeout (or the caller's
 //!   cancel flag) stopped the search first. Unknown never hides a violation
 //!   already found in another partition.
+//! - **Verdict first.** The check stops at the first partition proven not
+//!   linearizable and reports the others as [`Outcome::NotChecked`];
+//!   [`CheckOptions::all`] (`lincheck --all`) explains every partition.
+//!   Both give the same verdict (cross-checked on thousands of generated
+//!   histories).
+//! - **Cheap proofs first.** A model may refute a partition without the
+//!   search ([`Model::refute`]): the KV model proves a read of a value no
+//!   write could produce, or one that misses a write completed before it
+//!   began, in microseconds. Refutations are sound (cross-checked against
+//!   brute force and the search) and come with a [`Refutation`] naming the
+//!   operations.
 //! - **Crashed and timed-out clients are handled soundly.** An operation
 //!   that never returned may take effect anywhere after its call, or never;
 //!   one whose output is unknown accepts any output the model allows.
@@ -15,10 +26,15 @@
 //!   prefixes and the operations that cannot go next;
 //!   [`CheckResult::explain`] turns them into a test failure message and
 //!   [`write_html`] into a self-contained page (no network needed).
-//! - **Porcupine's algorithm, in Rust.** Wing & Gong's search with Lowe's
-//!   memoization of (linearized set, state), on porcupine's linked list of
-//!   call/return entries with O(1) lift/unlift; partitions (e.g. KV keys)
-//!   are checked independently, in parallel threads.
+//! - **Porcupine's algorithm, in Rust, and more.** Wing & Gong's search with
+//!   Lowe's memoization of (linearized set, state), on porcupine's linked
+//!   list of call/return entries with O(1) lift/unlift; partitions (e.g. KV
+//!   keys) are checked independently, in parallel threads, small ones and
+//!   quick decisions first. Beyond porcupine: reads are placed as soon as
+//!   they are legal, and a configuration is abandoned as soon as a called
+//!   read can no longer become legal ([`Model::reaches`]: between puts a KV
+//!   value only grows), which turns hot-key histories that took seconds
+//!   into milliseconds.
 //!
 //! The checker is plain synchronous code on real time: it runs after a
 //! simulation, never inside one (DESIGN.md, "Checkers run on real time").
@@ -32,16 +48,19 @@
 //!     .call(client, input, time) -> OpId; .finish(id, output, time);
 //!     .finish_unknown(id, time); .history() / .take()
 //! operations_from_events(Vec<Event>) -> Vec<Operation>   (porcupine's events)
-//! trait Model { partition, init, step, describe_operation, describe_state }
-//! KvModel, VersionedKvModel, RegisterModel, CasRegisterModel   (the shipped models)
-//! check(&model, &history, Option<Duration>) -> CheckResult
-//! check_with(&model, &history, &CheckOptions { timeout, cancel, threads })
-//! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome }], elapsed }
+//! trait Model { partition, init, step, describe_operation, describe_state,
+//!               optional: is_read_only, refute, is_reset, prunes, reaches }
+//! KvModel, KvUnpartitionedModel, VersionedKvModel, RegisterModel, CasRegisterModel   (the shipped models)
+//! check(&model, &history, Option<Duration>) -> CheckResult   (stops at the first violation)
+//! check_with(&model, &history, &CheckOptions { timeout, cancel, threads, all })
+//! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome, refutation }], elapsed }
 //!     .is_linearizable() / .violations() / .explain(&model, &history)
+//! Outcome::Linearizable / NotLinearizable / Unknown / NotChecked
 //! write_html(path, &model, &history, &result, &annotations)   (render_html -> String)
 //! Annotation::interval(start, end, text) / ::point(time, text), .tag(row)
 //! format: JSON lines, read_history / parse_history / write_history (trait JsonModel)
-//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--html OUT] FILE
+//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--all]
+//!          [--no-partition] [--html OUT] FILE
 //! ```
 //!
 //! # How a lab records and checks a history
@@ -96,16 +115,19 @@ mod html;
 mod memo;
 mod model;
 pub mod models;
+mod refute;
 mod result;
 
-pub use checker::{CheckOptions, check, check_with};
+pub use checker::{CheckOptions, EVIDENCE_BUDGET, check, check_with};
 pub use format::{FormatError, JsonModel, parse_history, read_history, write_history};
 pub use history::{Event, EventError, OpId, Operation, Recorder, operations_from_events};
 pub use html::{Annotation, render_html, write_html};
 pub use model::{History, Model, Partition};
 pub use models::{
-    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, RegisterInput,
-    RegisterModel, RegisterOutput, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
-    VersionedKvState,
+    CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, KvState, KvStoreState,
+    KvUnpartitionedModel, RegisterInput, RegisterModel, RegisterOutput, VersionedKvInput,
+    VersionedKvModel, VersionedKvOutput, VersionedKvState,
 };
-pub use result::{CheckResult, Outcome, PartialLinearization, PartitionResult, Verdict};
+pub use result::{
+    CheckResult, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
+};

@@ -13,6 +13,7 @@
 use std::hash::Hash;
 
 use crate::history::Operation;
+use crate::result::Refutation;
 
 /// A history of operations of model `M`.
 pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
@@ -82,6 +83,54 @@ pub trait Model: Sync {
     /// of the search in read-heavy histories.
     fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
         false
+    }
+
+    /// Search pruning (optional; the defaults never prune): whether the
+    /// state after `input` (with `output`) does not depend on the state
+    /// before it (a put, a register write). `step` from the initial state
+    /// must then give that state.
+    fn is_reset(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+
+    /// Search pruning: whether [`Model::reaches`] is meaningful for this
+    /// read-only operation. Default `false`.
+    fn prunes(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+
+    /// Search pruning, for a read-only operation for which
+    /// [`Model::prunes`]: whether some sequence of operations, none of
+    /// them a reset ([`Model::is_reset`]), can lead from `state` to a state
+    /// where the operation is legal. Must be sound: `false` only if none
+    /// can. The search abandons a configuration as soon as a read that
+    /// real time has already called can no longer become legal (not by
+    /// such operations, nor after a reset not yet placed), instead of when
+    /// the read's return is reached. Default `true`.
+    fn reaches(
+        &self,
+        _state: &Self::State,
+        _input: &Self::Input,
+        _output: Option<&Self::Output>,
+    ) -> bool {
+        true
+    }
+
+    /// A cheap proof that the operations `ops` (history indices, one
+    /// partition, increasing) have no linearization, or `None`. The
+    /// checker tries it on every partition before the exponential search,
+    /// so that the common bugs (a read of a value no write wrote, a stale
+    /// read, a lost append) are proven in microseconds.
+    ///
+    /// It must be **sound**: return `Some` only if no linearization
+    /// exists (it need not find every violation; the search does that).
+    /// The default finds nothing.
+    fn refute(
+        &self,
+        _history: &[Operation<Self::Input, Self::Output>],
+        _ops: &[usize],
+    ) -> Option<Refutation> {
+        None
     }
 
     /// A short human description of an operation, e.g. `get("x") -> "1"`;

@@ -53,6 +53,10 @@ pub enum Outcome {
     NotLinearizable { longest: Vec<PartialLinearization> },
     /// Cancelled; the longest prefixes found so far (possibly none).
     Unknown { longest: Vec<PartialLinearization> },
+    /// Not searched to the end because another partition was already
+    /// proven not linearizable (the default fast path of [`crate::check`];
+    /// [`crate::CheckOptions::all`] searches every partition).
+    NotChecked,
 }
 
 impl Outcome {
@@ -60,9 +64,23 @@ impl Outcome {
         match self {
             Outcome::Linearizable { .. } => Verdict::Linearizable,
             Outcome::NotLinearizable { .. } => Verdict::NotLinearizable,
-            Outcome::Unknown { .. } => Verdict::Unknown,
+            Outcome::Unknown { .. } | Outcome::NotChecked => Verdict::Unknown,
         }
     }
+}
+
+/// A cheap proof that a partition is not linearizable, found before (or
+/// instead of) the full search by [`crate::Model::refute`].
+///
+/// Sound: a model returns one only when no linearization can exist, so a
+/// refuted partition is `NotLinearizable` whatever the search would say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refutation {
+    /// History indices of the operations the argument is about, the
+    /// impossible one (usually a read) first.
+    pub ops: Vec<usize>,
+    /// Why no linearization exists, in words, naming those operations.
+    pub reason: String,
 }
 
 /// One partition of the history and its outcome.
@@ -72,14 +90,20 @@ pub struct PartitionResult {
     pub label: String,
     /// History indices of its operations, increasing.
     pub ops: Vec<usize>,
+    /// For a `NotLinearizable` partition, its longest linearizable
+    /// prefixes. They may be missing (`longest` empty) only when
+    /// `refutation` proved the violation and the search for the prefixes
+    /// ran out of time.
     pub outcome: Outcome,
+    /// The cheap proof of the violation, when one was found.
+    pub refutation: Option<Refutation>,
 }
 
 /// The result of [`crate::check`].
 ///
 /// `verdict` is `NotLinearizable` if any partition is (a violation is a
-/// violation even when other partitions timed out), else `Unknown` if any
-/// partition is, else `Linearizable`.
+/// violation even when other partitions timed out or were not checked),
+/// else `Unknown` if any partition is, else `Linearizable`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckResult {
     pub verdict: Verdict,
@@ -126,7 +150,18 @@ impl CheckResult {
         match self.verdict {
             Verdict::Linearizable => {}
             Verdict::NotLinearizable => {
-                out += &format!(", {} not linearizable", count(Verdict::NotLinearizable))
+                out += &format!(", {} not linearizable", count(Verdict::NotLinearizable));
+                let skipped = self
+                    .partitions
+                    .iter()
+                    .filter(|p| p.outcome == Outcome::NotChecked)
+                    .count();
+                if skipped > 0 {
+                    out += &format!(
+                        ", {skipped} not checked (the check stops at the first violation; \
+                         `lincheck --all` / `CheckOptions::all` explains every partition)"
+                    );
+                }
             }
             Verdict::Unknown => out += &format!(", {} undecided", count(Verdict::Unknown)),
         }
@@ -135,7 +170,21 @@ impl CheckResult {
             let Outcome::NotLinearizable { longest } = &p.outcome else {
                 continue;
             };
+            if let Some(refutation) = &p.refutation {
+                out += &format!(
+                    "{} ({} operations): {}\n",
+                    p.label,
+                    p.ops.len(),
+                    refutation.reason
+                );
+                for &i in &refutation.ops {
+                    out += &format!("    {}\n", describe(model, history, i));
+                }
+            }
             let Some(prefix) = longest.first() else {
+                if p.refutation.is_some() {
+                    out += "  (the search for the longest linearizable prefix ran out of time)\n";
+                }
                 continue;
             };
             let mut state = model.init();

@@ -128,3 +128,85 @@ fn help_exits_0() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Exit codes"));
 }
+
+/// Two keys, each with a stale read: the fast path explains one, `--all`
+/// both; `--no-partition` checks the store as one partition.
+const KV_TWO_STALE: &str = r#"{"client": 0, "call": 0, "return": 10, "input": {"op": "put", "key": "x", "value": "a"}, "output": {}}
+{"client": 1, "call": 20, "return": 30, "input": {"op": "get", "key": "x"}, "output": {"value": ""}}
+{"client": 0, "call": 40, "return": 50, "input": {"op": "put", "key": "y", "value": "b"}, "output": {}}
+{"client": 1, "call": 60, "return": 70, "input": {"op": "get", "key": "y"}, "output": {"value": ""}}
+{"client": 1, "call": 80, "return": 90, "input": {"op": "get", "key": "y"}, "output": {"value": "b"}}
+"#;
+
+#[test]
+fn all_explains_every_partition_and_no_partition_checks_one() {
+    let file = temp_file("two-stale.jsonl", KV_TWO_STALE);
+    let path = file.to_str().unwrap();
+    let out = lincheck(&["--model", "kv", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let fast = text(&out.stdout);
+    assert!(
+        fast.starts_with(
+            "not linearizable: 5 operations in 2 partitions, 1 not linearizable, 1 not checked"
+        ),
+        "{fast}"
+    );
+    let out = lincheck(&["--model", "kv", "--all", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = text(&out.stdout);
+    assert!(all.contains("2 not linearizable"), "{all}");
+    assert!(
+        all.contains(r#"key "x""#) && all.contains(r#"key "y""#),
+        "{all}"
+    );
+    let out = lincheck(&["--model", "kv", "--no-partition", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let whole = text(&out.stdout);
+    assert!(whole.contains("in 1 partition,"), "{whole}");
+    let ok = temp_file("ok-whole.jsonl", KV_OK);
+    let out = lincheck(&["--model", "kv", "--no-partition", ok.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Many violating keys with --all: more output than a pipe buffer.
+    let mut lines = String::new();
+    for k in 0..3000 {
+        lines += &format!(
+            "{{\"client\": 0, \"call\": {}, \"return\": {}, \"input\": {{\"op\": \"put\", \"key\": \"k{k}\", \"value\": \"a\"}}, \"output\": {{}}}}\n",
+            4 * k,
+            4 * k + 1
+        );
+        lines += &format!(
+            "{{\"client\": 1, \"call\": {}, \"return\": {}, \"input\": {{\"op\": \"get\", \"key\": \"k{k}\"}}, \"output\": {{\"value\": \"\"}}}}\n",
+            4 * k + 2,
+            4 * k + 3
+        );
+    }
+    let file = temp_file("many-stale.jsonl", &lines);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lincheck"))
+        .args(["--model", "kv", "--all", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lincheck runs");
+    // Read one line, like `head -1`, then close the pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    let n = stdout.read(&mut first).unwrap();
+    assert!(text(&first[..n]).starts_with("not linearizable"));
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+}

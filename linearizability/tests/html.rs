@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use linearizability::{
-    Annotation, KvInput, KvModel, KvOutput, Operation, check, render_html, write_html,
+    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, check, check_with,
+    render_html, write_html,
 };
 
 fn stale_history() -> Vec<Operation<KvInput, KvOutput>> {
@@ -17,6 +18,8 @@ fn stale_history() -> Vec<Operation<KvInput, KvOutput>> {
         ),
         Operation::completed(1, KvInput::get("x"), 20, KvOutput::value(""), 30),
         Operation::pending(2, KvInput::append("y", "b"), 5),
+        Operation::completed(3, KvInput::put("y", "c"), 1, KvOutput::Done, 2),
+        Operation::completed(3, KvInput::get("y"), 3, KvOutput::value("c"), 4),
     ]
 }
 
@@ -64,7 +67,7 @@ fn page_carries_the_evidence() {
     let page = render_html(&KvModel, &h, &result, &notes);
     let data = data_of(&page);
     assert_eq!(data["verdict"], "not linearizable");
-    assert_eq!(data["ops"].as_array().unwrap().len(), 3);
+    assert_eq!(data["ops"].as_array().unwrap().len(), 5);
     assert_eq!(data["ops"][2]["ret"], serde_json::Value::Null);
     let parts = data["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 2);
@@ -72,7 +75,9 @@ fn page_carries_the_evidence() {
     let lin = &parts[0]["linearizations"][0];
     assert_eq!(lin["order"], serde_json::json!([0]));
     assert_eq!(lin["stuck"], serde_json::json!([1]));
-    assert_eq!(parts[1]["verdict"], "linearizable");
+    // The fast path stopped at the violation in "x" (the smaller
+    // partition, searched first): "y" was not searched.
+    assert_eq!(parts[1]["verdict"], "not checked");
     assert_eq!(data["annotations"][0]["tag"], "network");
     assert_eq!(data["annotations"][1]["end"], serde_json::Value::Null);
 
@@ -81,4 +86,18 @@ fn page_carries_the_evidence() {
     write_html(&path, &KvModel, &h, &result, &notes).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
     std::fs::remove_file(&path).unwrap();
+
+    // Explaining every partition: "y" is searched too.
+    let all = CheckOptions {
+        all: true,
+        ..CheckOptions::default()
+    };
+    let data = data_of(&render_html(
+        &KvModel,
+        &h,
+        &check_with(&KvModel, &h, &all),
+        &notes,
+    ));
+    assert_eq!(data["partitions"][1]["verdict"], "linearizable");
+    assert_eq!(data["partitions"][0]["verdict"], "not linearizable");
 }

@@ -82,12 +82,21 @@ fn a_violation_elsewhere_is_not_hidden_by_a_timeout() {
             )
         })
         .collect();
+    // Two reads that disagree after every put returned: no cheap
+    // refutation sees it, and the search tries every subset of puts.
     h.push(Operation::completed(
         40,
         KvInput::get("hard"),
         2000,
-        KvOutput::value("none"),
+        KvOutput::value("v1"),
         2001,
+    ));
+    h.push(Operation::completed(
+        40,
+        KvInput::get("hard"),
+        2002,
+        KvOutput::value("v2"),
+        2003,
     ));
     h.push(Operation::completed(
         41,
@@ -110,6 +119,8 @@ fn a_violation_elsewhere_is_not_hidden_by_a_timeout() {
             &CheckOptions {
                 timeout: Some(Duration::from_millis(100)),
                 threads: Some(threads),
+                // Search "hard" too (the fast path would stop at "bad").
+                all: true,
                 ..Default::default()
             },
         );

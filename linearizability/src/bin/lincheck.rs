@@ -1,27 +1,34 @@
 //! `lincheck`: check a history file against a model.
 //!
 //! ```text
-//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--html OUT] FILE
+//! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--all]
+//!          [--no-partition] [--html OUT] FILE
 //! ```
 //!
 //! FILE is JSON lines, one operation a line (see `linearizability::format`).
 //! Prints the verdict (and, for a violation, where the longest linearization
-//! stops); with `--html`, writes the view.
+//! stops); with `--html`, writes the view. By default the check stops at
+//! the first partition proven not linearizable; `--all` explains every
+//! partition. `--no-partition` checks a KV history as one partition (the
+//! whole store as the state) instead of key by key.
+//!
+//! Output goes to a pipe that may close early (`lincheck ... | head`): the
+//! rest is dropped quietly and the exit code is still the verdict's.
 //!
 //! Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out),
 //! 3 bad input: unreadable or malformed FILE (the message names the line),
 //! bad arguments, or an HTML file that cannot be written.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use linearizability::{
-    CasRegisterModel, JsonModel, KvModel, RegisterModel, Verdict, VersionedKvModel, check,
-    read_history, write_html,
+    CasRegisterModel, CheckOptions, JsonModel, KvModel, KvUnpartitionedModel, RegisterModel,
+    Verdict, VersionedKvModel, check_with, read_history, write_html,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -47,6 +54,14 @@ struct Args {
     /// then "unknown". Default: no limit.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     timeout: Option<Duration>,
+    /// Explain every partition (search each to the end, within the
+    /// timeout) instead of stopping at the first violation.
+    #[arg(long)]
+    all: bool,
+    /// Check the history as one partition (KV: the whole store is the
+    /// state) instead of splitting it by key.
+    #[arg(long)]
+    no_partition: bool,
     /// Write the HTML view of the history to this file.
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
@@ -72,8 +87,10 @@ fn main() -> ExitCode {
         }
     };
     match args.model {
+        ModelName::Kv if args.no_partition => run(&KvUnpartitionedModel, &args),
         ModelName::Kv => run(&KvModel, &args),
         ModelName::VersionedKv => run(&VersionedKvModel, &args),
+        // The register models have one partition already.
         ModelName::Register => run(&RegisterModel, &args),
         ModelName::CasRegister => run(&CasRegisterModel, &args),
     }
@@ -88,14 +105,22 @@ fn run<M: JsonModel>(model: &M, args: &Args) -> ExitCode {
         Ok(h) => h,
         Err(e) => return bad_input(&args.file, &e.to_string()),
     };
-    let result = check(model, &history, args.timeout);
-    print!("{}", result.explain(model, &history));
+    let options = CheckOptions {
+        timeout: args.timeout,
+        all: args.all,
+        ..CheckOptions::default()
+    };
+    let result = check_with(model, &history, &options);
+    let mut stdout = io::stdout().lock();
+    // A closed pipe (`| head`) is not an error: the verdict is the exit code.
+    let _ = stdout.write_all(result.explain(model, &history).as_bytes());
     if let Some(out) = &args.html {
         if let Err(e) = write_html(out, model, &history, &result, &[]) {
             return bad_input(out, &format!("cannot write the HTML view: {e}"));
         }
-        println!("view: {}", out.display());
+        let _ = writeln!(stdout, "view: {}", out.display());
     }
+    let _ = stdout.flush();
     ExitCode::from(match result.verdict {
         Verdict::Linearizable => 0,
         Verdict::NotLinearizable => 1,
@@ -104,6 +129,6 @@ fn run<M: JsonModel>(model: &M, args: &Args) -> ExitCode {
 }
 
 fn bad_input(path: &Path, message: &str) -> ExitCode {
-    eprintln!("lincheck: {}: {message}", path.display());
+    let _ = writeln!(io::stderr(), "lincheck: {}: {message}", path.display());
     ExitCode::from(BAD_INPUT)
 }

@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::format::{JsonModel, as_object, only_fields, op_name, required_str};
 use crate::history::Operation;
 use crate::model::{Model, Partition};
+use crate::refute::refute_kv;
+use crate::result::Refutation;
 
 /// A KV operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -185,6 +187,37 @@ impl Model for KvModel {
         matches!(input, KvInput::Get { .. })
     }
 
+    /// A put, whatever its output says (a put's output is never a value).
+    fn is_reset(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
+        matches!(input, KvInput::Put { .. })
+    }
+
+    fn prunes(&self, input: &KvInput, output: Option<&KvOutput>) -> bool {
+        matches!(
+            (input, output),
+            (KvInput::Get { .. }, Some(KvOutput::Value(_)))
+        )
+    }
+
+    /// Without puts a value only grows: a get of `v` can become legal only
+    /// if the value now is a prefix of `v`.
+    fn reaches(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> bool {
+        match (input, output) {
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v.starts_with(state.as_str()),
+            _ => true,
+        }
+    }
+
+    /// A read of a value no write could produce, or one that misses a
+    /// write completed before it began (see `src/refute.rs`).
+    fn refute(
+        &self,
+        history: &[Operation<KvInput, KvOutput>],
+        ops: &[usize],
+    ) -> Option<Refutation> {
+        refute_kv(self, history, ops)
+    }
+
     fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         let call = match input {
             KvInput::Get { key } => format!("get({key:?})"),
@@ -200,6 +233,136 @@ impl Model for KvModel {
 
     fn describe_state(&self, state: &KvState) -> String {
         format!("{:?}", state.as_str())
+    }
+}
+
+/// The KV model checked as one partition (`lincheck --no-partition`):
+/// the state is the whole store. Exact like [`KvModel`], but the search
+/// no longer splits by key, which is the hard case porcupine's
+/// "no partition" KV benchmarks measure.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvUnpartitionedModel;
+
+/// The whole store: keys with a non-empty value (a missing key reads
+/// `""`), with a cached hash, the wrapping sum of one hash per entry.
+#[derive(Clone, Debug)]
+pub struct KvStoreState {
+    map: Rc<BTreeMap<String, KvState>>,
+    hash: u64,
+}
+
+impl KvStoreState {
+    /// The value of `key` (`""` if missing).
+    pub fn get(&self, key: &str) -> &str {
+        self.map.get(key).map_or("", KvState::as_str)
+    }
+
+    fn entry_hash(key: &str, value: &KvState) -> u64 {
+        let h = poly_hash(key.as_bytes()) ^ value.hash.rotate_left(29);
+        // SplitMix64's finalizer: entries must not cancel out in the sum.
+        let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl PartialEq for KvStoreState {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && (Rc::ptr_eq(&self.map, &other.map) || self.map == other.map)
+    }
+}
+
+impl Eq for KvStoreState {}
+
+impl Hash for KvStoreState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl Model for KvUnpartitionedModel {
+    type Input = KvInput;
+    type Output = KvOutput;
+    type State = KvStoreState;
+
+    fn init(&self) -> KvStoreState {
+        KvStoreState {
+            map: Rc::new(BTreeMap::new()),
+            hash: 0,
+        }
+    }
+
+    fn step(
+        &self,
+        state: &KvStoreState,
+        input: &KvInput,
+        output: Option<&KvOutput>,
+    ) -> Option<KvStoreState> {
+        let key = input.key();
+        let empty = KvModel.init();
+        let current = state.map.get(key).unwrap_or(&empty);
+        let next = KvModel.step(current, input, output)?;
+        if matches!(input, KvInput::Get { .. }) {
+            return Some(state.clone());
+        }
+        let mut map = (*state.map).clone();
+        let mut hash = state.hash;
+        if let Some(old) = map.remove(key) {
+            hash = hash.wrapping_sub(KvStoreState::entry_hash(key, &old));
+        }
+        if !next.as_str().is_empty() {
+            hash = hash.wrapping_add(KvStoreState::entry_hash(key, &next));
+            map.insert(key.to_string(), next);
+        }
+        Some(KvStoreState {
+            map: Rc::new(map),
+            hash,
+        })
+    }
+
+    fn is_read_only(&self, input: &KvInput, output: Option<&KvOutput>) -> bool {
+        KvModel.is_read_only(input, output)
+    }
+
+    /// [`KvModel`]'s refutations, key by key.
+    fn refute(
+        &self,
+        history: &[Operation<KvInput, KvOutput>],
+        ops: &[usize],
+    ) -> Option<Refutation> {
+        refute_kv(self, history, ops)
+    }
+
+    fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
+        KvModel.describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &KvStoreState) -> String {
+        let entries: Vec<String> = state
+            .map
+            .iter()
+            .map(|(k, v)| format!("{k:?}: {:?}", v.as_str()))
+            .collect();
+        format!("{{{}}}", entries.join(", "))
+    }
+}
+
+impl JsonModel for KvUnpartitionedModel {
+    fn input_from_json(&self, input: &Value) -> Result<KvInput, String> {
+        KvModel.input_from_json(input)
+    }
+
+    fn output_from_json(&self, input: &KvInput, output: &Value) -> Result<KvOutput, String> {
+        KvModel.output_from_json(input, output)
+    }
+
+    fn input_to_json(&self, input: &KvInput) -> Value {
+        KvModel.input_to_json(input)
+    }
+
+    fn output_to_json(&self, output: &KvOutput) -> Value {
+        KvModel.output_to_json(output)
     }
 }
 

@@ -7,6 +7,6 @@ mod register;
 mod versioned_kv;
 
 pub use cas_register::{CasInput, CasOutput, CasRegisterModel};
-pub use kv::{KvInput, KvModel, KvOutput, KvState};
+pub use kv::{KvInput, KvModel, KvOutput, KvState, KvStoreState, KvUnpartitionedModel};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use versioned_kv::{VersionedKvInput, VersionedKvModel, VersionedKvOutput, VersionedKvState};

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use linearizability::{
-    CheckResult, KvInput, KvModel, KvOutput, KvState, Model, Operation, Outcome, Verdict,
+    CasInput, CasOutput, CheckResult, KvInput, KvModel, KvOutput, KvState, Model, Operation,
+    Outcome, Verdict,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -70,7 +71,18 @@ pub fn assert_evidence<M: Model>(
                 assert_linearization(model, history, &p.ops, order, true)
             }
             Outcome::NotLinearizable { longest } => {
-                assert!(!longest.is_empty(), "{}: no prefix reported", p.label);
+                if let Some(refutation) = &p.refutation {
+                    assert!(!refutation.ops.is_empty(), "{}: empty refutation", p.label);
+                    assert!(refutation.ops.iter().all(|i| p.ops.contains(i)));
+                }
+                if longest.is_empty() {
+                    assert!(
+                        p.refutation.is_some(),
+                        "{}: no prefix reported, and no refutation",
+                        p.label
+                    );
+                    continue;
+                }
                 let len = longest[0].order.len();
                 for prefix in longest {
                     assert_eq!(prefix.order.len(), len, "prefixes of unequal length");
@@ -98,6 +110,12 @@ pub fn assert_evidence<M: Model>(
                     assert_linearization(model, history, &p.ops, &prefix.order, false);
                 }
             }
+            Outcome::NotChecked => assert_eq!(
+                result.verdict,
+                Verdict::NotLinearizable,
+                "{}: not checked, yet no violation",
+                p.label
+            ),
         }
     }
     let any = |v| result.partitions.iter().any(|p| p.outcome.verdict() == v);
@@ -192,6 +210,12 @@ pub struct KvShape {
     /// server that executes requests soon after they arrive and whose
     /// replies are slow looks like a small spread).
     pub spread: f64,
+    /// Probability that a completed get is served stale: it returns the
+    /// value its key had up to `stale_lag` time units before the get took
+    /// effect (a deposed leader's local read). Such histories are usually
+    /// not linearizable, but not always (the value may not have changed).
+    pub stale: f64,
+    pub stale_lag: u64,
 }
 
 impl KvShape {
@@ -206,6 +230,8 @@ impl KvShape {
             max_duration: 3_000,
             puts: true,
             spread: 1.0,
+            stale: 0.0,
+            stale_lag: 10_000,
         }
     }
 }
@@ -256,10 +282,21 @@ pub fn generate_kv(seed: u64, shape: KvShape) -> Vec<KvOp> {
         .collect();
     order.sort_unstable();
     let mut store: BTreeMap<String, String> = BTreeMap::new();
-    for (_, i) in order {
+    // Every value each key had, with the time it was set.
+    let mut versions: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for (point, i) in order {
         let op = &mut ops[i];
-        let value = store.entry(op.input.key().to_string()).or_default();
+        let key = op.input.key().to_string();
+        let value = store.entry(key.clone()).or_default();
         let output = match &op.input {
+            KvInput::Get { .. } if shape.stale > 0.0 && rng.random_bool(shape.stale) => {
+                let then = point.saturating_sub(rng.random_range(0..=shape.stale_lag));
+                let old = versions.get(&key).and_then(|v| {
+                    let at = v.partition_point(|(t, _)| *t <= then);
+                    at.checked_sub(1).map(|at| v[at].1.clone())
+                });
+                KvOutput::Value(old.unwrap_or_default())
+            }
             KvInput::Get { .. } => KvOutput::Value(value.clone()),
             KvInput::Put { value: v, .. } => {
                 *value = v.clone();
@@ -270,6 +307,12 @@ pub fn generate_kv(seed: u64, shape: KvShape) -> Vec<KvOp> {
                 KvOutput::Done
             }
         };
+        if !matches!(op.input, KvInput::Get { .. }) {
+            versions
+                .entry(key)
+                .or_default()
+                .push((point, store[op.input.key()].clone()));
+        }
         if op.ret.is_some() && !rng.random_bool(shape.unknown) {
             op.output = Some(output);
         }
@@ -277,4 +320,134 @@ pub fn generate_kv(seed: u64, shape: KvShape) -> Vec<KvOp> {
     let mut indexed: Vec<(u64, usize)> = ops.iter().enumerate().map(|(i, o)| (o.call, i)).collect();
     indexed.sort_unstable();
     indexed.into_iter().map(|(_, i)| ops[i].clone()).collect()
+}
+
+pub type CasOp = Operation<CasInput, CasOutput>;
+
+/// A Jepsen-style compare-and-set register history (the shape of the etcd
+/// histories porcupine ships): `slots` processes run ops one after another
+/// on one register holding 0..5 (initially absent); an op times out with
+/// probability `crash` and stays pending (it took effect or not), and its
+/// process continues under a new client id, as Jepsen's do. Linearizable by
+/// construction unless `stale` > 0: then a read returns, with that
+/// probability, the value of a few writes ago.
+pub fn generate_cas(seed: u64, slots: usize, ops: usize, crash: f64, stale: f64) -> Vec<CasOp> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut history: Vec<CasOp> = Vec::new();
+    let mut points: Vec<Option<u64>> = Vec::new();
+    let per_slot = ops.div_ceil(slots);
+    let mut next_client = slots as u64;
+    for slot in 0..slots {
+        let mut client = slot as u64;
+        let mut t = rng.random_range(0..=100u64);
+        for _ in 0..per_slot {
+            let input = match rng.random_range(0..3) {
+                0 => CasInput::Read,
+                1 => CasInput::Write(rng.random_range(0..5)),
+                _ => CasInput::Cas {
+                    from: rng.random_range(0..5),
+                    to: rng.random_range(0..5),
+                },
+            };
+            let duration = rng.random_range(1..=300u64);
+            if rng.random_bool(crash) {
+                history.push(Operation::pending(client, input, t));
+                let took_effect = rng.random_bool(0.5);
+                points.push(took_effect.then(|| t + rng.random_range(0..=2 * duration)));
+                client = next_client;
+                next_client += 1;
+            } else {
+                history.push(Operation::unknown(client, input, t, t + duration));
+                points.push(Some(t + rng.random_range(0..=duration)));
+            }
+            t += duration + rng.random_range(0..=100);
+        }
+    }
+    let mut order: Vec<(u64, usize)> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (p, i)))
+        .collect();
+    order.sort_unstable();
+    let mut state: Option<i64> = None;
+    let mut past: Vec<Option<i64>> = vec![None];
+    for (_, i) in order {
+        let op = &mut history[i];
+        let output = match op.input {
+            CasInput::Read if stale > 0.0 && rng.random_bool(stale) => {
+                let back = rng.random_range(1..=3).min(past.len());
+                CasOutput::Value(past[past.len() - back])
+            }
+            CasInput::Read => CasOutput::Value(state),
+            CasInput::Write(v) => {
+                state = Some(v);
+                CasOutput::Done
+            }
+            CasInput::Cas { from, to } => {
+                let ok = state == Some(from);
+                if ok {
+                    state = Some(to);
+                }
+                CasOutput::Cas(ok)
+            }
+        };
+        if past.last() != Some(&state) {
+            past.push(state);
+        }
+        if op.ret.is_some() {
+            op.output = Some(output);
+        }
+    }
+    let mut indexed: Vec<(u64, usize)> = history
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.call, i))
+        .collect();
+    indexed.sort_unstable();
+    indexed
+        .into_iter()
+        .map(|(_, i)| history[i].clone())
+        .collect()
+}
+
+/// `M` without its refutations: the search alone decides. Comparing the
+/// two shows that refutations never change a verdict.
+pub struct SearchOnly<M>(pub M);
+
+impl<M: Model> Model for SearchOnly<M> {
+    type Input = M::Input;
+    type Output = M::Output;
+    type State = M::State;
+
+    fn partition(
+        &self,
+        history: &[Operation<M::Input, M::Output>],
+    ) -> Vec<linearizability::Partition> {
+        self.0.partition(history)
+    }
+
+    fn init(&self) -> M::State {
+        self.0.init()
+    }
+
+    fn step(
+        &self,
+        state: &M::State,
+        input: &M::Input,
+        output: Option<&M::Output>,
+    ) -> Option<M::State> {
+        self.0.step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &M::Input, output: Option<&M::Output>) -> bool {
+        self.0.is_read_only(input, output)
+    }
+
+    fn describe_operation(&self, input: &M::Input, output: Option<&M::Output>) -> String {
+        self.0.describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &M::State) -> String {
+        self.0.describe_state(state)
+    }
 }
