@@ -94,7 +94,7 @@ pub async fn run_worker<A: App, L: CoordinatorLink>(
     }
     // SOLUTION END
     // HANDOUT: let _ = (app, ctx, link);
-    // HANDOUT: labrpc::not_implemented!("MapReduce (worker): worker")
+    // HANDOUT: labrpc::not_implemented!("MapReduce (worker): run_worker")
 }
 
 // SOLUTION BEGIN
