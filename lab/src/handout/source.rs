@@ -24,8 +24,8 @@ pub const NOT_HANDED_OUT: &[&str] = &[
 
 /// Directories of the reference that a handout never carries: the tool's
 /// own tests (they grade `lab`, not the student, and build a workspace of
-/// their own).
-pub const DIRS_NOT_HANDED_OUT: &[&str] = &["lab/tests/"];
+/// their own) and the instructors' notes on each lab.
+pub const DIRS_NOT_HANDED_OUT: &[&str] = &["lab/tests/", "docs/instructors/"];
 
 /// Directories never read (build output, run logs).
 const SKIPPED_DIRS: &[&str] = &[".git", "target", "lab-runs", "mr-tmp"];

@@ -1,59 +1,80 @@
 //! The files a handout gets anew: the student's README and CI script.
 
+/// The README's text; `{LABS}` is the table of labs, `{LAB}` the lab the
+/// examples use.
+const README: &str = r#"# distlab: your labs
+
+Distributed-systems labs in Rust, in the style of MIT 6.5840 (6.824), on a deterministic
+simulated network: one seed fixes a whole run — every message drop, delay, partition, crash
+and timer — so a failing test replays exactly.
+
+```sh
+cargo build --workspace --all-targets     # everything builds as handed out
+cargo test --workspace                    # and every lab's grader fails: that is your work
+```
+
+## The labs
+
+Each lab's page says what to build, part by part, which files are yours, the API the grader
+uses, and hints.
+
+| lab | page |
+| --- | --- |
+{LABS}
+## Grading yourself
+
+A lab's grader is its `tests/grader/`; test names end with their part.
+
+```sh
+cargo test -p {LAB}                                 # the whole lab
+cargo test -p {LAB} PART                            # one part, e.g. 3a for raft
+LAB_SEED=7 cargo test -p {LAB} -- TEST --exact      # one test, one seed
+RUST_LOG=debug LAB_SEED=7 cargo test -p {LAB} -- TEST --exact --nocapture
+cargo run --release -p lab -- grade {LAB} --seeds 100          # many seeds, in parallel
+cargo run --release -p lab -- replay {LAB} TEST --seed 7       # one seed: logs, trace, picture
+```
+
+A failing test prints its seed, the virtual time, the node and the command that replays
+it. A stub you have not written yet fails at once with
+`not implemented yet: <lab> <part> — <file>`.
+
+`cargo test` builds in the dev profile: your code optimised a little and compiled
+incrementally, so a change is tested within seconds. Add `--release` for long runs of many
+seeds (`LAB_RUNS=100`).
+
+## The rules
+
+- Write your code in the files your lab's page calls yours. Do not change the framework
+  (`labcodec`, `labrpc`, `labtest`, `linearizability`, `lab`, any `src/framework/`) or the
+  graders (`tests/`): your files are graded with the course's copies of those.
+- Code that runs in the simulation must be deterministic: `labrpc::time` (virtual time),
+  `labrpc::task::spawn` (not `std::thread`), `labrpc::rand` (seeded), and `BTreeMap` or
+  `Vec` where order matters (not `HashMap`). `clippy.toml` flags the rest, and
+  `LAB_DETERMINISM=1 cargo test -p LAB` runs each seed twice and compares the runs.
+- `.ci/run` checks formatting, lints and tests, as the course's CI will.
+
+## The framework
+
+- `docs/simulator.md`: the simulator — tasks, virtual time, nodes, the network and its
+  numbers, how failures are reported.
+- `docs/determinism.md`: the rules above, and how they are checked.
+- `docs/history-format.md`: the histories the linearizability checker reads.
+- `cargo doc --open -p labrpc`: the simulator's API.
+"#;
+
 /// The handout's README, for the labs given as (crate, title).
 pub fn readme(labs: &[(String, String)]) -> String {
-    let mut s = String::new();
-    s.push_str(
-        "# distlab: your labs\n\n\
-         Distributed-systems labs in Rust, in the style of MIT 6.5840 (6.824), on a\n\
-         deterministic simulated network: one seed fixes a whole run — every message drop,\n\
-         delay, partition, crash and timer — so a failing test replays exactly.\n\n\
-         ```sh\n\
-         cargo build --workspace --all-targets     # everything builds as handed out\n\
-         cargo test --workspace --release          # and every lab test fails: that is your work\n\
-         ```\n\n\
-         ## The labs\n\n\
-         Each lab's page says what to build, part by part, which files are yours, the API the\n\
-         grader uses, and hints.\n\n\
-         | lab | page |\n| --- | --- |\n",
-    );
-    for (name, title) in labs {
-        s.push_str(&format!(
-            "| {title} | [`{name}/README.md`]({name}/README.md) |\n"
-        ));
-    }
-    let first = labs.first().map_or("raft", |(n, _)| n.as_str());
-    s.push_str(&format!(
-        "\n## Grading yourself\n\n\
-         The grader of a lab is its `tests/` directory; test names end with their part.\n\n\
-         ```sh\n\
-         cargo test -p {first}                       # the whole lab\n\
-         cargo test -p raft 3a                       # one part (raft, if you have it)\n\
-         LAB_SEED=7 cargo test -p {first} -- NAME --exact   # one test, one seed\n\
-         cargo run --release -p lab -- grade {first} --seeds 100   # many seeds in parallel\n\
-         cargo run --release -p lab -- replay {first} NAME --seed 7 --html run.html   # a failing seed, with a picture\n\
-         ```\n\n\
-         A failing test prints its seed, the virtual time, the node and the command that\n\
-         replays it. A stub you have not written yet fails at once with\n\
-         `not implemented yet: <lab> <part> — <file>`.\n\n\
-         `cargo test` runs the tests in the dev profile (your code optimised a little, built\n\
-         incrementally: the fastest edit-to-result loop); add `--release` for speed on long runs.\n\n\
-         ## The rules\n\n\
-         - Write your code in the files your lab's page calls yours. Do not change the\n\
-           framework (`labcodec`, `labrpc`, `labtest`, `linearizability`, `lab`, any\n\
-           `src/framework/`) or the graders (`tests/`): the course grades your files with its own\n\
-           copies of those.\n\
-         - Code that runs in the simulation must be deterministic: use `labrpc::time` (virtual\n\
-           time), `labrpc::task::spawn` (not `std::thread`), `labrpc::rand` (seeded), and\n\
-           `BTreeMap`/`Vec` where iteration order matters (not `HashMap`). `clippy.toml` flags the\n\
-           rest; `LAB_DETERMINISM=1 cargo test -p LAB` runs each seed twice and compares.\n\
-         - `.ci/run` checks formatting, lints and tests, as the course's CI will.\n\n\
-         ## The framework\n\n\
-         - `docs/` explains the simulator (its network, its numbers), determinism, and the\n\
-           history format of the linearizability checker.\n\
-         - `cargo doc --open -p labrpc` is the API reference of the simulator.\n"
-    ));
-    s
+    let table: String = labs
+        .iter()
+        .map(|(name, title)| format!("| {title} | [`{name}/README.md`]({name}/README.md) |\n"))
+        .collect();
+    let example = labs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .find(|&n| n == "raft")
+        .or_else(|| labs.first().map(|(n, _)| n.as_str()))
+        .unwrap_or("raft");
+    README.replace("{LABS}", &table).replace("{LAB}", example)
 }
 
 /// The handout's CI script: formatting, lints, tests.
@@ -66,4 +87,23 @@ pub fn ci() -> String {
      cargo clippy --workspace --all-targets -- -D warnings\n\
      cargo test --workspace --release\n"
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_lists_the_labs_and_uses_raft_for_examples_when_it_can() {
+        let labs = [
+            ("kvsrv".to_string(), "Lab 2: kvsrv".to_string()),
+            ("raft".to_string(), "Lab 3: Raft".to_string()),
+        ];
+        let r = readme(&labs);
+        assert!(r.contains("| Lab 2: kvsrv | [`kvsrv/README.md`](kvsrv/README.md) |\n| Lab 3"));
+        assert!(r.contains("cargo test -p raft -- TEST"));
+        assert!(!r.contains("{LAB"), "{r}");
+        let r = readme(&labs[..1]);
+        assert!(r.contains("cargo test -p kvsrv "));
+    }
 }
