@@ -332,7 +332,10 @@ impl Builder {
                 }
                 if msg.starts_with(crate::handout::NOT_IMPLEMENTED) {
                     // A handout's stub: its message says it all.
-                    fail(format!("{msg} (reached on node {})", node_label(&sim, node)))
+                    fail(format!(
+                        "{msg} (reached on node {})",
+                        node_label(&sim, node)
+                    ))
                 }
                 fail(format!(
                     "a task on node {} panicked: {msg}",

@@ -629,10 +629,9 @@ impl Network {
     /// How many messages hold `id` holds now (0 for a removed hold).
     pub fn held(&self, id: HoldId) -> usize {
         self.with(|net| {
-            net.holds
-                .iter()
-                .find(|h| h.id == id)
-                .map_or(0, |h| h.held.iter().filter(|m| !m.release.is_canceled()).count())
+            net.holds.iter().find(|h| h.id == id).map_or(0, |h| {
+                h.held.iter().filter(|m| !m.release.is_canceled()).count()
+            })
         })
     }
 

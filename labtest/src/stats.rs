@@ -179,7 +179,10 @@ mod tests {
             labrpc::time::sleep(std::time::Duration::from_millis(1500)).await;
             let line = stats.line(4);
             assert_eq!(line.virtual_s, Some(1.5));
-            assert_eq!((line.rpcs, line.bytes, line.ops), (Some(0), Some(0), Some(4)));
+            assert_eq!(
+                (line.rpcs, line.bytes, line.ops),
+                (Some(0), Some(0), Some(4))
+            );
             stats.end(4);
         });
     }
