@@ -140,3 +140,36 @@ fn vote_resets_election_timer_3a() {
         cfg.end();
     });
 }
+
+/// A leader that learns of a newer term only from replies must step down.
+/// The old leader comes back to every peer but the new leader: nobody
+/// sends it a request, but every follower answers its heartbeats with the
+/// newer term. (Not in 6.824; our addition.)
+#[test]
+fn step_down_on_reply_3a() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3A): a leader steps down on a reply with a higher term");
+        let l1 = cfg.check_one_leader().await;
+        let (t1, _) = cfg.state(l1).expect("the leader runs");
+        cfg.disconnect(l1);
+        let l2 = cfg.check_one_leader().await;
+        let (t2, _) = cfg.state(l2).expect("the leader runs");
+        // Back to everyone but the new leader.
+        cfg.connect(l1);
+        cfg.cut_pair(l1, l2);
+        sleep(Duration::from_millis(500)).await;
+        if let Some((t, true)) = cfg.state(l1) {
+            assert!(
+                t != t1,
+                "peer {l1} still believes it leads term {t1}, 500 ms after it rejoined peers of \
+                 term {t2} that answer its heartbeats: a reply carrying a higher term must make \
+                 a leader (or candidate) adopt that term and step down"
+            );
+        }
+        cfg.connect(l1);
+        cfg.check_one_leader().await;
+        cfg.end();
+    });
+}
