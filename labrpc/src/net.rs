@@ -67,7 +67,8 @@
 //!   [`Network::release`] (oldest first) or [`Network::remove_hold`]; then
 //!   it travels for the latency it was given and is decided at arrival as
 //!   usual, so a released request whose link is down by then is lost.
-//!   [`Network::hold_first`] holds only the first few matches. This is how
+//!   [`Network::hold_first`] holds only the first few matches;
+//!   [`Network::drop_held`] loses what a hold holds instead. This is how
 //!   a test delivers one specific old message at a chosen moment: a reply
 //!   of an earlier term, an AppendEntries from before a snapshot. Trace:
 //!   `hold` and `release` events.
@@ -671,6 +672,20 @@ impl Network {
         count
     }
 
+    /// Loses every message hold `id` holds now (the hold keeps holding new
+    /// ones): a held request or reply is then lost as if on an unreliable
+    /// network (the call fails with [`RpcError::Unreachable`]). Returns how
+    /// many were lost.
+    pub fn drop_held(&self, id: HoldId) -> usize {
+        self.with(|net| {
+            net.holds.iter_mut().find(|h| h.id == id).map_or(0, |h| {
+                let n = h.held.iter().filter(|m| !m.release.is_canceled()).count();
+                h.held.clear();
+                n
+            })
+        })
+    }
+
     /// Stops hold `id` and releases everything it holds, oldest first.
     /// Returns how many were released.
     pub fn remove_hold(&self, id: HoldId) -> usize {
@@ -916,8 +931,10 @@ impl ClientEnd {
         let plan = plan_leg(&sim, &msg);
         if plan.lost.is_none()
             && let Some(released) = capture(&sim, &msg)
+            && released.await.is_err()
         {
-            let _ = released.await;
+            drop_event(&sim, client_node, rpc, Leg::Request, "dropped while held");
+            return Err(RpcError::Unreachable);
         }
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;
@@ -1054,8 +1071,11 @@ impl ClientEnd {
             let spread = uniform_below(LONG_REORDER_SPREAD);
             plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
         }
-        if let Some(released) = capture(&sim, &msg) {
-            let _ = released.await;
+        if let Some(released) = capture(&sim, &msg)
+            && released.await.is_err()
+        {
+            drop_event(&sim, client_node, rpc, Leg::Reply, "dropped while held");
+            return Err(RpcError::Unreachable);
         }
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;

@@ -159,11 +159,11 @@ fn step_down_on_reply_3a() {
         // Back to everyone but the new leader.
         cfg.connect(l1);
         cfg.cut_pair(l1, l2);
-        sleep(Duration::from_millis(500)).await;
+        sleep(Duration::from_millis(1500)).await;
         if let Some((t, true)) = cfg.state(l1) {
             assert!(
                 t != t1,
-                "peer {l1} still believes it leads term {t1}, 500 ms after it rejoined peers of \
+                "peer {l1} still believes it leads term {t1}, 1.5 s after it rejoined peers of \
                  term {t2} that answer its heartbeats: a reply carrying a higher term must make \
                  a leader (or candidate) adopt that term and step down"
             );

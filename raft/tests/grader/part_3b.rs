@@ -540,7 +540,8 @@ fn stale_reply_after_leader_change_3b() {
         cfg.one(cmd(201), 4, true).await;
         cfg.connect(a);
         cfg.one(cmd(202), 5, true).await;
-        // (3) A is elected again: nobody else's RequestVote gets through.
+        // (3) A is elected again: it alone stops hearing the leader, and
+        // nobody else's RequestVote gets through.
         let a_node = cfg.node(a);
         let only_a = net.add_hook(move |m| {
             if m.method == "raft.request_vote" && m.leg == Leg::Request && m.from != a_node {
@@ -551,7 +552,7 @@ fn stale_reply_after_leader_change_3b() {
         });
         let old = cfg.check_one_leader().await;
         if old != a {
-            cfg.disconnect(old);
+            cfg.cut_pair(a, old);
         }
         let mut t3 = None;
         for _ in 0..2000 {
@@ -561,13 +562,22 @@ fn stale_reply_after_leader_change_3b() {
                 break;
             }
         }
-        let t3 = t3.expect("peer A was not elected within 10 s, though only it could campaign");
-        // (4) A no longer reaches F (F's replies still reach A) nor one
-        // other peer; X alone gets A's new entries.
-        let rest: Vec<usize> = [b, c, d].into_iter().filter(|&p| p != old).collect();
-        let (x, y) = (rest[0], rest[1]);
-        net.cut(cfg.node(a), cfg.node(f));
-        cfg.cut_pair(a, y);
+        let t3 = t3.unwrap_or_else(|| {
+            panic!(
+                "peer {a} was not elected within 10 s, though it alone missed the leader's \
+                 heartbeats and only its RequestVotes were delivered"
+            )
+        });
+        // (4) A reaches X only (and F's replies still reach A): X alone
+        // gets A's new entries.
+        let x = [b, c, d]
+            .into_iter()
+            .find(|&p| p != old)
+            .expect("two of three are not the old leader");
+        for p in (0..n).filter(|&p| p != a && p != x) {
+            cfg.cut_pair(a, p);
+        }
+        net.restore(cfg.node(f), cfg.node(a));
         let (z, _) = cfg.start(a, cmd(300)).expect("leader refused Start()");
         cfg.start(a, cmd(301));
         sleep(Duration::from_millis(50)).await;

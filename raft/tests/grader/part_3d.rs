@@ -203,10 +203,29 @@ fn late_messages_after_snapshot_3d() {
             "follower {f} did not catch up within 10 s, though the leader had a snapshot \
              for it (is InstallSnapshot sent when nextIndex is at or below the snapshot?)"
         );
-        // The first AppendEntries, from before the snapshot, arrives now.
+        // The first AppendEntries, from before the snapshot, arrives now;
+        // the later ones are lost.
         net.release(appends, 1);
         sleep(Duration::from_millis(50)).await;
+        net.drop_held(appends);
         net.remove_hold(appends);
+        // F must really hold what it said it stored: the leader goes on
+        // from there.
+        let index = cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        for _ in 0..300 {
+            if cfg.n_committed(index).0 == n {
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            cfg.n_committed(index).0,
+            n,
+            "follower {f} did not apply index {index} within 3 s of an old AppendEntries \
+             (sent before the leader's snapshot, with entries from below the follower's \
+             snapshot to past it): a follower must store the entries past its snapshot \
+             before it answers success, or the leader believes it has them"
+        );
         // F takes a snapshot of its own past the held InstallSnapshot's.
         for _ in 0..2 * SNAPSHOT_INTERVAL {
             cfg.one(cmd(rand_cmd()), n, true).await;
