@@ -103,7 +103,8 @@ impl Applied {
     fn check_term(&mut self, i: usize, index: u64, term: u64, what: &str) {
         match self.terms.get(&index) {
             Some(&(j, t)) if t != term => panic!(
-                "server {i} was sent {what} at index {index} with term {term}, but server {j}                  applied index {index} with term {t}: a committed entry's term never changes{}",
+                "server {i} applied {what} at index {index} with term {term}, but server {j} \
+                 applied index {index} with term {t}: a committed entry's term never changes{}",
                 if what == "a snapshot" {
                     " (is lastIncludedTerm the term of the entry at lastIncludedIndex?)"
                 } else {

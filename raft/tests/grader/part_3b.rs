@@ -578,8 +578,12 @@ fn stale_reply_after_leader_change_3b() {
             cfg.cut_pair(a, p);
         }
         net.restore(cfg.node(f), cfg.node(a));
+        // As many entries as the old message carried, so that the index
+        // the old reply vouches for is in A's log.
         let (z, _) = cfg.start(a, cmd(300)).expect("leader refused Start()");
-        cfg.start(a, cmd(301));
+        for k in 1..10 {
+            cfg.start(a, cmd(300 + k));
+        }
         sleep(Duration::from_millis(50)).await;
         // (5) The old replies arrive.
         net.remove_hold(replies);
