@@ -283,9 +283,11 @@ fn a_hold_keeps_matching_messages_until_released_in_order() {
         let net = network();
         let (a, ja) = start_junk("a");
         let requests = net.hold(Filter::new().method("junk.record").to(a).leg(Leg::Request));
-        let calls: Vec<_> = (1..=3u64)
-            .map(|x| task::spawn(async move { client("a").record(&x).await }))
-            .collect();
+        let mut calls = Vec::new();
+        for x in 1..=3u64 {
+            calls.push(task::spawn(async move { client("a").record(&x).await }));
+            sleep(Duration::from_millis(5)).await;
+        }
         // Other methods and legs pass.
         assert_eq!(client("a").format(&7).await.unwrap(), "handler-7");
         sleep(Duration::from_secs(30)).await;
