@@ -333,6 +333,12 @@ impl Config {
         self.applied.borrow().last_applied[i]
     }
 
+    /// A snapshot through `index` as peer `i`'s service makes them (what it
+    /// applied up to `index`, in the tester's snapshot format).
+    pub fn service_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
+        encode_snapshot(index, &self.applied.borrow().logs[i])
+    }
+
     /// When the `k`-th peer (counting from 1) applied command `index`, if
     /// `k` peers did.
     pub fn applied_at(&self, index: u64, k: usize) -> Option<Instant> {

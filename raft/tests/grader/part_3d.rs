@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::harness::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
 use labrpc::time::sleep;
 use labrpc::trace::Leg;
-use labrpc::{Filter, network, run_test};
+use labrpc::{Filter, network, node, run_test};
 
 /// 30 iterations of: fault a victim, feed the leader 5-14 commands, check
 /// the log stays small, heal the victim (which then usually needs
@@ -236,6 +236,52 @@ fn late_messages_after_snapshot_3d() {
         cfg.crash1(f);
         cfg.start1(f);
         cfg.connect(f);
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
+
+/// Snapshot() ignores an index at or below the current snapshot, and one
+/// not yet applied (as its documentation says); the peers then crash and
+/// restart from what they saved. (Not in 6.824; our addition.)
+#[test]
+fn snapshot_arguments_3d() {
+    run_test(|| async {
+        let n = 3;
+        let cfg = Config::new(n, false, true);
+        cfg.begin("Test (3D): Snapshot() ignores old and unapplied indices");
+        for _ in 0..2 * SNAPSHOT_INTERVAL + 5 {
+            cfg.one(cmd(rand_cmd()), n, true).await;
+        }
+        // Every peer has a snapshot at 19 by now; offer one at 9, and one
+        // at 19 again.
+        for i in 0..n {
+            let raft = cfg.raft(i).expect("running");
+            for index in [SNAPSHOT_INTERVAL - 1, 2 * SNAPSHOT_INTERVAL - 1] {
+                let old = cfg.service_snapshot(i, index);
+                node::enter(cfg.node(i), || raft.snapshot(index, old));
+            }
+        }
+        // Entries the leader cannot commit: a snapshot through them is
+        // ignored.
+        let leader = cfg.check_one_leader().await;
+        for i in (0..n).filter(|&i| i != leader) {
+            cfg.disconnect(i);
+        }
+        let mut last = 0;
+        for _ in 0..5 {
+            last = cfg
+                .start(leader, cmd(rand_cmd()))
+                .expect("leader refused Start()")
+                .0;
+        }
+        sleep(Duration::from_millis(100)).await;
+        let raft = cfg.raft(leader).expect("running");
+        let early = cfg.service_snapshot(leader, last);
+        node::enter(cfg.node(leader), || raft.snapshot(last, early));
+        sleep(Duration::from_millis(100)).await;
+        // Everyone restarts from what it saved.
+        cfg.crash_restart_all();
         cfg.one(cmd(rand_cmd()), n, true).await;
         cfg.end();
     });
