@@ -55,7 +55,7 @@
 //!   .partition(&[&[a, b], &[c]]) / .heal() / .cut(a, b) / .restore(a, b)
 //!   .set_link(a, b, Some(LinkConfig { loss, latency })) / .add_hook(|m| ..)
 //!   .hold(Filter::new().method(m).from(a).to(b).leg(l)) -> HoldId
-//!   .held(id) / .release(id, n) / .remove_hold(id)   deliver old messages late
+//!   .held(id) / .release(id, n) / .stop_holding(id) / .drop_held(id) / .remove_hold(id)
 //!   .set_duplication(b)               requests delivered twice, late
 //!   .server_count(name) / .total_rpcs() / .total_bytes()
 //! trace::event("topic", msg)          a lab event in the trace

@@ -68,7 +68,8 @@
 //!   it travels for the latency it was given and is decided at arrival as
 //!   usual, so a released request whose link is down by then is lost.
 //!   [`Network::hold_first`] holds only the first few matches;
-//!   [`Network::drop_held`] loses what a hold holds instead. This is how
+//!   [`Network::stop_holding`] lets new matches pass while the held ones
+//!   wait; [`Network::drop_held`] loses what a hold holds. This is how
 //!   a test delivers one specific old message at a chosen moment: a reply
 //!   of an earlier term, an AppendEntries from before a snapshot. Trace:
 //!   `hold` and `release` events.
@@ -670,6 +671,17 @@ impl Network {
             let _ = m.release.send(());
         }
         count
+    }
+
+    /// Hold `id` stops holding new messages; those it holds stay held until
+    /// released or dropped.
+    pub fn stop_holding(&self, id: HoldId) {
+        self.with(|net| {
+            if let Some(h) = net.holds.iter_mut().find(|h| h.id == id) {
+                h.remaining = Some(0);
+            }
+        });
+        self.config_event(format!("hold #{} stops holding", id.0));
     }
 
     /// Loses every message hold `id` holds now (the hold keeps holding new
