@@ -154,6 +154,15 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
             None,
         ),
         Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg}: {reason}"), None),
+        Kind::Hold { rpc, leg, hold } => {
+            (topic, format!("⏸ #{rpc} {leg} held (hold #{hold})"), None)
+        }
+        Kind::Release { rpc, leg, hold } => (
+            topic,
+            format!("▶ #{rpc} {leg} released (hold #{hold})"),
+            None,
+        ),
+        Kind::Duplicate { rpc, what } => (topic, format!("⧉ #{rpc} duplicate {what}"), None),
         Kind::Link { from, to, up } => (
             topic,
             format!("n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),

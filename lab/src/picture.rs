@@ -17,7 +17,10 @@
 //!   links cut (`link` events) hatch the lane orange, darker the more of
 //!   the other nodes it is cut off from. Lab events
 //!   (`trace::event(topic, ..)`: leader elected, term, commit, snapshot,
-//!   ...) are diamonds coloured by topic; network settings, partitions and
+//!   ...) are diamonds coloured by topic, and so are held and released
+//!   messages (topics `held`, `released`, on the sender's lane) and
+//!   duplicated requests (topic `duplicate`); network settings (holds and
+//!   duplication included), partitions and
 //!   heals are marked on the time axis. A failure (from the run's output)
 //!   is a red line and X.
 //! - **Zoom**: drag across the diagram to zoom to that window, mouse wheel
@@ -210,6 +213,24 @@ fn render(
         .iter()
         .filter_map(|e| match &e.kind {
             Kind::Lab { topic, message } => Some((e.node, e.time, topic.clone(), message.clone())),
+            Kind::Hold { rpc, leg, hold } => Some((
+                e.node,
+                e.time,
+                "held".into(),
+                format!("rpc {rpc}: {leg} held (hold #{hold})"),
+            )),
+            Kind::Release { rpc, leg, hold } => Some((
+                e.node,
+                e.time,
+                "released".into(),
+                format!("rpc {rpc}: {leg} released (hold #{hold})"),
+            )),
+            Kind::Duplicate { rpc, what } => Some((
+                e.node,
+                e.time,
+                "duplicate".into(),
+                format!("rpc {rpc}: duplicate request {what}"),
+            )),
             Kind::Crash => Some((e.node, e.time, "crash".into(), "crashed".into())),
             Kind::Restart => Some((e.node, e.time, "restart".into(), "restarted".into())),
             Kind::ServerAdded { server } => Some((

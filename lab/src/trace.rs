@@ -81,6 +81,31 @@ pub enum Kind {
         /// Why.
         reason: String,
     },
+    /// A message was held back by a hold.
+    Hold {
+        /// The call.
+        rpc: u64,
+        /// `request` or `reply`.
+        leg: String,
+        /// The hold's number.
+        hold: u64,
+    },
+    /// A held message was released.
+    Release {
+        /// The call.
+        rpc: u64,
+        /// `request` or `reply`.
+        leg: String,
+        /// The hold's number.
+        hold: u64,
+    },
+    /// A duplicated request, one step of its fate.
+    Duplicate {
+        /// The call.
+        rpc: u64,
+        /// `scheduled`, `delivered`, `lost: ..`, `reply used`, `reply discarded`.
+        what: String,
+    },
     /// A directed link changed.
     Link {
         /// Source.
@@ -135,6 +160,9 @@ impl Kind {
             Kind::Deliver { .. } => "deliver",
             Kind::Reply { .. } => "reply",
             Kind::Drop { .. } => "drop",
+            Kind::Hold { .. } => "hold",
+            Kind::Release { .. } => "release",
+            Kind::Duplicate { .. } => "duplicate",
             Kind::Link { .. } => "link",
             Kind::Partition { .. } => "partition",
             Kind::Heal => "heal",
@@ -211,6 +239,16 @@ mod tests {
         assert!(matches!(e.kind, Kind::Partition { ref groups } if groups.len() == 2));
         let e = parse_line(r#"{"seq":5,"time":5,"node":0,"kind":"timer_fired","x":1}"#).unwrap();
         assert!(matches!(e.kind, Kind::Other));
+        let e = parse_line(
+            r#"{"seq":6,"time":5,"node":2,"kind":"hold","rpc":9,"leg":"reply","hold":1}"#,
+        )
+        .unwrap();
+        assert!(matches!(e.kind, Kind::Hold { rpc: 9, ref leg, hold: 1 } if leg == "reply"));
+        let e = parse_line(
+            r#"{"seq":7,"time":5,"node":2,"kind":"duplicate","rpc":9,"what":"delivered"}"#,
+        )
+        .unwrap();
+        assert!(matches!(e.kind, Kind::Duplicate { rpc: 9, ref what } if what == "delivered"));
         assert!(parse_line("   1.0s n1 x INFO a: b").is_none());
         assert_eq!(fmt_time(12_000_345_678), "12.000345s");
     }

@@ -55,13 +55,17 @@
 //!   .set_reliable(b) / .set_long_delays(b) / .set_long_reordering(b)
 //!   .partition(&[&[a, b], &[c]]) / .heal() / .cut(a, b) / .restore(a, b)
 //!   .set_link(a, b, Some(LinkConfig { loss, latency })) / .add_hook(|m| ..)
+//!   .hold(Filter::new().method(m).from(a).to(b).leg(l)) -> HoldId
+//!   .held(id) / .release(id, n) / .stop_holding(id) / .drop_held(id) / .remove_hold(id)
+//!   .set_duplication(b)               requests delivered twice, late
 //!   .server_count(name) / .total_rpcs() / .total_bytes()
 //! trace::event("topic", msg)          a lab event in the trace
 //! ```
 //!
 //! The numbers of 6.824's network (10% loss each way, 0–27 ms jitter, 100 ms
 //! or 7 s failure delays, 200–2200 ms reordering) are the constants of
-//! [`net`]; the semantics of one call are spelled out there, step by step.
+//! [`net`]; the semantics of one call are spelled out there, step by step,
+//! with the two faults 6.824's network lacks: held messages and duplicates.
 //!
 //! # Example
 //!
@@ -123,7 +127,7 @@ pub mod trace;
 mod watchdog;
 
 pub use harness::{Builder, Report, run_test, run_test_with_limit};
-pub use net::{ClientEnd, LinkConfig, Network, Verdict, network};
+pub use net::{ClientEnd, Filter, HoldId, LinkConfig, Network, Verdict, network};
 pub use node::{NodeId, Persister};
 pub use rpc::{RpcError, Server};
 

@@ -54,6 +54,35 @@
 //! itself. [`Network::set_link`] gives a link its own loss and latency.
 //! [`Network::add_hook`] lets a scenario drop or delay chosen messages by
 //! method, source or destination.
+//!
+//! # Holding messages back, and duplicates
+//!
+//! Two faults of real networks that 6.824's does not have, both off unless
+//! a test asks for them (a run that uses neither is event for event the
+//! run it was before they existed):
+//!
+//! - **Hold and release.** [`Network::hold`] holds every message matching
+//!   a [`Filter`] (method, source node, destination node, leg) at the point
+//!   where it would start travelling, until the test releases it with
+//!   [`Network::release`] (oldest first) or [`Network::remove_hold`]; then
+//!   it travels for the latency it was given and is decided at arrival as
+//!   usual, so a released request whose link is down by then is lost.
+//!   [`Network::hold_first`] holds only the first few matches;
+//!   [`Network::stop_holding`] lets new matches pass while the held ones
+//!   wait; [`Network::drop_held`] loses what a hold holds. This is how
+//!   a test delivers one specific old message at a chosen moment: a reply
+//!   of an earlier term, an AppendEntries from before a snapshot. Trace:
+//!   `hold` and `release` events.
+//! - **Duplication.** With [`Network::set_duplication`], each delivered
+//!   request is, with probability [`DUPLICATE_PROBABILITY`], delivered a
+//!   second time later (after `U(0..`[`DUPLICATE_SPREAD`]`)` plus the link
+//!   latency), if the end, the server and the link are still there: the
+//!   handler runs twice. The duplicate's reply travels back like any reply
+//!   (and may be lost like one); if the call is still waiting for its own
+//!   handler it takes whichever reply arrives first, otherwise the late
+//!   reply is thrown away (as an RPC layer discards a second answer).
+//!   Trace: `duplicate` events (`scheduled`, `delivered`, `lost: ..`,
+//!   `reply used`, `reply discarded`); the call's own events are unchanged.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -89,6 +118,12 @@ pub const LONG_REORDER_MIN: Duration = Duration::from_millis(200);
 pub const LONG_REORDER_SPREAD: Duration = Duration::from_millis(2000);
 /// How often a waiting caller checks whether its server is still there.
 pub const SERVER_POLL: Duration = Duration::from_millis(100);
+/// With duplication on, the probability that a delivered request is
+/// delivered once more.
+pub const DUPLICATE_PROBABILITY: f64 = 0.1;
+/// With duplication on, a duplicate arrives `U(0..` this `)` (plus the link
+/// latency) after the original.
+pub const DUPLICATE_SPREAD: Duration = Duration::from_millis(100);
 /// One-way latency of a link without its own setting.
 /// (A datacenter network: the 4 one-way trips of a replicated KV operation
 /// stay well inside the lab's 10 ms per operation.)
@@ -156,6 +191,93 @@ pub struct HookId(u64);
 
 type Hook = Rc<dyn Fn(&Message<'_>) -> Verdict>;
 
+/// Which messages a hold captures ([`Network::hold`]). A field left `None`
+/// matches anything:
+///
+/// ```
+/// # use labrpc::net::Filter;
+/// # use labrpc::trace::Leg;
+/// # use labrpc::NodeId;
+/// # fn f(leader: NodeId, follower: NodeId) -> Filter {
+/// Filter::new()
+///     .method("raft.append_entries")
+///     .from(follower)
+///     .to(leader)
+///     .leg(Leg::Reply)
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// `service.method`.
+    pub method: Option<String>,
+    /// The sending node (the client's for a request, the server's for a
+    /// reply).
+    pub from: Option<NodeId>,
+    /// The receiving node.
+    pub to: Option<NodeId>,
+    /// Request or reply.
+    pub leg: Option<Leg>,
+}
+
+impl Filter {
+    /// Matches every message.
+    pub fn new() -> Filter {
+        Filter::default()
+    }
+
+    /// Only messages of `method` (`"service.method"`).
+    pub fn method(mut self, method: &str) -> Filter {
+        self.method = Some(method.to_string());
+        self
+    }
+
+    /// Only messages sent by `node`.
+    pub fn from(mut self, node: NodeId) -> Filter {
+        self.from = Some(node);
+        self
+    }
+
+    /// Only messages sent to `node`.
+    pub fn to(mut self, node: NodeId) -> Filter {
+        self.to = Some(node);
+        self
+    }
+
+    /// Only this leg.
+    pub fn leg(mut self, leg: Leg) -> Filter {
+        self.leg = Some(leg);
+        self
+    }
+
+    /// Whether `msg` matches.
+    pub fn matches(&self, msg: &Message<'_>) -> bool {
+        self.method.as_deref().is_none_or(|m| m == msg.method)
+            && self.from.is_none_or(|n| n == msg.from)
+            && self.to.is_none_or(|n| n == msg.to)
+            && self.leg.is_none_or(|l| l == msg.leg)
+    }
+}
+
+/// Identifies a hold ([`Network::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HoldId(u64);
+
+/// One message waiting in a hold.
+struct Held {
+    rpc: u64,
+    leg: Leg,
+    from: NodeId,
+    release: futures::channel::oneshot::Sender<()>,
+}
+
+struct HoldState {
+    id: HoldId,
+    filter: Filter,
+    /// How many more messages it may capture (`None`: no limit).
+    remaining: Option<usize>,
+    held: std::collections::VecDeque<Held>,
+}
+
 struct EndState {
     node: NodeId,
     server: Option<Rc<str>>,
@@ -176,12 +298,15 @@ pub(crate) struct NetState {
     unreliable: bool,
     long_delays: bool,
     long_reordering: bool,
+    duplication: bool,
     ends: BTreeMap<Rc<str>, EndState>,
     servers: BTreeMap<Rc<str>, ServerEntry>,
     counts: BTreeMap<Rc<str>, u64>,
     links: BTreeMap<(NodeId, NodeId), Link>,
     hooks: Vec<(HookId, Hook)>,
     next_hook: u64,
+    holds: Vec<HoldState>,
+    next_hold: u64,
     next_server_id: u64,
     next_rpc: u64,
     next_auto_end: u64,
@@ -460,6 +585,128 @@ impl Network {
         self.config_event(format!("long_reordering={on}"));
     }
 
+    /// Duplication of requests (off by default): see the module docs.
+    pub fn set_duplication(&self, on: bool) {
+        self.with(|net| net.duplication = on);
+        self.config_event(format!("duplication={on}"));
+    }
+
+    /// Whether requests may be duplicated.
+    pub fn is_duplicating(&self) -> bool {
+        self.with(|net| net.duplication)
+    }
+
+    /// Holds every message matching `filter` from now on, at the point
+    /// where it would start travelling, until [`Network::release`] or
+    /// [`Network::remove_hold`]. A message is held by the first hold that
+    /// matches it; hooks, losses and latencies are decided before (a lost
+    /// message is never held). A held message whose sender crashes is gone.
+    pub fn hold(&self, filter: Filter) -> HoldId {
+        self.add_hold(filter, None)
+    }
+
+    /// Like [`Network::hold`], but holds only the first `n` matching
+    /// messages; later ones pass.
+    pub fn hold_first(&self, filter: Filter, n: usize) -> HoldId {
+        self.add_hold(filter, Some(n))
+    }
+
+    fn add_hold(&self, filter: Filter, remaining: Option<usize>) -> HoldId {
+        let setting = format!("hold {filter:?} (first {remaining:?})");
+        let id = self.with(|net| {
+            net.next_hold += 1;
+            let id = HoldId(net.next_hold);
+            net.holds.push(HoldState {
+                id,
+                filter,
+                remaining,
+                held: Default::default(),
+            });
+            id
+        });
+        self.config_event(format!("{setting}: #{}", id.0));
+        id
+    }
+
+    /// How many messages hold `id` holds now (0 for a removed hold).
+    pub fn held(&self, id: HoldId) -> usize {
+        self.with(|net| {
+            net.holds.iter().find(|h| h.id == id).map_or(0, |h| {
+                h.held.iter().filter(|m| !m.release.is_canceled()).count()
+            })
+        })
+    }
+
+    /// Releases the `n` oldest messages of hold `id` (fewer if it holds
+    /// fewer), in the order they were held; the hold keeps holding new
+    /// ones. Returns how many were released.
+    pub fn release(&self, id: HoldId, n: usize) -> usize {
+        let sim = runtime::current();
+        let released: Vec<Held> = {
+            let mut net = sim.net.borrow_mut();
+            let Some(h) = net.holds.iter_mut().find(|h| h.id == id) else {
+                return 0;
+            };
+            let mut out = Vec::new();
+            while out.len() < n {
+                match h.held.pop_front() {
+                    Some(m) if m.release.is_canceled() => {}
+                    Some(m) => out.push(m),
+                    None => break,
+                }
+            }
+            out
+        };
+        let count = released.len();
+        for m in released {
+            trace::record_at(
+                &sim,
+                m.from,
+                EventKind::Release {
+                    rpc: m.rpc,
+                    leg: m.leg,
+                    hold: id.0,
+                },
+            );
+            let _ = m.release.send(());
+        }
+        count
+    }
+
+    /// Hold `id` stops holding new messages; those it holds stay held until
+    /// released or dropped.
+    pub fn stop_holding(&self, id: HoldId) {
+        self.with(|net| {
+            if let Some(h) = net.holds.iter_mut().find(|h| h.id == id) {
+                h.remaining = Some(0);
+            }
+        });
+        self.config_event(format!("hold #{} stops holding", id.0));
+    }
+
+    /// Loses every message hold `id` holds now (the hold keeps holding new
+    /// ones): a held request or reply is then lost as if on an unreliable
+    /// network (the call fails with [`RpcError::Unreachable`]). Returns how
+    /// many were lost.
+    pub fn drop_held(&self, id: HoldId) -> usize {
+        self.with(|net| {
+            net.holds.iter_mut().find(|h| h.id == id).map_or(0, |h| {
+                let n = h.held.iter().filter(|m| !m.release.is_canceled()).count();
+                h.held.clear();
+                n
+            })
+        })
+    }
+
+    /// Stops hold `id` and releases everything it holds, oldest first.
+    /// Returns how many were released.
+    pub fn remove_hold(&self, id: HoldId) -> usize {
+        let n = self.release(id, usize::MAX);
+        self.with(|net| net.holds.retain(|h| h.id != id));
+        self.config_event(format!("hold #{} removed", id.0));
+        n
+    }
+
     /// Splits `groups` of nodes from each other: a link between two listed
     /// nodes is up iff they are in the same group. Links that involve an
     /// unlisted node are unchanged.
@@ -694,6 +941,13 @@ impl ClientEnd {
             server: &server_name,
         };
         let plan = plan_leg(&sim, &msg);
+        if plan.lost.is_none()
+            && let Some(released) = capture(&sim, &msg)
+            && released.await.is_err()
+        {
+            drop_event(&sim, client_node, rpc, Leg::Request, "dropped while held");
+            return Err(RpcError::Unreachable);
+        }
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;
         }
@@ -729,6 +983,25 @@ impl ClientEnd {
                 method,
             },
         );
+        let mut dup_rx = futures::future::Fuse::terminated();
+        if sim.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY) {
+            let (dup_tx, rx) = futures::channel::oneshot::channel();
+            dup_rx = rx.fuse();
+            let plan = plan_leg(&sim, &msg);
+            let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
+            dup_event(&sim, entry.node, rpc, "scheduled");
+            let dup = Duplicate {
+                rpc,
+                method,
+                end: self.name.clone(),
+                server: server_name.clone(),
+                entry: entry.clone(),
+                client: client_node,
+                req: req.clone(),
+            };
+            let task = crate::task::spawn_on(entry.node, dup.run(plan.lost, delay, dup_tx));
+            drop(task);
+        }
         let (tx, mut rx) = futures::channel::oneshot::channel();
         let handler = entry.server.dispatch(method, req);
         let task = crate::task::spawn_on(entry.node, async move {
@@ -750,6 +1023,23 @@ impl ClientEnd {
                         return Err(RpcError::ServerGone);
                     }
                 },
+                r = dup_rx => {
+                    // A duplicate's reply came first (it travelled already).
+                    if let Ok(r) = r {
+                        let bytes = r.as_ref().map_or(0, |r| r.len());
+                        sim.net.borrow_mut().total_bytes += bytes as u64;
+                        trace::record_at(
+                            &sim,
+                            client_node,
+                            EventKind::Reply {
+                                rpc,
+                                from: entry.node,
+                                bytes,
+                            },
+                        );
+                        return r;
+                    }
+                }
                 _ = poll.fuse() => {
                     let valid = sim.net.borrow().still_valid(&self.name, &server_name, entry.id);
                     if let Err(reason) = valid {
@@ -759,6 +1049,8 @@ impl ClientEnd {
                 }
             }
         };
+        // A duplicate's reply arriving from now on is discarded.
+        drop(dup_rx);
         let valid = sim
             .net
             .borrow()
@@ -791,6 +1083,12 @@ impl ClientEnd {
             let spread = uniform_below(LONG_REORDER_SPREAD);
             plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
         }
+        if let Some(released) = capture(&sim, &msg)
+            && released.await.is_err()
+        {
+            drop_event(&sim, client_node, rpc, Leg::Reply, "dropped while held");
+            return Err(RpcError::Unreachable);
+        }
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;
         }
@@ -818,6 +1116,137 @@ fn gone_or_unreachable(reason: &str) -> RpcError {
         RpcError::ServerGone
     } else {
         RpcError::Unreachable
+    }
+}
+
+/// If a hold matches `msg`, holds it: returns what fires on release.
+fn capture(sim: &Sim, msg: &Message<'_>) -> Option<futures::channel::oneshot::Receiver<()>> {
+    let (rx, hold) = {
+        let mut net = sim.net.borrow_mut();
+        let h = net
+            .holds
+            .iter_mut()
+            .find(|h| h.remaining != Some(0) && h.filter.matches(msg))?;
+        if let Some(r) = &mut h.remaining {
+            *r -= 1;
+        }
+        let (tx, rx) = futures::channel::oneshot::channel();
+        h.held.push_back(Held {
+            rpc: msg.rpc,
+            leg: msg.leg,
+            from: msg.from,
+            release: tx,
+        });
+        (rx, h.id.0)
+    };
+    trace::record_at(
+        sim,
+        msg.from,
+        EventKind::Hold {
+            rpc: msg.rpc,
+            leg: msg.leg,
+            hold,
+        },
+    );
+    Some(rx)
+}
+
+fn dup_event(sim: &Sim, node: NodeId, rpc: u64, what: &'static str) {
+    trace::record_at(sim, node, EventKind::Duplicate { rpc, what });
+}
+
+/// A second copy of a delivered request.
+struct Duplicate {
+    rpc: u64,
+    method: &'static str,
+    end: Rc<str>,
+    server: Rc<str>,
+    entry: ServerEntry,
+    client: NodeId,
+    req: Vec<u8>,
+}
+
+impl Duplicate {
+    /// Travels for `delay` (lost if `lost`), is delivered if the end, the
+    /// server and the link are still there, and sends its reply back to
+    /// the call (`reply`), which takes it if it is still waiting.
+    async fn run(
+        self,
+        lost: Option<&'static str>,
+        delay: Duration,
+        reply: futures::channel::oneshot::Sender<Result<Vec<u8>, RpcError>>,
+    ) {
+        let sim = runtime::current();
+        let (rpc, node) = (self.rpc, self.entry.node);
+        time::sleep(delay).await;
+        let arrival = lost.map(Err).unwrap_or_else(|| {
+            let net = sim.net.borrow();
+            net.still_valid(&self.end, &self.server, self.entry.id)?;
+            if !net.link_up(self.client, node) {
+                return Err("link down");
+            }
+            Ok(())
+        });
+        if let Err(reason) = arrival {
+            dup_event(&sim, node, rpc, lost_what(reason));
+            return;
+        }
+        {
+            let mut net = sim.net.borrow_mut();
+            *net.counts.entry(self.server.clone()).or_insert(0) += 1;
+            net.total_bytes += self.req.len() as u64;
+        }
+        dup_event(&sim, node, rpc, "delivered");
+        let result = self.entry.server.dispatch(self.method, self.req).await;
+        let msg = Message {
+            rpc,
+            leg: Leg::Reply,
+            method: self.method,
+            from: node,
+            to: self.client,
+            end: &self.end,
+            server: &self.server,
+        };
+        let plan = {
+            let valid = sim
+                .net
+                .borrow()
+                .still_valid(&self.end, &self.server, self.entry.id);
+            if let Err(reason) = valid {
+                dup_event(&sim, node, rpc, lost_what(reason));
+                return;
+            }
+            if !sim.net.borrow().link_up(node, self.client) {
+                dup_event(&sim, node, rpc, lost_what("link down"));
+                return;
+            }
+            plan_leg(&sim, &msg)
+        };
+        if let Some(reason) = plan.lost {
+            dup_event(&sim, node, rpc, lost_what(reason));
+            return;
+        }
+        time::sleep(plan.delay).await;
+        if !sim.net.borrow().link_up(node, self.client) {
+            dup_event(&sim, self.client, rpc, lost_what("link down"));
+            return;
+        }
+        match reply.send(result) {
+            Ok(()) => dup_event(&sim, self.client, rpc, "reply used"),
+            Err(_) => dup_event(&sim, self.client, rpc, "reply discarded"),
+        }
+    }
+}
+
+fn lost_what(reason: &'static str) -> &'static str {
+    match reason {
+        "link down" => "lost: link down",
+        "end disabled" => "lost: end disabled",
+        "server gone" => "lost: server gone",
+        "unreliable" => "lost: unreliable",
+        "lossy link" => "lost: lossy link",
+        "hook" => "lost: hook",
+        _ => "lost",
     }
 }
 

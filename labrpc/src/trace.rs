@@ -2,8 +2,9 @@
 //!
 //! Guarantees:
 //! - Every node creation, crash and restart, every RPC send, delivery,
-//!   reply and drop (with its reason), every change of the link table and
-//!   of client ends, and every lab event ([`event`]) is recorded with its
+//!   reply and drop (with its reason), every held and released message,
+//!   every duplicated request, every change of the link table and of
+//!   client ends, and every lab event ([`event`]) is recorded with its
 //!   virtual time and node. A failed run's trace ends with a `failure`
 //!   event carrying the failure message (and is written too).
 //! - The trace hash (FNV-1a over every event, in order) is always computed;
@@ -90,6 +91,38 @@ pub enum EventKind {
         leg: Leg,
         /// Why, e.g. `"unreliable"`, `"link down"`, `"end disabled"`.
         reason: &'static str,
+    },
+    /// A message matching a hold ([`crate::Network::hold`]) was held back
+    /// (recorded on its sending node).
+    Hold {
+        /// The call.
+        rpc: u64,
+        /// Which leg is held.
+        leg: Leg,
+        /// The hold's number.
+        hold: u64,
+    },
+    /// A held message was released: it now travels on (recorded on its
+    /// sending node).
+    Release {
+        /// The call.
+        rpc: u64,
+        /// Which leg.
+        leg: Leg,
+        /// The hold's number.
+        hold: u64,
+    },
+    /// A duplicate of a request (with duplication on,
+    /// [`crate::Network::set_duplication`]): its fate, step by step. The
+    /// original call's own events are unaffected.
+    Duplicate {
+        /// The call whose request was duplicated.
+        rpc: u64,
+        /// `"scheduled"` (on the server's node, when the original was
+        /// delivered), `"delivered"` (its handler started), `"lost: <why>"`,
+        /// `"reply used"` (it answered the call first) or `"reply
+        /// discarded"` (the call had its answer already).
+        what: &'static str,
     },
     /// A directed link went up or down.
     Link {

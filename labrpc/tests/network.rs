@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{client, junk, start_junk};
 use labrpc::time::{Instant, sleep};
-use labrpc::{LinkConfig, NodeId, RpcError, Verdict, network, run_test, task};
+use labrpc::trace::Leg;
+use labrpc::{Filter, LinkConfig, NodeId, RpcError, Verdict, network, run_test, task};
 
 /// A client end from node `from` to `server`.
 fn client_from(from: NodeId, server: &str) -> junk::Client {
@@ -273,5 +274,92 @@ fn a_replaced_server_counts_as_deleted() {
             2,
             "counts are per name, over the run"
         );
+    });
+}
+
+#[test]
+fn a_hold_keeps_matching_messages_until_released_in_order() {
+    run_test(|| async {
+        let net = network();
+        let (a, ja) = start_junk("a");
+        let requests = net.hold(Filter::new().method("junk.record").to(a).leg(Leg::Request));
+        let mut calls = Vec::new();
+        for x in 1..=3u64 {
+            calls.push(task::spawn(async move { client("a").record(&x).await }));
+            sleep(Duration::from_millis(5)).await;
+        }
+        // Other methods and legs pass.
+        assert_eq!(client("a").format(&7).await.unwrap(), "handler-7");
+        sleep(Duration::from_secs(30)).await;
+        assert_eq!(net.held(requests), 3);
+        assert!(ja.seen.borrow().is_empty(), "nothing held was delivered");
+        // The oldest first; the rest later.
+        assert_eq!(net.release(requests, 1), 1);
+        sleep(Duration::from_millis(10)).await;
+        assert_eq!(*ja.seen.borrow(), vec![1]);
+        assert_eq!(net.held(requests), 2);
+        assert_eq!(net.remove_hold(requests), 2);
+        for (x, c) in (1..=3u64).zip(calls) {
+            assert_eq!(c.await.unwrap(), Ok(x));
+        }
+        assert_eq!(net.held(requests), 0);
+        // Replies: the handler runs, the answer waits.
+        let replies = net.hold_first(Filter::new().from(a).leg(Leg::Reply), 1);
+        let call = task::spawn(async { client("a").record(&4).await });
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(ja.seen.borrow().last(), Some(&4));
+        assert_eq!(net.held(replies), 1);
+        // Only the first match is held.
+        assert_eq!(client("a").record(&5).await, Ok(5));
+        // Released into a cut link: lost at arrival.
+        net.cut(a, NodeId::TESTER);
+        net.release(replies, 1);
+        assert_eq!(call.await.unwrap(), Err(RpcError::Unreachable));
+        net.restore(a, NodeId::TESTER);
+        // Dropped while held: lost.
+        let again = net.hold(Filter::new().to(a));
+        let call = task::spawn(async { client("a").record(&6).await });
+        sleep(Duration::from_millis(10)).await;
+        assert_eq!(net.drop_held(again), 1);
+        assert_eq!(call.await.unwrap(), Err(RpcError::Unreachable));
+        assert!(!ja.seen.borrow().contains(&6));
+        net.remove_hold(again);
+        assert_eq!(client("a").record(&7).await, Ok(7));
+    });
+}
+
+#[test]
+fn duplication_delivers_some_requests_twice_later() {
+    run_test(|| async {
+        let net = network();
+        let (_, ja) = start_junk("a");
+        net.set_duplication(true);
+        let c = client("a");
+        for x in 0..200u64 {
+            assert_eq!(c.record(&x).await, Ok(x), "the call's own reply comes back");
+        }
+        sleep(Duration::from_secs(1)).await;
+        let seen = ja.seen.borrow().clone();
+        let extra = seen.len() - 200;
+        assert!(
+            (5..=40).contains(&extra),
+            "{extra} duplicates of 200 requests (expected about 20)"
+        );
+        // Each request arrives once or twice; duplicates count as requests.
+        for x in 0..200u64 {
+            let times = seen.iter().filter(|&&y| y == x).count();
+            assert!(
+                (1..=2).contains(&times),
+                "request {x} arrived {times} times"
+            );
+        }
+        assert_eq!(net.server_count("a"), seen.len() as u64);
+        net.set_duplication(false);
+        let before = ja.seen.borrow().len();
+        for x in 0..50u64 {
+            c.record(&x).await.unwrap();
+        }
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(ja.seen.borrow().len(), before + 50, "off means off");
     });
 }

@@ -69,6 +69,14 @@ struct Applied {
     last_applied: Vec<u64>,
     /// Highest index applied anywhere.
     max_index: u64,
+    /// The term of each index, as the first peer to apply it said.
+    terms: BTreeMap<u64, (usize, u64)>,
+    /// Per peer: the snapshot index it last (re)started from (0: none).
+    restarted_from: Vec<u64>,
+    /// Per peer: whether it applied anything since its last (re)start.
+    applied_since_start: Vec<bool>,
+    /// Per index: when each peer first applied it as a command.
+    times: BTreeMap<u64, Vec<Instant>>,
 }
 
 impl Applied {
@@ -88,6 +96,61 @@ impl Applied {
         }
         self.logs[i].insert(index, command.to_vec());
         self.max_index = self.max_index.max(index);
+    }
+
+    /// Checks that peer `i` says index `index` is from `term`, as every
+    /// other peer did (`what` names the message).
+    fn check_term(&mut self, i: usize, index: u64, term: u64, what: &str) {
+        match self.terms.get(&index) {
+            Some(&(j, t)) if t != term => panic!(
+                "server {i} applied {what} at index {index} with term {term}, but server {j} \
+                 applied index {index} with term {t}: a committed entry's term never changes{}",
+                if what == "a snapshot" {
+                    " (is lastIncludedTerm the term of the entry at lastIncludedIndex?)"
+                } else {
+                    ""
+                }
+            ),
+            Some(_) => {}
+            None => {
+                self.terms.insert(index, (i, term));
+            }
+        }
+    }
+
+    /// Why peer `i` applying command `index` now is wrong, if it is.
+    fn order_error(&self, i: usize, index: u64) -> Option<String> {
+        let last = self.last_applied[i];
+        if index == last + 1 {
+            return None;
+        }
+        let from = self.restarted_from[i];
+        Some(if !self.applied_since_start[i] && from > 0 {
+            format!(
+                "server {i} applied index {index} after restarting from a snapshot at {from} \
+                 (expected {}): a restarted peer resumes right after the snapshot it saved; \
+                 is lastApplied restored from the snapshot, and is the saved snapshot the one \
+                 that goes with the saved log (did an older snapshot, e.g. a late \
+                 InstallSnapshot older than the commit index, replace a newer one?)",
+                from + 1
+            )
+        } else if !self.applied_since_start[i] {
+            format!(
+                "server {i} applied index {index} first after (re)starting without a snapshot \
+                 (expected {}): with no snapshot, lastApplied starts at 0",
+                last + 1
+            )
+        } else if index <= last {
+            format!(
+                "server {i} applied index {index} again, after applying up to {last}: every \
+                 index is applied once (did lastApplied or commitIndex move backwards?)"
+            )
+        } else {
+            format!(
+                "server {i} skipped from index {last} to {index}: entries are applied in order, \
+                 none missing"
+            )
+        })
     }
 }
 
@@ -118,12 +181,16 @@ pub struct Config {
 
 impl Config {
     /// `n` peers, all started and connected; long delays on (as 6.824's
-    /// Raft tester), reliable unless `unreliable`; the snapshotting applier
-    /// if `snapshot`.
+    /// Raft tester), reliable unless `unreliable` (then requests are also
+    /// duplicated now and then: see [`Config::set_unreliable`]); the
+    /// snapshotting applier if `snapshot`.
     pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Rc<Config> {
         let net = network();
         net.set_long_delays(true);
         net.set_reliable(!unreliable);
+        if unreliable {
+            net.set_duplication(true);
+        }
         let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
         let cfg = Rc::new(Config {
             n,
@@ -135,6 +202,10 @@ impl Config {
                 logs: vec![BTreeMap::new(); n],
                 last_applied: vec![0; n],
                 max_index: 0,
+                terms: BTreeMap::new(),
+                restarted_from: vec![0; n],
+                applied_since_start: vec![false; n],
+                times: BTreeMap::new(),
             })),
             leaders: RefCell::new(BTreeMap::new()),
             led: RefCell::new(vec![0; n]),
@@ -248,6 +319,35 @@ impl Config {
         }
     }
 
+    /// Cuts the links between peers `i` and `j`, both ways (their other
+    /// links, and what `is_connected` says, are unchanged).
+    pub fn cut_pair(&self, i: usize, j: usize) {
+        let net = network();
+        net.cut(self.nodes[i], self.nodes[j]);
+        net.cut(self.nodes[j], self.nodes[i]);
+    }
+
+    /// The highest index peer `i` applied since its last (re)start (from
+    /// its snapshot on).
+    pub fn last_applied(&self, i: usize) -> u64 {
+        self.applied.borrow().last_applied[i]
+    }
+
+    /// A snapshot through `index` as peer `i`'s service makes them (what it
+    /// applied up to `index`, in the tester's snapshot format).
+    pub fn service_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
+        encode_snapshot(index, &self.applied.borrow().logs[i])
+    }
+
+    /// When the `k`-th peer (counting from 1) applied command `index`, if
+    /// `k` peers did.
+    pub fn applied_at(&self, index: u64, k: usize) -> Option<Instant> {
+        let applied = self.applied.borrow();
+        let mut times = applied.times.get(&index)?.clone();
+        times.sort();
+        times.get(k.checked_sub(1)?).copied()
+    }
+
     /// Crashes peer `i`: disconnects it and crashes its node (its tasks and
     /// its server vanish; its persister stays).
     pub fn crash1(&self, i: usize) {
@@ -268,6 +368,8 @@ impl Config {
         {
             let mut applied = self.applied.borrow_mut();
             applied.last_applied[i] = 0;
+            applied.restarted_from[i] = 0;
+            applied.applied_since_start[i] = false;
             if !snapshot.is_empty() {
                 let (index, log) = decode_snapshot(&snapshot);
                 for (&k, command) in &log {
@@ -275,6 +377,7 @@ impl Config {
                 }
                 applied.logs[i] = log;
                 applied.last_applied[i] = index;
+                applied.restarted_from[i] = index;
             }
         }
         let net = network();
@@ -304,9 +407,15 @@ impl Config {
         }
     }
 
-    /// Turns the unreliable network on or off.
+    /// Turns the unreliable network on or off: lost and delayed messages
+    /// as in 6.824, and (not in 6.824) requests delivered twice, the copy
+    /// late, so that the same RPC arrives twice.
     pub fn set_unreliable(&self, unreliable: bool) {
-        network().set_reliable(!unreliable);
+        let net = network();
+        net.set_reliable(!unreliable);
+        if net.is_duplicating() != unreliable {
+            net.set_duplication(unreliable);
+        }
     }
 
     /// Turns long reordering of replies on or off.
@@ -506,16 +615,21 @@ async fn apply_loop(
 ) {
     while let Some(msg) = rx.next().await {
         match msg {
-            ApplyMsg::Command { index, command, .. } => {
+            ApplyMsg::Command {
+                index,
+                term,
+                command,
+            } => {
                 let snap = {
                     let mut a = applied.borrow_mut();
-                    let expect = a.last_applied[i] + 1;
-                    assert_eq!(
-                        index, expect,
-                        "server {i} apply out of order: got index {index}, expected {expect}"
-                    );
+                    if let Some(why) = a.order_error(i, index) {
+                        panic!("apply out of order: {why}");
+                    }
+                    a.check_term(i, index, term, "a command");
                     a.record(i, index, &command);
                     a.last_applied[i] = index;
+                    a.applied_since_start[i] = true;
+                    a.times.entry(index).or_default().push(Instant::now());
                     (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0)
                         .then(|| encode_snapshot(index, &a.logs[i]))
                 };
@@ -523,19 +637,36 @@ async fn apply_loop(
                     raft.snapshot(index, data);
                 }
             }
-            ApplyMsg::Snapshot { index, data, .. } => {
+            ApplyMsg::Snapshot { index, term, data } => {
                 assert!(
                     snapshot,
                     "server {i} sent a snapshot, but the service never made one"
                 );
                 let (included, log) = decode_snapshot(&data);
-                assert_eq!(included, index, "server {i}: snapshot index mismatch");
-                let mut a = applied.borrow_mut();
-                assert!(
-                    index > a.last_applied[i],
-                    "server {i}: snapshot at {index} does not move past last applied {}",
-                    a.last_applied[i]
+                assert_eq!(
+                    included, index,
+                    "server {i} was sent a snapshot message for index {index} whose data covers \
+                     up to {included}: lastIncludedIndex and the snapshot bytes disagree"
                 );
+                let mut a = applied.borrow_mut();
+                let last = a.last_applied[i];
+                if index <= last {
+                    let from = a.restarted_from[i];
+                    if !a.applied_since_start[i] && from == index {
+                        panic!(
+                            "server {i} was sent the snapshot at {index} again after restarting \
+                             from it: the service reads its own snapshot on restart, Raft must \
+                             not deliver it (is lastApplied restored from the snapshot?)"
+                        );
+                    }
+                    panic!(
+                        "server {i} was sent a snapshot at {index}, but it has applied up to \
+                         {last} already: a snapshot must move the service forward (ignore an \
+                         InstallSnapshot at or below the commit index)"
+                    );
+                }
+                a.check_term(i, index, term, "a snapshot");
+                a.applied_since_start[i] = true;
                 for (&k, command) in &log {
                     a.record(i, k, command);
                 }

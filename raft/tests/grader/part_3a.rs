@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::harness::{Config, ELECTION_TIMEOUT};
-use labrpc::run_test;
 use labrpc::time::sleep;
+use labrpc::trace::Leg;
+use labrpc::{Verdict, network, run_test};
 
 #[test]
 fn initial_election_3a() {
@@ -137,6 +138,87 @@ fn vote_resets_election_timer_3a() {
             net.remove_hook(slow);
             cfg.connect(old);
         }
+        cfg.end();
+    });
+}
+
+/// A leader that learns of a newer term only from replies must step down.
+/// The old leader comes back to every peer but the new leader: nobody
+/// sends it a request, but every follower answers its heartbeats with the
+/// newer term. (Not in 6.824; our addition.)
+#[test]
+fn step_down_on_reply_3a() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3A): a leader steps down on a reply with a higher term");
+        let l1 = cfg.check_one_leader().await;
+        let (t1, _) = cfg.state(l1).expect("the leader runs");
+        cfg.disconnect(l1);
+        let l2 = cfg.check_one_leader().await;
+        let (t2, _) = cfg.state(l2).expect("the leader runs");
+        // Back to everyone but the new leader.
+        cfg.connect(l1);
+        cfg.cut_pair(l1, l2);
+        sleep(Duration::from_millis(1500)).await;
+        if let Some((t, true)) = cfg.state(l1) {
+            assert!(
+                t != t1,
+                "peer {l1} still believes it leads term {t1}, 1.5 s after it rejoined peers of \
+                 term {t2} that answer its heartbeats: a reply carrying a higher term must make \
+                 a leader (or candidate) adopt that term and step down"
+            );
+        }
+        cfg.connect(l1);
+        cfg.check_one_leader().await;
+        cfg.end();
+    });
+}
+
+/// A candidate that learns of a newer term only from the replies to its
+/// RequestVotes adopts it. A peer restarts in an old term while the others
+/// moved far ahead, and hears nothing but replies: its first campaign must
+/// bring it to their term, not one term at a time. (Not in 6.824; our
+/// addition.)
+#[test]
+fn candidate_steps_down_on_reply_3a() {
+    run_test(|| async {
+        let n = 5;
+        let net = network();
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3A): a candidate adopts a higher term from vote replies");
+        let l = cfg.check_one_leader().await;
+        let (c, d) = ((l + 1) % n, (l + 2) % n);
+        // C is down in an early term; D, cut off, campaigns for 10 s and
+        // takes the others' term far ahead when it rejoins.
+        cfg.crash1(c);
+        cfg.disconnect(d);
+        sleep(10 * ELECTION_TIMEOUT).await;
+        cfg.connect(d);
+        cfg.check_one_leader().await;
+        let t = cfg.check_terms();
+        // C restarts; every request to it is lost.
+        let c_node = cfg.node(c);
+        let deaf = net.add_hook(move |m| {
+            if m.to == c_node && m.leg == Leg::Request {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        cfg.start1(c);
+        cfg.connect(c);
+        let (t0, _) = cfg.state(c).expect("running");
+        sleep(2 * ELECTION_TIMEOUT).await;
+        let (tc, _) = cfg.state(c).expect("running");
+        assert!(
+            t0 >= t || tc >= t,
+            "peer {c} restarted in term {t0} and campaigned up to term {tc} within 2 s, while \
+             the peers answering its RequestVotes are in term {t}: a candidate must adopt the \
+             higher term of a reply (and become a follower)"
+        );
+        net.remove_hook(deaf);
+        cfg.check_one_leader().await;
         cfg.end();
     });
 }

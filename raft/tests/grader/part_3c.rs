@@ -449,3 +449,45 @@ fn reliable_churn_3c() {
 fn unreliable_churn_3c() {
     run_test(|| churn(true));
 }
+
+/// Entries a follower got from a leader that lost are overwritten, round
+/// after round, at ever later indices; then every peer restarts from what
+/// it saved. The saved log must be the log after every overwrite.
+/// (Not in 6.824; our addition.)
+#[test]
+fn overwrites_persist_3c() {
+    run_test(|| async {
+        let n = 5;
+        let cfg = Config::new(n, false, false);
+        cfg.begin("Test (3C): overwritten entries, then a restart");
+        cfg.one(cmd(1), n, true).await;
+        for round in 0..3u64 {
+            // The leader reaches one follower only, which takes entries
+            // nobody else will have.
+            let l = cfg.check_one_leader().await;
+            let f = (l + 1) % n;
+            let others: Vec<usize> = (0..n).filter(|&p| p != l && p != f).collect();
+            for &p in &others {
+                cfg.disconnect(p);
+            }
+            for k in 0..3 {
+                cfg.start(l, cmd(100 * round + 10 + k));
+            }
+            sleep(Duration::from_millis(100)).await;
+            // The others commit over them; the two rejoin and are
+            // overwritten.
+            cfg.disconnect(l);
+            cfg.disconnect(f);
+            for &p in &others {
+                cfg.connect(p);
+            }
+            cfg.one(cmd(1000 + round), 3, true).await;
+            cfg.connect(f);
+            cfg.connect(l);
+            cfg.one(cmd(2000 + round), n, true).await;
+        }
+        cfg.crash_restart_all();
+        cfg.one(cmd(3000), n, true).await;
+        cfg.end();
+    });
+}

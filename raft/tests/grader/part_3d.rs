@@ -1,8 +1,12 @@
 //! Part 3D: log compaction (6.824's TestSnapshotBasic3D ...
 //! TestSnapshotInit3D). Every test uses the snapshotting applier.
 
+use std::time::Duration;
+
 use crate::harness::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
-use labrpc::run_test;
+use labrpc::time::sleep;
+use labrpc::trace::Leg;
+use labrpc::{Filter, network, node, run_test};
 
 /// 30 iterations of: fault a victim, feed the leader 5-14 commands, check
 /// the log stays small, heal the victim (which then usually needs
@@ -151,6 +155,136 @@ fn snapshot_init_3d() {
         // Crash and restart all again: the snapshot must still be there.
         cfg.crash_restart_all();
         // Does the new leader have the right snapshot?
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
+
+/// Old messages arrive after a follower has a snapshot: an AppendEntries
+/// sent before the leader's snapshot (its entries start below the
+/// follower's snapshot and reach past it), and an InstallSnapshot older
+/// than the follower's own later snapshot. Then the follower crashes and
+/// restarts: it must come back from the newer snapshot, with the log that
+/// goes with it, and catch up. (Not in 6.824; our addition.)
+#[test]
+fn late_messages_after_snapshot_3d() {
+    run_test(|| async {
+        let n = 3;
+        let net = network();
+        let cfg = Config::new(n, false, true);
+        cfg.begin("Test (3D): old AppendEntries and InstallSnapshot after a snapshot");
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        let l = cfg.check_one_leader().await;
+        let f = (l + 1) % n;
+        let to_f = |method: &str| {
+            Filter::new()
+                .method(method)
+                .from(cfg.node(l))
+                .to(cfg.node(f))
+                .leg(Leg::Request)
+        };
+        // F hears nothing of 30 new entries: the leader's AppendEntries to
+        // F are held, and so is its first InstallSnapshot.
+        let appends = net.hold(to_f("raft.append_entries"));
+        let snapshots = net.hold_first(to_f("raft.install_snapshot"), 1);
+        for _ in 0..30 {
+            cfg.start(l, cmd(rand_cmd()))
+                .expect("leader refused Start()");
+        }
+        // The leader snapshots; a later InstallSnapshot gets through.
+        for _ in 0..1000 {
+            if cfg.last_applied(f) >= SNAPSHOT_INTERVAL {
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            cfg.last_applied(f) >= SNAPSHOT_INTERVAL,
+            "follower {f} did not catch up within 10 s, though the leader had a snapshot \
+             for it (is InstallSnapshot sent when nextIndex is at or below the snapshot?)"
+        );
+        // The first AppendEntries, from before the snapshot, arrives now;
+        // the later ones wait, and new ones pass.
+        net.release(appends, 1);
+        sleep(Duration::from_millis(50)).await;
+        net.stop_holding(appends);
+        // F must really hold what it said it stored: the leader goes on
+        // from there.
+        let index = cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        for _ in 0..300 {
+            if cfg.n_committed(index).0 == n {
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            cfg.n_committed(index).0,
+            n,
+            "follower {f} did not apply index {index} within 3 s of an old AppendEntries \
+             (sent before the leader's snapshot, with entries from below the follower's \
+             snapshot to past it): a follower must store the entries past its snapshot \
+             before it answers success, or the leader believes it has them"
+        );
+        // F takes a snapshot of its own past the held InstallSnapshot's.
+        for _ in 0..2 * SNAPSHOT_INTERVAL {
+            cfg.one(cmd(rand_cmd()), n, true).await;
+        }
+        // The other held AppendEntries (from just after F installed the
+        // snapshot) arrive, all of their entries now inside F's snapshot;
+        // then the old InstallSnapshot; F crashes right after.
+        net.remove_hold(appends);
+        sleep(Duration::from_millis(20)).await;
+        net.remove_hold(snapshots);
+        sleep(Duration::from_millis(20)).await;
+        cfg.crash1(f);
+        cfg.start1(f);
+        cfg.connect(f);
+        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.end();
+    });
+}
+
+/// Snapshot() ignores an index at or below the current snapshot, and one
+/// not yet applied (as its documentation says); the peers then crash and
+/// restart from what they saved. (Not in 6.824; our addition.)
+#[test]
+fn snapshot_arguments_3d() {
+    run_test(|| async {
+        let n = 3;
+        let cfg = Config::new(n, false, true);
+        cfg.begin("Test (3D): Snapshot() ignores old and unapplied indices");
+        for _ in 0..2 * SNAPSHOT_INTERVAL + 5 {
+            cfg.one(cmd(rand_cmd()), n, true).await;
+        }
+        // Every peer has a snapshot at 19 by now; offer one at 9, and one
+        // at 19 again.
+        for i in 0..n {
+            let raft = cfg.raft(i).expect("running");
+            for index in [SNAPSHOT_INTERVAL - 1, 2 * SNAPSHOT_INTERVAL - 1] {
+                let old = cfg.service_snapshot(i, index);
+                node::enter(cfg.node(i), || raft.snapshot(index, old));
+            }
+        }
+        // Entries the leader cannot commit: a snapshot through them is
+        // ignored.
+        let leader = cfg.check_one_leader().await;
+        for i in (0..n).filter(|&i| i != leader) {
+            cfg.disconnect(i);
+        }
+        let mut last = 0;
+        for _ in 0..5 {
+            last = cfg
+                .start(leader, cmd(rand_cmd()))
+                .expect("leader refused Start()")
+                .0;
+        }
+        sleep(Duration::from_millis(100)).await;
+        let raft = cfg.raft(leader).expect("running");
+        let early = cfg.service_snapshot(leader, last);
+        node::enter(cfg.node(leader), || raft.snapshot(last, early));
+        sleep(Duration::from_millis(100)).await;
+        // Everyone restarts from what it saved.
+        cfg.crash_restart_all();
         cfg.one(cmd(rand_cmd()), n, true).await;
         cfg.end();
     });
