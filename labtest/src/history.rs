@@ -68,11 +68,19 @@ impl KvHistory {
         self.recorder.is_empty()
     }
 
-    /// Checks the history for linearizability (KV model, by key). On a
-    /// violation writes the view to `<tmp>/<lab>-<test>-seed<N>.html` and
-    /// panics with its path and the checker's explanation.
-    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    /// Checks the history for linearizability (KV model, by key), on the
+    /// checker's fast path: it stops at the first key proven not
+    /// linearizable. On a violation writes the view to
+    /// `<tmp>/<lab>-<test>-seed<N>.html` and panics with its path and the
+    /// checker's explanation.
     pub fn check(&self, lab: &str) {
+        self.check_with(lab, &[]);
+    }
+
+    /// [`KvHistory::check`], with `open` annotations drawn in the view too
+    /// (e.g. a partition still in force when the check runs).
+    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    pub fn check_with(&self, lab: &str, open: &[Annotation]) {
         let history = self.recorder.history();
         let result = check(&KvModel, &history, Some(CHECK_TIMEOUT));
         match result.verdict {
@@ -88,7 +96,8 @@ impl KvHistory {
                     .replace("::", "-");
                 let path = std::env::temp_dir()
                     .join(format!("{lab}-{test}-seed{}.html", labrpc::rand::seed()));
-                let annotations = self.annotations.borrow();
+                let mut annotations = self.annotations.borrow().clone();
+                annotations.extend_from_slice(open);
                 let written =
                     linearizability::write_html(&path, &KvModel, &history, &result, &annotations);
                 let where_ = match written {

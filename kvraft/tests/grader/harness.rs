@@ -9,9 +9,10 @@
 //! try servers in quick succession.
 //!
 //! Every clerk operation is recorded with its virtual call and return
-//! times; [`Config::end`] checks the whole history with the workspace's
-//! linearizability checker (KV model, partitioned by key) and, on a
-//! violation, writes the HTML view annotated with the partitions and
+//! times in a `labtest::KvHistory` (the recorder every KV grader shares);
+//! [`Config::check_linearizable`] checks the whole history with the
+//! workspace's linearizability checker (KV model, partitioned by key) and,
+//! on a violation, writes the HTML view annotated with the partitions and
 //! crashes of the run and prints its path.
 
 use std::cell::{Cell, RefCell};
@@ -21,16 +22,12 @@ use std::time::Duration;
 use kvraft::{Clerk, KvServer};
 use labrpc::time::{Instant, sleep};
 use labrpc::{NodeId, network, node};
-use labtest::Stats;
-use linearizability::{
-    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Recorder, Verdict, check_with,
-};
+use labtest::{KvHistory, Stats};
+use linearizability::{Annotation, KvInput, KvOutput};
 use raft::rpc::raft as raft_rpc;
 
 /// The tester's generous idea of an election period.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Wall-clock budget of the linearizability check (6.824's is 1 s).
-pub const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn server_name(i: usize) -> String {
     format!("kv-{i}")
@@ -42,8 +39,7 @@ pub struct Config {
     nodes: Vec<NodeId>,
     maxraftstate: Option<usize>,
     servers: RefCell<Vec<Option<KvServer>>>,
-    history: Recorder<KvInput, KvOutput>,
-    annotations: RefCell<Vec<Annotation>>,
+    history: KvHistory,
     /// The current partition, as (start time, description).
     partition: RefCell<Option<(u64, String)>>,
     next_client: Cell<u64>,
@@ -71,34 +67,26 @@ fn now() -> u64 {
 impl TestClerk {
     /// Gets `key`, recording the operation.
     pub async fn get(&self, key: &str) -> String {
-        let op = self.cfg.history.call(self.id, KvInput::get(key), now());
+        let op = self.cfg.history.call(self.id, KvInput::get(key));
         let v = self.clerk.get(key).await;
-        self.cfg
-            .history
-            .finish(op, KvOutput::value(v.clone()), now());
+        self.cfg.history.finish(op, KvOutput::value(v.clone()));
         self.cfg.ops.set(self.cfg.ops.get() + 1);
         v
     }
 
     /// Puts `key`, recording the operation.
     pub async fn put(&self, key: &str, value: &str) {
-        let op = self
-            .cfg
-            .history
-            .call(self.id, KvInput::put(key, value), now());
+        let op = self.cfg.history.call(self.id, KvInput::put(key, value));
         self.clerk.put(key, value).await;
-        self.cfg.history.finish(op, KvOutput::Done, now());
+        self.cfg.history.finish(op, KvOutput::Done);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
     }
 
     /// Appends to `key`, recording the operation.
     pub async fn append(&self, key: &str, value: &str) {
-        let op = self
-            .cfg
-            .history
-            .call(self.id, KvInput::append(key, value), now());
+        let op = self.cfg.history.call(self.id, KvInput::append(key, value));
         self.clerk.append(key, value).await;
-        self.cfg.history.finish(op, KvOutput::Done, now());
+        self.cfg.history.finish(op, KvOutput::Done);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
     }
 
@@ -129,8 +117,7 @@ impl Config {
             nodes,
             maxraftstate,
             servers: RefCell::new(vec![None; n]),
-            history: Recorder::new(),
-            annotations: RefCell::new(Vec::new()),
+            history: KvHistory::new(),
             partition: RefCell::new(None),
             next_client: Cell::new(0),
             next_end: Cell::new(0),
@@ -174,47 +161,15 @@ impl Config {
     /// linearizable (cheap refutations of stale reads and lost writes
     /// first), so a wrong server is caught well within the budget even
     /// when several keys are wrong. On a violation, writes the HTML view
-    /// (the failing key with its evidence; the keys left unchecked are
-    /// marked so) and fails with its path.
-    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    /// (partitions and crashes marked) and fails with its path.
     pub fn check_linearizable(&self) {
-        let history = self.history.history();
-        let options = CheckOptions {
-            timeout: Some(LINEARIZABILITY_CHECK_TIMEOUT),
-            all: false,
-            ..CheckOptions::default()
-        };
-        let result = check_with(&KvModel, &history, &options);
-        match result.verdict {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => println!(
-                "  linearizability check timed out after {:?} of {} operations; assuming ok",
-                LINEARIZABILITY_CHECK_TIMEOUT,
-                history.len()
-            ),
-            Verdict::NotLinearizable => {
-                let mut annotations = self.annotations.borrow().clone();
-                if let Some((start, text)) = self.partition.borrow().clone() {
-                    annotations.push(Annotation::interval(start, now(), text).tag("network"));
-                }
-                let name = std::thread::current()
-                    .name()
-                    .unwrap_or("kvraft")
-                    .replace("::", "-");
-                let path = std::env::temp_dir()
-                    .join(format!("kvraft-{name}-seed{}.html", labrpc::rand::seed()));
-                let written =
-                    linearizability::write_html(&path, &KvModel, &history, &result, &annotations);
-                let where_ = match written {
-                    Ok(()) => format!("history visualization in {}", path.display()),
-                    Err(e) => format!("(could not write the visualization: {e})"),
-                };
-                panic!(
-                    "history is not linearizable; {where_}\n{}",
-                    result.explain(&KvModel, &history)
-                );
-            }
-        }
+        let open: Vec<Annotation> = self
+            .partition
+            .borrow()
+            .iter()
+            .map(|(start, text)| Annotation::interval(*start, now(), text.clone()).tag("network"))
+            .collect();
+        self.history.check_with("kvraft", &open);
     }
 
     /// A clerk with ends to every server, enabled toward those in `to`.
@@ -266,9 +221,7 @@ impl Config {
         let t = now();
         let mut p = self.partition.borrow_mut();
         if let Some((start, text)) = p.take() {
-            self.annotations
-                .borrow_mut()
-                .push(Annotation::interval(start, t, text).tag("network"));
+            self.history.interval("network", start, t, text);
         }
         *p = now_text.map(|text| (t, text));
     }
@@ -317,9 +270,7 @@ impl Config {
         net.isolate(self.nodes[i], &others);
         node::crash(self.nodes[i]);
         self.servers.borrow_mut()[i] = None;
-        self.annotations
-            .borrow_mut()
-            .push(Annotation::point(now(), format!("server {i} crashed")).tag("servers"));
+        self.history.note("servers", format!("server {i} crashed"));
     }
 
     /// Restarts server `i` from its persister; it stays cut off from the
@@ -341,9 +292,7 @@ impl Config {
         net.add_server(server_name(i), node_i, server.server());
         self.servers.borrow_mut()[i] = Some(server);
         if self.stats.borrow().is_some() || self.ops.get() > 0 {
-            self.annotations
-                .borrow_mut()
-                .push(Annotation::point(now(), format!("server {i} restarted")).tag("servers"));
+            self.history.note("servers", format!("server {i} restarted"));
         }
     }
 
