@@ -1,8 +1,6 @@
 //! Word count.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::app::{App, Ctx, Emit, KeyValue};
 
@@ -36,82 +34,153 @@ struct Words<'a> {
     pos: usize,
 }
 
+/// What an ASCII byte is: [`LETTER`] or not; [`OTHER`] marks the first
+/// byte of a non-ASCII character (decoded to decide).
+const NOT_LETTER: u8 = 0;
+const LETTER: u8 = 1;
+const OTHER: u8 = 2;
+
+static CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = if (b as u8).is_ascii_alphabetic() {
+            LETTER
+        } else {
+            NOT_LETTER
+        };
+        b += 1;
+    }
+    t
+};
+
 impl Words<'_> {
-    /// Whether the character at `i` (a boundary) is a letter, and its
-    /// length in bytes.
-    fn letter_at(&self, i: usize) -> (bool, usize) {
-        let b = self.text.as_bytes()[i];
-        if b.is_ascii() {
-            return (b.is_ascii_alphabetic(), 1);
+    /// The first position at or after `i` (a boundary) whose character is
+    /// (`letter`) or is not a letter; `text.len()` if none.
+    #[inline(always)]
+    fn seek(&self, mut i: usize, letter: bool) -> usize {
+        let bytes = self.text.as_bytes();
+        let want = u8::from(letter);
+        while let Some(&b) = bytes.get(i) {
+            match CLASS[usize::from(b)] {
+                OTHER => {
+                    let c = self.text[i..].chars().next().expect("i is a boundary");
+                    if c.is_alphabetic() == letter {
+                        return i;
+                    }
+                    i += c.len_utf8();
+                }
+                class if class == want => return i,
+                _ => i += 1,
+            }
         }
-        let c = self.text[i..].chars().next().expect("i is a boundary");
-        (c.is_alphabetic(), c.len_utf8())
+        i
     }
 }
 
 impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        let len = self.text.len();
-        let mut i = self.pos;
-        while i < len {
-            let (letter, n) = self.letter_at(i);
-            if letter {
-                break;
-            }
-            i += n;
-        }
-        if i == len {
-            self.pos = len;
+        let start = self.seek(self.pos, true);
+        if start == self.text.len() {
+            self.pos = start;
             return None;
         }
-        let start = i;
-        while i < len {
-            let (letter, n) = self.letter_at(i);
-            if !letter {
-                break;
+        let end = self.seek(start, false);
+        self.pos = end;
+        Some(&self.text[start..end])
+    }
+}
+
+/// The Fx hash of `rustc` over 8-byte chunks: fast for short keys, not
+/// seeded, so the same input always gives the same table (and the same
+/// intermediate files).
+#[inline(always)]
+fn word_hash(word: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = word.len() as u64;
+    let mut chunks = word.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    }
+    h
+}
+
+/// The combiner's table: the count of each distinct word of one input,
+/// open addressing with linear probing, the hash kept to skip most
+/// comparisons. One lookup per word of the input, so it is the map
+/// task's inner loop.
+struct Counts<'a> {
+    /// Invariant: a power of two long; an empty slot has count 0; at most
+    /// half full.
+    slots: Vec<(u64, &'a str, u64)>,
+    len: usize,
+}
+
+impl<'a> Counts<'a> {
+    fn new() -> Counts<'a> {
+        Counts {
+            slots: vec![(0, "", 0); 1 << 12],
+            len: 0,
+        }
+    }
+
+    /// The slot index for `hash`: its top bits (Fx mixes upwards).
+    #[inline(always)]
+    fn home(&self, hash: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (hash >> (64 - bits)) as usize
+    }
+
+    #[inline]
+    fn add(&mut self, word: &'a str) {
+        let hash = word_hash(word);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.2 == 0 {
+                *slot = (hash, word, 1);
+                self.len += 1;
+                if self.len * 2 > self.slots.len() {
+                    self.grow();
+                }
+                return;
             }
-            i += n;
-        }
-        self.pos = i;
-        Some(&self.text[start..i])
-    }
-}
-
-/// A fast, deterministic hash for short keys (the Fx hash of `rustc`):
-/// the combiner's table holds one entry per distinct word and is looked
-/// up once per word. Not seeded, so the same input always gives the same
-/// table (and the same intermediate files).
-#[derive(Clone, Copy, Default)]
-struct WordHasher(u64);
-
-impl WordHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
+            if slot.0 == hash && slot.1 == word {
+                slot.2 += 1;
+                return;
+            }
+            i = (i + 1) & mask;
         }
     }
 
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
+    fn grow(&mut self) {
+        let bigger = vec![(0, "", 0); self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        let mask = self.slots.len() - 1;
+        for entry in old.into_iter().filter(|e| e.2 > 0) {
+            let mut i = self.home(entry.0);
+            while self.slots[i].2 != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = entry;
+        }
     }
 
-    fn finish(&self) -> u64 {
-        self.0
+    /// The words and their counts, in table order (deterministic for an
+    /// input).
+    fn iter(&self) -> impl Iterator<Item = (&'a str, u64)> + '_ {
+        self.slots.iter().filter(|e| e.2 > 0).map(|e| (e.1, e.2))
     }
 }
 
@@ -140,12 +209,12 @@ impl App for Wc {
         contents: &str,
         out: &mut dyn Emit,
     ) {
-        let mut counts: HashMap<&str, u64, BuildHasherDefault<WordHasher>> = HashMap::default();
+        let mut counts = Counts::new();
         for w in words(contents) {
-            *counts.entry(w).or_insert(0) += 1;
+            counts.add(w);
         }
         let mut n = String::new();
-        for (w, c) in counts {
+        for (w, c) in counts.iter() {
             n.clear();
             write!(n, "{c}").expect("writing to a String cannot fail");
             out.emit(w, &n);
@@ -179,6 +248,21 @@ mod tests {
         ] {
             assert_eq!(words(text).collect::<Vec<_>>(), by_split(text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn counts_are_those_of_a_hash_map() {
+        let text = std::fs::read_to_string("data/pg-grimm.txt").unwrap();
+        let mut counts = Counts::new();
+        let mut expected = std::collections::BTreeMap::new();
+        for w in words(&text) {
+            counts.add(w);
+            *expected.entry(w).or_insert(0u64) += 1;
+        }
+        assert!(counts.slots.len() > 1 << 12, "the table grew");
+        let mut got: Vec<(&str, u64)> = counts.iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
