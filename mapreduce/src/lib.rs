@@ -81,6 +81,6 @@ pub mod worker;
 
 pub use framework::{app, apps, error, files, job, real, rpc, sequential, sim};
 
-pub use app::{App, Ctx, Env, KeyValue, WorkerId};
+pub use app::{App, Ctx, Emit, Env, KeyValue, WorkerId};
 pub use error::MrError;
 pub use job::{JobSpec, JobStats};

@@ -21,11 +21,8 @@ use crate::app::{App, Ctx};
 use crate::error::MrError;
 use crate::rpc::CoordinatorLink;
 // SOLUTION BEGIN
-use crate::app::KeyValue;
 use crate::coordinator::{Assignment, TaskId};
-use crate::files::{
-    AtomicFile, output_name, partition, read_input, read_intermediate, write_intermediate,
-};
+use crate::files::{AtomicFile, MapOutput, output_name, read_input, read_intermediate};
 use crate::rpc::{CoordinatorGone, GetTaskArgs, TaskDoneArgs};
 // SOLUTION END
 // HANDOUT: // Your imports here.
@@ -107,16 +104,12 @@ async fn run_map<A: App>(
     attempt: u64,
 ) -> Result<(), MrError> {
     let contents = read_input(file)?;
-    let pairs = app.map(ctx, file, &contents).await;
+    // The pairs go straight into one buffer per reduce task, combined
+    // first if the app has a combiner (wc).
+    let mut out = MapOutput::new(n_reduce);
+    app.map_combined(ctx, file, &contents, &mut out).await;
     drop(contents);
-    let mut buckets: Vec<Vec<KeyValue>> = vec![Vec::new(); n_reduce];
-    for kv in pairs {
-        buckets[partition(&kv.key, n_reduce)].push(kv);
-    }
-    for (reduce, pairs) in buckets.iter().enumerate() {
-        write_intermediate(ctx.dir(), task, reduce, pairs, ctx.me(), attempt)?;
-    }
-    Ok(())
+    out.commit(ctx.dir(), task, ctx.me(), attempt)
 }
 
 async fn run_reduce<A: App>(

@@ -31,6 +31,15 @@ impl KeyValue {
     }
 }
 
+/// Where a map task's pairs go as the app produces them: borrowed
+/// slices, copied (escaped, partitioned) at once, so that an app need not
+/// allocate a `String` per pair. See [`App::map_combined`] and
+/// [`crate::files::MapOutput`].
+pub trait Emit {
+    /// Adds the pair `key`, `value` to the map task's output.
+    fn emit(&mut self, key: &str, value: &str);
+}
+
 /// Identifies a worker among the workers of one job: the simulated node's
 /// id, or the real runner's worker number. 6.824's apps use the process id.
 pub type WorkerId = u64;
@@ -112,8 +121,8 @@ impl<'a> Ctx<'a> {
 /// A MapReduce application.
 ///
 /// Guarantees the framework gives an app: `map` is called once per attempt
-/// of a map task, with the input's path as given to the job and its whole
-/// contents; `reduce` is called once per distinct key of a reduce task's
+/// of a map task (or [`App::map_combined`] instead, by a worker that uses
+/// it), with the input's path as given to the job and its whole contents; `reduce` is called once per distinct key of a reduce task's
 /// partition, in increasing key order, with that key's values in map-task
 /// order (and emission order within a map task). A task may be attempted
 /// more than once (after a crash or a timeout), so `map` and `reduce` must
@@ -131,4 +140,28 @@ pub trait App {
 
     /// Reduces all values of one key to the output value.
     async fn reduce(&self, ctx: &Ctx<'_>, key: &str, values: &[String]) -> String;
+
+    /// The map task's output with the app's combiner applied (the
+    /// MapReduce paper's §4.3), handed to `out` as borrowed slices.
+    ///
+    /// An app that overrides it may emit fewer pairs than [`App::map`]
+    /// returns (several values of one key folded into one), on this
+    /// promise: `reduce` over the combined values of a key gives the same
+    /// output as `reduce` over `map`'s values of that key. Word count can:
+    /// it emits `(word, count)` once per distinct word and its `reduce`
+    /// sums. The default emits `map`'s pairs unchanged, so an app without
+    /// a combiner behaves exactly as with `map`.
+    ///
+    /// The sequential reference always uses `map`.
+    async fn map_combined(
+        &self,
+        ctx: &Ctx<'_>,
+        filename: &str,
+        contents: &str,
+        out: &mut dyn Emit,
+    ) {
+        for kv in self.map(ctx, filename, contents).await {
+            out.emit(&kv.key, &kv.value);
+        }
+    }
 }

@@ -30,7 +30,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::app::{KeyValue, WorkerId};
+use crate::app::{Emit, KeyValue, WorkerId};
 use crate::error::MrError;
 
 /// The prefix of every temporary file; never `mr-`, so that no reader of
@@ -199,6 +199,80 @@ pub fn write_intermediate(
     f.commit()
 }
 
+/// A map task's output being built: one in-memory buffer per reduce task,
+/// holding the bytes of `mr-X-Y` (escaped pairs, as [`write_intermediate`]
+/// writes them). Pairs are copied in as borrowed slices ([`Emit`]), so
+/// nothing is allocated per pair; [`MapOutput::commit`] writes every file.
+///
+/// ```
+/// use mapreduce::Emit;
+/// use mapreduce::files::MapOutput;
+///
+/// let mut out = MapOutput::new(10);
+/// out.emit("the", "1");
+/// out.emit("cat", "1");
+/// assert_eq!(out.pairs(), 2);
+/// ```
+pub struct MapOutput {
+    /// Invariant: one buffer per reduce task, at least one.
+    partitions: Vec<Vec<u8>>,
+    pairs: u64,
+}
+
+impl MapOutput {
+    /// An empty output for `n_reduce` reduce tasks.
+    ///
+    /// # Panics
+    /// If `n_reduce` is zero.
+    pub fn new(n_reduce: usize) -> MapOutput {
+        assert!(n_reduce > 0, "a job has at least one reduce task");
+        MapOutput {
+            partitions: vec![Vec::new(); n_reduce],
+            pairs: 0,
+        }
+    }
+
+    /// Pairs emitted so far.
+    pub fn pairs(&self) -> u64 {
+        self.pairs
+    }
+
+    /// Writes `dir/mr-<map>-<Y>` for every reduce task Y (empty ones too),
+    /// each atomically, as worker `worker` on its attempt `attempt`.
+    pub fn commit(
+        self,
+        dir: &Path,
+        map: usize,
+        worker: WorkerId,
+        attempt: u64,
+    ) -> Result<(), MrError> {
+        for (reduce, bytes) in self.partitions.iter().enumerate() {
+            let mut f = AtomicFile::create(dir, &intermediate_name(map, reduce), worker, attempt)?;
+            let r = f.out.write_all(bytes);
+            r.map_err(|e| MrError::io("write", &f.tmp, e))?;
+            f.commit()?;
+        }
+        Ok(())
+    }
+}
+
+impl Emit for MapOutput {
+    fn emit(&mut self, key: &str, value: &str) {
+        let n = self.partitions.len();
+        let buf = &mut self.partitions[partition(key, n)];
+        escape_into(buf, key);
+        buf.push(b'\t');
+        escape_into(buf, value);
+        buf.push(b'\n');
+        self.pairs += 1;
+    }
+}
+
+/// [`write_escaped`] into memory, which cannot fail.
+fn escape_into(buf: &mut Vec<u8>, s: &str) {
+    write_escaped(buf, s).expect("writing to memory cannot fail");
+}
+
 /// Appends the pairs of `dir/mr-<map>-<reduce>` to `out`, in file order.
 pub fn read_intermediate(
     dir: &Path,
@@ -270,7 +344,46 @@ mod tests {
             assert_eq!(unescape(&enc).as_deref(), Some(s));
         }
         assert_eq!(unescape("bad\\x"), None);
+        for s in ["a\tb", "x\\y\n", "plain"] {
+            let (mut direct, mut buffered) = (Vec::new(), Vec::new());
+            write_escaped(&mut direct, s).unwrap();
+            escape_into(&mut buffered, s);
+            assert_eq!(direct, buffered);
+        }
         assert_eq!(unescape("trailing\\"), None);
+    }
+
+    #[test]
+    fn map_output_writes_what_write_intermediate_writes() {
+        let dir = std::env::temp_dir().join(format!("mr-files-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pairs: Vec<KeyValue> = ["the", "cat", "a\tb", "back\\slash", "line\nbreak", "the"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| KeyValue::new(*k, format!("v{i}\r")))
+            .collect();
+        let n_reduce = 3;
+        let mut out = MapOutput::new(n_reduce);
+        for kv in &pairs {
+            out.emit(&kv.key, &kv.value);
+        }
+        assert_eq!(out.pairs(), pairs.len() as u64);
+        out.commit(&dir, 1, 0, 1).unwrap();
+        for reduce in 0..n_reduce {
+            let mine: Vec<KeyValue> = pairs
+                .iter()
+                .filter(|kv| partition(&kv.key, n_reduce) == reduce)
+                .cloned()
+                .collect();
+            write_intermediate(&dir, 2, reduce, &mine, 0, 2).unwrap();
+            let a = std::fs::read(dir.join(intermediate_name(1, reduce))).unwrap();
+            let b = std::fs::read(dir.join(intermediate_name(2, reduce))).unwrap();
+            assert_eq!(a, b, "partition {reduce}");
+            let mut back = Vec::new();
+            read_intermediate(&dir, 1, reduce, &mut back).unwrap();
+            assert_eq!(back, mine);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
