@@ -292,7 +292,8 @@ impl Config {
         net.add_server(server_name(i), node_i, server.server());
         self.servers.borrow_mut()[i] = Some(server);
         if self.stats.borrow().is_some() || self.ops.get() > 0 {
-            self.history.note("servers", format!("server {i} restarted"));
+            self.history
+                .note("servers", format!("server {i} restarted"));
         }
     }
 
