@@ -1,0 +1,1 @@
+//! Part LN: the learner strategies.
