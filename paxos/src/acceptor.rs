@@ -13,7 +13,8 @@ use labrpc::time::{Instant, sleep};
 use labrpc::{rand, task};
 
 use crate::framework::Learners;
-use crate::rpc::{AcceptOutcome, PrepareOutcome};
+use crate::rpc::{AcceptOutcome, Ballot, PrepareOutcome, Slot};
+use crate::state::Bytes;
 
 /// A peer that accepted a value but has not learned a decision this long
 /// after proposes itself, to learn what was chosen (a crashed
@@ -66,7 +67,11 @@ impl Paxos {
                 let accepted = inst
                     .accepted
                     .iter()
-                    .map(|(b, v)| (seq, *b, v.clone()))
+                    .map(|(b, v)| Slot {
+                        seq,
+                        ballot: *b,
+                        value: v.0.clone(),
+                    })
                     .collect();
                 c.persist();
                 PrepareOutcome::Promise {
@@ -96,9 +101,17 @@ impl Paxos {
                 let mut decided = Vec::new();
                 for (&s, i) in c.instances.range(seq..) {
                     if let Some(v) = &i.decided {
-                        decided.push((s, v.clone()));
+                        decided.push(Slot {
+                            seq: s,
+                            ballot: Ballot::default(),
+                            value: v.clone(),
+                        });
                     } else if let Some((b, v)) = &i.accepted {
-                        accepted.push((s, *b, v.clone()));
+                        accepted.push(Slot {
+                            seq: s,
+                            ballot: *b,
+                            value: v.0.clone(),
+                        });
                     }
                 }
                 c.persist();
@@ -131,7 +144,7 @@ impl Paxos {
             c.observe(seq);
             let inst = c.instances.entry(seq).or_default();
             inst.promised = Some(args.ballot);
-            inst.accepted = Some((args.ballot, args.value.clone()));
+            inst.accepted = Some((args.ballot, Bytes(args.value.clone())));
             c.persist();
             c.known_leader = Some((args.ballot.peer as usize, Instant::now()));
             let piggy = c.piggy();
@@ -286,7 +299,7 @@ async fn learn_timer(px: Paxos, seq: u64) {
         c.instances
             .get(&seq)
             .and_then(|i| i.accepted.as_ref())
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.0.clone())
     };
     if let Some(v) = value {
         px.start(seq, v);

@@ -13,7 +13,9 @@ use labrpc::time::{Instant, sleep};
 use labrpc::{RpcError, rand, task};
 
 use crate::framework::Learners;
-use crate::rpc::{AcceptArgs, AcceptOutcome, Ballot, ForwardArgs, PrepareArgs, PrepareOutcome};
+use crate::rpc::{
+    AcceptArgs, AcceptOutcome, Ballot, ForwardArgs, PrepareArgs, PrepareOutcome, Slot,
+};
 use crate::state::Leader;
 
 /// The first backoff after a failed round is random below this; it
@@ -194,10 +196,15 @@ async fn phase1(px: &Paxos, seq: u64, ballot: Ballot, all: bool) -> Phase {
         px.core.borrow_mut().note_piggy(r.piggy);
         match r.outcome {
             PrepareOutcome::Promise { accepted, decided } => {
-                for (s, v) in decided {
-                    px.core.borrow_mut().learn(s, v);
+                for d in decided {
+                    settle(px, d.seq, d.value);
                 }
-                for (s, b, v) in accepted {
+                for Slot {
+                    seq: s,
+                    ballot: b,
+                    value: v,
+                } in accepted
+                {
                     if s == seq && best.as_ref().is_none_or(|(bb, _)| b > *bb) {
                         best = Some((b, v.clone()));
                     }

@@ -57,6 +57,18 @@ pub struct PrepareReply {
 }
 
 // SOLUTION BEGIN
+/// A value at an instance, with the ballot that carried it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Slot {
+    /// The instance.
+    pub seq: u64,
+    /// The ballot.
+    pub ballot: Ballot,
+    /// The value.
+    #[serde(with = "serde_bytes")]
+    pub value: Vec<u8>,
+}
+
 /// An acceptor's answer to a Prepare.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum PrepareOutcome {
@@ -65,14 +77,14 @@ pub enum PrepareOutcome {
     /// decision it knows there (seq, value).
     Promise {
         /// Accepted values, by instance.
-        accepted: Vec<(u64, Ballot, Vec<u8>)>,
-        /// Decided values, by instance (Multi-Paxos only).
-        decided: Vec<(u64, Vec<u8>)>,
+        accepted: Vec<Slot>,
+        /// Decided values, by instance (Multi-Paxos only; ballot unused).
+        decided: Vec<Slot>,
     },
     /// Refused: it promised this higher ballot.
     Reject(Ballot),
     /// The instance is decided, with this value.
-    Decided(Vec<u8>),
+    Decided(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The instance is forgotten here.
     Forgotten,
 }
@@ -88,6 +100,7 @@ pub struct AcceptArgs {
     /// The proposal number.
     pub ballot: Ballot,
     /// The value.
+    #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
     /// Sender and its done.
     pub piggy: Piggy,
@@ -116,7 +129,7 @@ pub enum AcceptOutcome {
     /// Refused: it promised this higher ballot.
     Reject(Ballot),
     /// The instance is decided, with this value.
-    Decided(Vec<u8>),
+    Decided(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The instance is forgotten here.
     Forgotten,
 }
@@ -132,6 +145,7 @@ pub struct AcceptedArgs {
     /// The ballot it accepted.
     pub ballot: Ballot,
     /// The value it accepted.
+    #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
     /// Sender and its done.
     pub piggy: Piggy,
@@ -146,6 +160,7 @@ pub struct DecidedArgs {
     /// The instance.
     pub seq: u64,
     /// The chosen value.
+    #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
     /// Sender and its done.
     pub piggy: Piggy,
@@ -160,6 +175,7 @@ pub struct ForwardArgs {
     /// The instance.
     pub seq: u64,
     /// The value to propose there.
+    #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
     /// Sender and its done.
     pub piggy: Piggy,

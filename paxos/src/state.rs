@@ -17,11 +17,16 @@ pub(crate) struct Instance {
     /// The highest ballot promised for this instance alone.
     pub promised: Option<Ballot>,
     /// The highest ballot accepted, with its value.
-    pub accepted: Option<(Ballot, Vec<u8>)>,
+    pub accepted: Option<(Ballot, Bytes)>,
     /// The chosen value, once learned (the accepted value is dropped then:
     /// the decision answers every later Prepare and Accept).
+    #[serde(with = "serde_bytes")]
     pub decided: Option<Vec<u8>>,
 }
+
+/// Bytes that serialize as one block, not byte by byte.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Bytes(#[serde(with = "serde_bytes")] pub Vec<u8>);
 
 /// Multi-Paxos: this peer leads every instance from `from` on.
 pub(crate) struct Leader {

@@ -2,7 +2,7 @@
 //! with their bounds, plus dueling proposers and a restarted acceptor.
 //! The test bodies take a [`Config`] so that Multi-Paxos runs them too.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -160,6 +160,19 @@ fn heap() -> i64 {
     memory::live_bytes()
 }
 
+/// `len` random letters (one draw from the simulation's RNG).
+pub fn big_value(len: usize) -> Vec<u8> {
+    let mut x: u64 = rand::random::<u64>() | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b'a' + (x % 26) as u8
+        })
+        .collect()
+}
+
 #[test]
 fn forget_mem_px() {
     run_test(|| async {
@@ -168,7 +181,7 @@ fn forget_mem_px() {
         px.start(0, 0, val("x"));
         px.waitn(0, 3).await;
         for seq in 1..=10u64 {
-            let big: Vec<u8> = (0..1_000_000).map(|_| b'a' + rand::gen_range(0..26u8)).collect();
+            let big = big_value(1_000_000);
             px.start(0, seq, big);
             px.waitn(seq, 3).await;
         }
@@ -482,6 +495,3 @@ fn restart_acceptor_px() {
         px.end();
     });
 }
-
-#[allow(dead_code)]
-fn _unused(_: RefCell<()>) {}
