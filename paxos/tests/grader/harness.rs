@@ -82,11 +82,6 @@ impl Px {
         px
     }
 
-    /// The number of peers.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
     /// Peer `i`'s node.
     pub fn node(&self, i: usize) -> NodeId {
         self.nodes[i]
@@ -295,10 +290,6 @@ impl MessageCounter {
         self.counts.borrow().clone()
     }
 
-    /// Starts again from zero.
-    pub fn reset(&self) {
-        self.counts.borrow_mut().clear();
-    }
 }
 
 impl Drop for MessageCounter {
