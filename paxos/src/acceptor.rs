@@ -282,6 +282,7 @@ impl Paxos {
         }
     }
     // SOLUTION END
+    // HANDOUT:
 }
 
 // SOLUTION BEGIN

@@ -35,13 +35,14 @@ mod proposer;
 pub mod rpc;
 mod state;
 
+use std::rc::Rc;
+
 use labrpc::Persister;
 
 pub use crate::framework::{Config, Fate, Learners};
 use crate::rpc::paxos as paxos_rpc;
 // SOLUTION BEGIN
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use crate::state::Core;
 // SOLUTION END
@@ -89,11 +90,7 @@ impl Paxos {
     /// proposal, and returns at once. Does nothing for a forgotten
     /// instance (below `min()`) or one already decided here.
     pub fn start(&self, seq: u64, value: Vec<u8>) {
-        // SOLUTION BEGIN
         proposer::start(self, seq, value);
-        // SOLUTION END
-        // HANDOUT: let _ = (seq, value);
-        // HANDOUT: labrpc::not_implemented!("Paxos PX (basic Paxos): Paxos::start")
     }
 
     /// What this peer knows of instance `seq`, from local state only.
