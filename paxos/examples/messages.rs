@@ -28,14 +28,18 @@ async fn run(config: Config) -> BTreeMap<String, u64> {
     let net = network();
     let nodes: Vec<NodeId> = (0..N).map(|i| node::create(format!("px-{i}"))).collect();
     let mut peers = Vec::new();
-    for i in 0..N {
+    for (i, &node_i) in nodes.iter().enumerate() {
         let clients: Vec<paxos_rpc::Client> = (0..N)
-            .map(|j| paxos_rpc::Client::new(net.end_to(nodes[i], &format!("px-{j}"))))
+            .map(|j| paxos_rpc::Client::new(net.end_to(node_i, &format!("px-{j}"))))
             .collect();
-        let persister = node::persister(nodes[i]);
+        let persister = node::persister(node_i);
         let config = config.clone();
-        let px = node::enter(nodes[i], || Paxos::new(clients, i, persister, config));
-        net.add_server(format!("px-{i}"), nodes[i], labrpc::Server::new().add_service(px.service()));
+        let px = node::enter(node_i, || Paxos::new(clients, i, persister, config));
+        net.add_server(
+            format!("px-{i}"),
+            node_i,
+            labrpc::Server::new().add_service(px.service()),
+        );
         peers.push(px);
     }
     let counts: Rc<RefCell<BTreeMap<String, u64>>> = Rc::default();
@@ -57,7 +61,9 @@ async fn run(config: Config) -> BTreeMap<String, u64> {
         counts.borrow_mut().clear();
     }
     for seq in first..first + VALUES {
-        node::enter(nodes[2], || peers[2].start(seq, seq.to_string().into_bytes()));
+        node::enter(nodes[2], || {
+            peers[2].start(seq, seq.to_string().into_bytes())
+        });
         while !(0..N).all(|i| matches!(peers[i].status(seq), Fate::Decided(_))) {
             sleep(Duration::from_millis(1)).await;
         }
@@ -68,14 +74,53 @@ async fn run(config: Config) -> BTreeMap<String, u64> {
 
 fn main() {
     let cases: Vec<(&str, &str, Config)> = vec![
-        ("Basic, proposer tells learners (2015)", "N", Config { learners: Learners::Proposer, multi: false }),
-        ("Basic, all-to-all", "M×N", Config { learners: Learners::AllToAll, multi: false }),
-        ("Basic, one distinguished learner", "M+N", Config { learners: Learners::Distinguished(0), multi: false }),
-        ("Basic, two distinguished learners", "M×K+K×(N−K)", Config { learners: Learners::Set(vec![0, 1]), multi: false }),
-        ("Multi-Paxos, stable leader", "N", Config { learners: Learners::Proposer, multi: true }),
+        (
+            "Basic, proposer tells learners (2015)",
+            "N",
+            Config {
+                learners: Learners::Proposer,
+                multi: false,
+            },
+        ),
+        (
+            "Basic, all-to-all",
+            "M×N",
+            Config {
+                learners: Learners::AllToAll,
+                multi: false,
+            },
+        ),
+        (
+            "Basic, one distinguished learner",
+            "M+N",
+            Config {
+                learners: Learners::Distinguished(0),
+                multi: false,
+            },
+        ),
+        (
+            "Basic, two distinguished learners",
+            "M×K+K×(N−K)",
+            Config {
+                learners: Learners::Set(vec![0, 1]),
+                multi: false,
+            },
+        ),
+        (
+            "Multi-Paxos, stable leader",
+            "N",
+            Config {
+                learners: Learners::Proposer,
+                multi: true,
+            },
+        ),
     ];
-    println!("{N} peers, {VALUES} values proposed one after another; requests that cross the network, per value\n");
-    println!("| configuration | learning (formula) | Prepare | Accept | Accepted | Decided | total |");
+    println!(
+        "{N} peers, {VALUES} values proposed one after another; requests that cross the network, per value\n"
+    );
+    println!(
+        "| configuration | learning (formula) | Prepare | Accept | Accepted | Decided | total |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, formula, config) in cases {
         let result = Rc::new(RefCell::new(BTreeMap::new()));

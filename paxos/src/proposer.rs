@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::{Either, LocalBoxFuture, ready};
+use futures::future::{Either, LocalBoxFuture, Ready, ready};
 use futures::stream::FuturesUnordered;
 use labrpc::time::{Instant, sleep};
 use labrpc::{RpcError, rand, task};
@@ -120,7 +120,10 @@ async fn propose(px: Paxos, seq: u64, value: Vec<u8>) {
         }
         failures += 1;
         let cap = (BACKOFF * 2u32.pow(failures.min(6))).min(MAX_BACKOFF);
-        sleep(Duration::from_micros(rand::gen_range(0..cap.as_micros() as u64))).await;
+        sleep(Duration::from_micros(rand::gen_range(
+            0..cap.as_micros() as u64,
+        )))
+        .await;
     }
     px.core.borrow_mut().proposing.remove(&seq);
 }
@@ -133,13 +136,15 @@ fn known_leader(px: &Paxos) -> Option<usize> {
         .map(|(l, _)| l)
 }
 
+/// One request's reply: at once for the peer itself, else over the network.
+type Call<'a, R> = Either<Ready<Result<R, RpcError>>, LocalBoxFuture<'a, Result<R, RpcError>>>;
+
 /// Sends `f(j)` to every peer `j` (itself directly through `local`).
 fn broadcast<'a, R: 'a>(
     px: &'a Paxos,
     local: impl Fn() -> R,
     remote: impl Fn(usize) -> LocalBoxFuture<'a, Result<R, RpcError>>,
-) -> FuturesUnordered<Either<futures::future::Ready<Result<R, RpcError>>, LocalBoxFuture<'a, Result<R, RpcError>>>>
-{
+) -> FuturesUnordered<Call<'a, R>> {
     let me = px.core.borrow().me;
     (0..px.peers.len())
         .map(|j| {

@@ -160,7 +160,11 @@ impl Core {
 
     /// Decided here, or forgotten: nothing left to propose.
     pub fn settled(&self, seq: u64) -> bool {
-        seq < self.min || self.instances.get(&seq).is_some_and(|i| i.decided.is_some())
+        seq < self.min
+            || self
+                .instances
+                .get(&seq)
+                .is_some_and(|i| i.decided.is_some())
     }
 
     pub fn observe(&mut self, seq: u64) {
@@ -183,10 +187,7 @@ impl Core {
     /// The promise that binds instance `seq`.
     pub fn promise_for(&self, seq: u64) -> Option<Ballot> {
         let own = self.instances.get(&seq).and_then(|i| i.promised);
-        let global = self
-            .global
-            .filter(|&(_, from)| seq >= from)
-            .map(|(b, _)| b);
+        let global = self.global.filter(|&(_, from)| seq >= from).map(|(b, _)| b);
         own.max(global)
     }
 

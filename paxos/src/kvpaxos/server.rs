@@ -41,7 +41,10 @@ impl Inner {
     /// Applies a decided operation (once per clerk and number); the value
     /// it reads.
     fn apply(&mut self, args: &CommandArgs) -> String {
-        let dup = self.applied.get(&args.client).is_some_and(|&s| s >= args.seq);
+        let dup = self
+            .applied
+            .get(&args.client)
+            .is_some_and(|&s| s >= args.seq);
         match &args.op {
             Op::Get { key } => self.store.get(key).cloned().unwrap_or_default(),
             Op::Put { key, value } => {
@@ -172,7 +175,9 @@ impl KvServer {
         loop {
             match self.px.status(seq) {
                 Fate::Decided(v) => return v,
-                Fate::Forgotten => panic!("kvpaxos: instance {seq} forgotten before it was applied"),
+                Fate::Forgotten => {
+                    panic!("kvpaxos: instance {seq} forgotten before it was applied")
+                }
                 Fate::Pending => {}
             }
             sleep(pause).await;

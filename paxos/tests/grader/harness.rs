@@ -99,7 +99,11 @@ impl Px {
         let persister = node::persister(node_i);
         let config = self.config.clone();
         let px = node::enter(node_i, || Paxos::new(peers, i, persister, config));
-        network().add_server(server_name(i), node_i, labrpc::Server::new().add_service(px.service()));
+        network().add_server(
+            server_name(i),
+            node_i,
+            labrpc::Server::new().add_service(px.service()),
+        );
         self.peers.borrow_mut()[i] = Some(px);
     }
 
@@ -195,7 +199,10 @@ impl Px {
             }
         }
         let nd = self.ndecided(seq);
-        assert!(nd >= wanted, "too few decided; seq={seq} ndecided={nd} wanted={wanted}");
+        assert!(
+            nd >= wanted,
+            "too few decided; seq={seq} ndecided={nd} wanted={wanted}"
+        );
     }
 
     /// Waits until a majority decided `seq`.
@@ -207,7 +214,10 @@ impl Px {
     pub async fn checkmax(&self, seq: u64, max: usize) {
         sleep(Duration::from_secs(3)).await;
         let nd = self.ndecided(seq);
-        assert!(nd <= max, "too many decided; seq={seq} ndecided={nd} max={max}");
+        assert!(
+            nd <= max,
+            "too many decided; seq={seq} ndecided={nd} max={max}"
+        );
     }
 
     /// Makes peer `i` deaf (nobody reaches it; it still sends) or hearing.
@@ -255,7 +265,11 @@ impl Px {
     /// Prints the stats line; `ops` = instances decided.
     pub fn end(&self) {
         let ops = self.chosen.borrow().len() as u64;
-        self.stats.borrow().as_ref().expect("begin() first").end(ops);
+        self.stats
+            .borrow()
+            .as_ref()
+            .expect("begin() first")
+            .end(ops);
     }
 }
 
@@ -289,7 +303,6 @@ impl MessageCounter {
     pub fn all(&self) -> BTreeMap<String, u64> {
         self.counts.borrow().clone()
     }
-
 }
 
 impl Drop for MessageCounter {

@@ -41,7 +41,9 @@ pub struct TestClerk {
 
 impl TestClerk {
     pub async fn get(&self, key: &str) -> String {
-        let op = self.record.then(|| self.kv.history.call(self.id, KvInput::get(key)));
+        let op = self
+            .record
+            .then(|| self.kv.history.call(self.id, KvInput::get(key)));
         let v = self.clerk.get(key).await;
         if let Some(op) = op {
             self.kv.history.finish(op, KvOutput::value(v.clone()));
@@ -51,7 +53,9 @@ impl TestClerk {
     }
 
     pub async fn put(&self, key: &str, value: &str) {
-        let op = self.record.then(|| self.kv.history.call(self.id, KvInput::put(key, value)));
+        let op = self
+            .record
+            .then(|| self.kv.history.call(self.id, KvInput::put(key, value)));
         self.clerk.put(key, value).await;
         if let Some(op) = op {
             self.kv.history.finish(op, KvOutput::Done);
@@ -60,7 +64,9 @@ impl TestClerk {
     }
 
     pub async fn append(&self, key: &str, value: &str) {
-        let op = self.record.then(|| self.kv.history.call(self.id, KvInput::append(key, value)));
+        let op = self
+            .record
+            .then(|| self.kv.history.call(self.id, KvInput::append(key, value)));
         self.clerk.append(key, value).await;
         if let Some(op) = op {
             self.kv.history.finish(op, KvOutput::Done);
@@ -82,13 +88,15 @@ impl Kv {
         net.set_reliable(!unreliable);
         let nodes: Vec<NodeId> = (0..n).map(|i| node::create(server_name(i))).collect();
         let mut servers = Vec::new();
-        for i in 0..n {
+        for (i, &node_i) in nodes.iter().enumerate() {
             let peers: Vec<paxos_rpc::Client> = (0..n)
-                .map(|j| paxos_rpc::Client::new(net.end_to(nodes[i], &server_name(j))))
+                .map(|j| paxos_rpc::Client::new(net.end_to(node_i, &server_name(j))))
                 .collect();
-            let persister = node::persister(nodes[i]);
-            let s = node::enter(nodes[i], || KvServer::start(peers, i, persister, Config::default()));
-            net.add_server(server_name(i), nodes[i], s.server());
+            let persister = node::persister(node_i);
+            let s = node::enter(node_i, || {
+                KvServer::start(peers, i, persister, Config::default())
+            });
+            net.add_server(server_name(i), node_i, s.server());
             servers.push(s);
         }
         Rc::new(Kv {
@@ -146,7 +154,8 @@ impl Kv {
             .collect();
         let refs: Vec<&[NodeId]> = all.iter().map(|g| g.as_slice()).collect();
         network().partition(&refs);
-        self.history.note("network", format!("partition {groups:?}"));
+        self.history
+            .note("network", format!("partition {groups:?}"));
     }
 
     pub fn begin(&self, description: &str) {
@@ -156,6 +165,10 @@ impl Kv {
     /// Checks the history, then prints the stats line.
     pub fn end(&self) {
         self.history.check("paxos");
-        self.stats.borrow().as_ref().expect("begin() first").end(self.ops.get());
+        self.stats
+            .borrow()
+            .as_ref()
+            .expect("begin() first")
+            .end(self.ops.get());
     }
 }

@@ -87,8 +87,15 @@ fn done_kv() {
         sleep(Duration::from_secs(1)).await;
         let grown = memory::live_bytes() - base;
         let allowed = (3 * nkeys * size * 2) as i64;
-        println!("  heap grew {:.1} MB (allowed {:.0} MB)", grown as f64 / 1e6, allowed as f64 / 1e6);
-        assert!(grown <= allowed, "memory grew by {grown} bytes, more than {allowed}: are servers calling Done?");
+        println!(
+            "  heap grew {:.1} MB (allowed {:.0} MB)",
+            grown as f64 / 1e6,
+            allowed as f64 / 1e6
+        );
+        assert!(
+            grown <= allowed,
+            "memory grew by {grown} bytes, more than {allowed}: are servers calling Done?"
+        );
         kv.end();
     });
 }
@@ -208,7 +215,11 @@ fn unreliable_kv() {
             }
             let v0 = kv.clerk(&[0]).get(&key).await;
             for i in 1..3 {
-                assert_eq!(kv.clerk(&[i]).get(&key).await, v0, "servers disagree on {key}");
+                assert_eq!(
+                    kv.clerk(&[i]).get(&key).await,
+                    v0,
+                    "servers disagree on {key}"
+                );
             }
         }
         // Not recorded: 25 concurrent appends whose only witness is the
@@ -235,14 +246,23 @@ fn unreliable_kv() {
             let mut last = None;
             for n in 0..5 {
                 let want = format!("x {cli} {n} y");
-                let off = vx.find(&want).unwrap_or_else(|| panic!("missing element {want:?} in {vx:?}"));
+                let off = vx
+                    .find(&want)
+                    .unwrap_or_else(|| panic!("missing element {want:?} in {vx:?}"));
                 assert_eq!(vx.rfind(&want), Some(off), "duplicate element {want:?}");
-                assert!(last.is_none_or(|l| off > l), "wrong order for element {want:?}");
+                assert!(
+                    last.is_none_or(|l| off > l),
+                    "wrong order for element {want:?}"
+                );
                 last = Some(off);
             }
         }
         for i in 0..3 {
-            assert_eq!(kv.clerk_unrecorded(&[i]).get("k").await, vx, "servers disagree on k");
+            assert_eq!(
+                kv.clerk_unrecorded(&[i]).get("k").await,
+                vx,
+                "servers disagree on k"
+            );
         }
         kv.end();
     });

@@ -50,8 +50,17 @@ async fn messages(learners: Learners, name: &str) {
     sleep(Duration::from_secs(2)).await;
     let (accepted, decided) = formula(&learners, n);
     let all = counter.all();
-    println!("  per value: {:?}", all.iter().map(|(m, c)| format!("{m} {:.1}", *c as f64 / k as f64)).collect::<Vec<_>>());
-    assert_eq!(counter.get("paxos.prepare"), k * (n - 1), "Prepare messages");
+    println!(
+        "  per value: {:?}",
+        all.iter()
+            .map(|(m, c)| format!("{m} {:.1}", *c as f64 / k as f64))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        counter.get("paxos.prepare"),
+        k * (n - 1),
+        "Prepare messages"
+    );
     assert_eq!(counter.get("paxos.accept"), k * (n - 1), "Accept messages");
     assert_eq!(
         counter.get("paxos.accepted"),
@@ -116,7 +125,9 @@ fn set_member_crashed_ln() {
 /// have decided the minority's value.
 async fn minority_accept(learners: Learners, name: &str) {
     let px = Px::new(5, config(learners), false);
-    px.begin(&format!("Test (LN): a value accepted by a minority is not chosen ({name})"));
+    px.begin(&format!(
+        "Test (LN): a value accepted by a minority is not chosen ({name})"
+    ));
     let minority = [px.node(0), px.node(1)];
     // Phase 1 goes everywhere; Accepts, and anything a learner would say,
     // stay within {0, 1}.
@@ -126,7 +137,11 @@ async fn minority_accept(learners: Learners, name: &str) {
             && minority.contains(&m.from)
             && !inside
             && m.method != "paxos.prepare";
-        if blocked { Verdict::Drop } else { Verdict::Deliver }
+        if blocked {
+            Verdict::Drop
+        } else {
+            Verdict::Deliver
+        }
     });
     px.start(0, 0, val("minority"));
     sleep(Duration::from_millis(100)).await;

@@ -45,11 +45,31 @@ fn one_round_trip_mp() {
         px.waitn(k + 1, n as usize).await;
         sleep(Duration::from_secs(1)).await;
         println!("  {before:?} for {k} values at the leader");
-        assert_eq!(counter.get("paxos.prepare"), 0, "a stable leader sent Prepare");
-        assert_eq!(before.get("paxos.accept").copied().unwrap_or(0), k * (n - 1), "Accept messages");
-        assert_eq!(before.get("paxos.decided").copied().unwrap_or(0), k * (n - 1), "Decided messages");
-        assert_eq!(counter.get("paxos.forward"), 1, "a follower forwards its value once");
-        assert_eq!(counter.get("paxos.accept"), (k + 1) * (n - 1), "Accept messages");
+        assert_eq!(
+            counter.get("paxos.prepare"),
+            0,
+            "a stable leader sent Prepare"
+        );
+        assert_eq!(
+            before.get("paxos.accept").copied().unwrap_or(0),
+            k * (n - 1),
+            "Accept messages"
+        );
+        assert_eq!(
+            before.get("paxos.decided").copied().unwrap_or(0),
+            k * (n - 1),
+            "Decided messages"
+        );
+        assert_eq!(
+            counter.get("paxos.forward"),
+            1,
+            "a follower forwards its value once"
+        );
+        assert_eq!(
+            counter.get("paxos.accept"),
+            (k + 1) * (n - 1),
+            "Accept messages"
+        );
         px.end();
     });
 }

@@ -16,7 +16,9 @@ use crate::memory;
 
 pub async fn basic(config: Config, part: &str) {
     let px = Px::new(3, config, false);
-    px.begin(&format!("Test ({part}): single proposer, many proposers, out-of-order instances"));
+    px.begin(&format!(
+        "Test ({part}): single proposer, many proposers, out-of-order instances"
+    ));
     px.start(0, 0, val("hello"));
     px.waitn(0, 3).await;
     for i in 0..3 {
@@ -197,14 +199,22 @@ fn forget_mem_px() {
             assert_eq!(px.min(i), 11, "expected Min() 11 on peer {i}");
         }
         let after = heap();
-        println!("  heap {:.1} MB before Done, {:.1} MB after", before as f64 / 1e6, after as f64 / 1e6);
+        println!(
+            "  heap {:.1} MB before Done, {:.1} MB after",
+            before as f64 / 1e6,
+            after as f64 / 1e6
+        );
         assert!(
             after <= before / 2,
             "memory use did not shrink enough: {before} bytes before Done, {after} after"
         );
         for seq in 0..3 {
             for i in 0..3 {
-                assert_eq!(px.status(i, seq), Fate::Forgotten, "seq {seq} not forgotten on peer {i}");
+                assert_eq!(
+                    px.status(i, seq),
+                    Fate::Forgotten,
+                    "seq {seq} not forgotten on peer {i}"
+                );
             }
         }
         for i in 0..3 {
@@ -212,7 +222,11 @@ fn forget_mem_px() {
         }
         sleep(Duration::from_secs(1)).await;
         for i in 0..3 {
-            assert_eq!(px.status(i, 0), Fate::Forgotten, "a forgotten instance came back");
+            assert_eq!(
+                px.status(i, 0),
+                Fate::Forgotten,
+                "a forgotten instance came back"
+            );
         }
         px.end();
     });
@@ -237,7 +251,11 @@ fn done_max_px() {
         }
         sleep(Duration::from_secs(2)).await;
         for i in 0..3 {
-            assert_eq!(px.max(i), Some(10), "Max() on peer {i} is wrong after Done()s");
+            assert_eq!(
+                px.max(i),
+                Some(10),
+                "Max() on peer {i} is wrong after Done()s"
+            );
         }
         px.end();
     });
@@ -257,7 +275,10 @@ fn rpc_count_px() {
         sleep(Duration::from_secs(2)).await;
         let total1 = px.rpc_total();
         let expected1 = 5 * 3 * 3;
-        assert!(total1 <= expected1, "too many RPCs for serial Start()s; {total1} instead of {expected1}");
+        assert!(
+            total1 <= expected1,
+            "too many RPCs for serial Start()s; {total1} instead of {expected1}"
+        );
         for i in 0..5 {
             for j in 0..3 {
                 px.start(j, seq, val(j + i * 10));
@@ -268,7 +289,10 @@ fn rpc_count_px() {
         sleep(Duration::from_secs(2)).await;
         let total2 = px.rpc_total() - total1;
         let expected2 = 5 * 3 * 15;
-        assert!(total2 <= expected2, "too many RPCs for concurrent Start()s; {total2} instead of {expected2}");
+        assert!(
+            total2 <= expected2,
+            "too many RPCs for concurrent Start()s; {total2} instead of {expected2}"
+        );
         println!("  {total1} RPCs for 5 serial instances, {total2} for 5 concurrent");
         px.end();
     });
@@ -277,7 +301,11 @@ fn rpc_count_px() {
 pub async fn many(config: Config, part: &str, unreliable: bool) {
     let n = 3;
     let px = Px::new(n, config, unreliable);
-    let what = if unreliable { "many instances, unreliable RPC" } else { "many instances" };
+    let what = if unreliable {
+        "many instances, unreliable RPC"
+    } else {
+        "many instances"
+    };
     px.begin(&format!("Test ({part}): {what}"));
     for i in 0..n {
         px.start(i, 0, val(0));
@@ -326,7 +354,9 @@ fn old_px() {
 
 pub async fn partition(config: Config, part: &str) {
     let px = Px::new(5, config, false);
-    px.begin(&format!("Test ({part}): partitions: no decision in a minority, one peer switches"));
+    px.begin(&format!(
+        "Test ({part}): partitions: no decision in a minority, one peer switches"
+    ));
     let mut seq = 0u64;
     px.partition(&[&[0, 2], &[1, 3], &[4]]);
     px.start(1, seq, val(111));
@@ -375,7 +405,9 @@ fn partition_px() {
 pub async fn lots(config: Config, part: &str) {
     let n = 5;
     let px = Px::new(n, config, true);
-    px.begin(&format!("Test ({part}): many requests, changing partitions"));
+    px.begin(&format!(
+        "Test ({part}): many requests, changing partitions"
+    ));
     let stop = Rc::new(Cell::new(false));
     let started = Rc::new(Cell::new(0u64));
     let partitioner = {
@@ -429,7 +461,7 @@ pub async fn lots(config: Config, part: &str) {
     sleep(Duration::from_secs(5)).await;
     for s in 0..started.get() {
         let nd = px.ndecided(s);
-        assert!(nd >= n / 2 + 1, "instance {s} not decided by a majority ({nd})");
+        assert!(nd > n / 2, "instance {s} not decided by a majority ({nd})");
     }
     println!("  {} instances", started.get());
     px.end();
@@ -455,7 +487,10 @@ pub async fn dueling(config: Config, part: &str) {
         px.waitn(seq, n).await;
         slowest = slowest.max(t0.elapsed());
     }
-    println!("  slowest duel decided in {:.0} virtual ms", slowest.as_secs_f64() * 1000.0);
+    println!(
+        "  slowest duel decided in {:.0} virtual ms",
+        slowest.as_secs_f64() * 1000.0
+    );
     px.end();
 }
 
@@ -480,8 +515,13 @@ fn restart_acceptor_px() {
             let blocked = m.leg == Leg::Request
                 && m.from == n0
                 && m.to != n0
-                && ((m.method == "paxos.accept" && m.to != n1) || m.method != "paxos.prepare" && m.method != "paxos.accept");
-            if blocked { Verdict::Drop } else { Verdict::Deliver }
+                && ((m.method == "paxos.accept" && m.to != n1)
+                    || m.method != "paxos.prepare" && m.method != "paxos.accept");
+            if blocked {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
         });
         px.start(0, 0, val("first"));
         px.waitn(0, 1).await;
