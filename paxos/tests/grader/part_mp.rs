@@ -1,0 +1,123 @@
+//! Part MP: Multi-Paxos. Under a stable leader each value costs one round
+//! trip (Accept) and no Prepare; when the leader fails the others fall
+//! back to full Paxos and terminate; and the 2015 tests still pass.
+
+use std::time::Duration;
+
+use labrpc::run_test;
+use labrpc::time::sleep;
+use paxos::{Config, Learners};
+
+use crate::harness::{MessageCounter, Px, val};
+use crate::part_px;
+
+fn multi() -> Config {
+    Config {
+        learners: Learners::Proposer,
+        multi: true,
+    }
+}
+
+#[test]
+fn basic_mp() {
+    run_test(|| part_px::basic(multi(), "MP"));
+}
+
+/// Peer 0 becomes leader with its first value; 20 more values cost no
+/// Prepare and exactly one Accept round (n−1 messages) each; a value
+/// started at another peer is forwarded (one message) to the leader.
+#[test]
+fn one_round_trip_mp() {
+    run_test(|| async {
+        let n = 5u64;
+        let px = Px::new(n as usize, multi(), false);
+        px.begin("Test (MP): one round trip per value under a stable leader");
+        px.start(0, 0, val("first"));
+        px.waitn(0, n as usize).await;
+        let counter = MessageCounter::new();
+        let k = 20u64;
+        for seq in 1..=k {
+            px.start(0, seq, val(seq));
+            px.waitn(seq, n as usize).await;
+        }
+        let before = counter.all();
+        px.start(3, k + 1, val("from 3"));
+        px.waitn(k + 1, n as usize).await;
+        sleep(Duration::from_secs(1)).await;
+        println!("  {before:?} for {k} values at the leader");
+        assert_eq!(
+            counter.get("paxos.prepare"),
+            0,
+            "a stable leader sent Prepare"
+        );
+        assert_eq!(
+            before.get("paxos.accept").copied().unwrap_or(0),
+            k * (n - 1),
+            "Accept messages"
+        );
+        assert_eq!(
+            before.get("paxos.decided").copied().unwrap_or(0),
+            k * (n - 1),
+            "Decided messages"
+        );
+        assert_eq!(
+            counter.get("paxos.forward"),
+            1,
+            "a follower forwards its value once"
+        );
+        assert_eq!(
+            counter.get("paxos.accept"),
+            (k + 1) * (n - 1),
+            "Accept messages"
+        );
+        px.end();
+    });
+}
+
+/// The leader crashes; every other peer proposes its own value for each
+/// of 10 instances: they fall back to full Paxos and every instance
+/// decides.
+#[test]
+fn leader_crash_mp() {
+    run_test(|| async {
+        let px = Px::new(5, multi(), false);
+        px.begin("Test (MP): the leader crashes, the others take over");
+        for seq in 0..3 {
+            px.start(0, seq, val(seq));
+            px.waitn(seq, 5).await;
+        }
+        px.crash(0);
+        for seq in 3..13u64 {
+            for i in 1..5 {
+                px.start(i, seq, val(format!("{seq}-{i}")));
+            }
+        }
+        for seq in 3..13 {
+            px.waitn(seq, 4).await;
+        }
+        px.start_peer(0);
+        px.start(0, 13, val("back"));
+        px.waitn(13, 5).await;
+        px.end();
+    });
+}
+
+#[test]
+fn dueling_mp() {
+    run_test(|| part_px::dueling(multi(), "MP"));
+}
+
+#[test]
+fn many_unreliable_mp() {
+    run_test(|| part_px::many(multi(), "MP", true));
+}
+
+#[test]
+fn partition_mp() {
+    run_test(|| part_px::partition(multi(), "MP"));
+}
+
+#[test]
+fn lots_mp() {
+    run_test(|| part_px::lots(multi(), "MP"));
+}
