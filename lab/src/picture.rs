@@ -209,6 +209,8 @@ fn render(
     let marks = drawn
         .iter()
         .filter_map(|e| match &e.kind {
+            // Drawn on the time axis instead.
+            Kind::Lab { topic, .. } if topic == "scenario" => None,
             Kind::Lab { topic, message } => Some((e.node, e.time, topic.clone(), message.clone())),
             Kind::Crash => Some((e.node, e.time, "crash".into(), "crashed".into())),
             Kind::Restart => Some((e.node, e.time, "restart".into(), "restarted".into())),
@@ -454,6 +456,10 @@ fn network_state(
                 }
             }
             Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
+            // A scenario's steps (`lab scenario`) on the time axis.
+            Kind::Lab { topic, message } if topic == "scenario" => {
+                global.push((e.time, "step", message.clone()));
+            }
             _ => {}
         }
     }

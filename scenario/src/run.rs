@@ -291,6 +291,17 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         let _ = c.await;
     }
     w.stopped.set(true);
+    for op in w.history.history().iter().filter(|o| o.ret.is_none()) {
+        event(
+            "client",
+            format!(
+                "client {} {:?} called at {} has not returned",
+                op.client,
+                op.input,
+                secs(Duration::from_nanos(op.call))
+            ),
+        );
+    }
     let mut f = w.found.borrow_mut();
     f.history = w.history.history();
     f.annotations = w.annotations.borrow().clone();
@@ -781,7 +792,12 @@ impl World {
                         },
                         o => o,
                     };
-                    let value = format!("{}.{k} ", c.id);
+                    // Appended values end in a space, so the value of a key
+                    // reads as the list of appends.
+                    let value = match kind {
+                        OpKind::Put => format!("{}.{k}", c.id),
+                        _ => format!("{}.{k} ", c.id),
+                    };
                     let t0 = now();
                     let (input, desc) = match kind {
                         OpKind::Put => (KvInput::put(key, &value), format!("put({key:?}, {value:?})")),
