@@ -32,7 +32,10 @@ fn time(nanos: u64) -> String {
 pub fn timeline(s: &Scenario, events: &[Event]) -> Vec<String> {
     let mut out = Vec::new();
     let mut commit = 0u64;
-    let peer = |node: u32| node.checked_sub(1).map_or("tester".into(), |p| format!("peer {p}"));
+    let peer = |node: u32| {
+        node.checked_sub(1)
+            .map_or("tester".into(), |p| format!("peer {p}"))
+    };
     for e in events {
         let line = match &e.kind {
             EventKind::Lab { topic, message } => match topic.as_ref() {
@@ -89,7 +92,10 @@ pub fn report(s: &Scenario, o: &Outcome, with_timeline: bool) -> String {
         }
     }
     if with_timeline {
-        let _ = writeln!(r, "\ntimeline (★ leader, ☆ steps down, ▶ step, ? expectation):");
+        let _ = writeln!(
+            r,
+            "\ntimeline (★ leader, ☆ steps down, ▶ step, ? expectation):"
+        );
         for l in timeline(s, &o.events) {
             let _ = writeln!(r, "{l}");
         }

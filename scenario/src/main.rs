@@ -66,7 +66,10 @@ fn main() -> ExitCode {
             std::io::Write::flush(&mut w)
         });
         if let Err(e) = written {
-            eprintln!("scenario: cannot write the trace to {}: {e}", path.display());
+            eprintln!(
+                "scenario: cannot write the trace to {}: {e}",
+                path.display()
+            );
             return ExitCode::from(2);
         }
     }
@@ -74,7 +77,10 @@ fn main() -> ExitCode {
         if s.lab == scenario::Lab::Raft {
             eprintln!("scenario: lab raft has no client history (no --history view)");
         } else if let Err(e) = scenario::run::write_history_html(&o, path) {
-            eprintln!("scenario: cannot write the history to {}: {e}", path.display());
+            eprintln!(
+                "scenario: cannot write the history to {}: {e}",
+                path.display()
+            );
             return ExitCode::from(2);
         } else {
             println!("history: {}", path.display());

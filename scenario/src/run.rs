@@ -283,8 +283,8 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         }
     }
     sleep_until(at(s.duration)).await;
-    for e in s.expects.iter().filter(|e| e.at.is_none()).cloned() {
-        let w = w.clone();
+    for e in s.expects.iter().filter(|e| e.at.is_none()) {
+        let (w, e) = (w.clone(), e.clone());
         checks.push(task::spawn(async move { w.expect(&e).await }));
     }
     for c in checks {
@@ -573,10 +573,8 @@ impl World {
                 let v = self.resolve(p, &[])?;
                 let iso = matches!(step.action, Action::Isolate(_));
                 for &i in &v {
-                    let others: Vec<NodeId> = (0..n)
-                        .filter(|&j| j != i)
-                        .map(|j| self.nodes[j])
-                        .collect();
+                    let others: Vec<NodeId> =
+                        (0..n).filter(|&j| j != i).map(|j| self.nodes[j]).collect();
                     if iso {
                         net.isolate(self.nodes[i], &others);
                     } else {
@@ -800,14 +798,19 @@ impl World {
                     };
                     let t0 = now();
                     let (input, desc) = match kind {
-                        OpKind::Put => (KvInput::put(key, &value), format!("put({key:?}, {value:?})")),
+                        OpKind::Put => (
+                            KvInput::put(key, &value),
+                            format!("put({key:?}, {value:?})"),
+                        ),
                         OpKind::Get => (KvInput::get(key), format!("get({key:?})")),
                         _ => (
                             KvInput::append(key, &value),
                             format!("append({key:?}, {value:?})"),
                         ),
                     };
-                    let op = self.history.call(c.id as u64, input, Instant::now().as_nanos());
+                    let op = self
+                        .history
+                        .call(c.id as u64, input, Instant::now().as_nanos());
                     let out = match kind {
                         OpKind::Put => {
                             clerk.put(key, &value).await;
@@ -919,7 +922,11 @@ impl World {
                     .filter_map(|&i| states[i].and_then(|(t, l)| l.then_some((i, t))))
                     .collect();
                 let text = if leaders.is_empty() {
-                    format!("no peer of {} leads (terms {})", show_set(&set), self.terms())
+                    format!(
+                        "no peer of {} leads (terms {})",
+                        show_set(&set),
+                        self.terms()
+                    )
                 } else {
                     let l: Vec<String> = leaders
                         .iter()
@@ -998,10 +1005,9 @@ impl World {
                 let history = self.history.history();
                 let (verdict, explain) = linearizable(&history);
                 match verdict {
-                    Lin::Linearizable => (
-                        true,
-                        format!("{} operations, linearizable", history.len()),
-                    ),
+                    Lin::Linearizable => {
+                        (true, format!("{} operations, linearizable", history.len()))
+                    }
                     Lin::Unknown => (
                         true,
                         format!(
@@ -1017,16 +1023,18 @@ impl World {
                 let clerk = self.clerk(&(0..self.s.peers).collect::<Vec<_>>());
                 let id = self.next_checker.get();
                 self.next_checker.set(id + 1);
-                let op = self.history.call(id, KvInput::get(key), Instant::now().as_nanos());
+                let op = self
+                    .history
+                    .call(id, KvInput::get(key), Instant::now().as_nanos());
                 let limit = e.within.unwrap_or(GET_TIMEOUT);
                 match labrpc::time::timeout(limit, clerk.get(key)).await {
                     Ok(v) => {
-                        self.history
-                            .finish(op, KvOutput::value(v.clone()), Instant::now().as_nanos());
-                        (
-                            v == *value,
-                            format!("Get({key:?}) returned {v:?}"),
-                        )
+                        self.history.finish(
+                            op,
+                            KvOutput::value(v.clone()),
+                            Instant::now().as_nanos(),
+                        );
+                        (v == *value, format!("Get({key:?}) returned {v:?}"))
                     }
                     Err(_) => (
                         false,
@@ -1039,7 +1047,8 @@ impl World {
 }
 
 fn show_cmd(c: &[u8]) -> String {
-    labcodec::decode::<String>(c).map_or_else(|_| format!("<{} bytes>", c.len()), |s| format!("{s:?}"))
+    labcodec::decode::<String>(c)
+        .map_or_else(|_| format!("<{} bytes>", c.len()), |s| format!("{s:?}"))
 }
 
 /// Checks a history (on wall time, at most [`LIN_TIMEOUT`]).
@@ -1077,10 +1086,19 @@ pub fn write_history_html(o: &Outcome, path: &std::path::Path) -> std::io::Resul
 pub fn describe(e: &Expect) -> String {
     let w = e.within.map(|d| d.as_secs_f64());
     let what = match &e.check {
-        Check::Leader(p) => format!("a leader among {p}{}", w.map_or(String::new(), |w| format!(" within {w}s"))),
-        Check::NoLeader(p) => format!("no leader among {p}{}", w.map_or(String::new(), |w| format!(" within {w}s"))),
+        Check::Leader(p) => format!(
+            "a leader among {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
+        Check::NoLeader(p) => format!(
+            "no leader among {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
         Check::TermAtMost(n) => format!("every term ≤ {n}"),
-        Check::Committed(c, p) => format!("{c:?} committed on {p}{}", w.map_or(String::new(), |w| format!(" within {w}s"))),
+        Check::Committed(c, p) => format!(
+            "{c:?} committed on {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
         Check::NotCommitted(c, p) => format!("{c:?} not committed on {p}"),
         Check::LogPrefix(a, b) => format!("the applied log of {a} is a prefix of {b}'s"),
         Check::Linearizable => "the client history is linearizable".into(),

@@ -525,11 +525,7 @@ impl Ctx<'_> {
 
     fn err(&self, span: &Range<usize>, field: &str, what: impl fmt::Display) -> SpecError {
         SpecError {
-            message: format!(
-                "{}:{}: field `{field}`: {what}",
-                self.file,
-                self.line(span)
-            ),
+            message: format!("{}:{}: field `{field}`: {what}", self.file, self.line(span)),
         }
     }
 
@@ -562,9 +558,7 @@ impl Ctx<'_> {
             return Err(self.err(
                 &v.span(),
                 field,
-                format!(
-                    "[{lo}, {hi}] is not a latency: milliseconds, 0 ≤ low ≤ high ≤ 60000"
-                ),
+                format!("[{lo}, {hi}] is not a latency: milliseconds, 0 ≤ low ≤ high ≤ 60000"),
             ));
         }
         Ok((
@@ -724,7 +718,7 @@ pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
         SpecError {
             message: match line {
                 Some(l) if table.is_empty() => format!("{file}:{l}: {msg}"),
-                Some(l) => format!("{file}:{l}: in [{table}]: {msg}"),
+                Some(l) => format!("{file}:{l}: in {table}: {msg}"),
                 None => format!("{file}: {msg}"),
             },
         }
@@ -740,7 +734,7 @@ fn enclosing_table(source: &str, at: usize) -> String {
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        .map(|l| l.split('#').next().unwrap_or(l).trim().to_string())
         .unwrap_or_default()
 }
 
@@ -883,6 +877,8 @@ fn check_step(
     .into_iter()
     .filter_map(|(n, s)| s.map(|s| (n, s)))
     .collect();
+    let mut actions = actions;
+    actions.sort_by_key(|(_, s)| s.start);
     let (name, span) = match actions.as_slice() {
         [one] => one.clone(),
         [] => {
@@ -992,7 +988,12 @@ fn check_step(
             let (a, b) = pair(r.restore.as_ref().expect("present"))?;
             Action::Restore(a, b)
         }
-        "crash" => Action::Crash(parse_peers(ctx, known, r.crash.as_ref().expect("p"), &field)?),
+        "crash" => Action::Crash(parse_peers(
+            ctx,
+            known,
+            r.crash.as_ref().expect("p"),
+            &field,
+        )?),
         "restart" => Action::Restart(parse_peers(
             ctx,
             known,
@@ -1062,11 +1063,10 @@ fn check_step(
                 .as_ref()
                 .map(|p| parse_peers(ctx, known, p, &f("from")))
                 .transpose()?;
-            let to = r
-                .to
-                .as_ref()
-                .map(|p| parse_peers(ctx, known, p, &f("to")))
-                .transpose()?;
+            let to =
+                r.to.as_ref()
+                    .map(|p| parse_peers(ctx, known, p, &f("to")))
+                    .transpose()?;
             Action::Hook {
                 method,
                 delay,
@@ -1122,7 +1122,10 @@ fn check_step(
                         ),
                     ));
                 }
-                out.push((n.clone(), parse_peers_at(ctx, known, p, &span, &field, false)?));
+                out.push((
+                    n.clone(),
+                    parse_peers_at(ctx, known, p, &span, &field, false)?,
+                ));
             }
             for (n, _) in &out {
                 known.names.insert(n.clone());
@@ -1203,7 +1206,9 @@ fn check_client(
             return Err(ctx.err(
                 &rate.span(),
                 &f("rate"),
-                format!("{per_s}: a rate is operations per virtual second, more than 0, at most 200"),
+                format!(
+                    "{per_s}: a rate is operations per virtual second, more than 0, at most 200"
+                ),
             ));
         }
         let until = until.ok_or_else(|| {
@@ -1287,6 +1292,8 @@ fn check_expect(
     .into_iter()
     .filter_map(|(n, s)| s.map(|s| (n, s)))
     .collect();
+    let mut kinds = kinds;
+    kinds.sort_by_key(|(_, s)| s.start);
     let (name, span) = match kinds.as_slice() {
         [one] => one.clone(),
         [] => {
@@ -1359,11 +1366,15 @@ fn check_expect(
         }
     };
     let count = |v: &Spanned<i64>| -> Result<u64, SpecError> {
-        u64::try_from(*v.get_ref())
-            .map_err(|_| ctx.err(&v.span(), &field, "a count is 0 or more"))
+        u64::try_from(*v.get_ref()).map_err(|_| ctx.err(&v.span(), &field, "a count is 0 or more"))
     };
     let check = match name {
-        "leader" => Check::Leader(parse_peers(ctx, known, r.leader.as_ref().expect("p"), &field)?),
+        "leader" => Check::Leader(parse_peers(
+            ctx,
+            known,
+            r.leader.as_ref().expect("p"),
+            &field,
+        )?),
         "no_leader" => Check::NoLeader(parse_peers(
             ctx,
             known,
@@ -1377,7 +1388,10 @@ fn check_expect(
         }
         "not_committed" => {
             raft_only("not_committed")?;
-            Check::NotCommitted(r.not_committed.as_ref().expect("p").get_ref().clone(), on()?)
+            Check::NotCommitted(
+                r.not_committed.as_ref().expect("p").get_ref().clone(),
+                on()?,
+            )
         }
         "log_prefix" => {
             raft_only("log_prefix")?;

@@ -48,13 +48,24 @@ fn an_unknown_field() {
 #[test]
 fn a_negative_time() {
     let m = err(&GOOD.replace("at = 1.0", "at = -1.0"));
-    has(&m, &["bad.toml:7:", "field `step[1].at`", "-1 is not a time"]);
+    has(
+        &m,
+        &["bad.toml:7:", "field `step[1].at`", "-1 is not a time"],
+    );
 }
 
 #[test]
 fn a_node_out_of_range() {
     let m = err(&GOOD.replace("crash = \"follower\"", "crash = 7"));
-    has(&m, &["bad.toml:8:", "field `step[1].crash`", "peer 7 is out of range", "3 peers"]);
+    has(
+        &m,
+        &[
+            "bad.toml:8:",
+            "field `step[1].crash`",
+            "peer 7 is out of range",
+            "3 peers",
+        ],
+    );
     let m = err(&GOOD.replace("crash = \"follower\"", "crash = -1"));
     has(&m, &["bad.toml:8:", "peer -1 is out of range"]);
 }
@@ -62,7 +73,14 @@ fn a_node_out_of_range() {
 #[test]
 fn a_word_that_is_not_a_role() {
     let m = err(&GOOD.replace("crash = \"follower\"", "crash = \"leder\""));
-    has(&m, &["bad.toml:8:", "field `step[1].crash`", "\"leder\" is not a role"]);
+    has(
+        &m,
+        &[
+            "bad.toml:8:",
+            "field `step[1].crash`",
+            "\"leder\" is not a role",
+        ],
+    );
 }
 
 #[test]
@@ -95,27 +113,72 @@ fn a_role_that_does_not_resolve_when_the_step_runs() {
 #[test]
 fn a_lab_that_does_not_exist() {
     let m = err(&GOOD.replace("lab = \"raft\"", "lab = \"zab\""));
-    has(&m, &["bad.toml:1:", "field `lab`", "no lab \"zab\"", "raft or kvraft"]);
+    has(
+        &m,
+        &[
+            "bad.toml:1:",
+            "field `lab`",
+            "no lab \"zab\"",
+            "raft or kvraft",
+        ],
+    );
 }
 
 #[test]
 fn more_mistakes_are_named_too() {
     let cases: &[(&str, &str, &[&str])] = &[
-        ("crash = \"follower\"", "crash = \"follower\"\nheal = true", &["bad.toml:9:", "one action"]),
-        ("crash = \"follower\"", "drop = \"raft.appendEntries\"", &["bad.toml:8:", "not an RPC method"]),
-        ("crash = \"follower\"", "start = \"A\"\nby_ms = 3", &["bad.toml:9:", "`by_ms` does not go with `start`"]),
-        ("crash = \"follower\"", "crash = \"L\"", &["bad.toml:8:", "\"L\" is not a role"]),
-        ("leader = \"all\"", "linearizable = true", &["bad.toml:11:", "not for lab = \"raft\""]),
-        ("peers = 3", "peers = 0", &["bad.toml:4:", "field `cluster.peers`"]),
-        ("at = 1.0", "at = 1e9", &["bad.toml:7:", "past the longest scenario"]),
-        ("at = 1.0", "at = \"soon\"", &["bad.toml:7:", "invalid type"]),
+        (
+            "crash = \"follower\"",
+            "crash = \"follower\"\nheal = true",
+            &["bad.toml:9:", "one action"],
+        ),
+        (
+            "crash = \"follower\"",
+            "drop = \"raft.appendEntries\"",
+            &["bad.toml:8:", "not an RPC method"],
+        ),
+        (
+            "crash = \"follower\"",
+            "start = \"A\"\nby_ms = 3",
+            &["bad.toml:9:", "`by_ms` does not go with `start`"],
+        ),
+        (
+            "crash = \"follower\"",
+            "crash = \"L\"",
+            &["bad.toml:8:", "\"L\" is not a role"],
+        ),
+        (
+            "leader = \"all\"",
+            "linearizable = true",
+            &["bad.toml:11:", "not for lab = \"raft\""],
+        ),
+        (
+            "peers = 3",
+            "peers = 0",
+            &["bad.toml:4:", "field `cluster.peers`"],
+        ),
+        (
+            "at = 1.0",
+            "at = 1e9",
+            &["bad.toml:7:", "past the longest scenario"],
+        ),
+        (
+            "at = 1.0",
+            "at = \"soon\"",
+            &["bad.toml:7:", "invalid type"],
+        ),
         ("peers = 3", "peers = 3\n[cluster]", &["bad.toml:"]),
     ];
     for (from, to, want) in cases {
         let m = err(&GOOD.replace(from, to));
         has(&m, want);
     }
-    assert!(scenario::parse("bad.toml", "").unwrap_err().message.contains("missing field `lab`"));
+    assert!(
+        scenario::parse("bad.toml", "")
+            .unwrap_err()
+            .message
+            .contains("missing field `lab`")
+    );
 }
 
 #[test]

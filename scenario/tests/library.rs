@@ -30,7 +30,10 @@ fn the_library_has_the_classroom_scenarios() {
         "all-crash-restart",
         "stale-read",
     ] {
-        assert!(names.iter().any(|n| n == want), "scenarios/{want}.toml is missing");
+        assert!(
+            names.iter().any(|n| n == want),
+            "scenarios/{want}.toml is missing"
+        );
     }
     for f in library() {
         let s = scenario::load(&f).unwrap();
@@ -72,7 +75,10 @@ fn every_scenario_meets_its_expectations_deterministically_within_a_second() {
 
 #[test]
 fn another_seed_is_another_run() {
-    let f = library().into_iter().find(|p| p.ends_with("leader-in-minority.toml")).unwrap();
+    let f = library()
+        .into_iter()
+        .find(|p| p.ends_with("leader-in-minority.toml"))
+        .unwrap();
     let s = scenario::load(&f).unwrap();
     let a = scenario::run(&s, 1);
     let b = scenario::run(&s, 2);
@@ -81,11 +87,22 @@ fn another_seed_is_another_run() {
 
 #[test]
 fn the_timeline_shows_steps_leaders_commits_and_clients() {
-    let f = library().into_iter().find(|p| p.ends_with("leader-in-minority.toml")).unwrap();
+    let f = library()
+        .into_iter()
+        .find(|p| p.ends_with("leader-in-minority.toml"))
+        .unwrap();
     let s = scenario::load(&f).unwrap();
     let o = scenario::run(&s, s.seed);
     let text = scenario::report(&s, &o, true);
-    for want in ["▶ step 2 (line", "partition {", "★ peer", "commit ..=", "client 0 append", "✓", "PASSED"] {
+    for want in [
+        "▶ step 2 (line",
+        "partition {",
+        "★ peer",
+        "commit ..=",
+        "client 0 append",
+        "✓",
+        "PASSED",
+    ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
 }
@@ -108,7 +125,15 @@ leader = "all"
     let o = scenario::run(&s, 5);
     assert!(!o.passed());
     let text = scenario::report(&s, &o, false);
-    assert!(text.contains("expectation 1 failed (t.toml:12, field `expect[1].leader`) at 2.500s, seed 5"), "{text}");
+    assert!(
+        text.contains(
+            "expectation 1 failed (t.toml:11, field `expect[1].leader`) at 2.500s, seed 5"
+        ),
+        "{text}"
+    );
     assert!(text.contains("no peer of {0,1,2} leads"), "{text}");
-    assert!(text.contains("reproduce: lab scenario t.toml --seed 5"), "{text}");
+    assert!(
+        text.contains("reproduce: lab scenario t.toml --seed 5"),
+        "{text}"
+    );
 }
