@@ -7,6 +7,7 @@
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
+//! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
 //! ```
 //!
 //! A *lab* is a workspace package that uses labrpc and has integration
@@ -27,6 +28,7 @@ mod picture;
 mod replay;
 mod report;
 mod run;
+mod scenario;
 mod trace;
 mod workspace;
 
@@ -68,6 +70,12 @@ enum Command {
     /// `--check DIR` proves no solution line is in DIR; `--solution`
     /// writes the same workspace with the reference in place.
     Handout(handout::HandoutArgs),
+    /// Run a scenario file (docs/scenarios.md): a timeline of faults at
+    /// virtual times and expectations, deterministic for a seed. Prints the
+    /// timeline and the expectations; --html draws the picture with the
+    /// steps on it (and, with clients, the history view beside it).
+    /// Exits 1 if an expectation failed.
+    Scenario(scenario::ScenarioArgs),
 }
 
 /// Arguments of `lab list`.
@@ -107,6 +115,7 @@ fn main() -> ExitCode {
         Command::Logs(a) => logs::logs(a),
         Command::List(a) => list(a),
         Command::Handout(a) => handout::handout(a),
+        Command::Scenario(a) => scenario::scenario(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -212,6 +212,8 @@ fn render(
     let marks = drawn
         .iter()
         .filter_map(|e| match &e.kind {
+            // Drawn on the time axis instead.
+            Kind::Lab { topic, .. } if topic == "scenario" => None,
             Kind::Lab { topic, message } => Some((e.node, e.time, topic.clone(), message.clone())),
             Kind::Hold { rpc, leg, hold } => Some((
                 e.node,
@@ -475,6 +477,10 @@ fn network_state(
                 }
             }
             Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
+            // A scenario's steps (`lab scenario`) on the time axis.
+            Kind::Lab { topic, message } if topic == "scenario" => {
+                global.push((e.time, "step", message.clone()));
+            }
             _ => {}
         }
     }

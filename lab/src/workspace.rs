@@ -23,6 +23,8 @@ use crate::error::{Error, Result, io};
 
 /// The package that holds the tool's own fixture tests.
 pub const SELF_PACKAGE: &str = "lab";
+/// The scenario runner (framework, not a lab: `lab scenario` runs it).
+pub const SCENARIO_PACKAGE: &str = "scenario";
 /// Its only graded target: the fixture (its other targets test the tool).
 pub const SELF_FIXTURE_TARGET: &str = "fixture";
 
@@ -130,7 +132,7 @@ struct Profile {
     test: bool,
 }
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
@@ -184,11 +186,16 @@ impl Workspace {
         })
     }
 
+    /// The manifest given with --manifest-path, if any.
+    pub fn manifest_path(&self) -> Option<&Path> {
+        self.manifest_path.as_deref()
+    }
+
     /// The labs graded by default: every lab but the tool's own fixture.
     pub fn labs(&self) -> Vec<&Package> {
         self.packages
             .iter()
-            .filter(|p| p.is_lab() && p.name != SELF_PACKAGE)
+            .filter(|p| p.is_lab() && p.name != SELF_PACKAGE && p.name != SCENARIO_PACKAGE)
             .collect()
     }
 

@@ -20,12 +20,19 @@ pub const NOT_HANDED_OUT: &[&str] = &[
     "docs/instructors.md",
     "docs/writing-a-lab.md",
     "docs/instructors-mutation.md",
+    "docs/scenarios.md",
 ];
+
+/// Workspace members that are instructor tooling, never handed out: the
+/// scenario runner needs raft and kvraft, which a handout may leave out.
+pub const MEMBERS_NOT_HANDED_OUT: &[&str] = &["scenario"];
 
 /// Directories of the reference that a handout never carries: the tool's
 /// own tests (they grade `lab`, not the student, and build a workspace of
-/// their own) and the instructors' notes on each lab.
-pub const DIRS_NOT_HANDED_OUT: &[&str] = &["lab/tests/", "docs/instructors/"];
+/// their own), the instructors' notes on each lab, and the scenario
+/// runner with its library (instructor tooling).
+pub const DIRS_NOT_HANDED_OUT: &[&str] =
+    &["lab/tests/", "docs/instructors/", "scenario/", "scenarios/"];
 
 /// Directories never read (build output, run logs).
 const SKIPPED_DIRS: &[&str] = &[".git", "target", "lab-runs", "mr-tmp"];
@@ -279,8 +286,10 @@ impl Source {
     fn manifest_for(&self, labs: &[String]) -> String {
         let mut doc = self.manifest.clone();
         let keep = |v: &Value| {
-            v.as_str()
-                .is_none_or(|s| !self.labs.iter().any(|l| l == s) || labs.iter().any(|l| l == s))
+            v.as_str().is_none_or(|s| {
+                !MEMBERS_NOT_HANDED_OUT.contains(&s)
+                    && (!self.labs.iter().any(|l| l == s) || labs.iter().any(|l| l == s))
+            })
         };
         if let Some(a) = doc["workspace"]["members"].as_array_mut() {
             a.retain(keep);

@@ -1,0 +1,1112 @@
+//! Running a scenario: one simulation per seed, on the labs' public API
+//! only (`Raft::{new, service, start, state}`, the apply channel,
+//! `KvServer`, `Clerk`).
+//!
+//! Everything the run does is a trace event, so the trace hash proves two
+//! runs equal and the picture shows the steps: topic `scenario` for the
+//! steps, `client` for client operations, `expect` for expectations (and
+//! Raft's own `leader`, `follower`, `commit`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use kvraft::{Clerk, KvServer};
+use labrpc::net::HookId;
+use labrpc::time::{Instant, sleep, sleep_until};
+use labrpc::trace::{Event, event};
+use labrpc::{LinkConfig, NodeId, Server, Verdict, network, node, task};
+use linearizability::{
+    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, Recorder, Verdict as Lin,
+    check_with,
+};
+use raft::rpc::raft as raft_rpc;
+use raft::{ApplyMsg, Raft};
+
+use crate::spec::{Action, Check, Expect, Lab, OpKind, Peers, Role, Scenario, Step};
+
+/// How often a windowed expectation looks.
+pub const POLL: Duration = Duration::from_millis(10);
+/// How long a `key` expectation's Get may take without `within`.
+pub const GET_TIMEOUT: Duration = Duration::from_secs(2);
+/// Wall-clock budget of a linearizability check.
+pub const LIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The outcome of one expectation in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectResult {
+    /// Its number in the file (from 1).
+    pub number: usize,
+    /// Its line.
+    pub line: usize,
+    /// Its field.
+    pub field: String,
+    /// What it expects, in words.
+    pub what: String,
+    /// `Some(true)` held, `Some(false)` failed, `None` not checked (the
+    /// run stopped first).
+    pub held: Option<bool>,
+    /// Virtual time it was decided.
+    pub at: Duration,
+    /// Why it held or failed.
+    pub why: String,
+}
+
+/// One run of a scenario.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// Every expectation, in file order.
+    pub results: Vec<ExpectResult>,
+    /// A step that could not be carried out, or the simulation's own
+    /// failure: the run stopped there.
+    pub error: Option<String>,
+    /// The trace hash (equal for equal runs).
+    pub trace_hash: u64,
+    /// The trace.
+    pub events: Vec<Event>,
+    /// kvraft: the clients' history.
+    pub history: Vec<Operation<KvInput, KvOutput>>,
+    /// Steps and faults, for the history view.
+    pub annotations: Vec<Annotation>,
+    /// Virtual time at the end.
+    pub virtual_time: Duration,
+}
+
+impl Outcome {
+    /// Whether every expectation held and nothing stopped the run.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.results.iter().all(|r| r.held == Some(true))
+    }
+}
+
+/// Shared between the run and the caller: what the run found.
+#[derive(Default)]
+struct Found {
+    results: Vec<ExpectResult>,
+    error: Option<String>,
+    history: Vec<Operation<KvInput, KvOutput>>,
+    annotations: Vec<Annotation>,
+}
+
+/// Runs `s` once with `seed`.
+pub fn run(s: &Scenario, seed: u64) -> Outcome {
+    let found: Rc<RefCell<Found>> = Rc::default();
+    let s = Rc::new(s.clone());
+    let limit = s.duration
+        + s.expects
+            .iter()
+            .filter_map(|e| e.within)
+            .max()
+            .unwrap_or_default()
+        + GET_TIMEOUT
+        + Duration::from_secs(30);
+    let builder = labrpc::Builder::new()
+        .seed(seed)
+        .record_trace(true)
+        .time_limit(limit);
+    let body = {
+        let found = found.clone();
+        let s = s.clone();
+        move || {
+            let found = found.clone();
+            let s = s.clone();
+            async move { body(s, found).await }
+        }
+    };
+    let report = catch_unwind(AssertUnwindSafe(|| builder.run(body)));
+    let mut found = std::mem::take(&mut *found.borrow_mut());
+    let (trace_hash, events, virtual_time) = match report {
+        Ok(r) => (r.trace_hash, r.trace.unwrap_or_default(), r.virtual_time),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the simulation failed".into());
+            found.error = Some(format!("the simulation failed: {msg}"));
+            (0, Vec::new(), Duration::ZERO)
+        }
+    };
+    // Expectations never reached.
+    for e in &s.expects {
+        if !found.results.iter().any(|r| r.number == e.number) {
+            found.results.push(ExpectResult {
+                number: e.number,
+                line: e.place.line,
+                field: e.place.field.clone(),
+                what: describe(e),
+                held: None,
+                at: virtual_time,
+                why: "not checked: the run stopped before".into(),
+            });
+        }
+    }
+    found.results.sort_by_key(|r| r.number);
+    Outcome {
+        seed,
+        results: found.results,
+        error: found.error,
+        trace_hash,
+        events,
+        history: found.history,
+        annotations: found.annotations,
+        virtual_time,
+    }
+}
+
+fn server_name(lab: Lab, i: usize) -> String {
+    match lab {
+        Lab::Raft => format!("raft-{i}"),
+        Lab::Kvraft => format!("kv-{i}"),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+fn at(d: Duration) -> Instant {
+    Instant::from_nanos(d.as_nanos() as u64)
+}
+
+fn now() -> Duration {
+    Duration::from_nanos(Instant::now().as_nanos())
+}
+
+fn show_set(peers: &[usize]) -> String {
+    let v: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
+    format!("{{{}}}", v.join(","))
+}
+
+/// The simulated cluster and what the scenario knows about it.
+struct World {
+    s: Rc<Scenario>,
+    nodes: Vec<NodeId>,
+    rafts: RefCell<Vec<Option<Raft>>>,
+    kvs: RefCell<Vec<Option<KvServer>>>,
+    /// Raft lab: per peer, index -> command it applied.
+    applied: RefCell<Vec<BTreeMap<u64, Vec<u8>>>>,
+    names: RefCell<BTreeMap<String, Vec<usize>>>,
+    /// The groups of the partition in effect.
+    partition: RefCell<Option<Vec<Vec<usize>>>>,
+    hooks: RefCell<Vec<(String, HookId)>>,
+    history: Recorder<KvInput, KvOutput>,
+    annotations: RefCell<Vec<Annotation>>,
+    found: Rc<RefCell<Found>>,
+    stopped: Cell<bool>,
+    next_checker: Cell<u64>,
+}
+
+async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
+    let net = network();
+    net.set_reliable(s.reliable);
+    let nodes: Vec<NodeId> = (0..s.peers)
+        .map(|i| node::create(server_name(s.lab, i)))
+        .collect();
+    if let Some((lo, hi)) = s.latency {
+        let mut all = nodes.clone();
+        all.push(NodeId::TESTER);
+        for &a in &all {
+            for &b in &all {
+                if a != b {
+                    net.set_link(
+                        a,
+                        b,
+                        Some(LinkConfig {
+                            loss: 0.0,
+                            latency: lo..=hi,
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    let w = Rc::new(World {
+        nodes,
+        rafts: RefCell::new(vec![None; s.peers]),
+        kvs: RefCell::new(vec![None; s.peers]),
+        applied: RefCell::new(vec![BTreeMap::new(); s.peers]),
+        names: RefCell::default(),
+        partition: RefCell::default(),
+        hooks: RefCell::default(),
+        history: Recorder::new(),
+        annotations: RefCell::default(),
+        found,
+        stopped: Cell::new(false),
+        next_checker: Cell::new(1000),
+        s: s.clone(),
+    });
+    for i in 0..s.peers {
+        w.start_peer(i);
+    }
+    event(
+        "scenario",
+        format!(
+            "{}: lab {}, {} peers, {} network",
+            s.title,
+            s.lab.name(),
+            s.peers,
+            if s.reliable { "reliable" } else { "unreliable" }
+        ),
+    );
+    let mut waits = Vec::new();
+    for c in s.clients.iter().cloned() {
+        let w = w.clone();
+        waits.push(task::spawn(async move { w.client(c).await }));
+    }
+    let mut checks = Vec::new();
+    for e in s.expects.iter().filter(|e| e.at.is_some()).cloned() {
+        let w = w.clone();
+        checks.push(task::spawn(async move {
+            sleep_until(at(e.at.unwrap_or_default())).await;
+            w.expect(&e).await;
+        }));
+    }
+    for step in &s.steps {
+        sleep_until(at(step.at)).await;
+        if let Err(why) = w.step(step) {
+            w.stop(format!(
+                "{}:{}: field `{}`: {why} (at {}, seed {})",
+                s.file,
+                step.place.line,
+                step.place.field,
+                secs(step.at),
+                labrpc::rand::seed()
+            ));
+            return;
+        }
+    }
+    sleep_until(at(s.duration)).await;
+    for e in s.expects.iter().filter(|e| e.at.is_none()) {
+        let (w, e) = (w.clone(), e.clone());
+        checks.push(task::spawn(async move { w.expect(&e).await }));
+    }
+    for c in checks {
+        let _ = c.await;
+    }
+    w.stopped.set(true);
+    for op in w.history.history().iter().filter(|o| o.ret.is_none()) {
+        event(
+            "client",
+            format!(
+                "client {} {:?} called at {} has not returned",
+                op.client,
+                op.input,
+                secs(Duration::from_nanos(op.call))
+            ),
+        );
+    }
+    let mut f = w.found.borrow_mut();
+    f.history = w.history.history();
+    f.annotations = w.annotations.borrow().clone();
+    drop(f);
+    drop(waits);
+}
+
+impl World {
+    fn lab(&self) -> Lab {
+        self.s.lab
+    }
+
+    fn stop(&self, message: String) {
+        event("scenario", format!("stopped: {message}"));
+        self.stopped.set(true);
+        let mut f = self.found.borrow_mut();
+        f.error.get_or_insert(message);
+        f.history = self.history.history();
+        f.annotations = self.annotations.borrow().clone();
+    }
+
+    fn note(&self, tag: &str, text: impl Into<String>) {
+        self.annotations
+            .borrow_mut()
+            .push(Annotation::point(Instant::now().as_nanos(), text).tag(tag));
+    }
+
+    /// Starts (or restarts) peer `i` from its persister.
+    fn start_peer(self: &Rc<Self>, i: usize) {
+        let n = self.s.peers;
+        let net = network();
+        let me = self.nodes[i];
+        let peers: Vec<raft_rpc::Client> = (0..n)
+            .map(|j| raft_rpc::Client::new(net.end_to(me, &server_name(self.lab(), j))))
+            .collect();
+        let persister = node::persister(me);
+        match self.lab() {
+            Lab::Raft => {
+                let (tx, mut rx) = mpsc::unbounded();
+                let raft = node::enter(me, || Raft::new(peers, i, persister, tx));
+                let w = self.clone();
+                task::spawn_on(me, async move {
+                    while let Some(m) = rx.next().await {
+                        if let ApplyMsg::Command { index, command, .. } = m {
+                            w.applied.borrow_mut()[i].insert(index, command);
+                        }
+                    }
+                })
+                .detach();
+                net.add_server(
+                    server_name(self.lab(), i),
+                    me,
+                    Server::new().add_service(raft.service()),
+                );
+                self.rafts.borrow_mut()[i] = Some(raft);
+            }
+            Lab::Kvraft => {
+                let kv = node::enter(me, || KvServer::start(peers, i, persister, None));
+                net.add_server(server_name(self.lab(), i), me, kv.server());
+                self.rafts.borrow_mut()[i] = Some(kv.raft().clone());
+                self.kvs.borrow_mut()[i] = Some(kv);
+            }
+        }
+    }
+
+    fn crash_peer(&self, i: usize) {
+        node::crash(self.nodes[i]);
+        self.rafts.borrow_mut()[i] = None;
+        self.kvs.borrow_mut()[i] = None;
+    }
+
+    /// (term, leads) of each live peer.
+    fn states(&self) -> Vec<Option<(u64, bool)>> {
+        let rafts = self.rafts.borrow().clone();
+        rafts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.as_ref().map(|r| node::enter(self.nodes[i], || r.state())))
+            .collect()
+    }
+
+    fn leader(&self) -> Option<(usize, u64)> {
+        self.states()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.and_then(|(t, l)| l.then_some((i, t))))
+            .max_by_key(|&(i, t)| (t, std::cmp::Reverse(i)))
+    }
+
+    /// The peers `p` names now; `rest` is what "rest" stands for.
+    fn resolve(&self, p: &Peers, rest: &[usize]) -> Result<Vec<usize>, String> {
+        let n = self.s.peers;
+        let mut out: Vec<usize> = Vec::new();
+        for r in &p.roles {
+            let set: Vec<usize> = match r {
+                Role::Peer(i) => vec![*i],
+                Role::All => (0..n).collect(),
+                Role::Rest => rest.to_vec(),
+                Role::Leader => match self.leader() {
+                    Some((i, _)) => vec![i],
+                    None => {
+                        return Err(format!(
+                            "role \"leader\" does not resolve: no live peer believes it leads now \
+                             (terms {})",
+                            self.terms()
+                        ));
+                    }
+                },
+                Role::Follower(k) => {
+                    let states = self.states();
+                    let leader = self.leader().map(|(i, _)| i);
+                    let start = leader.map_or(0, |l| l + 1);
+                    let live: Vec<usize> = (0..n)
+                        .map(|d| (start + d) % n)
+                        .filter(|&i| Some(i) != leader && states[i].is_some())
+                        .collect();
+                    match live.get(k - 1) {
+                        Some(&i) => vec![i],
+                        None => {
+                            return Err(format!(
+                                "role \"{r}\" does not resolve: only {} live peers besides the \
+                                 leader",
+                                live.len()
+                            ));
+                        }
+                    }
+                }
+                Role::Minority | Role::Majority => {
+                    let part = self.partition.borrow().clone().ok_or_else(|| {
+                        format!("role \"{r}\" does not resolve: no partition is in effect")
+                    })?;
+                    let major = part.iter().find(|g| g.len() * 2 > n).cloned();
+                    let Some(major) = major else {
+                        return Err(format!(
+                            "role \"{r}\" does not resolve: no group of the partition {} holds \
+                             a majority of {n}",
+                            part.iter()
+                                .map(|g| show_set(g))
+                                .collect::<Vec<_>>()
+                                .join(" | ")
+                        ));
+                    };
+                    if *r == Role::Majority {
+                        major
+                    } else {
+                        (0..n).filter(|i| !major.contains(i)).collect()
+                    }
+                }
+                Role::Name(name) => self.names.borrow().get(name).cloned().ok_or_else(|| {
+                    format!("name \"{name}\" is not bound yet: its `bind` step comes later")
+                })?,
+            };
+            for i in set {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(format!("{p} names no peer now"));
+        }
+        Ok(out)
+    }
+
+    fn terms(&self) -> String {
+        let v: Vec<String> = self
+            .states()
+            .iter()
+            .map(|s| match s {
+                Some((t, true)) => format!("{t}*"),
+                Some((t, false)) => t.to_string(),
+                None => "-".into(),
+            })
+            .collect();
+        format!("[{}]", v.join(" "))
+    }
+
+    /// Carries out one step; the reason if it cannot.
+    fn step(self: &Rc<Self>, step: &Step) -> Result<(), String> {
+        let net = network();
+        let n = self.s.peers;
+        let node_of = |v: &[usize]| v.iter().map(|&i| self.nodes[i]).collect::<Vec<_>>();
+        let what = match &step.action {
+            Action::Partition(groups) => {
+                let named: Vec<usize> = groups
+                    .iter()
+                    .flat_map(|g| g.roles.iter())
+                    .filter(|r| **r != Role::Rest)
+                    .map(|r| {
+                        self.resolve(
+                            &Peers {
+                                roles: vec![r.clone()],
+                                place: step.place.clone(),
+                            },
+                            &[],
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let rest: Vec<usize> = (0..n).filter(|i| !named.contains(i)).collect();
+                let mut sets = Vec::new();
+                for g in groups {
+                    let set = self.resolve(g, &rest)?;
+                    for i in &set {
+                        if sets.iter().any(|s: &Vec<usize>| s.contains(i)) {
+                            return Err(format!(
+                                "peer {i} is in two groups of the partition (roles resolve to \
+                                 peers when the step runs)"
+                            ));
+                        }
+                    }
+                    sets.push(set);
+                }
+                let groups_nodes: Vec<Vec<NodeId>> = sets.iter().map(|s| node_of(s)).collect();
+                let refs: Vec<&[NodeId]> = groups_nodes.iter().map(Vec::as_slice).collect();
+                net.partition(&refs);
+                let text = sets
+                    .iter()
+                    .map(|s| show_set(s))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                *self.partition.borrow_mut() = Some(sets);
+                format!("partition {text}")
+            }
+            Action::Heal => {
+                net.heal();
+                *self.partition.borrow_mut() = None;
+                "heal: every link up".into()
+            }
+            Action::Cut(a, b) | Action::Restore(a, b) => {
+                let (from, to) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
+                let cut = matches!(step.action, Action::Cut(..));
+                for &x in &from {
+                    for &y in &to {
+                        if cut {
+                            net.cut(self.nodes[x], self.nodes[y]);
+                        } else {
+                            net.restore(self.nodes[x], self.nodes[y]);
+                        }
+                    }
+                }
+                format!(
+                    "{} {} → {}",
+                    if cut { "cut" } else { "restore" },
+                    show_set(&from),
+                    show_set(&to)
+                )
+            }
+            Action::Crash(p) => {
+                let v = self.resolve(p, &[])?;
+                for &i in &v {
+                    self.crash_peer(i);
+                }
+                format!("crash {}", show_set(&v))
+            }
+            Action::Restart(p) => {
+                let v = self.resolve(p, &[])?;
+                for &i in &v {
+                    if !node::is_alive(self.nodes[i]) {
+                        node::restart(self.nodes[i]);
+                        self.start_peer(i);
+                    }
+                }
+                format!("restart {} from persisted state", show_set(&v))
+            }
+            Action::Isolate(p) | Action::Reconnect(p) => {
+                let v = self.resolve(p, &[])?;
+                let iso = matches!(step.action, Action::Isolate(_));
+                for &i in &v {
+                    let others: Vec<NodeId> =
+                        (0..n).filter(|&j| j != i).map(|j| self.nodes[j]).collect();
+                    if iso {
+                        net.isolate(self.nodes[i], &others);
+                    } else {
+                        net.reconnect(self.nodes[i], &others);
+                    }
+                }
+                format!(
+                    "{} {}",
+                    if iso { "isolate" } else { "reconnect" },
+                    show_set(&v)
+                )
+            }
+            Action::Slow {
+                from,
+                to,
+                latency,
+                loss,
+            } => {
+                let (a, b) = (self.resolve(from, &[])?, self.resolve(to, &[])?);
+                for &x in &a {
+                    for &y in &b {
+                        if x != y {
+                            net.set_link(
+                                self.nodes[x],
+                                self.nodes[y],
+                                Some(LinkConfig {
+                                    loss: *loss,
+                                    latency: latency.0..=latency.1,
+                                }),
+                            );
+                        }
+                    }
+                }
+                format!(
+                    "slow {} → {}: latency {}–{} ms, loss {loss}",
+                    show_set(&a),
+                    show_set(&b),
+                    latency.0.as_millis(),
+                    latency.1.as_millis()
+                )
+            }
+            Action::Hook {
+                method,
+                delay,
+                from,
+                to,
+            } => {
+                let from = from
+                    .as_ref()
+                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
+                    .transpose()?;
+                let to = to
+                    .as_ref()
+                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
+                    .transpose()?;
+                let m = method.clone();
+                let verdict = match delay {
+                    Some(d) => Verdict::Delay(*d),
+                    None => Verdict::Drop,
+                };
+                let (f2, t2) = (from.clone(), to.clone());
+                let id = net.add_hook(move |msg| {
+                    let hit = msg.method == m
+                        && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
+                        && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
+                    if hit { verdict } else { Verdict::Deliver }
+                });
+                self.hooks.borrow_mut().push((method.clone(), id));
+                let peers = |v: &Option<Vec<NodeId>>| {
+                    v.as_ref().map_or("any".to_string(), |v| {
+                        show_set(
+                            &v.iter()
+                                .map(|n| self.nodes.iter().position(|m| m == n).unwrap_or(0))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                };
+                format!(
+                    "{} {method} from {} to {}",
+                    match delay {
+                        Some(d) => format!("delay by {} ms", d.as_millis()),
+                        None => "drop".into(),
+                    },
+                    peers(&from),
+                    peers(&to)
+                )
+            }
+            Action::Deliver(method) => {
+                let mut hooks = self.hooks.borrow_mut();
+                let mut removed = 0;
+                hooks.retain(|(m, id)| {
+                    if m == method {
+                        net.remove_hook(*id);
+                        removed += 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
+                format!("deliver {method} again ({removed} rules removed)")
+            }
+            Action::Reliable(on) => {
+                net.set_reliable(*on);
+                format!("network {}", if *on { "reliable" } else { "unreliable" })
+            }
+            Action::Start { command, on } => {
+                let v = self.resolve(on, &[])?;
+                let mut outcomes = Vec::new();
+                for &i in &v {
+                    let raft = self.rafts.borrow()[i].clone();
+                    let r = raft.and_then(|r| {
+                        node::enter(self.nodes[i], || {
+                            r.start(labcodec::encode(command).expect("a string encodes"))
+                        })
+                    });
+                    outcomes.push(match r {
+                        Some((index, term)) => {
+                            format!("peer {i} takes it at index {index}, term {term}")
+                        }
+                        None => format!("peer {i} refuses (not leader)"),
+                    });
+                }
+                format!("start {command:?}: {}", outcomes.join("; "))
+            }
+            Action::Bind(binds) => {
+                let mut parts = Vec::new();
+                for (name, p) in binds {
+                    let v = self.resolve(p, &[])?;
+                    parts.push(format!("{name} = {}", show_set(&v)));
+                    self.names.borrow_mut().insert(name.clone(), v);
+                }
+                format!("bind {}", parts.join(", "))
+            }
+        };
+        let text = format!("step {} (line {}): {what}", step.number, step.place.line);
+        self.note("scenario", what);
+        event("scenario", text);
+        Ok(())
+    }
+
+    /// A client's whole schedule.
+    async fn client(self: Rc<Self>, c: crate::spec::Client) {
+        sleep_until(at(c.start)).await;
+        match self.lab() {
+            Lab::Raft => {
+                for (k, t) in c.schedule.iter().enumerate() {
+                    sleep_until(at(*t)).await;
+                    if self.stopped.get() {
+                        return;
+                    }
+                    let command = format!("c{}.{k}", c.id);
+                    let bytes = labcodec::encode(&command).expect("a string encodes");
+                    let mut took = None;
+                    let rafts = self.rafts.borrow().clone();
+                    for (i, r) in rafts.iter().enumerate() {
+                        if let Some(r) = r
+                            && let Some((index, term)) =
+                                node::enter(self.nodes[i], || r.start(bytes.clone()))
+                        {
+                            took = Some((i, index, term));
+                        }
+                    }
+                    event(
+                        "client",
+                        match took {
+                            Some((i, index, term)) => format!(
+                                "client {} proposes {command:?}: peer {i} takes it (index {index}, term {term})",
+                                c.id
+                            ),
+                            None => format!(
+                                "client {} proposes {command:?}: no peer leads, dropped",
+                                c.id
+                            ),
+                        },
+                    );
+                }
+            }
+            Lab::Kvraft => {
+                let servers = match &c.servers {
+                    Some(p) => match self.resolve(p, &[]) {
+                        Ok(v) => v,
+                        Err(why) => {
+                            self.stop(format!(
+                                "{}:{}: field `{}`: {why} (when client {} starts at {}, seed {})",
+                                self.s.file,
+                                p.place.line,
+                                p.place.field,
+                                c.id,
+                                secs(c.start),
+                                labrpc::rand::seed()
+                            ));
+                            return;
+                        }
+                    },
+                    None => (0..self.s.peers).collect(),
+                };
+                let clerk = self.clerk(&servers);
+                event(
+                    "client",
+                    format!("client {} talks to servers {}", c.id, show_set(&servers)),
+                );
+                for (k, t) in c.schedule.iter().enumerate() {
+                    sleep_until(at(*t)).await;
+                    if self.stopped.get() {
+                        return;
+                    }
+                    let key = &c.keys[k % c.keys.len()];
+                    let kind = match c.ops {
+                        OpKind::Mixed => match labrpc::rand::gen_range(0..3) {
+                            0 => OpKind::Append,
+                            1 => OpKind::Put,
+                            _ => OpKind::Get,
+                        },
+                        o => o,
+                    };
+                    // Appended values end in a space, so the value of a key
+                    // reads as the list of appends.
+                    let value = match kind {
+                        OpKind::Put => format!("{}.{k}", c.id),
+                        _ => format!("{}.{k} ", c.id),
+                    };
+                    let t0 = now();
+                    let (input, desc) = match kind {
+                        OpKind::Put => (
+                            KvInput::put(key, &value),
+                            format!("put({key:?}, {value:?})"),
+                        ),
+                        OpKind::Get => (KvInput::get(key), format!("get({key:?})")),
+                        _ => (
+                            KvInput::append(key, &value),
+                            format!("append({key:?}, {value:?})"),
+                        ),
+                    };
+                    let op = self
+                        .history
+                        .call(c.id as u64, input, Instant::now().as_nanos());
+                    let out = match kind {
+                        OpKind::Put => {
+                            clerk.put(key, &value).await;
+                            KvOutput::Done
+                        }
+                        OpKind::Get => KvOutput::value(clerk.get(key).await),
+                        _ => {
+                            clerk.append(key, &value).await;
+                            KvOutput::Done
+                        }
+                    };
+                    let ret = match &out {
+                        KvOutput::Done => "ok".to_string(),
+                        other => format!("{other:?}"),
+                    };
+                    self.history.finish(op, out, Instant::now().as_nanos());
+                    event(
+                        "client",
+                        format!(
+                            "client {} {desc} → {ret} (called {}, took {} ms)",
+                            c.id,
+                            secs(t0),
+                            (now() - t0).as_millis()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn clerk(&self, servers: &[usize]) -> Clerk {
+        let net = network();
+        let mut ends: Vec<_> = servers
+            .iter()
+            .map(|&j| net.end_to(NodeId::TESTER, &server_name(self.lab(), j)))
+            .collect();
+        labrpc::rand::shuffle(&mut ends);
+        Clerk::new(ends)
+    }
+
+    /// Checks one expectation (waiting out its window) and records it.
+    async fn expect(self: &Rc<Self>, e: &Expect) {
+        if self.stopped.get() && e.at.is_some() {
+            return;
+        }
+        let start = now();
+        let deadline = start + e.within.unwrap_or_default();
+        let always = matches!(
+            e.check,
+            Check::NotCommitted(..) | Check::TermAtMost(_) | Check::RpcsAtMost(_)
+        );
+        let (held, why) = loop {
+            let (ok, why) = match self.probe(e).await {
+                Ok(r) => r,
+                Err(why) => {
+                    let msg = format!(
+                        "{}:{}: field `{}`: {why} (at {}, seed {})",
+                        self.s.file,
+                        e.place.line,
+                        e.place.field,
+                        secs(now()),
+                        labrpc::rand::seed()
+                    );
+                    (false, msg)
+                }
+            };
+            let t = now();
+            if always && !ok {
+                break (false, why);
+            }
+            if !always && ok {
+                break (true, why);
+            }
+            if t >= deadline || matches!(e.check, Check::Linearizable | Check::KeyValue(..)) {
+                break (ok, why);
+            }
+            sleep(POLL).await;
+        };
+        let decided = now();
+        let what = describe(e);
+        event(
+            "expect",
+            format!(
+                "expectation {} (line {}) {}: {what} — {why}",
+                e.number,
+                e.place.line,
+                if held { "held" } else { "FAILED" }
+            ),
+        );
+        self.found.borrow_mut().results.push(ExpectResult {
+            number: e.number,
+            line: e.place.line,
+            field: e.place.field.clone(),
+            what,
+            held: Some(held),
+            at: decided,
+            why,
+        });
+    }
+
+    /// Looks once: (holds, why). `Err` when a role does not resolve.
+    async fn probe(self: &Rc<Self>, e: &Expect) -> Result<(bool, String), String> {
+        Ok(match &e.check {
+            Check::Leader(p) | Check::NoLeader(p) => {
+                let set = self.resolve(p, &[])?;
+                let states = self.states();
+                let leaders: Vec<(usize, u64)> = set
+                    .iter()
+                    .filter_map(|&i| states[i].and_then(|(t, l)| l.then_some((i, t))))
+                    .collect();
+                let text = if leaders.is_empty() {
+                    format!(
+                        "no peer of {} leads (terms {})",
+                        show_set(&set),
+                        self.terms()
+                    )
+                } else {
+                    let l: Vec<String> = leaders
+                        .iter()
+                        .map(|(i, t)| format!("peer {i} leads term {t}"))
+                        .collect();
+                    format!("{} (terms {})", l.join(", "), self.terms())
+                };
+                let ok = !leaders.is_empty() == matches!(e.check, Check::Leader(_));
+                (ok, text)
+            }
+            Check::TermAtMost(max) => {
+                let states = self.states();
+                let top = states.iter().flatten().map(|s| s.0).max().unwrap_or(0);
+                (
+                    top <= *max,
+                    format!("highest term {top} (terms {})", self.terms()),
+                )
+            }
+            Check::RpcsAtMost(max) => {
+                let n = network().total_rpcs();
+                (n <= *max, format!("{n} RPCs so far"))
+            }
+            Check::Committed(cmd, p) | Check::NotCommitted(cmd, p) => {
+                let set = self.resolve(p, &[])?;
+                let want = labcodec::encode(cmd).expect("a string encodes");
+                let applied = self.applied.borrow();
+                let (mut have, mut lack) = (Vec::new(), Vec::new());
+                for &i in &set {
+                    match applied[i].iter().find(|(_, c)| **c == want) {
+                        Some((idx, _)) => have.push(format!("{i} (index {idx})")),
+                        None => lack.push(i.to_string()),
+                    }
+                }
+                let text = format!(
+                    "{cmd:?} applied on peers [{}], not on [{}]",
+                    have.join(", "),
+                    lack.join(", ")
+                );
+                let ok = if matches!(e.check, Check::Committed(..)) {
+                    lack.is_empty()
+                } else {
+                    have.is_empty()
+                };
+                (ok, text)
+            }
+            Check::LogPrefix(a, b) => {
+                let (a, b) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
+                let applied = self.applied.borrow();
+                let mut bad = None;
+                'outer: for &x in &a {
+                    for &y in &b {
+                        let (lx, ly) = (&applied[x], &applied[y]);
+                        for (idx, c) in lx {
+                            if ly.get(idx) != Some(c) {
+                                bad = Some(format!(
+                                    "peer {x} applied {} at index {idx}, peer {y} {}",
+                                    show_cmd(c),
+                                    ly.get(idx).map_or("nothing".into(), |c| show_cmd(c))
+                                ));
+                                break 'outer;
+                            }
+                        }
+                    }
+                }
+                let lens: Vec<String> = a
+                    .iter()
+                    .chain(&b)
+                    .map(|&i| format!("peer {i}: {} entries", applied[i].len()))
+                    .collect();
+                match bad {
+                    Some(why) => (false, why),
+                    None => (true, format!("applied logs agree ({})", lens.join(", "))),
+                }
+            }
+            Check::Linearizable => {
+                let history = self.history.history();
+                let (verdict, explain) = linearizable(&history);
+                match verdict {
+                    Lin::Linearizable => {
+                        (true, format!("{} operations, linearizable", history.len()))
+                    }
+                    Lin::Unknown => (
+                        true,
+                        format!(
+                            "{} operations: the check gave up after {:?} (assumed ok)",
+                            history.len(),
+                            LIN_TIMEOUT
+                        ),
+                    ),
+                    Lin::NotLinearizable => (false, explain),
+                }
+            }
+            Check::KeyValue(key, value) => {
+                let clerk = self.clerk(&(0..self.s.peers).collect::<Vec<_>>());
+                let id = self.next_checker.get();
+                self.next_checker.set(id + 1);
+                let op = self
+                    .history
+                    .call(id, KvInput::get(key), Instant::now().as_nanos());
+                let limit = e.within.unwrap_or(GET_TIMEOUT);
+                match labrpc::time::timeout(limit, clerk.get(key)).await {
+                    Ok(v) => {
+                        self.history.finish(
+                            op,
+                            KvOutput::value(v.clone()),
+                            Instant::now().as_nanos(),
+                        );
+                        (v == *value, format!("Get({key:?}) returned {v:?}"))
+                    }
+                    Err(_) => (
+                        false,
+                        format!("Get({key:?}) did not return within {}", secs(limit)),
+                    ),
+                }
+            }
+        })
+    }
+}
+
+fn show_cmd(c: &[u8]) -> String {
+    labcodec::decode::<String>(c)
+        .map_or_else(|_| format!("<{} bytes>", c.len()), |s| format!("{s:?}"))
+}
+
+/// Checks a history (on wall time, at most [`LIN_TIMEOUT`]).
+#[allow(clippy::disallowed_methods)] // the checker runs on wall time
+pub fn linearizable(history: &[Operation<KvInput, KvOutput>]) -> (Lin, String) {
+    let options = CheckOptions {
+        timeout: Some(LIN_TIMEOUT),
+        threads: Some(1),
+        ..CheckOptions::default()
+    };
+    let result = check_with(&KvModel, history, &options);
+    let explain = if result.verdict == Lin::NotLinearizable {
+        result.explain(&KvModel, history)
+    } else {
+        String::new()
+    };
+    (result.verdict, explain)
+}
+
+/// Writes the history view (every operation, the scenario's steps as
+/// annotations) to `path`.
+pub fn write_history_html(o: &Outcome, path: &std::path::Path) -> std::io::Result<()> {
+    let options = CheckOptions {
+        timeout: Some(LIN_TIMEOUT),
+        threads: Some(1),
+        all: true,
+        ..CheckOptions::default()
+    };
+    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    let result = check_with(&KvModel, &o.history, &options);
+    linearizability::write_html(path, &KvModel, &o.history, &result, &o.annotations)
+}
+
+/// An expectation in words.
+pub fn describe(e: &Expect) -> String {
+    let w = e.within.map(|d| d.as_secs_f64());
+    let what = match &e.check {
+        Check::Leader(p) => format!(
+            "a leader among {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
+        Check::NoLeader(p) => format!(
+            "no leader among {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
+        Check::TermAtMost(n) => format!("every term ≤ {n}"),
+        Check::Committed(c, p) => format!(
+            "{c:?} committed on {p}{}",
+            w.map_or(String::new(), |w| format!(" within {w}s"))
+        ),
+        Check::NotCommitted(c, p) => format!("{c:?} not committed on {p}"),
+        Check::LogPrefix(a, b) => format!("the applied log of {a} is a prefix of {b}'s"),
+        Check::Linearizable => "the client history is linearizable".into(),
+        Check::KeyValue(k, v) => format!("Get({k:?}) returns {v:?}"),
+        Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+    };
+    match e.at {
+        Some(t) => format!("at {}: {what}", secs(t)),
+        None => format!("at the end: {what}"),
+    }
+}
