@@ -57,3 +57,13 @@ macro_rules! bail {
         return Err($crate::error::Error::usage(format!($($arg)*)))
     };
 }
+
+/// `println!` that never panics: output to a closed pipe (`lab ... | head`)
+/// is dropped instead of aborting the command.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}

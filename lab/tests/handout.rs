@@ -314,3 +314,21 @@ fn a_leaked_line_is_named_with_its_file_and_origin() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(!notes.exists());
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let h = scratch("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["handout", h.to_str().unwrap(), "--labs", "raft"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lab binary");
+    // Like `lab handout OUT | head -0`: the reader is gone before a line is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

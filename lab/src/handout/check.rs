@@ -44,7 +44,7 @@ pub fn check(source: &Source, dir: &Path) -> Result<usize> {
         checked += 1;
         for (i, line) in text.lines().enumerate() {
             if markers::is_marker_line(line) {
-                println!(
+                crate::say!(
                     "{}:{}: a solution marker: `{}`",
                     path.display(),
                     i + 1,
@@ -52,7 +52,7 @@ pub fn check(source: &Source, dir: &Path) -> Result<usize> {
                 );
                 problems += 1;
             } else if let Some(from) = secrets.get(line.trim()) {
-                println!(
+                crate::say!(
                     "{}:{}: a line of the solution ({from}): `{}`",
                     path.display(),
                     i + 1,
@@ -69,7 +69,7 @@ pub fn check(source: &Source, dir: &Path) -> Result<usize> {
         .map(|p| p.blocks().count())
         .sum();
     if problems == 0 {
-        println!(
+        crate::say!(
             "lab handout --check: {checked} files of {} hold none of the {} solution lines \
              ({blocks} blocks in the labs {}); markers well formed",
             dir.display(),
@@ -77,7 +77,7 @@ pub fn check(source: &Source, dir: &Path) -> Result<usize> {
             source.labs.join(", ")
         );
     } else {
-        println!(
+        crate::say!(
             "lab handout --check: {problems} problems in {} ({checked} files checked against {} \
              solution lines)",
             dir.display(),

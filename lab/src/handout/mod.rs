@@ -108,7 +108,7 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         .filter(|l| !args.labs.is_empty() && !args.labs.contains(l))
         .map(String::as_str)
         .collect();
-    println!(
+    crate::say!(
         "lab handout: wrote the {what} of {} to {} ({} files, {blocks} solution blocks {})",
         labs.join(", "),
         out.display(),
@@ -119,19 +119,19 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         }
     );
     if !added.is_empty() {
-        println!(
+        crate::say!(
             "  (with {}: the selected labs depend on it)",
             added.join(", ")
         );
     }
     if mode == Mode::Handout {
         let first = &labs[0];
-        println!("next:");
-        println!(
+        crate::say!("next:");
+        crate::say!(
             "  lab handout --check {}        # no solution line leaked",
             out.display()
         );
-        println!(
+        crate::say!(
             "  cd {} && cargo test -p {first}   # every test fails: not implemented yet",
             out.display()
         );
