@@ -11,7 +11,9 @@
 //!   linearizability, with the annotated HTML view on a violation.
 
 mod history;
+mod memory;
 mod stats;
 
 pub use history::{CHECK_TIMEOUT, KvHistory};
+pub use memory::{CountingAllocator, live_bytes};
 pub use stats::{STATS_PREFIX, Stats, StatsLine};
