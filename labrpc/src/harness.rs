@@ -259,6 +259,13 @@ impl Builder {
                 b.compare(&report, &again);
             }
             b.write_trace(&report);
+            // Shown by `--nocapture`: compare two builds' runs seed by seed.
+            println!(
+                "labrpc: seed {seed}: {} events, trace hash {:016x}, {:.3}s virtual",
+                report.events,
+                report.trace_hash,
+                report.virtual_time.as_secs_f64()
+            );
             reports.push(report);
         }
         if b.runs > 1 {
