@@ -98,7 +98,7 @@ use crate::node::NodeId;
 use crate::rpc::{RpcError, Server};
 use crate::runtime::{self, Sim};
 use crate::time::{self, Instant};
-use crate::trace::{self, EventKind, Leg};
+use crate::trace::{self, DropReason, DuplicateStep, EventKind, Leg};
 
 /// On an unreliable network, each request waits uniformly in `0..` this.
 pub const UNRELIABLE_JITTER: Duration = Duration::from_millis(27);
@@ -334,27 +334,27 @@ impl NetState {
     }
 
     /// Why a request from `end` cannot be sent now, or where it goes.
-    fn route(&self, end: &str) -> Result<(NodeId, Rc<str>, ServerEntry), &'static str> {
-        let e = self.ends.get(end).ok_or("end deleted")?;
+    fn route(&self, end: &str) -> Result<(NodeId, Rc<str>, ServerEntry), DropReason> {
+        let e = self.ends.get(end).ok_or(DropReason::EndDeleted)?;
         if !e.enabled {
-            return Err("end disabled");
+            return Err(DropReason::EndDisabled);
         }
-        let name = e.server.clone().ok_or("end not connected")?;
-        let s = self.servers.get(&name).ok_or("no such server")?;
+        let name = e.server.clone().ok_or(DropReason::EndNotConnected)?;
+        let s = self.servers.get(&name).ok_or(DropReason::NoSuchServer)?;
         if !self.link_up(e.node, s.node) {
-            return Err("link down");
+            return Err(DropReason::LinkDown);
         }
         Ok((e.node, name, s.clone()))
     }
 
     /// Whether `end` is still enabled and `server` is still the one with id
     /// `server_id`; the reason otherwise.
-    fn still_valid(&self, end: &str, server: &str, server_id: u64) -> Result<(), &'static str> {
+    fn still_valid(&self, end: &str, server: &str, server_id: u64) -> Result<(), DropReason> {
         if !self.ends.get(end).is_some_and(|e| e.enabled) {
-            return Err("end disabled");
+            return Err(DropReason::EndDisabled);
         }
         if self.servers.get(server).is_none_or(|s| s.id != server_id) {
-            return Err("server gone");
+            return Err(DropReason::ServerGone);
         }
         Ok(())
     }
@@ -838,7 +838,7 @@ impl fmt::Debug for ClientEnd {
 
 /// Outcome of the network's checks for one leg.
 struct LegPlan {
-    lost: Option<&'static str>,
+    lost: Option<DropReason>,
     delay: Duration,
 }
 
@@ -945,7 +945,13 @@ impl ClientEnd {
             && let Some(released) = capture(&sim, &msg)
             && released.await.is_err()
         {
-            drop_event(&sim, client_node, rpc, Leg::Request, "dropped while held");
+            drop_event(
+                &sim,
+                client_node,
+                rpc,
+                Leg::Request,
+                DropReason::DroppedWhileHeld,
+            );
             return Err(RpcError::Unreachable);
         }
         if !plan.delay.is_zero() {
@@ -956,13 +962,14 @@ impl ClientEnd {
             let net = sim.net.borrow();
             net.still_valid(&self.name, &server_name, entry.id)?;
             if !net.link_up(client_node, entry.node) {
-                return Err("link down");
+                return Err(DropReason::LinkDown);
             }
             Ok(())
         });
         if let Err(reason) = arrival {
-            let reason = if reason == "server gone" {
-                "no such server"
+            // The request never reached a handler of the server it was sent to.
+            let reason = if reason == DropReason::ServerGone {
+                DropReason::NoSuchServer
             } else {
                 reason
             };
@@ -989,7 +996,7 @@ impl ClientEnd {
             dup_rx = rx.fuse();
             let plan = plan_leg(&sim, &msg);
             let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
-            dup_event(&sim, entry.node, rpc, "scheduled");
+            dup_event(&sim, entry.node, rpc, DuplicateStep::Scheduled);
             let dup = Duplicate {
                 rpc,
                 method,
@@ -1019,7 +1026,7 @@ impl ClientEnd {
                     // at the next check, as a real client would.
                     Err(_) => {
                         time::sleep_until(Instant::now() + uniform_below(SERVER_POLL)).await;
-                        drop_event(&sim, client_node, rpc, Leg::Reply, "server crashed");
+                        drop_event(&sim, client_node, rpc, Leg::Reply, DropReason::ServerCrashed);
                         return Err(RpcError::ServerGone);
                     }
                 },
@@ -1071,7 +1078,7 @@ impl ClientEnd {
             plan_leg(&sim, &msg)
         } else {
             LegPlan {
-                lost: Some("link down"),
+                lost: Some(DropReason::LinkDown),
                 delay: Duration::ZERO,
             }
         };
@@ -1086,14 +1093,20 @@ impl ClientEnd {
         if let Some(released) = capture(&sim, &msg)
             && released.await.is_err()
         {
-            drop_event(&sim, client_node, rpc, Leg::Reply, "dropped while held");
+            drop_event(
+                &sim,
+                client_node,
+                rpc,
+                Leg::Reply,
+                DropReason::DroppedWhileHeld,
+            );
             return Err(RpcError::Unreachable);
         }
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;
         }
         if !sim.net.borrow().link_up(entry.node, client_node) {
-            drop_event(&sim, client_node, rpc, Leg::Reply, "link down");
+            drop_event(&sim, client_node, rpc, Leg::Reply, DropReason::LinkDown);
             return Err(RpcError::Unreachable);
         }
         let bytes = result.as_ref().map_or(0, |r| r.len());
@@ -1111,8 +1124,8 @@ impl ClientEnd {
     }
 }
 
-fn gone_or_unreachable(reason: &str) -> RpcError {
-    if reason == "server gone" {
+fn gone_or_unreachable(reason: DropReason) -> RpcError {
+    if reason == DropReason::ServerGone {
         RpcError::ServerGone
     } else {
         RpcError::Unreachable
@@ -1151,7 +1164,7 @@ fn capture(sim: &Sim, msg: &Message<'_>) -> Option<futures::channel::oneshot::Re
     Some(rx)
 }
 
-fn dup_event(sim: &Sim, node: NodeId, rpc: u64, what: &'static str) {
+fn dup_event(sim: &Sim, node: NodeId, rpc: u64, what: DuplicateStep) {
     trace::record_at(sim, node, EventKind::Duplicate { rpc, what });
 }
 
@@ -1172,7 +1185,7 @@ impl Duplicate {
     /// the call (`reply`), which takes it if it is still waiting.
     async fn run(
         self,
-        lost: Option<&'static str>,
+        lost: Option<DropReason>,
         delay: Duration,
         reply: futures::channel::oneshot::Sender<Result<Vec<u8>, RpcError>>,
     ) {
@@ -1183,12 +1196,12 @@ impl Duplicate {
             let net = sim.net.borrow();
             net.still_valid(&self.end, &self.server, self.entry.id)?;
             if !net.link_up(self.client, node) {
-                return Err("link down");
+                return Err(DropReason::LinkDown);
             }
             Ok(())
         });
         if let Err(reason) = arrival {
-            dup_event(&sim, node, rpc, lost_what(reason));
+            dup_event(&sim, node, rpc, DuplicateStep::Lost(reason));
             return;
         }
         {
@@ -1196,7 +1209,7 @@ impl Duplicate {
             *net.counts.entry(self.server.clone()).or_insert(0) += 1;
             net.total_bytes += self.req.len() as u64;
         }
-        dup_event(&sim, node, rpc, "delivered");
+        dup_event(&sim, node, rpc, DuplicateStep::Delivered);
         let result = self.entry.server.dispatch(self.method, self.req).await;
         let msg = Message {
             rpc,
@@ -1213,44 +1226,37 @@ impl Duplicate {
                 .borrow()
                 .still_valid(&self.end, &self.server, self.entry.id);
             if let Err(reason) = valid {
-                dup_event(&sim, node, rpc, lost_what(reason));
+                dup_event(&sim, node, rpc, DuplicateStep::Lost(reason));
                 return;
             }
             if !sim.net.borrow().link_up(node, self.client) {
-                dup_event(&sim, node, rpc, lost_what("link down"));
+                dup_event(&sim, node, rpc, DuplicateStep::Lost(DropReason::LinkDown));
                 return;
             }
             plan_leg(&sim, &msg)
         };
         if let Some(reason) = plan.lost {
-            dup_event(&sim, node, rpc, lost_what(reason));
+            dup_event(&sim, node, rpc, DuplicateStep::Lost(reason));
             return;
         }
         time::sleep(plan.delay).await;
         if !sim.net.borrow().link_up(node, self.client) {
-            dup_event(&sim, self.client, rpc, lost_what("link down"));
+            dup_event(
+                &sim,
+                self.client,
+                rpc,
+                DuplicateStep::Lost(DropReason::LinkDown),
+            );
             return;
         }
         match reply.send(result) {
-            Ok(()) => dup_event(&sim, self.client, rpc, "reply used"),
-            Err(_) => dup_event(&sim, self.client, rpc, "reply discarded"),
+            Ok(()) => dup_event(&sim, self.client, rpc, DuplicateStep::ReplyUsed),
+            Err(_) => dup_event(&sim, self.client, rpc, DuplicateStep::ReplyDiscarded),
         }
     }
 }
 
-fn lost_what(reason: &'static str) -> &'static str {
-    match reason {
-        "link down" => "lost: link down",
-        "end disabled" => "lost: end disabled",
-        "server gone" => "lost: server gone",
-        "unreliable" => "lost: unreliable",
-        "lossy link" => "lost: lossy link",
-        "hook" => "lost: hook",
-        _ => "lost",
-    }
-}
-
-fn drop_event(sim: &Sim, node: NodeId, rpc: u64, leg: Leg, reason: &'static str) {
+fn drop_event(sim: &Sim, node: NodeId, rpc: u64, leg: Leg, reason: DropReason) {
     trace::record_at(sim, node, EventKind::Drop { rpc, leg, reason });
 }
 
@@ -1269,7 +1275,7 @@ fn plan_leg(sim: &Sim, msg: &Message<'_>) -> LegPlan {
         match hook(msg) {
             Verdict::Deliver => {}
             Verdict::Drop => {
-                plan.lost = Some("hook");
+                plan.lost = Some(DropReason::Hook);
                 break;
             }
             Verdict::Delay(d) => plan.delay += d,
@@ -1282,11 +1288,11 @@ fn plan_leg(sim: &Sim, msg: &Message<'_>) -> LegPlan {
             plan.delay += uniform_below(UNRELIABLE_JITTER);
         }
         if crate::rand::gen_bool(UNRELIABLE_DROP) && plan.lost.is_none() {
-            plan.lost = Some("unreliable");
+            plan.lost = Some(DropReason::Unreliable);
         }
     }
     if config.loss > 0.0 && crate::rand::gen_bool(config.loss) && plan.lost.is_none() {
-        plan.lost = Some("lossy link");
+        plan.lost = Some(DropReason::LossyLink);
     }
     plan
 }

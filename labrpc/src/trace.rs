@@ -36,6 +36,136 @@ pub enum Leg {
     Reply,
 }
 
+/// Why a message was lost: the `reason` of a `drop` event, written in the
+/// trace (and shown by `lab picture`) as [`DropReason::as_str`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// The client end was deleted.
+    EndDeleted,
+    /// The client end is (or became, in flight) disabled.
+    EndDisabled,
+    /// The client end is connected to no server.
+    EndNotConnected,
+    /// No server of that name exists (or it was replaced in flight).
+    NoSuchServer,
+    /// The server was deleted or replaced while its handler ran.
+    ServerGone,
+    /// The server's node crashed while its handler ran.
+    ServerCrashed,
+    /// The link between the two nodes is down.
+    LinkDown,
+    /// The unreliable network lost it.
+    Unreliable,
+    /// The link's own loss rate lost it ([`crate::Network::set_link`]).
+    LossyLink,
+    /// A hook dropped it ([`crate::Network::add_hook`]).
+    Hook,
+    /// It was held and the hold dropped it ([`crate::Network::drop_held`]),
+    /// or its sender crashed.
+    DroppedWhileHeld,
+}
+
+impl DropReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [DropReason; 11] = [
+        DropReason::EndDeleted,
+        DropReason::EndDisabled,
+        DropReason::EndNotConnected,
+        DropReason::NoSuchServer,
+        DropReason::ServerGone,
+        DropReason::ServerCrashed,
+        DropReason::LinkDown,
+        DropReason::Unreliable,
+        DropReason::LossyLink,
+        DropReason::Hook,
+        DropReason::DroppedWhileHeld,
+    ];
+
+    /// How the trace writes it, e.g. `"link down"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::EndDeleted => "end deleted",
+            DropReason::EndDisabled => "end disabled",
+            DropReason::EndNotConnected => "end not connected",
+            DropReason::NoSuchServer => "no such server",
+            DropReason::ServerGone => "server gone",
+            DropReason::ServerCrashed => "server crashed",
+            DropReason::LinkDown => "link down",
+            DropReason::Unreliable => "unreliable",
+            DropReason::LossyLink => "lossy link",
+            DropReason::Hook => "hook",
+            DropReason::DroppedWhileHeld => "dropped while held",
+        }
+    }
+
+    /// The reason [`DropReason::as_str`] writes as `s`.
+    pub fn parse(s: &str) -> Option<DropReason> {
+        DropReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// Hashed as its text, so the trace hash is the same as when reasons were
+// strings.
+impl Hash for DropReason {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl Serialize for DropReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// What became of a duplicated request: the `what` of a `duplicate` event,
+/// written as its [`Display`](fmt::Display) text.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DuplicateStep {
+    /// Scheduled, on the server's node, when the original was delivered.
+    Scheduled,
+    /// Its handler started.
+    Delivered,
+    /// Lost on the way there or back (`"lost: <reason>"`).
+    Lost(DropReason),
+    /// Its reply answered the call first.
+    ReplyUsed,
+    /// The call had its answer already.
+    ReplyDiscarded,
+}
+
+impl fmt::Display for DuplicateStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DuplicateStep::Scheduled => f.write_str("scheduled"),
+            DuplicateStep::Delivered => f.write_str("delivered"),
+            DuplicateStep::Lost(reason) => write!(f, "lost: {reason}"),
+            DuplicateStep::ReplyUsed => f.write_str("reply used"),
+            DuplicateStep::ReplyDiscarded => f.write_str("reply discarded"),
+        }
+    }
+}
+
+// Hashed as its text, as for `DropReason` (duplicates are rare: the
+// allocation does not matter).
+impl Hash for DuplicateStep {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.to_string().hash(state);
+    }
+}
+
+impl Serialize for DuplicateStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -89,8 +219,8 @@ pub enum EventKind {
         rpc: u64,
         /// Which leg was lost.
         leg: Leg,
-        /// Why, e.g. `"unreliable"`, `"link down"`, `"end disabled"`.
-        reason: &'static str,
+        /// Why.
+        reason: DropReason,
     },
     /// A message matching a hold ([`crate::Network::hold`]) was held back
     /// (recorded on its sending node).
@@ -118,11 +248,8 @@ pub enum EventKind {
     Duplicate {
         /// The call whose request was duplicated.
         rpc: u64,
-        /// `"scheduled"` (on the server's node, when the original was
-        /// delivered), `"delivered"` (its handler started), `"lost: <why>"`,
-        /// `"reply used"` (it answered the call first) or `"reply
-        /// discarded"` (the call had its answer already).
-        what: &'static str,
+        /// What became of it.
+        what: DuplicateStep,
     },
     /// A directed link went up or down.
     Link {
@@ -287,4 +414,38 @@ pub fn write_json_lines(events: &[Event], mut w: impl Write) -> std::io::Result<
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reasons_read_back_from_their_text() {
+        for r in DropReason::ALL {
+            assert_eq!(DropReason::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{r}\""));
+        }
+        assert_eq!(DropReason::parse("no reason"), None);
+    }
+
+    #[test]
+    fn reasons_hash_as_their_text() {
+        // The trace hash was computed over strings before these were enums.
+        let hash = |h: &dyn Fn(&mut fnv::FnvHasher)| {
+            let mut s = fnv::FnvHasher::default();
+            h(&mut s);
+            s.finish()
+        };
+        let lost = DuplicateStep::Lost(DropReason::LinkDown);
+        assert_eq!(
+            hash(&|s| DropReason::LinkDown.hash(s)),
+            hash(&|s| "link down".hash(s))
+        );
+        assert_eq!(
+            hash(&|s| lost.hash(s)),
+            hash(&|s| "lost: link down".hash(s))
+        );
+        assert_eq!(serde_json::to_string(&lost).unwrap(), "\"lost: link down\"");
+    }
 }
