@@ -135,7 +135,7 @@ fn print_trace(trace: &[Event], end: u64) {
                     round.answered.entry(from).or_default().insert(to);
                 }
             }
-            EventKind::Drop { reason, .. } => *round.lost.entry(reason).or_default() += 1,
+            EventKind::Drop { reason, .. } => *round.lost.entry(reason.as_str()).or_default() += 1,
             EventKind::Partition { groups } => {
                 let groups: Vec<String> = groups
                     .iter()
