@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -50,16 +50,44 @@ pub(crate) fn try_current() -> Option<Rc<Sim>> {
 }
 
 /// Makes `sim` current for the duration of `f`, restoring the previous one.
+/// Its ready list moves into this thread's [`LOCAL_READY`] meanwhile (and
+/// back after), unless it is there already (a nested enter).
 pub(crate) fn enter<R>(sim: &Rc<Sim>, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Rc<Sim>>);
+    struct Restore {
+        prev: Option<Rc<Sim>>,
+        sim: Rc<Sim>,
+        prev_ready: Option<LocalReady>,
+    }
     impl Drop for Restore {
         fn drop(&mut self) {
-            let prev = self.0.take();
+            let prev = self.prev.take();
             CURRENT.with(|c| *c.borrow_mut() = prev);
+            if let Some(prev_ready) = self.prev_ready.take() {
+                let mine =
+                    LOCAL_READY.with(|l| std::mem::replace(&mut *l.borrow_mut(), prev_ready));
+                *self.sim.parked_ready.borrow_mut() = mine.tasks;
+            }
         }
     }
     let prev = CURRENT.with(|c| c.borrow_mut().replace(sim.clone()));
-    let _restore = Restore(prev);
+    let prev_ready = LOCAL_READY.with(|l| {
+        let mut l = l.borrow_mut();
+        (l.id != sim.ready.id).then(|| {
+            let tasks = std::mem::take(&mut *sim.parked_ready.borrow_mut());
+            std::mem::replace(
+                &mut *l,
+                LocalReady {
+                    id: sim.ready.id,
+                    tasks,
+                },
+            )
+        })
+    });
+    let _restore = Restore {
+        prev,
+        sim: sim.clone(),
+        prev_ready,
+    };
     f()
 }
 
@@ -74,19 +102,74 @@ pub(crate) struct Limits {
 
 pub(crate) type LocalFuture = Pin<Box<dyn Future<Output = ()>>>;
 
-/// A task slot. `future` is `None` only while the task is being polled.
+/// A task slot. `future` and `waker` are `None` only while the task is
+/// being polled (they are moved out, so a poll touches no reference count).
 struct Task {
     id: u64,
     node: NodeId,
     future: Option<LocalFuture>,
-    waker: Arc<TaskWaker>,
+    waker: Option<Waker>,
+    flag: Arc<TaskWaker>,
 }
 
-/// Tasks woken since they were last polled, as (slab key, task id).
-#[derive(Default)]
-struct ReadyQueue(Mutex<Vec<(usize, u64)>>);
+/// Where wakes land: tasks woken since they were last polled, as (slab key,
+/// task id).
+///
+/// Every waker of a simulation is woken by code of that simulation, on its
+/// thread: those wakes go to [`LOCAL_READY`], a plain list, without a lock
+/// or an atomic read-modify-write. The `Waker` contract still lets any
+/// thread wake a task; such a wake goes to `remote` and is moved to the list
+/// at the next pop. (The order of the list decides nothing by itself: the
+/// next task is drawn from it by the seeded RNG.)
+struct ReadyQueue {
+    /// Distinguishes this simulation's queue from any other's.
+    id: u64,
+    remote: Mutex<Vec<(usize, u64)>>,
+    has_remote: AtomicBool,
+}
 
-/// Wakes one task. `queued` keeps a task in the ready queue at most once.
+/// Source of [`ReadyQueue::id`]s (identity only: never part of a run).
+static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl ReadyQueue {
+    fn new() -> ReadyQueue {
+        ReadyQueue {
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
+            remote: Mutex::new(Vec::new()),
+            has_remote: AtomicBool::new(false),
+        }
+    }
+
+    fn push_remote(&self, task: (usize, u64)) {
+        let mut q = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        q.push(task);
+        self.has_remote.store(true, Ordering::Release);
+    }
+
+    fn take_remote(&self) -> Vec<(usize, u64)> {
+        if !self.has_remote.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut q = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        self.has_remote.store(false, Ordering::Release);
+        std::mem::take(&mut *q)
+    }
+}
+
+/// The ready list of the simulation entered on this thread.
+struct LocalReady {
+    /// Its queue's id (0: none).
+    id: u64,
+    tasks: Vec<(usize, u64)>,
+}
+
+thread_local! {
+    static LOCAL_READY: RefCell<LocalReady> = const {
+        RefCell::new(LocalReady { id: 0, tasks: Vec::new() })
+    };
+}
+
+/// Wakes one task. `queued` keeps a task in the ready list at most once.
 struct TaskWaker {
     key: usize,
     id: u64,
@@ -99,9 +182,24 @@ impl Wake for TaskWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            let mut q = self.ready.0.lock().unwrap_or_else(|e| e.into_inner());
-            q.push((self.key, self.id));
+        let task = (self.key, self.id);
+        let queue = self.ready.id;
+        let local = LOCAL_READY
+            .try_with(|l| match l.try_borrow_mut() {
+                Ok(mut l) if l.id == queue => {
+                    // On the simulation's thread: no other thread touches
+                    // `queued` but a remote wake, which swaps.
+                    if !self.queued.load(Ordering::Relaxed) {
+                        self.queued.store(true, Ordering::Relaxed);
+                        l.tasks.push(task);
+                    }
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if !local && !self.queued.swap(true, Ordering::AcqRel) {
+            self.ready.push_remote(task);
         }
     }
 }
@@ -130,6 +228,9 @@ pub(crate) struct Sim {
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
     ready: Arc<ReadyQueue>,
+    /// The ready list while this simulation is not entered on its thread
+    /// (see [`enter`]).
+    parked_ready: RefCell<Vec<(usize, u64)>>,
     next_task_id: Cell<u64>,
     /// Polls since virtual time last moved.
     idle_polls: Cell<u64>,
@@ -150,7 +251,8 @@ impl Sim {
             limits,
             watch: WatchState::register(),
             tasks: RefCell::new(Slab::new()),
-            ready: Arc::new(ReadyQueue::default()),
+            ready: Arc::new(ReadyQueue::new()),
+            parked_ready: RefCell::new(Vec::new()),
             next_task_id: Cell::new(1),
             idle_polls: Cell::new(0),
             polls: Cell::new(0),
@@ -170,7 +272,7 @@ impl Sim {
             let mut tasks = self.tasks.borrow_mut();
             let entry = tasks.vacant_entry();
             let key = entry.key();
-            let waker = Arc::new(TaskWaker {
+            let flag = Arc::new(TaskWaker {
                 key,
                 id,
                 queued: AtomicBool::new(false),
@@ -180,7 +282,8 @@ impl Sim {
                 id,
                 node,
                 future: Some(future),
-                waker,
+                waker: Some(Waker::from(flag.clone())),
+                flag,
             });
             key
         };
@@ -189,14 +292,14 @@ impl Sim {
     }
 
     fn wake_task(&self, key: usize, id: u64) {
-        let waker = {
+        let flag = {
             let tasks = self.tasks.borrow();
             match tasks.get(key) {
-                Some(t) if t.id == id => t.waker.clone(),
+                Some(t) if t.id == id => t.flag.clone(),
                 _ => return,
             }
         };
-        waker.wake_by_ref();
+        flag.wake_by_ref();
     }
 
     /// Drops a task (abort). Its future is dropped after all borrows end.
@@ -239,27 +342,40 @@ impl Sim {
             };
             drop(batch);
         }
-        self.ready
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.ready.take_remote();
+        self.with_ready(Vec::clear);
     }
 
     pub fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
 
-    fn pop_ready(&self) -> Option<(usize, u64)> {
-        let mut q = self.ready.0.lock().unwrap_or_else(|e| e.into_inner());
-        match q.len() {
-            0 => None,
-            1 => q.pop(),
-            n => {
-                let i = self.rng.borrow_mut().random_range(0..n);
-                Some(q.swap_remove(i))
-            }
+    /// Runs `f` on this simulation's ready list, wherever it is now.
+    fn with_ready<R>(&self, f: impl FnOnce(&mut Vec<(usize, u64)>) -> R) -> R {
+        let mut f = Some(f);
+        let installed = LOCAL_READY.with(|l| {
+            let mut l = l.borrow_mut();
+            (l.id == self.ready.id).then(|| (f.take().expect("called once"))(&mut l.tasks))
+        });
+        match installed {
+            Some(r) => r,
+            None => (f.take().expect("called once"))(&mut self.parked_ready.borrow_mut()),
         }
+    }
+
+    fn pop_ready(&self) -> Option<(usize, u64)> {
+        let remote = self.ready.take_remote();
+        self.with_ready(|ready| {
+            ready.extend(remote);
+            match ready.len() {
+                0 => None,
+                1 => ready.pop(),
+                n => {
+                    let i = self.rng.borrow_mut().random_range(0..n);
+                    Some(ready.swap_remove(i))
+                }
+            }
+        })
     }
 
     /// Polls one task once.
@@ -267,15 +383,16 @@ impl Sim {
         let (mut future, waker, node) = {
             let mut tasks = self.tasks.borrow_mut();
             match tasks.get_mut(key) {
-                Some(t) if t.id == id => match t.future.take() {
-                    Some(f) => (f, t.waker.clone(), t.node),
-                    None => return Ok(()),
+                Some(t) if t.id == id => match (t.future.take(), t.waker.take()) {
+                    (Some(f), Some(w)) => {
+                        t.flag.queued.store(false, Ordering::Release);
+                        (f, w, t.node)
+                    }
+                    _ => return Ok(()),
                 },
                 _ => return Ok(()),
             }
         };
-        waker.queued.store(false, Ordering::Release);
-        let waker = Waker::from(waker);
         let prev_node = self.current_node.replace(node);
         let polls = self.polls.get() + 1;
         self.polls.set(polls);
@@ -290,6 +407,7 @@ impl Sim {
                 match tasks.get_mut(key) {
                     Some(t) if t.id == id => {
                         t.future = Some(future);
+                        t.waker = Some(waker);
                         return self.after_poll(node);
                     }
                     // Aborted, or its node crashed, while it was running.
@@ -308,6 +426,7 @@ impl Sim {
             drop(removed);
         }
         drop(future);
+        drop(waker);
         self.after_poll(node)
     }
 

@@ -7,7 +7,7 @@
 //!   client ends, and every lab event ([`event`]) is recorded with its
 //!   virtual time and node. A failed run's trace ends with a `failure`
 //!   event carrying the failure message (and is written too).
-//! - The trace hash (FNV-1a over every event, in order) is always computed;
+//! - The trace hash (rustc-hash's FxHasher over every event, in order) is always computed;
 //!   the same seed gives the same hash. It is the determinism check.
 //! - Events are kept in memory only when asked for (`LAB_TRACE`,
 //!   `LAB_DETERMINISM`, or [`crate::Builder::record_trace`]); then they
@@ -331,7 +331,7 @@ impl fmt::Display for Event {
 }
 
 pub(crate) struct Trace {
-    hasher: fnv::FnvHasher,
+    hasher: rustc_hash::FxHasher,
     count: u64,
     events: Option<Vec<Event>>,
 }
@@ -339,7 +339,7 @@ pub(crate) struct Trace {
 impl Trace {
     pub fn new(record: bool) -> Trace {
         Trace {
-            hasher: fnv::FnvHasher::default(),
+            hasher: rustc_hash::FxHasher::default(),
             count: 0,
             events: record.then(Vec::new),
         }
@@ -432,8 +432,8 @@ mod tests {
     #[test]
     fn reasons_hash_as_their_text() {
         // The trace hash was computed over strings before these were enums.
-        let hash = |h: &dyn Fn(&mut fnv::FnvHasher)| {
-            let mut s = fnv::FnvHasher::default();
+        let hash = |h: &dyn Fn(&mut rustc_hash::FxHasher)| {
+            let mut s = rustc_hash::FxHasher::default();
             h(&mut s);
             s.finish()
         };
