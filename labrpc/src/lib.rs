@@ -118,6 +118,7 @@ pub mod logging;
 pub mod net;
 pub mod node;
 pub mod notify;
+mod oneshot;
 pub mod rand;
 pub mod rpc;
 mod runtime;

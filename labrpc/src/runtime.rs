@@ -219,6 +219,8 @@ pub(crate) struct Sim {
     /// Virtual nanoseconds since the simulation started.
     pub now: Cell<u64>,
     pub timers: RefCell<Timers>,
+    /// Reused by [`Sim::advance`] for the wakers of due timers.
+    due_timers: RefCell<Vec<Waker>>,
     pub nodes: RefCell<Nodes>,
     /// The node of the task being polled (or entered with `node::enter`).
     pub current_node: Cell<NodeId>,
@@ -227,6 +229,8 @@ pub(crate) struct Sim {
     pub limits: Limits,
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
+    /// Wakers of finished tasks, for new tasks.
+    waker_pool: RefCell<Vec<Arc<TaskWaker>>>,
     ready: Arc<ReadyQueue>,
     /// The ready list while this simulation is not entered on its thread
     /// (see [`enter`]).
@@ -244,6 +248,7 @@ impl Sim {
             rng: RefCell::new(ChaCha8Rng::seed_from_u64(seed)),
             now: Cell::new(0),
             timers: RefCell::new(Timers::default()),
+            due_timers: RefCell::new(Vec::new()),
             nodes: RefCell::new(Nodes::new()),
             current_node: Cell::new(NodeId::TESTER),
             trace: RefCell::new(Trace::new(record_trace)),
@@ -251,6 +256,7 @@ impl Sim {
             limits,
             watch: WatchState::register(),
             tasks: RefCell::new(Slab::new()),
+            waker_pool: RefCell::new(Vec::new()),
             ready: Arc::new(ReadyQueue::new()),
             parked_ready: RefCell::new(Vec::new()),
             next_task_id: Cell::new(1),
@@ -272,12 +278,7 @@ impl Sim {
             let mut tasks = self.tasks.borrow_mut();
             let entry = tasks.vacant_entry();
             let key = entry.key();
-            let flag = Arc::new(TaskWaker {
-                key,
-                id,
-                queued: AtomicBool::new(false),
-                ready: self.ready.clone(),
-            });
+            let flag = self.new_task_waker(key, id);
             entry.insert(Task {
                 id,
                 node,
@@ -289,6 +290,35 @@ impl Sim {
         };
         self.wake_task(key, id);
         Some((key, id))
+    }
+
+    /// A waker for task `id` in slot `key`: a recycled one if any.
+    fn new_task_waker(&self, key: usize, id: u64) -> Arc<TaskWaker> {
+        let recycled = self.waker_pool.borrow_mut().pop();
+        if let Some(mut flag) = recycled
+            && let Some(w) = Arc::get_mut(&mut flag)
+        {
+            w.key = key;
+            w.id = id;
+            *w.queued.get_mut() = false;
+            return flag;
+        }
+        Arc::new(TaskWaker {
+            key,
+            id,
+            queued: AtomicBool::new(false),
+            ready: self.ready.clone(),
+        })
+    }
+
+    /// Keeps a finished task's waker for the next task, if nothing else
+    /// holds it (an `Arc` allocation saved per task).
+    fn recycle_waker(&self, flag: Arc<TaskWaker>) {
+        const POOL: usize = 256;
+        let mut pool = self.waker_pool.borrow_mut();
+        if Arc::strong_count(&flag) == 1 && Arc::weak_count(&flag) == 0 && pool.len() < POOL {
+            pool.push(flag);
+        }
     }
 
     fn wake_task(&self, key: usize, id: u64) {
@@ -415,18 +445,21 @@ impl Sim {
                 }
             }
         };
-        if finished {
-            let removed = {
-                let mut tasks = self.tasks.borrow_mut();
-                match tasks.get(key) {
-                    Some(t) if t.id == id => Some(tasks.remove(key)),
-                    _ => None,
-                }
-            };
-            drop(removed);
-        }
+        let removed = if finished {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get(key) {
+                Some(t) if t.id == id => Some(tasks.remove(key)),
+                _ => None,
+            }
+        } else {
+            None
+        };
         drop(future);
         drop(waker);
+        if let Some(task) = removed {
+            // Its future and waker were moved out for the poll.
+            self.recycle_waker(task.flag);
+        }
         self.after_poll(node)
     }
 
@@ -447,7 +480,7 @@ impl Sim {
     /// Advances virtual time to the earliest timer and wakes every timer
     /// due then. Fails if there is none (deadlock) or it lies past the limit.
     fn advance(&self) -> Result<(), Failure> {
-        let next = self.timers.borrow().next_deadline();
+        let next = self.timers.borrow_mut().next_deadline();
         let Some(deadline) = next else {
             return Err(Failure::Deadlock {
                 tasks: self.task_count(),
@@ -463,10 +496,13 @@ impl Sim {
         debug_assert!(deadline >= self.now.get(), "virtual time went backwards");
         self.now.set(deadline);
         self.idle_polls.set(0);
-        let due = self.timers.borrow_mut().take_due(deadline);
-        for w in due {
+        // Woken after the timers' borrow ends; the buffer is reused.
+        let mut due = std::mem::take(&mut *self.due_timers.borrow_mut());
+        self.timers.borrow_mut().take_due(deadline, &mut due);
+        for w in due.drain(..) {
             w.wake();
         }
+        *self.due_timers.borrow_mut() = due;
         Ok(())
     }
 

@@ -144,6 +144,12 @@ where
     JoinHandle { state, task }
 }
 
+/// Spawns `future` on `node` with no handle to it (cheaper than
+/// [`spawn_on`] and dropping the handle: no join state).
+pub(crate) fn spawn_detached_on(node: NodeId, future: impl Future<Output = ()> + 'static) {
+    runtime::current().spawn_task(node, Box::pin(future));
+}
+
 /// Gives up the thread: this task goes back to the ready set and the next
 /// task to run is drawn from it by the seeded RNG (possibly this one again).
 pub async fn yield_now() {

@@ -10,13 +10,16 @@
 //! - A dropped [`Sleep`] leaves no timer behind.
 //! - Durations are `std::time::Duration`; only the clock is virtual.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Add, AddAssign, Sub};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+use slab::Slab;
 
 use crate::runtime;
 
@@ -100,35 +103,83 @@ pub fn now() -> Instant {
     Instant::now()
 }
 
-/// Pending timers, ordered by (deadline, registration order).
+/// Identifies a registered timer: its slot, and its registration number
+/// (which tells a live timer from a later one in the same slot).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    slot: usize,
+    seq: u64,
+}
+
+struct Timer {
+    seq: u64,
+    waker: Waker,
+}
+
+/// Pending timers, due in order of (deadline, registration order).
+///
+/// A binary heap of `(deadline, seq, slot)` over a slab of wakers: a
+/// timer is cancelled by emptying its slot (O(1)); the heap forgets it
+/// when it reaches the top. The order is that of a sorted map keyed by
+/// `(deadline, seq)`, so which timer fires first never depends on how
+/// they are stored.
 #[derive(Default)]
 pub(crate) struct Timers {
-    pending: BTreeMap<(u64, u64), Waker>,
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    slots: Slab<Timer>,
     next_seq: u64,
 }
 
 impl Timers {
-    pub fn next_deadline(&self) -> Option<u64> {
-        self.pending.first_key_value().map(|(&(d, _), _)| d)
-    }
-
-    /// Removes and returns the wakers of every timer due at `deadline`.
-    pub fn take_due(&mut self, deadline: u64) -> Vec<Waker> {
-        let mut due = Vec::new();
-        while let Some(entry) = self.pending.first_entry() {
-            if entry.key().0 > deadline {
-                break;
+    /// Drops cancelled timers from the top of the heap.
+    fn skip_cancelled(&mut self) {
+        while let Some(&Reverse((_, seq, slot))) = self.heap.peek() {
+            if self.slots.get(slot).is_some_and(|t| t.seq == seq) {
+                return;
             }
-            due.push(entry.remove());
+            self.heap.pop();
         }
-        due
     }
 
-    fn insert(&mut self, deadline: u64, waker: Waker) -> (u64, u64) {
-        let key = (deadline, self.next_seq);
+    pub fn next_deadline(&mut self) -> Option<u64> {
+        self.skip_cancelled();
+        self.heap.peek().map(|&Reverse((d, _, _))| d)
+    }
+
+    /// Moves the wakers of every timer due at or before `deadline` to
+    /// `due`, earliest first.
+    pub fn take_due(&mut self, deadline: u64, due: &mut Vec<Waker>) {
+        loop {
+            self.skip_cancelled();
+            match self.heap.peek() {
+                Some(&Reverse((d, _, slot))) if d <= deadline => {
+                    self.heap.pop();
+                    due.push(self.slots.remove(slot).waker);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
+        let seq = self.next_seq;
         self.next_seq += 1;
-        self.pending.insert(key, waker);
-        key
+        let slot = self.slots.insert(Timer { seq, waker });
+        self.heap.push(Reverse((deadline, seq, slot)));
+        TimerKey { slot, seq }
+    }
+
+    fn get_mut(&mut self, key: TimerKey) -> Option<&mut Waker> {
+        self.slots
+            .get_mut(key.slot)
+            .filter(|t| t.seq == key.seq)
+            .map(|t| &mut t.waker)
+    }
+
+    fn cancel(&mut self, key: TimerKey) {
+        if self.slots.get(key.slot).is_some_and(|t| t.seq == key.seq) {
+            self.slots.remove(key.slot);
+        }
     }
 }
 
@@ -138,7 +189,7 @@ impl Timers {
 pub struct Sleep {
     deadline: Instant,
     /// The timer registered at the last pending poll, if any.
-    key: Option<(u64, u64)>,
+    key: Option<TimerKey>,
 }
 
 impl Sleep {
@@ -157,7 +208,7 @@ impl Sleep {
         if let Some(key) = self.key.take()
             && let Some(sim) = runtime::try_current()
         {
-            sim.timers.borrow_mut().pending.remove(&key);
+            sim.timers.borrow_mut().cancel(key);
         }
     }
 }
@@ -172,7 +223,7 @@ impl Future for Sleep {
         }
         let mut timers = sim.timers.borrow_mut();
         if let Some(key) = self.key
-            && let Some(w) = timers.pending.get_mut(&key)
+            && let Some(w) = timers.get_mut(key)
         {
             if !w.will_wake(cx.waker()) {
                 *w = cx.waker().clone();

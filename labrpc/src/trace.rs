@@ -48,10 +48,9 @@ pub enum DropReason {
     EndNotConnected,
     /// No server of that name exists (or it was replaced in flight).
     NoSuchServer,
-    /// The server was deleted or replaced while its handler ran.
+    /// The server was deleted or replaced, or its node crashed, while its
+    /// handler ran (noticed at the caller's next check).
     ServerGone,
-    /// The server's node crashed while its handler ran.
-    ServerCrashed,
     /// The link between the two nodes is down.
     LinkDown,
     /// The unreliable network lost it.
@@ -67,13 +66,12 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::EndDeleted,
         DropReason::EndDisabled,
         DropReason::EndNotConnected,
         DropReason::NoSuchServer,
         DropReason::ServerGone,
-        DropReason::ServerCrashed,
         DropReason::LinkDown,
         DropReason::Unreliable,
         DropReason::LossyLink,
@@ -89,7 +87,6 @@ impl DropReason {
             DropReason::EndNotConnected => "end not connected",
             DropReason::NoSuchServer => "no such server",
             DropReason::ServerGone => "server gone",
-            DropReason::ServerCrashed => "server crashed",
             DropReason::LinkDown => "link down",
             DropReason::Unreliable => "unreliable",
             DropReason::LossyLink => "lossy link",
