@@ -480,7 +480,7 @@ impl Sim {
     /// Advances virtual time to the earliest timer and wakes every timer
     /// due then. Fails if there is none (deadlock) or it lies past the limit.
     fn advance(&self) -> Result<(), Failure> {
-        let next = self.timers.borrow_mut().next_deadline();
+        let next = self.timers.borrow().next_deadline();
         let Some(deadline) = next else {
             return Err(Failure::Deadlock {
                 tasks: self.task_count(),

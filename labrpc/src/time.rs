@@ -10,8 +10,6 @@
 //! - A dropped [`Sleep`] leaves no timer behind.
 //! - Durations are `std::time::Duration`; only the clock is virtual.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Add, AddAssign, Sub};
@@ -114,58 +112,47 @@ pub(crate) struct TimerKey {
 struct Timer {
     seq: u64,
     waker: Waker,
+    /// Its place in [`Timers::heap`].
+    pos: usize,
 }
 
 /// Pending timers, due in order of (deadline, registration order).
 ///
-/// A binary heap of `(deadline, seq, slot)` over a slab of wakers: a
-/// timer is cancelled by emptying its slot (O(1)); the heap forgets it
-/// when it reaches the top. The order is that of a sorted map keyed by
-/// `(deadline, seq)`, so which timer fires first never depends on how
-/// they are stored.
+/// A binary min-heap of `(deadline, seq, slot)` over a slab of wakers; each
+/// slab entry knows its place in the heap, so a cancelled timer leaves at
+/// once (O(log n)) and the heap holds live timers only. The order is that
+/// of a sorted map keyed by `(deadline, seq)`: which timer fires first
+/// never depends on how they are stored.
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    heap: Vec<(u64, u64, usize)>,
     slots: Slab<Timer>,
     next_seq: u64,
 }
 
 impl Timers {
-    /// Drops cancelled timers from the top of the heap.
-    fn skip_cancelled(&mut self) {
-        while let Some(&Reverse((_, seq, slot))) = self.heap.peek() {
-            if self.slots.get(slot).is_some_and(|t| t.seq == seq) {
-                return;
-            }
-            self.heap.pop();
-        }
-    }
-
-    pub fn next_deadline(&mut self) -> Option<u64> {
-        self.skip_cancelled();
-        self.heap.peek().map(|&Reverse((d, _, _))| d)
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.heap.first().map(|&(d, _, _)| d)
     }
 
     /// Moves the wakers of every timer due at or before `deadline` to
     /// `due`, earliest first.
     pub fn take_due(&mut self, deadline: u64, due: &mut Vec<Waker>) {
-        loop {
-            self.skip_cancelled();
-            match self.heap.peek() {
-                Some(&Reverse((d, _, slot))) if d <= deadline => {
-                    self.heap.pop();
-                    due.push(self.slots.remove(slot).waker);
-                }
-                _ => return,
-            }
+        while let Some(&(d, _, slot)) = self.heap.first()
+            && d <= deadline
+        {
+            self.remove_at(0);
+            due.push(self.slots.remove(slot).waker);
         }
     }
 
     fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = self.slots.insert(Timer { seq, waker });
-        self.heap.push(Reverse((deadline, seq, slot)));
+        let pos = self.heap.len();
+        let slot = self.slots.insert(Timer { seq, waker, pos });
+        self.heap.push((deadline, seq, slot));
+        self.sift_up(pos);
         TimerKey { slot, seq }
     }
 
@@ -177,8 +164,57 @@ impl Timers {
     }
 
     fn cancel(&mut self, key: TimerKey) {
-        if self.slots.get(key.slot).is_some_and(|t| t.seq == key.seq) {
+        if let Some(t) = self.slots.get(key.slot)
+            && t.seq == key.seq
+        {
+            self.remove_at(t.pos);
             self.slots.remove(key.slot);
+        }
+    }
+
+    /// Removes the heap entry at `pos` (its slab entry stays).
+    fn remove_at(&mut self, pos: usize) {
+        let last = self.heap.pop().expect("a timer at pos");
+        if pos < self.heap.len() {
+            self.heap[pos] = last;
+            self.slots[last.2].pos = pos;
+            self.sift_down(pos);
+            self.sift_up(pos);
+        }
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.slots[self.heap[a].2].pos = a;
+        self.slots[self.heap[b].2].pos = b;
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if self.heap[pos] >= self.heap[parent] {
+                return;
+            }
+            self.swap(pos, parent);
+            pos = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        loop {
+            let (l, r) = (2 * pos + 1, 2 * pos + 2);
+            let mut least = pos;
+            if l < self.heap.len() && self.heap[l] < self.heap[least] {
+                least = l;
+            }
+            if r < self.heap.len() && self.heap[r] < self.heap[least] {
+                least = r;
+            }
+            if least == pos {
+                return;
+            }
+            self.swap(pos, least);
+            pos = least;
         }
     }
 }
@@ -324,5 +360,45 @@ pub fn interval(period: Duration) -> Interval {
     Interval {
         next: Instant::now(),
         period,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The heap gives timers in (deadline, registration) order, with any
+    /// of them cancelled, like a sorted map would.
+    #[test]
+    fn timers_fire_in_deadline_then_registration_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut timers = Timers::default();
+        let mut model = std::collections::BTreeMap::new();
+        let mut keys = Vec::new();
+        for _ in 0..5000 {
+            if rng.random_bool(0.6) || keys.is_empty() {
+                let d = rng.random_range(0..200u64);
+                let key = timers.insert(d, Waker::noop().clone());
+                model.insert((d, key.seq), ());
+                keys.push((d, key));
+            } else if rng.random_bool(0.5) {
+                let (d, key) = keys.swap_remove(rng.random_range(0..keys.len()));
+                timers.cancel(key);
+                timers.cancel(key); // twice: no effect
+                model.remove(&(d, key.seq));
+            } else {
+                let deadline = rng.random_range(0..200u64);
+                let mut due = Vec::new();
+                timers.take_due(deadline, &mut due);
+                let expect: Vec<_> = model.range(..(deadline + 1, 0)).map(|(k, _)| *k).collect();
+                assert_eq!(due.len(), expect.len());
+                for k in &expect {
+                    model.remove(k);
+                }
+                keys.retain(|(d, _)| *d > deadline);
+            }
+            assert_eq!(timers.next_deadline(), model.keys().next().map(|k| k.0));
+        }
     }
 }
