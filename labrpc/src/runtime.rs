@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, RawWakerVTable, Wake, Waker};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -26,7 +26,7 @@ use slab::Slab;
 
 use crate::net::NetState;
 use crate::node::{NodeId, Nodes};
-use crate::time::Timers;
+use crate::time::{TimerWaker, Timers};
 use crate::trace::Trace;
 use crate::watchdog::WatchState;
 
@@ -204,6 +204,10 @@ impl Wake for TaskWaker {
     }
 }
 
+/// A polled task (slab key, id) and its waker's data and vtable pointers
+/// (compared, never dereferenced).
+type PolledTask = ((usize, u64), *const (), *const RawWakerVTable);
+
 /// Why a run stopped early; turned into the failure message by the harness.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
@@ -220,10 +224,12 @@ pub(crate) struct Sim {
     pub now: Cell<u64>,
     pub timers: RefCell<Timers>,
     /// Reused by [`Sim::advance`] for the wakers of due timers.
-    due_timers: RefCell<Vec<Waker>>,
+    due_timers: RefCell<Vec<TimerWaker>>,
     pub nodes: RefCell<Nodes>,
     /// The node of the task being polled (or entered with `node::enter`).
     pub current_node: Cell<NodeId>,
+    /// The task being polled and its waker's identity (data, vtable).
+    polled: Cell<Option<PolledTask>>,
     pub trace: RefCell<Trace>,
     pub net: RefCell<NetState>,
     pub limits: Limits,
@@ -251,6 +257,7 @@ impl Sim {
             due_timers: RefCell::new(Vec::new()),
             nodes: RefCell::new(Nodes::new()),
             current_node: Cell::new(NodeId::TESTER),
+            polled: Cell::new(None),
             trace: RefCell::new(Trace::new(record_trace)),
             net: RefCell::new(NetState::default()),
             limits,
@@ -321,15 +328,22 @@ impl Sim {
         }
     }
 
-    fn wake_task(&self, key: usize, id: u64) {
-        let flag = {
-            let tasks = self.tasks.borrow();
-            match tasks.get(key) {
-                Some(t) if t.id == id => t.flag.clone(),
-                _ => return,
-            }
-        };
-        flag.wake_by_ref();
+    /// Wakes task `id` in slot `key`, if it still exists. (A wake only
+    /// touches the ready list, so the slab may stay borrowed.)
+    pub fn wake_task(&self, key: usize, id: u64) {
+        if let Some(t) = self.tasks.borrow().get(key)
+            && t.id == id
+        {
+            t.flag.wake_by_ref();
+        }
+    }
+
+    /// The task being polled, if `waker` is its own waker (not one that a
+    /// combinator wrapped around it): a timer then stores the task, not a
+    /// clone of the waker.
+    pub fn polled_task(&self, waker: &Waker) -> Option<(usize, u64)> {
+        let (task, data, vtable) = self.polled.get()?;
+        (std::ptr::eq(waker.data(), data) && std::ptr::eq(waker.vtable(), vtable)).then_some(task)
     }
 
     /// Drops a task (abort). Its future is dropped after all borrows end.
@@ -424,11 +438,15 @@ impl Sim {
             }
         };
         let prev_node = self.current_node.replace(node);
+        let prev_polled = self
+            .polled
+            .replace(Some(((key, id), waker.data(), waker.vtable())));
         let polls = self.polls.get() + 1;
         self.polls.set(polls);
         self.watch.poll_started(polls);
         let result = future.as_mut().poll(&mut Context::from_waker(&waker));
         self.watch.poll_finished(polls);
+        self.polled.set(prev_polled);
         self.current_node.set(prev_node);
         let finished = match result {
             Poll::Ready(()) => true,
@@ -500,7 +518,10 @@ impl Sim {
         let mut due = std::mem::take(&mut *self.due_timers.borrow_mut());
         self.timers.borrow_mut().take_due(deadline, &mut due);
         for w in due.drain(..) {
-            w.wake();
+            match w {
+                TimerWaker::Task(key, id) => self.wake_task(key, id),
+                TimerWaker::Other(w) => w.wake(),
+            }
         }
         *self.due_timers.borrow_mut() = due;
         Ok(())

@@ -109,9 +109,32 @@ pub(crate) struct TimerKey {
     seq: u64,
 }
 
+/// Whom a timer wakes: the task that registered it (no waker clone: no
+/// reference counting), or a waker some combinator made.
+pub(crate) enum TimerWaker {
+    Task(usize, u64),
+    Other(Waker),
+}
+
+impl TimerWaker {
+    fn of(sim: &runtime::Sim, waker: &Waker) -> TimerWaker {
+        match sim.polled_task(waker) {
+            Some((key, id)) => TimerWaker::Task(key, id),
+            None => TimerWaker::Other(waker.clone()),
+        }
+    }
+
+    fn wakes(&self, sim: &runtime::Sim, waker: &Waker) -> bool {
+        match self {
+            TimerWaker::Task(key, id) => sim.polled_task(waker) == Some((*key, *id)),
+            TimerWaker::Other(w) => w.will_wake(waker),
+        }
+    }
+}
+
 struct Timer {
     seq: u64,
-    waker: Waker,
+    waker: TimerWaker,
     /// Its place in [`Timers::heap`].
     pos: usize,
 }
@@ -137,7 +160,7 @@ impl Timers {
 
     /// Moves the wakers of every timer due at or before `deadline` to
     /// `due`, earliest first.
-    pub fn take_due(&mut self, deadline: u64, due: &mut Vec<Waker>) {
+    pub fn take_due(&mut self, deadline: u64, due: &mut Vec<TimerWaker>) {
         while let Some(&(d, _, slot)) = self.heap.first()
             && d <= deadline
         {
@@ -146,7 +169,7 @@ impl Timers {
         }
     }
 
-    fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
+    fn insert(&mut self, deadline: u64, waker: TimerWaker) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
         let pos = self.heap.len();
@@ -156,7 +179,7 @@ impl Timers {
         TimerKey { slot, seq }
     }
 
-    fn get_mut(&mut self, key: TimerKey) -> Option<&mut Waker> {
+    fn get_mut(&mut self, key: TimerKey) -> Option<&mut TimerWaker> {
         self.slots
             .get_mut(key.slot)
             .filter(|t| t.seq == key.seq)
@@ -261,12 +284,12 @@ impl Future for Sleep {
         if let Some(key) = self.key
             && let Some(w) = timers.get_mut(key)
         {
-            if !w.will_wake(cx.waker()) {
-                *w = cx.waker().clone();
+            if !w.wakes(&sim, cx.waker()) {
+                *w = TimerWaker::of(&sim, cx.waker());
             }
             return Poll::Pending;
         }
-        self.key = Some(timers.insert(self.deadline.0, cx.waker().clone()));
+        self.key = Some(timers.insert(self.deadline.0, TimerWaker::of(&sim, cx.waker())));
         Poll::Pending
     }
 }
@@ -379,7 +402,7 @@ mod tests {
         for _ in 0..5000 {
             if rng.random_bool(0.6) || keys.is_empty() {
                 let d = rng.random_range(0..200u64);
-                let key = timers.insert(d, Waker::noop().clone());
+                let key = timers.insert(d, TimerWaker::Other(Waker::noop().clone()));
                 model.insert((d, key.seq), ());
                 keys.push((d, key));
             } else if rng.random_bool(0.5) {
