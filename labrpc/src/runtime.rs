@@ -408,18 +408,27 @@ impl Sim {
     }
 
     fn pop_ready(&self) -> Option<(usize, u64)> {
-        let remote = self.ready.take_remote();
-        self.with_ready(|ready| {
-            ready.extend(remote);
-            match ready.len() {
-                0 => None,
-                1 => ready.pop(),
-                n => {
-                    let i = self.rng.borrow_mut().random_range(0..n);
-                    Some(ready.swap_remove(i))
-                }
-            }
+        if self.ready.has_remote.load(Ordering::Relaxed) {
+            let remote = self.ready.take_remote();
+            self.with_ready(|ready| ready.extend(remote));
+        }
+        LOCAL_READY.with(|l| match l.try_borrow_mut() {
+            Ok(mut l) if l.id == self.ready.id => self.draw(&mut l.tasks),
+            _ => self.draw(&mut self.parked_ready.borrow_mut()),
         })
+    }
+
+    /// Takes the next task from `ready`: drawn by the seeded RNG.
+    #[inline]
+    fn draw(&self, ready: &mut Vec<(usize, u64)>) -> Option<(usize, u64)> {
+        match ready.len() {
+            0 => None,
+            1 => ready.pop(),
+            n => {
+                let i = self.rng.borrow_mut().random_range(0..n);
+                Some(ready.swap_remove(i))
+            }
+        }
     }
 
     /// Polls one task once.

@@ -206,39 +206,49 @@ impl Timers {
         }
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.slots[self.heap[a].2].pos = a;
-        self.slots[self.heap[b].2].pos = b;
+    /// Puts `entry` at `pos` and records the place in its slot.
+    #[inline]
+    fn place(&mut self, pos: usize, entry: (u64, u64, usize)) {
+        self.heap[pos] = entry;
+        self.slots[entry.2].pos = pos;
     }
 
+    /// Moves the entry at `pos` up to its place (moving parents down into
+    /// the hole rather than swapping).
     fn sift_up(&mut self, mut pos: usize) {
+        let entry = self.heap[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if self.heap[pos] >= self.heap[parent] {
-                return;
+            if entry >= self.heap[parent] {
+                break;
             }
-            self.swap(pos, parent);
+            self.place(pos, self.heap[parent]);
             pos = parent;
         }
+        self.place(pos, entry);
     }
 
+    /// Moves the entry at `pos` down to its place.
     fn sift_down(&mut self, mut pos: usize) {
+        let entry = self.heap[pos];
+        let len = self.heap.len();
         loop {
-            let (l, r) = (2 * pos + 1, 2 * pos + 2);
-            let mut least = pos;
-            if l < self.heap.len() && self.heap[l] < self.heap[least] {
-                least = l;
+            let l = 2 * pos + 1;
+            if l >= len {
+                break;
             }
-            if r < self.heap.len() && self.heap[r] < self.heap[least] {
-                least = r;
+            let child = if l + 1 < len && self.heap[l + 1] < self.heap[l] {
+                l + 1
+            } else {
+                l
+            };
+            if self.heap[child] >= entry {
+                break;
             }
-            if least == pos {
-                return;
-            }
-            self.swap(pos, least);
-            pos = least;
+            self.place(pos, self.heap[child]);
+            pos = child;
         }
+        self.place(pos, entry);
     }
 }
 
