@@ -113,7 +113,7 @@ pub fn crash(node: NodeId) {
         nodes.0[node.0 as usize].alive = false;
     }
     crate::trace::record_at(&sim, node, EventKind::Crash);
-    crate::net::detach_node(&sim, node);
+    sim.node_crashed(node);
     sim.drop_node_tasks(node);
 }
 

@@ -1,8 +1,14 @@
-//! The simulation itself: one executor, one clock, one RNG, one network.
+//! The simulation itself: one executor, one clock, one RNG, the nodes, the
+//! trace, and the plugins that simulate the rest of the world (the network,
+//! `crate::net`).
 //!
 //! A [`Sim`] lives in a thread-local while it runs; every public function of
 //! this crate reaches it through [`current`]. Nothing here is `Send`: a
 //! simulation runs on exactly one OS thread from start to end.
+//!
+//! Dependencies run one way: the network depends on the runtime, never the
+//! reverse. The runtime knows a plugin only through the [`Plugin`] trait
+//! (it says when a node crashed) and finds it by type ([`Sim::plugin`]).
 //!
 //! Invariants:
 //! - Virtual time (`now`) never decreases, and moves only when no task is
@@ -12,6 +18,7 @@
 //!   future is dropped, so user code may call back into the simulation from
 //!   anywhere, including `Drop` implementations.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -24,7 +31,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use slab::Slab;
 
-use crate::net::NetState;
 use crate::node::{NodeId, Nodes};
 use crate::time::{TimerWaker, Timers};
 use crate::trace::Trace;
@@ -204,6 +210,19 @@ impl Wake for TaskWaker {
     }
 }
 
+/// A simulator of one part of the world, with state of its own per
+/// simulation (madsim's plugins): the network is one. The runtime knows its
+/// plugins only through this trait, so they depend on it and not the other
+/// way round.
+pub(crate) trait Plugin: Any {
+    /// `node` crashed (its tasks are dropped already): forget what it
+    /// hosted.
+    fn node_crashed(&self, sim: &Sim, node: NodeId);
+}
+
+/// A plugin, as itself and as `Any` (to find it by type).
+type PluginEntry = (Rc<dyn Plugin>, Rc<dyn Any>);
+
 /// A polled task (slab key, id) and its waker's data and vtable pointers
 /// (compared, never dereferenced).
 type PolledTask = ((usize, u64), *const (), *const RawWakerVTable);
@@ -231,7 +250,8 @@ pub(crate) struct Sim {
     /// The task being polled and its waker's identity (data, vtable).
     polled: Cell<Option<PolledTask>>,
     pub trace: RefCell<Trace>,
-    pub net: RefCell<NetState>,
+    /// The simulators of the world's parts, in the order first used.
+    plugins: RefCell<Vec<PluginEntry>>,
     pub limits: Limits,
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
@@ -259,7 +279,7 @@ impl Sim {
             current_node: Cell::new(NodeId::TESTER),
             polled: Cell::new(None),
             trace: RefCell::new(Trace::new(record_trace)),
-            net: RefCell::new(NetState::default()),
+            plugins: RefCell::new(Vec::new()),
             limits,
             watch: WatchState::register(),
             tasks: RefCell::new(Slab::new()),
@@ -270,6 +290,34 @@ impl Sim {
             idle_polls: Cell::new(0),
             polls: Cell::new(0),
         })
+    }
+
+    /// This simulation's plugin of type `P`, created on first use.
+    pub fn plugin<P: Plugin + Default>(&self) -> Rc<P> {
+        let found = self
+            .plugins
+            .borrow()
+            .iter()
+            .find_map(|(_, any)| any.clone().downcast::<P>().ok());
+        found.unwrap_or_else(|| {
+            let p = Rc::new(P::default());
+            self.plugins.borrow_mut().push((p.clone(), p.clone()));
+            p
+        })
+    }
+
+    /// Tells every plugin that `node` crashed, in the order they were
+    /// first used.
+    pub fn node_crashed(&self, node: NodeId) {
+        let plugins: Vec<Rc<dyn Plugin>> = self
+            .plugins
+            .borrow()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in plugins {
+            p.node_crashed(self, node);
+        }
     }
 
     /// Adds a task on `node`; it is polled for the first time soon.

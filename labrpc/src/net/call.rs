@@ -87,6 +87,7 @@ impl ClientEnd {
 /// One call in flight: what its steps share.
 struct Call<'e> {
     sim: Rc<Sim>,
+    net: Rc<Net>,
     end: &'e ClientEnd,
     rpc: u64,
     method: &'static str,
@@ -141,8 +142,9 @@ impl<'e> Call<'e> {
         req: &[u8],
     ) -> Result<Call<'e>, RpcError> {
         let sim = runtime::current();
+        let net = net_of(&sim);
         let (rpc, route, server) = {
-            let mut net = sim.net.borrow_mut();
+            let mut net = net.borrow_mut();
             net.next_rpc += 1;
             net.total_rpcs += 1;
             net.total_bytes += req.len() as u64;
@@ -170,6 +172,7 @@ impl<'e> Call<'e> {
         match route {
             Ok(r) => Ok(Call {
                 sim,
+                net,
                 end,
                 rpc,
                 method,
@@ -180,7 +183,7 @@ impl<'e> Call<'e> {
             Err(reason) => {
                 let leg = Leg::Request;
                 trace::record(&sim, EventKind::Drop { rpc, leg, reason });
-                let long = sim.net.borrow().long_delays;
+                let long = net.borrow().long_delays;
                 drop(sim);
                 let max = if long {
                     LONG_FAIL_DELAY
@@ -219,9 +222,9 @@ impl<'e> Call<'e> {
     /// journey, and the decision at arrival; then the `deliver` event.
     async fn request_leg(&self) -> Result<(), RpcError> {
         let msg = self.message(Leg::Request);
-        let plan = plan_leg(&self.sim, &msg);
+        let plan = plan_leg(&self.net, &msg);
         if plan.lost.is_none()
-            && let Some(released) = hold::capture(&self.sim, &msg)
+            && let Some(released) = hold::capture(&self.sim, &self.net, &msg)
             && released.await.is_err()
         {
             return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
@@ -232,7 +235,7 @@ impl<'e> Call<'e> {
         // Decided at arrival: the world may have changed in flight.
         let arrival = plan.lost.map_or_else(
             || {
-                let net = self.sim.net.borrow();
+                let net = self.net.borrow();
                 net.still_valid(self.end, &self.server)?;
                 if !net.link_up(self.client, self.server.node) {
                     return Err(DropReason::LinkDown);
@@ -297,7 +300,7 @@ impl<'e> Call<'e> {
     /// Whether the end and the server are still there (a gone server never
     /// acknowledges anything).
     fn check_server(&self) -> Result<(), RpcError> {
-        let valid = self.sim.net.borrow().still_valid(self.end, &self.server);
+        let valid = self.net.borrow().still_valid(self.end, &self.server);
         valid.map_err(|reason| {
             drop_event(&self.sim, self.client, self.rpc, Leg::Reply, reason);
             if reason == DropReason::ServerGone {
@@ -312,11 +315,11 @@ impl<'e> Call<'e> {
     /// request; returns where its answer will come (never, if not).
     fn maybe_duplicate(&self, req: &[u8]) -> Fuse<oneshot::Receiver<Answer>> {
         let sim = &self.sim;
-        if !(sim.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
+        if !(self.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
             return Fuse::terminated();
         }
         let (tx, rx) = oneshot::channel();
-        let plan = plan_leg(sim, &self.message(Leg::Request));
+        let plan = plan_leg(&self.net, &self.message(Leg::Request));
         let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
         dup_event(sim, self.server.node, self.rpc, DuplicateStep::Scheduled);
         let dup = Duplicate {
@@ -338,20 +341,19 @@ impl<'e> Call<'e> {
     /// hold, the journey back, and the decision at arrival.
     async fn reply_leg(&self, answer: Answer) -> Answer {
         let msg = self.message(Leg::Reply);
-        let mut plan = if self.sim.net.borrow().link_up(msg.from, msg.to) {
-            plan_leg(&self.sim, &msg)
+        let mut plan = if self.net.borrow().link_up(msg.from, msg.to) {
+            plan_leg(&self.net, &msg)
         } else {
             LegPlan::lost(DropReason::LinkDown)
         };
         if let Some(reason) = plan.lost {
             return Err(self.drop_event(Leg::Reply, reason));
         }
-        if self.sim.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY)
-        {
+        if self.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY) {
             let spread = uniform_below(LONG_REORDER_SPREAD);
             plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
         }
-        if let Some(released) = hold::capture(&self.sim, &msg)
+        if let Some(released) = hold::capture(&self.sim, &self.net, &msg)
             && released.await.is_err()
         {
             return Err(self.drop_event(Leg::Reply, DropReason::DroppedWhileHeld));
@@ -359,7 +361,7 @@ impl<'e> Call<'e> {
         if !plan.delay.is_zero() {
             time::sleep(plan.delay).await;
         }
-        if !self.sim.net.borrow().link_up(msg.from, msg.to) {
+        if !self.net.borrow().link_up(msg.from, msg.to) {
             return Err(self.drop_event(Leg::Reply, DropReason::LinkDown));
         }
         self.reply_arrived(&answer);
@@ -369,7 +371,7 @@ impl<'e> Call<'e> {
     /// Counts a delivered reply and records its `reply` event.
     fn reply_arrived(&self, answer: &Answer) {
         let bytes = answer.as_ref().map_or(0, |r| r.len());
-        self.sim.net.borrow_mut().total_bytes += bytes as u64;
+        self.net.borrow_mut().total_bytes += bytes as u64;
         trace::record_at(
             &self.sim,
             self.client,
@@ -399,12 +401,13 @@ impl Duplicate {
     /// the call (`reply`), which takes it if it is still waiting.
     async fn run(self, lost: Option<DropReason>, delay: Duration, reply: oneshot::Sender<Answer>) {
         let sim = runtime::current();
+        let net = net_of(&sim);
         let (rpc, node) = (self.rpc, self.server.node);
         let lose = |at: NodeId, reason| dup_event(&sim, at, rpc, DuplicateStep::Lost(reason));
         time::sleep(delay).await;
         let arrival = lost.map_or_else(
             || {
-                let net = sim.net.borrow();
+                let net = net.borrow();
                 net.still_valid(&self.end, &self.server)?;
                 if !net.link_up(self.client, node) {
                     return Err(DropReason::LinkDown);
@@ -417,7 +420,7 @@ impl Duplicate {
             return lose(node, reason);
         }
         {
-            let mut net = sim.net.borrow_mut();
+            let mut net = net.borrow_mut();
             self.server.count.set(self.server.count.get() + 1);
             net.total_bytes += self.req.len() as u64;
         }
@@ -432,19 +435,19 @@ impl Duplicate {
             end: self.end.name(),
             server: &self.server_name,
         };
-        let valid = sim.net.borrow().still_valid(&self.end, &self.server);
+        let valid = net.borrow().still_valid(&self.end, &self.server);
         if let Err(reason) = valid {
             return lose(node, reason);
         }
-        if !sim.net.borrow().link_up(node, self.client) {
+        if !net.borrow().link_up(node, self.client) {
             return lose(node, DropReason::LinkDown);
         }
-        let plan = plan_leg(&sim, &msg);
+        let plan = plan_leg(&net, &msg);
         if let Some(reason) = plan.lost {
             return lose(node, reason);
         }
         time::sleep(plan.delay).await;
-        if !sim.net.borrow().link_up(node, self.client) {
+        if !net.borrow().link_up(node, self.client) {
             return lose(self.client, DropReason::LinkDown);
         }
         let step = match reply.send(answer) {
@@ -479,9 +482,9 @@ impl LegPlan {
 }
 
 /// Decides loss and latency of one leg: hooks, unreliable network, link.
-fn plan_leg(sim: &Sim, msg: &Message<'_>) -> LegPlan {
+fn plan_leg(net: &Net, msg: &Message<'_>) -> LegPlan {
     let (hooks, unreliable, config) = {
-        let net = sim.net.borrow();
+        let net = net.borrow();
         let hooks: Vec<Hook> = net.hooks.iter().map(|(_, h)| h.clone()).collect();
         let config = net.link_config(msg.from, msg.to).cloned();
         (hooks, net.unreliable, config)

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Message, Network};
+use super::{Message, Net, Network, net_of};
 use crate::node::NodeId;
 use crate::oneshot;
 use crate::runtime::{self, Sim};
@@ -144,7 +144,8 @@ impl Network {
     pub fn release(&self, id: HoldId, n: usize) -> usize {
         let sim = runtime::current();
         let released: Vec<Held> = {
-            let mut net = sim.net.borrow_mut();
+            let net = net_of(&sim);
+            let mut net = net.borrow_mut();
             let Some(h) = net.holds.iter_mut().find(|h| h.id == id) else {
                 return 0;
             };
@@ -210,9 +211,9 @@ impl Network {
 }
 
 /// If a hold matches `msg`, holds it: returns what fires on release.
-pub(super) fn capture(sim: &Sim, msg: &Message<'_>) -> Option<oneshot::Receiver<()>> {
+pub(super) fn capture(sim: &Sim, net: &Net, msg: &Message<'_>) -> Option<oneshot::Receiver<()>> {
     let (rx, hold) = {
-        let mut net = sim.net.borrow_mut();
+        let mut net = net.borrow_mut();
         let h = net
             .holds
             .iter_mut()

@@ -292,10 +292,33 @@ impl NetState {
     }
 }
 
+/// The network, a plugin of the runtime: its state, one per simulation.
+#[derive(Default)]
+pub(crate) struct Net(RefCell<NetState>);
+
+impl std::ops::Deref for Net {
+    type Target = RefCell<NetState>;
+    fn deref(&self) -> &RefCell<NetState> {
+        &self.0
+    }
+}
+
+impl runtime::Plugin for Net {
+    /// Deletes every server hosted on the crashed node.
+    fn node_crashed(&self, sim: &Sim, node: NodeId) {
+        detach_node(sim, self, node);
+    }
+}
+
+/// The network of `sim`.
+fn net_of(sim: &Sim) -> Rc<Net> {
+    sim.plugin::<Net>()
+}
+
 /// Deletes every server hosted on a crashing node.
-pub(crate) fn detach_node(sim: &Sim, node: NodeId) {
+fn detach_node(sim: &Sim, net: &Net, node: NodeId) {
     let removed: Vec<Rc<str>> = {
-        let mut net = sim.net.borrow_mut();
+        let mut net = net.borrow_mut();
         let names: Vec<Rc<str>> = net
             .servers
             .iter()
@@ -324,8 +347,8 @@ pub fn network() -> Network {
 
 impl Network {
     fn with<R>(&self, f: impl FnOnce(&mut NetState) -> R) -> R {
-        let sim = runtime::current();
-        let mut net = sim.net.borrow_mut();
+        let net = net_of(&runtime::current());
+        let mut net = net.borrow_mut();
         f(&mut net)
     }
 
@@ -383,7 +406,8 @@ impl Network {
     pub fn enable(&self, end: &str, enabled: bool) {
         let sim = runtime::current();
         let node = {
-            let net = sim.net.borrow();
+            let net = net_of(&sim);
+            let net = net.borrow();
             let e = net.end_named(end);
             let changed = e.enabled.replace(enabled) != enabled;
             changed.then_some(e.node)
@@ -428,7 +452,8 @@ impl Network {
         );
         let name: Rc<str> = name.into().into();
         {
-            let mut net = sim.net.borrow_mut();
+            let net = net_of(&sim);
+            let mut net = net.borrow_mut();
             net.remove_server(&name);
             let count = net.counts.entry(name.clone()).or_default().clone();
             let slot = ServerSlot {
@@ -446,7 +471,7 @@ impl Network {
     /// on it fail (their handlers keep running; results are discarded).
     pub fn delete_server(&self, name: &str) {
         let sim = runtime::current();
-        let removed = sim.net.borrow_mut().remove_server(name);
+        let removed = net_of(&sim).borrow_mut().remove_server(name);
         if let Some(s) = removed {
             trace::record_at(
                 &sim,
@@ -527,7 +552,8 @@ impl Network {
     pub fn partition(&self, groups: &[&[NodeId]]) {
         let sim = runtime::current();
         {
-            let mut net = sim.net.borrow_mut();
+            let net = net_of(&sim);
+            let mut net = net.borrow_mut();
             for (gi, g) in groups.iter().enumerate() {
                 for (hi, h) in groups.iter().enumerate() {
                     for &a in g.iter() {
@@ -545,7 +571,7 @@ impl Network {
     /// Brings every link up (per-link loss and latency settings stay).
     pub fn heal(&self) {
         let sim = runtime::current();
-        sim.net
+        net_of(&sim)
             .borrow_mut()
             .links
             .values_mut()
@@ -555,7 +581,7 @@ impl Network {
 
     fn set_link_state(&self, from: NodeId, to: NodeId, up: bool) {
         let sim = runtime::current();
-        let changed = sim.net.borrow_mut().set_up(from, to, up);
+        let changed = net_of(&sim).borrow_mut().set_up(from, to, up);
         if changed {
             trace::record(&sim, EventKind::Link { from, to, up });
         }
