@@ -129,13 +129,14 @@ fn parse_log_line(line: &str) -> Option<Entry> {
     })
 }
 
-/// A trace event as a short line of text.
+/// A trace event as a short line of text: (topic, text, the node's name
+/// if the event names it).
 fn describe(e: &Event) -> (String, String, Option<String>) {
     let topic = e.kind.name().to_string();
-    match &e.kind {
-        Kind::NodeCreated { name } => (topic, name.clone(), Some(name.clone())),
-        Kind::Crash => (topic, String::new(), None),
-        Kind::Restart => (topic, String::new(), None),
+    let text = match &e.kind {
+        Kind::NodeCreated { name } => return (topic, name.to_string(), Some(name.to_string())),
+        Kind::Lab { topic, message } => return (topic.to_string(), message.clone(), None),
+        Kind::Crash | Kind::Restart => String::new(),
         Kind::Send {
             rpc,
             to,
@@ -144,51 +145,38 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
             server,
             ..
         } => {
-            let to = to.map_or_else(|| format!("{server:?} (no server)"), |n| format!("n{n}"));
-            (topic, format!("→{to} {method} #{rpc} ({bytes} B)"), None)
+            let to = to.map_or_else(|| format!("{server:?} (no server)"), |n| n.to_string());
+            format!("→{to} {method} #{rpc} ({bytes} B)")
         }
-        Kind::Deliver { rpc, from, method } => (topic, format!("←n{from} {method} #{rpc}"), None),
-        Kind::Reply { rpc, from, bytes } => (
-            topic,
-            format!("reply #{rpc} from n{from} ({bytes} B)"),
-            None,
-        ),
-        Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg}: {reason}"), None),
-        Kind::Hold { rpc, leg, hold } => {
-            (topic, format!("⏸ #{rpc} {leg} held (hold #{hold})"), None)
+        Kind::Deliver { rpc, from, method } => format!("←{from} {method} #{rpc}"),
+        Kind::Reply { rpc, from, bytes } => format!("reply #{rpc} from {from} ({bytes} B)"),
+        Kind::Drop { rpc, leg, reason } => format!("✗ #{rpc} {leg}: {reason}"),
+        Kind::Hold { rpc, leg, hold } => format!("⏸ #{rpc} {leg} held (hold #{hold})"),
+        Kind::Release { rpc, leg, hold } => format!("▶ #{rpc} {leg} released (hold #{hold})"),
+        Kind::Duplicate { rpc, what } => format!("⧉ #{rpc} duplicate {what}"),
+        Kind::Link { from, to, up } => {
+            format!("{from}→{to} {}", if *up { "up" } else { "DOWN" })
         }
-        Kind::Release { rpc, leg, hold } => (
-            topic,
-            format!("▶ #{rpc} {leg} released (hold #{hold})"),
-            None,
-        ),
-        Kind::Duplicate { rpc, what } => (topic, format!("⧉ #{rpc} duplicate {what}"), None),
-        Kind::Link { from, to, up } => (
-            topic,
-            format!("n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),
-            None,
-        ),
         Kind::Partition { groups } => {
             let g: Vec<String> = groups
                 .iter()
                 .map(|g| {
-                    let n: Vec<String> = g.iter().map(|n| format!("n{n}")).collect();
+                    let n: Vec<String> = g.iter().map(ToString::to_string).collect();
                     format!("{{{}}}", n.join(","))
                 })
                 .collect();
-            (topic, g.join(" | "), None)
+            g.join(" | ")
         }
-        Kind::Heal => (topic, "every link up".into(), None),
-        Kind::Config { setting } => (topic, setting.clone(), None),
-        Kind::ServerAdded { server } => (topic, server.clone(), None),
-        Kind::ServerDeleted { server } => (topic, server.clone(), None),
-        Kind::Lab { topic, message } => (topic.clone(), message.clone(), None),
-        Kind::Other => (
-            topic,
-            "(an event kind this lab version does not know)".into(),
-            None,
-        ),
-    }
+        Kind::Heal => "every link up".into(),
+        Kind::Config { setting } => setting.clone(),
+        Kind::ServerAdded { server } | Kind::ServerDeleted { server } => server.to_string(),
+        Kind::End { end, enabled } => {
+            format!("{end} {}", if *enabled { "enabled" } else { "disabled" })
+        }
+        Kind::Failure { message } => message.lines().next().unwrap_or_default().to_string(),
+        Kind::Unknown => "(an event kind this lab version does not know)".into(),
+    };
+    (topic, text, None)
 }
 
 fn parse(line: &str) -> Entry {
@@ -196,7 +184,7 @@ fn parse(line: &str) -> Entry {
         let (topic, text, name) = describe(&e);
         return Entry::Node {
             time: e.time,
-            node: e.node,
+            node: e.node.0,
             name,
             topic,
             text,

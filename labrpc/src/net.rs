@@ -904,7 +904,7 @@ impl ClientEnd {
                     end: self.name.clone(),
                     server,
                     to,
-                    method,
+                    method: method.into(),
                     bytes: req.len(),
                 },
             );
@@ -987,7 +987,7 @@ impl ClientEnd {
             EventKind::Deliver {
                 rpc,
                 from: client_node,
-                method,
+                method: method.into(),
             },
         );
         let mut dup_rx = futures::future::Fuse::terminated();
