@@ -22,8 +22,8 @@ use std::path::PathBuf;
 
 use crate::bail;
 use crate::error::{EXIT_OK, Result, io};
-use crate::outcome::parse_virtual_time;
 use crate::trace::{self, Event, Kind, fmt_time};
+use labrpc::logging::LogLine;
 
 /// Arguments of `lab logs`.
 #[derive(clap::Args, Debug)]
@@ -71,59 +71,26 @@ enum Entry {
     Plain(String),
 }
 
-const LEVELS: [&str; 5] = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
-
-/// Splits off the first whitespace-delimited token: (token, rest).
-fn token(s: &str) -> Option<(&str, &str)> {
-    let s = s.trim_start();
-    if s.is_empty() {
-        return None;
-    }
-    let end = s.find(char::is_whitespace).unwrap_or(s.len());
-    Some((&s[..end], &s[end..]))
-}
-
-/// Parses a log line of a simulation (see `labrpc::logging`).
+/// Reads a log line of a simulation (its format: `labrpc::logging::LogLine`).
 fn parse_log_line(line: &str) -> Option<Entry> {
-    let (time, rest) = token(line)?;
-    let time = parse_virtual_time(time)?;
-    let (node, mut rest) = token(rest)?;
-    let node: u32 = node.strip_prefix('n')?.parse().ok()?;
-    let mut name_parts = Vec::new();
-    let level = loop {
-        let (t, r) = token(rest)?;
-        rest = r;
-        if LEVELS.contains(&t) {
-            break t;
-        }
-        name_parts.push(t);
-        if name_parts.len() > 4 {
-            return None;
-        }
-    };
-    let rest = rest.trim_start();
-    let colon = rest.find(": ")?;
-    let target = &rest[..colon];
-    let message = &rest[colon + 2..];
-    let (topic, text) = if target == "event" {
-        match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
+    let l = LogLine::parse(line)?;
+    let (topic, text) = if l.target == "event" {
+        match l.message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
             Some((topic, text)) => (topic.to_string(), text.to_string()),
-            None => ("event".to_string(), message.to_string()),
+            None => ("event".to_string(), l.message.to_string()),
         }
     } else {
-        let last = target.rsplit("::").next().unwrap_or(target);
-        let text = if level == "DEBUG" || level == "INFO" {
-            message.to_string()
-        } else {
-            format!("{level} {message}")
+        let last = l.target.rsplit("::").next().unwrap_or(l.target);
+        let text = match l.level {
+            log::Level::Debug | log::Level::Info => l.message.to_string(),
+            level => format!("{level} {}", l.message),
         };
         (last.to_string(), text)
     };
-    let name = name_parts.join(" ");
     Some(Entry::Node {
-        time: (time * 1e9).round() as u64,
-        node,
-        name: (!name.is_empty() && name != "?").then_some(name),
+        time: l.time.as_nanos(),
+        node: l.node.0,
+        name: l.name.map(str::to_string),
         topic,
         text,
     })
