@@ -313,7 +313,7 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
         // Nothing node-shaped: print what there is.
         for e in entries.iter().filter(|e| keep(e)) {
             if let Entry::Plain(l) = e {
-                println!("{l}");
+                crate::say!("{l}");
             }
         }
         return Ok(EXIT_OK);

@@ -52,9 +52,10 @@ const TEMPLATE: &str = include_str!("picture.html");
 pub struct PictureArgs {
     /// A trace file (JSON lines written with LAB_TRACE).
     pub trace: PathBuf,
-    /// The HTML file to write (default: the trace's path with .html).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where to write the picture (self-contained HTML; default: the
+    /// trace's path with .html).
+    #[arg(long, value_name = "FILE", alias = "output", short_alias = 'o')]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub window: Window,
 }
@@ -77,14 +78,14 @@ pub struct Window {
 pub fn picture_command(args: PictureArgs) -> Result<u8> {
     let events = trace::read(&args.trace)?;
     let out = args
-        .output
+        .html
         .unwrap_or_else(|| args.trace.with_extension("html"));
     let title = args
         .trace
         .file_name()
         .map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
     let summary = write(&out, &title, &events, &args.window, None)?;
-    println!("picture: {} ({summary})", out.display());
+    crate::say!("picture: {} ({summary})", out.display());
     Ok(crate::error::EXIT_OK)
 }
 
