@@ -17,7 +17,7 @@
 //! not a terminal, with `--no-color`, or when `NO_COLOR` is set.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use crate::bail;
@@ -229,20 +229,22 @@ fn parse_node(s: &str) -> Option<u32> {
 
 /// Runs `lab logs`.
 pub fn logs(args: LogsArgs) -> Result<u8> {
-    let lines: Vec<String> = if args.file.as_os_str() == "-" {
+    // Bytes that are not UTF-8 (a binary log) are shown, replaced, either
+    // way the input comes.
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
-            .lines()
-            .collect::<std::io::Result<_>>()
-            .map_err(io("cannot read stdin"))?
+            .read_to_end(&mut bytes)
+            .map_err(io("cannot read stdin"))?;
+        bytes
     } else {
-        let bytes = std::fs::read(&args.file)
-            .map_err(io(format!("cannot read {}", args.file.display())))?;
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_string)
-            .collect()
+        std::fs::read(&args.file).map_err(io(format!("cannot read {}", args.file.display())))?
     };
+    let lines: Vec<String> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let mut only_nodes = Vec::new();
     for n in &args.nodes {
         match parse_node(n) {

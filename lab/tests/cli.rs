@@ -464,3 +464,30 @@ fn a_passing_grade_exits_zero_and_a_replay_draws_its_picture() {
         l.stdout
     );
 }
+
+#[test]
+fn logs_read_stdin_even_when_it_is_not_utf8() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["logs", "-", "--no-color"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lab binary");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a plain line\n\xff\xfe binary\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("a plain line") && text.contains("binary"),
+        "{text}"
+    );
+}
