@@ -158,9 +158,9 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
     });
     report::print(&summary);
     report::write_json(&summary, &json_path)?;
-    println!("summary: {}", report::short_path(&json_path).display());
+    crate::say!("summary: {}", report::short_path(&json_path).display());
     if summary.failed_runs > 0 {
-        println!(
+        crate::say!(
             "logs of failing runs: {}",
             report::short_path(&out).display()
         );

@@ -17,13 +17,13 @@
 //! not a terminal, with `--no-color`, or when `NO_COLOR` is set.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use crate::bail;
 use crate::error::{EXIT_OK, Result, io};
-use crate::outcome::parse_virtual_time;
 use crate::trace::{self, Event, Kind, fmt_time};
+use labrpc::logging::LogLine;
 
 /// Arguments of `lab logs`.
 #[derive(clap::Args, Debug)]
@@ -71,71 +71,39 @@ enum Entry {
     Plain(String),
 }
 
-const LEVELS: [&str; 5] = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
-
-/// Splits off the first whitespace-delimited token: (token, rest).
-fn token(s: &str) -> Option<(&str, &str)> {
-    let s = s.trim_start();
-    if s.is_empty() {
-        return None;
-    }
-    let end = s.find(char::is_whitespace).unwrap_or(s.len());
-    Some((&s[..end], &s[end..]))
-}
-
-/// Parses a log line of a simulation (see `labrpc::logging`).
+/// Reads a log line of a simulation (its format: `labrpc::logging::LogLine`).
 fn parse_log_line(line: &str) -> Option<Entry> {
-    let (time, rest) = token(line)?;
-    let time = parse_virtual_time(time)?;
-    let (node, mut rest) = token(rest)?;
-    let node: u32 = node.strip_prefix('n')?.parse().ok()?;
-    let mut name_parts = Vec::new();
-    let level = loop {
-        let (t, r) = token(rest)?;
-        rest = r;
-        if LEVELS.contains(&t) {
-            break t;
-        }
-        name_parts.push(t);
-        if name_parts.len() > 4 {
-            return None;
-        }
-    };
-    let rest = rest.trim_start();
-    let colon = rest.find(": ")?;
-    let target = &rest[..colon];
-    let message = &rest[colon + 2..];
-    let (topic, text) = if target == "event" {
-        match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
+    let l = LogLine::parse(line)?;
+    let (topic, text) = if l.target == "event" {
+        match l.message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
             Some((topic, text)) => (topic.to_string(), text.to_string()),
-            None => ("event".to_string(), message.to_string()),
+            None => ("event".to_string(), l.message.to_string()),
         }
     } else {
-        let last = target.rsplit("::").next().unwrap_or(target);
-        let text = if level == "DEBUG" || level == "INFO" {
-            message.to_string()
-        } else {
-            format!("{level} {message}")
+        let last = l.target.rsplit("::").next().unwrap_or(l.target);
+        let text = match l.level {
+            log::Level::Debug | log::Level::Info => l.message.to_string(),
+            level => format!("{level} {}", l.message),
         };
         (last.to_string(), text)
     };
-    let name = name_parts.join(" ");
     Some(Entry::Node {
-        time: (time * 1e9).round() as u64,
-        node,
-        name: (!name.is_empty() && name != "?").then_some(name),
+        time: l.time.as_nanos(),
+        node: l.node.0,
+        name: l.name.map(str::to_string),
         topic,
         text,
     })
 }
 
-/// A trace event as a short line of text.
+/// A trace event as a short line of text: (topic, text, the node's name
+/// if the event names it).
 fn describe(e: &Event) -> (String, String, Option<String>) {
     let topic = e.kind.name().to_string();
-    match &e.kind {
-        Kind::NodeCreated { name } => (topic, name.clone(), Some(name.clone())),
-        Kind::Crash => (topic, String::new(), None),
-        Kind::Restart => (topic, String::new(), None),
+    let text = match &e.kind {
+        Kind::NodeCreated { name } => return (topic, name.to_string(), Some(name.to_string())),
+        Kind::Lab { topic, message } => return (topic.to_string(), message.clone(), None),
+        Kind::Crash | Kind::Restart => String::new(),
         Kind::Send {
             rpc,
             to,
@@ -144,51 +112,38 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
             server,
             ..
         } => {
-            let to = to.map_or_else(|| format!("{server:?} (no server)"), |n| format!("n{n}"));
-            (topic, format!("→{to} {method} #{rpc} ({bytes} B)"), None)
+            let to = to.map_or_else(|| format!("{server:?} (no server)"), |n| n.to_string());
+            format!("→{to} {method} #{rpc} ({bytes} B)")
         }
-        Kind::Deliver { rpc, from, method } => (topic, format!("←n{from} {method} #{rpc}"), None),
-        Kind::Reply { rpc, from, bytes } => (
-            topic,
-            format!("reply #{rpc} from n{from} ({bytes} B)"),
-            None,
-        ),
-        Kind::Drop { rpc, leg, reason } => (topic, format!("✗ #{rpc} {leg}: {reason}"), None),
-        Kind::Hold { rpc, leg, hold } => {
-            (topic, format!("⏸ #{rpc} {leg} held (hold #{hold})"), None)
+        Kind::Deliver { rpc, from, method } => format!("←{from} {method} #{rpc}"),
+        Kind::Reply { rpc, from, bytes } => format!("reply #{rpc} from {from} ({bytes} B)"),
+        Kind::Drop { rpc, leg, reason } => format!("✗ #{rpc} {leg}: {reason}"),
+        Kind::Hold { rpc, leg, hold } => format!("⏸ #{rpc} {leg} held (hold #{hold})"),
+        Kind::Release { rpc, leg, hold } => format!("▶ #{rpc} {leg} released (hold #{hold})"),
+        Kind::Duplicate { rpc, what } => format!("⧉ #{rpc} duplicate {what}"),
+        Kind::Link { from, to, up } => {
+            format!("{from}→{to} {}", if *up { "up" } else { "DOWN" })
         }
-        Kind::Release { rpc, leg, hold } => (
-            topic,
-            format!("▶ #{rpc} {leg} released (hold #{hold})"),
-            None,
-        ),
-        Kind::Duplicate { rpc, what } => (topic, format!("⧉ #{rpc} duplicate {what}"), None),
-        Kind::Link { from, to, up } => (
-            topic,
-            format!("n{from}→n{to} {}", if *up { "up" } else { "DOWN" }),
-            None,
-        ),
         Kind::Partition { groups } => {
             let g: Vec<String> = groups
                 .iter()
                 .map(|g| {
-                    let n: Vec<String> = g.iter().map(|n| format!("n{n}")).collect();
+                    let n: Vec<String> = g.iter().map(ToString::to_string).collect();
                     format!("{{{}}}", n.join(","))
                 })
                 .collect();
-            (topic, g.join(" | "), None)
+            g.join(" | ")
         }
-        Kind::Heal => (topic, "every link up".into(), None),
-        Kind::Config { setting } => (topic, setting.clone(), None),
-        Kind::ServerAdded { server } => (topic, server.clone(), None),
-        Kind::ServerDeleted { server } => (topic, server.clone(), None),
-        Kind::Lab { topic, message } => (topic.clone(), message.clone(), None),
-        Kind::Other => (
-            topic,
-            "(an event kind this lab version does not know)".into(),
-            None,
-        ),
-    }
+        Kind::Heal => "every link up".into(),
+        Kind::Config { setting } => setting.clone(),
+        Kind::ServerAdded { server } | Kind::ServerDeleted { server } => server.to_string(),
+        Kind::End { end, enabled } => {
+            format!("{end} {}", if *enabled { "enabled" } else { "disabled" })
+        }
+        Kind::Failure { message } => message.lines().next().unwrap_or_default().to_string(),
+        Kind::Unknown => "(an event kind this lab version does not know)".into(),
+    };
+    (topic, text, None)
 }
 
 fn parse(line: &str) -> Entry {
@@ -196,7 +151,7 @@ fn parse(line: &str) -> Entry {
         let (topic, text, name) = describe(&e);
         return Entry::Node {
             time: e.time,
-            node: e.node,
+            node: e.node.0,
             name,
             topic,
             text,
@@ -274,20 +229,22 @@ fn parse_node(s: &str) -> Option<u32> {
 
 /// Runs `lab logs`.
 pub fn logs(args: LogsArgs) -> Result<u8> {
-    let lines: Vec<String> = if args.file.as_os_str() == "-" {
+    // Bytes that are not UTF-8 (a binary log) are shown, replaced, either
+    // way the input comes.
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
-            .lines()
-            .collect::<std::io::Result<_>>()
-            .map_err(io("cannot read stdin"))?
+            .read_to_end(&mut bytes)
+            .map_err(io("cannot read stdin"))?;
+        bytes
     } else {
-        let bytes = std::fs::read(&args.file)
-            .map_err(io(format!("cannot read {}", args.file.display())))?;
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_string)
-            .collect()
+        std::fs::read(&args.file).map_err(io(format!("cannot read {}", args.file.display())))?
     };
+    let lines: Vec<String> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let mut only_nodes = Vec::new();
     for n in &args.nodes {
         match parse_node(n) {
@@ -358,7 +315,7 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
         // Nothing node-shaped: print what there is.
         for e in entries.iter().filter(|e| keep(e)) {
             if let Entry::Plain(l) = e {
-                println!("{l}");
+                crate::say!("{l}");
             }
         }
         return Ok(EXIT_OK);

@@ -3,12 +3,18 @@
 //! ```text
 //! lab grade [LAB...] [--seeds N] [--jobs J] [--test FILTER]   many seeds, a table, a JSON summary
 //! lab replay LAB TEST --seed S [--trace F] [--html F]         one run again: logs, trace, picture
-//! lab picture TRACE [-o F]                                     the picture of a trace file
+//! lab picture TRACE [--html F]                                 the picture of a trace file
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
 //! ```
+//!
+//! One spelling per option: `--seed S` (`-s`) is one seed, `--seeds N`
+//! (`-n`) a number of seeds, `--html FILE` the picture written, `--trace
+//! FILE` the trace written, `--from`/`--to SECS` a window of virtual time,
+//! `--manifest-path PATH` the workspace. Output to a closed pipe (`lab list
+//! | head -1`) ends the output quietly, never in a panic.
 //!
 //! A *lab* is a workspace package that uses labrpc and has integration
 //! tests (`tests/*.rs`); its tests are the grader. The tool builds their
@@ -32,6 +38,7 @@ mod scenario;
 mod trace;
 mod workspace;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -94,14 +101,14 @@ fn list(args: ListArgs) -> Result<u8> {
     let ws = workspace::Workspace::load(args.manifest_path.as_deref())?;
     if args.labs.is_empty() {
         for lab in ws.labs() {
-            println!("{}", lab.name);
+            crate::say!("{}", lab.name);
         }
         return Ok(error::EXIT_OK);
     }
     let labs = ws.select(&args.labs)?;
     let tests = ws.build_and_list(&labs, true)?;
     for t in &tests {
-        println!("{} {}", t.lab, t.name);
+        crate::say!("{} {}", t.lab, t.name);
     }
     Ok(error::EXIT_OK)
 }
@@ -120,7 +127,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("lab: {}", e.message);
+            // Never a panic, even with stderr closed.
+            let _ = writeln!(std::io::stderr(), "lab: {}", e.message);
             ExitCode::from(e.code)
         }
     }

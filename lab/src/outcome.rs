@@ -3,7 +3,8 @@
 //! # The stats line
 //!
 //! A lab test reports its numbers (6.824's "Passed -- 3.1 3 58 14000 0") as
-//! one machine-readable line on stdout, anywhere in its output:
+//! one machine-readable line on stdout, anywhere in its output (its format
+//! is defined once, by `labtest::StatsLine`):
 //!
 //! ```text
 //! labstats {"virtual_s":3.1,"peers":3,"rpcs":58,"bytes":14000,"ops":0,"wall_ms":12.5}
@@ -21,34 +22,19 @@
 //!
 //! labrpc's harness ends every failure with
 //! `  seed: S` / `  virtual time: T` / `  node: N` / `  reproduce: CMD`
-//! lines under a headline starting with `labrpc: `; [`Outcome::parse`]
-//! reads them, and falls back to the panic line of libtest for a test that
-//! failed outside a simulation.
+//! lines under a headline starting with `labrpc: ` (its format is defined
+//! once, by `labrpc::harness::FailureMessage`); [`Outcome::parse`] reads
+//! them with it, and falls back to the panic line of libtest for a test
+//! that failed outside a simulation.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use labrpc::harness::FailureMessage;
+use serde::Serialize;
 
-/// The prefix of the stats line.
-pub const STATS_PREFIX: &str = "labstats ";
-
-/// Numbers a test reports on its stats line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Virtual seconds the test took.
-    pub virtual_s: Option<f64>,
-    /// Servers in the test.
-    pub peers: Option<u64>,
-    /// RPCs sent during the test.
-    pub rpcs: Option<u64>,
-    /// Bytes sent during the test.
-    pub bytes: Option<u64>,
-    /// Commands committed or client operations.
-    pub ops: Option<u64>,
-    /// Wall milliseconds the test body took, as the test measured it
-    /// (lets the tool report its own per-run overhead).
-    pub wall_ms: Option<f64>,
-}
+/// Numbers a test reports on its stats line (the line's one definition is
+/// labtest's).
+pub use labtest::StatsLine as Stats;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,59 +125,38 @@ impl Outcome {
 
 /// The last stats line of `output`, if any parses.
 pub fn parse_stats(output: &str) -> Option<Stats> {
-    parse_all_stats(output).pop()
+    Stats::find_last(output)
 }
 
 /// Every stats line of `output` that parses, in order (one per run when a
 /// process runs several seeds).
 pub fn parse_all_stats(output: &str) -> Vec<Stats> {
-    output
-        .lines()
-        // libtest may print "test NAME ... " in front of the test's output.
-        .filter_map(|l| l.find(STATS_PREFIX).map(|i| &l[i + STATS_PREFIX.len()..]))
-        .filter_map(|json| serde_json::from_str::<Stats>(json.trim()).ok())
-        .collect()
-}
-
-/// Parses `12.000345s` (labrpc's virtual-time format) into seconds.
-pub fn parse_virtual_time(s: &str) -> Option<f64> {
-    s.trim().strip_suffix('s')?.parse().ok()
-}
-
-fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
-    line.trim_start()
-        .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix(':'))
-        .map(str::trim)
+    Stats::find_all(output)
 }
 
 fn parse_failure(output: &str) -> Failure {
     let lines: Vec<&str> = output.lines().collect();
-    let mut f = Failure::default();
-    if let Some(seed_at) = lines.iter().position(|l| field(l, "seed").is_some()) {
-        let head = lines[..seed_at]
-            .iter()
-            .rposition(|l| l.starts_with("labrpc: "))
-            .unwrap_or(seed_at.saturating_sub(1));
-        f.message = lines[head..seed_at].join("\n");
-        f.seed = field(lines[seed_at], "seed").and_then(|v| v.parse().ok());
-        for l in &lines[seed_at..lines.len().min(seed_at + 6)] {
-            if let Some(v) = field(l, "virtual time") {
-                f.virtual_s = parse_virtual_time(v);
-            } else if let Some(v) = field(l, "node") {
-                f.node = Some(v.to_string());
-            } else if let Some(v) = field(l, "reproduce") {
-                f.reproduce = Some(v.to_string());
-            }
+    if let Some(m) = FailureMessage::find(output) {
+        Failure {
+            message: m.headline,
+            seed: Some(m.seed),
+            virtual_s: m.virtual_time.map(|t| t.as_nanos() as f64 / 1e9),
+            node: m.node,
+            reproduce: m.reproduce,
         }
     } else if let Some(at) = lines.iter().position(|l| l.contains("' panicked at ")) {
-        f.message = lines.get(at + 1).unwrap_or(&lines[at]).to_string();
+        Failure {
+            message: lines.get(at + 1).unwrap_or(&lines[at]).to_string(),
+            ..Failure::default()
+        }
     } else {
-        f.message = "the test process failed without a panic message (killed by a signal, or \
-                     aborted)"
-            .into();
+        Failure {
+            message: "the test process failed without a panic message (killed by a signal, \
+                      or aborted)"
+                .into(),
+            ..Failure::default()
+        }
     }
-    f
 }
 
 #[cfg(test)]
@@ -230,6 +195,7 @@ virtual time: 1.500000s\n  node:         n0 (tester)\n  reproduce:    LAB_SEED=3
         let s = o.stats.unwrap();
         assert_eq!((s.virtual_s, s.rpcs, s.peers), (Some(2.5), Some(7), None));
         assert_eq!(parse_stats("labstats not json"), None);
+        assert_eq!(parse_all_stats(out).len(), 2);
     }
 
     #[test]

@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::bail;
 use crate::error::{Result, io};
 use crate::outcome::Failure;
-use crate::trace::{self, Event, Kind, fmt_time};
+use crate::trace::{self, Event, Kind, Leg, fmt_time};
 
 /// The default cap on drawn trace events.
 pub const DEFAULT_MAX_EVENTS: usize = 20_000;
@@ -52,9 +52,10 @@ const TEMPLATE: &str = include_str!("picture.html");
 pub struct PictureArgs {
     /// A trace file (JSON lines written with LAB_TRACE).
     pub trace: PathBuf,
-    /// The HTML file to write (default: the trace's path with .html).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where to write the picture (self-contained HTML; default: the
+    /// trace's path with .html).
+    #[arg(long, value_name = "FILE", alias = "output", short_alias = 'o')]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub window: Window,
 }
@@ -77,14 +78,14 @@ pub struct Window {
 pub fn picture_command(args: PictureArgs) -> Result<u8> {
     let events = trace::read(&args.trace)?;
     let out = args
-        .output
+        .html
         .unwrap_or_else(|| args.trace.with_extension("html"));
     let title = args
         .trace
         .file_name()
         .map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
     let summary = write(&out, &title, &events, &args.window, None)?;
-    println!("picture: {} ({summary})", out.display());
+    crate::say!("picture: {} ({summary})", out.display());
     Ok(crate::error::EXIT_OK)
 }
 
@@ -201,9 +202,9 @@ fn render(
     let mut lanes: BTreeMap<u32, String> = BTreeMap::new();
     lanes.insert(0, "tester".into());
     for e in events {
-        lanes.entry(e.node).or_default();
+        lanes.entry(e.node.0).or_default();
         if let Kind::NodeCreated { name } = &e.kind {
-            lanes.insert(e.node, name.clone());
+            lanes.insert(e.node.0, name.to_string());
         }
     }
 
@@ -213,36 +214,38 @@ fn render(
         .iter()
         .filter_map(|e| match &e.kind {
             // Drawn on the time axis instead.
-            Kind::Lab { topic, .. } if topic == "scenario" => None,
-            Kind::Lab { topic, message } => Some((e.node, e.time, topic.clone(), message.clone())),
+            Kind::Lab { topic, .. } if &**topic == "scenario" => None,
+            Kind::Lab { topic, message } => {
+                Some((e.node.0, e.time, topic.to_string(), message.clone()))
+            }
             Kind::Hold { rpc, leg, hold } => Some((
-                e.node,
+                e.node.0,
                 e.time,
                 "held".into(),
                 format!("rpc {rpc}: {leg} held (hold #{hold})"),
             )),
             Kind::Release { rpc, leg, hold } => Some((
-                e.node,
+                e.node.0,
                 e.time,
                 "released".into(),
                 format!("rpc {rpc}: {leg} released (hold #{hold})"),
             )),
             Kind::Duplicate { rpc, what } => Some((
-                e.node,
+                e.node.0,
                 e.time,
                 "duplicate".into(),
                 format!("rpc {rpc}: duplicate request {what}"),
             )),
-            Kind::Crash => Some((e.node, e.time, "crash".into(), "crashed".into())),
-            Kind::Restart => Some((e.node, e.time, "restart".into(), "restarted".into())),
+            Kind::Crash => Some((e.node.0, e.time, "crash".into(), "crashed".into())),
+            Kind::Restart => Some((e.node.0, e.time, "restart".into(), "restarted".into())),
             Kind::ServerAdded { server } => Some((
-                e.node,
+                e.node.0,
                 e.time,
                 "server".into(),
                 format!("server {server} added"),
             )),
             Kind::ServerDeleted { server } => Some((
-                e.node,
+                e.node.0,
                 e.time,
                 "server".into(),
                 format!("server {server} deleted"),
@@ -313,7 +316,7 @@ fn messages(events: &[&Event]) -> Vec<Msg> {
     for e in events {
         match &e.kind {
             Kind::ServerAdded { server } => {
-                hosts.insert(server, e.node);
+                hosts.insert(server, e.node.0);
             }
             Kind::Send {
                 rpc,
@@ -321,29 +324,30 @@ fn messages(events: &[&Event]) -> Vec<Msg> {
                 method,
                 bytes,
                 server,
+                ..
             } => {
-                let to = to.or_else(|| hosts.get(server.as_str()).copied());
+                let to = to.map(|n| n.0).or_else(|| hosts.get(&**server).copied());
                 by_rpc.insert(
                     *rpc,
                     (
                         e.time,
-                        e.node,
+                        e.node.0,
                         to.map_or(-1, i64::from),
                         -1,
                         -1,
                         0,
                         -1,
-                        method.clone(),
+                        method.to_string(),
                         *rpc,
                         String::new(),
-                        *bytes,
+                        *bytes as u64,
                     ),
                 );
             }
             Kind::Deliver { rpc, from: _, .. } => {
                 if let Some(m) = by_rpc.get_mut(rpc) {
                     m.3 = e.time as i64;
-                    m.2 = i64::from(e.node);
+                    m.2 = i64::from(e.node.0);
                 }
             }
             Kind::Reply { rpc, .. } => {
@@ -353,9 +357,12 @@ fn messages(events: &[&Event]) -> Vec<Msg> {
             }
             Kind::Drop { rpc, leg, reason } => {
                 if let Some(m) = by_rpc.get_mut(rpc) {
-                    m.5 = if leg == "reply" { 2 } else { 1 };
+                    m.5 = match leg {
+                        Leg::Request => 1,
+                        Leg::Reply => 2,
+                    };
                     m.6 = e.time as i64;
-                    m.9 = reason.clone();
+                    m.9 = reason.to_string();
                 }
             }
             _ => {}
@@ -401,13 +408,13 @@ fn network_state(
     for e in events {
         match &e.kind {
             Kind::Crash => {
-                crashed.entry(e.node).or_insert(e.time);
+                crashed.entry(e.node.0).or_insert(e.time);
             }
             Kind::Restart => {
-                if let Some(since) = crashed.remove(&e.node) {
+                if let Some(since) = crashed.remove(&e.node.0) {
                     push(
                         &mut bands,
-                        (e.node, since, e.time, "crash", "crashed".into(), 0),
+                        (e.node.0, since, e.time, "crash", "crashed".into(), 0),
                     );
                 }
             }
@@ -416,14 +423,14 @@ fn network_state(
                 let label = groups
                     .iter()
                     .map(|g| {
-                        let names: Vec<String> = g.iter().map(|n| format!("n{n}")).collect();
+                        let names: Vec<String> = g.iter().map(ToString::to_string).collect();
                         format!("{{{}}}", names.join(","))
                     })
                     .collect::<Vec<_>>()
                     .join(" | ");
                 for (gi, g) in groups.iter().enumerate() {
-                    for &n in g {
-                        parted.insert(n, (e.time, gi, format!("partition {label}")));
+                    for n in g {
+                        parted.insert(n.0, (e.time, gi, format!("partition {label}")));
                     }
                 }
                 global.push((e.time, "partition", format!("partition {label}")));
@@ -437,15 +444,16 @@ fn network_state(
                 global.push((e.time, "heal", "heal: every link up".into()));
             }
             Kind::NodeCreated { .. } => {
-                known.insert(e.node, ());
+                known.insert(e.node.0, ());
             }
             Kind::Link { from, to, up } => {
+                let (from, to) = (from.0, to.0);
                 if *up {
-                    down.remove(&(*from, *to));
+                    down.remove(&(from, to));
                 } else {
-                    down.insert((*from, *to), ());
+                    down.insert((from, to), ());
                 }
-                for n in [*from, *to] {
+                for n in [from, to] {
                     let links: Vec<String> = down
                         .keys()
                         .filter(|(a, b)| *a == n || *b == n)
@@ -478,7 +486,7 @@ fn network_state(
             }
             Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
             // A scenario's steps (`lab scenario`) on the time axis.
-            Kind::Lab { topic, message } if topic == "scenario" => {
+            Kind::Lab { topic, message } if &**topic == "scenario" => {
                 global.push((e.time, "step", message.clone()));
             }
             _ => {}

@@ -104,15 +104,18 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
         timeout: Duration::from_secs_f64(args.timeout),
         echo: true,
     };
-    println!(
+    crate::say!(
         "lab replay: {} {} seed {} (RUST_LOG={})",
-        test.lab, test.name, args.seed, args.log
+        test.lab,
+        test.name,
+        args.seed,
+        args.log
     );
     let result = spec.run()?;
     let outcome = &result.outcome;
-    println!();
+    crate::say!();
     match outcome.status {
-        Status::Passed => println!(
+        Status::Passed => crate::say!(
             "result:    passed ({:.3} s wall)",
             result.wall.as_secs_f64()
         ),
@@ -132,7 +135,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
                 .node
                 .as_ref()
                 .map_or(String::new(), |n| format!(" on {n}"));
-            println!(
+            crate::say!(
                 "result:    FAILED{at}{on}: {}",
                 f.message.lines().next().unwrap_or("")
             );
@@ -140,7 +143,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
     }
     if trace_path.exists() {
         let events = trace::read(&trace_path)?;
-        println!(
+        crate::say!(
             "trace:     {} ({} events)",
             trace_path.display(),
             events.len()
@@ -153,21 +156,21 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
             &args.window,
             outcome.failure.as_ref(),
         )?;
-        println!(
+        crate::say!(
             "picture:   {} ({summary})",
             short_path(&html_path).display()
         );
     } else if outcome.passed() {
-        println!(
+        crate::say!(
             "trace:     none (the test wrote no LAB_TRACE file: does it run through labrpc::run_test?)"
         );
     } else {
-        println!(
+        crate::say!(
             "trace:     none: labrpc writes LAB_TRACE only for a run that finishes, and this one \
              failed; no picture"
         );
     }
-    println!("reproduce: {}", spec.reproduce());
+    crate::say!("reproduce: {}", spec.reproduce());
     Ok(if outcome.passed() {
         EXIT_OK
     } else {

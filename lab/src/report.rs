@@ -315,10 +315,13 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 /// Prints the tables, the failures and the totals to stdout.
 pub fn print(s: &Summary) {
     for lab in &s.labs {
-        println!();
-        println!(
+        crate::say!();
+        crate::say!(
             "{}: {} tests passed on all {} seeds (grade {})",
-            lab.lab, lab.tests_passed, s.seeds.count, lab.grade
+            lab.lab,
+            lab.tests_passed,
+            s.seeds.count,
+            lab.grade
         );
         let width = lab
             .results
@@ -327,12 +330,17 @@ pub fn print(s: &Summary) {
             .max()
             .unwrap_or(4)
             .max(4);
-        println!(
+        crate::say!(
             "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}",
-            "test", "runs", "fail", "wall (mean ± sd)", "virtual", "RPCs"
+            "test",
+            "runs",
+            "fail",
+            "wall (mean ± sd)",
+            "virtual",
+            "RPCs"
         );
         for r in &lab.results {
-            println!(
+            crate::say!(
                 "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}  {}",
                 r.test,
                 r.runs,
@@ -345,12 +353,12 @@ pub fn print(s: &Summary) {
         }
     }
     if !s.failures.is_empty() {
-        println!();
-        println!("failing seeds ({}):", s.failures.len());
+        crate::say!();
+        crate::say!("failing seeds ({}):", s.failures.len());
         let mut last: Option<(&str, &str)> = None;
         for f in &s.failures {
             if last != Some((&f.lab, &f.test)) {
-                println!("  {} {}", f.lab, f.test);
+                crate::say!("  {} {}", f.lab, f.test);
                 last = Some((&f.lab, &f.test));
             }
             let at = match (f.virtual_s, &f.node) {
@@ -363,20 +371,20 @@ pub fn print(s: &Summary) {
             } else {
                 ""
             };
-            println!(
+            crate::say!(
                 "    seed {}{at}: {}{not_det}",
                 f.seed,
                 f.message.lines().next().unwrap_or("")
             );
-            println!("      {}", f.reproduce);
+            crate::say!("      {}", f.reproduce);
             if let Some(log) = &f.log {
-                println!("      log: {}", short_path(log).display());
+                crate::say!("      log: {}", short_path(log).display());
             }
         }
-        println!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
+        crate::say!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
     }
-    println!();
-    println!(
+    crate::say!();
+    crate::say!(
         "{} runs ({} failed) in {:.2} s on {} workers ({:.0}% busy running tests)",
         s.runs,
         s.failed_runs,
@@ -385,7 +393,7 @@ pub fn print(s: &Summary) {
         s.busy * 100.0
     );
     if let Some(o) = s.overhead_ms_mean {
-        println!(
+        crate::say!(
             "per run, beyond the test body's own wall time (process start, libtest, harness, \
              shared by a batch): {o:.2} ms on average"
         );
@@ -395,7 +403,7 @@ pub fn print(s: &Summary) {
         .iter()
         .map(|l| format!("{} {}", l.lab, l.grade))
         .collect();
-    println!(
+    crate::say!(
         "{}: {}",
         if s.passed { "PASSED" } else { "FAILED" },
         grades.join(", ")

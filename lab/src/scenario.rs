@@ -8,7 +8,7 @@
 //! with the arguments. This command adds the picture: the run's trace,
 //! drawn as `lab picture` does, with the scenario's steps marked on the
 //! time axis; for kvraft the history view is written beside it
-//! (`OUT-history.html`).
+//! (`FILE-history.html`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,17 +24,18 @@ pub struct ScenarioArgs {
     /// The scenario file (TOML; see docs/scenarios.md and scenarios/).
     pub file: PathBuf,
     /// The seed (default: the file's `seed`).
-    #[arg(long)]
+    #[arg(long, short = 's')]
     pub seed: Option<u64>,
     /// Run N seeds from --seed and report how often each expectation held.
-    #[arg(long, value_name = "N", conflicts_with_all = ["html", "trace"])]
+    #[arg(long, short = 'n', value_name = "N", conflicts_with_all = ["html", "trace"])]
     pub seeds: Option<u64>,
     /// Write the space-time picture (HTML) here, with the steps drawn on
-    /// it; for kvraft also the history view, as OUT-history.html.
-    #[arg(long, value_name = "OUT")]
+    /// it; for kvraft also the history view, as FILE-history.html (FILE
+    /// without its .html).
+    #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Write the trace (JSON lines) here.
-    #[arg(long, value_name = "OUT")]
+    #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// The workspace's Cargo.toml (default: found from the current
     /// directory).
@@ -125,7 +126,7 @@ pub fn scenario(args: ScenarioArgs) -> Result<u8> {
             max_events: picture::DEFAULT_MAX_EVENTS,
         };
         let summary = picture::write(html, &title, &events, &window, None)?;
-        println!("picture: {} ({summary})", html.display());
+        crate::say!("picture: {} ({summary})", html.display());
         if args.trace.is_none() {
             let _ = std::fs::remove_file(trace);
         }

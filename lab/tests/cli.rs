@@ -99,6 +99,126 @@ fn bad_numbers_are_usage_errors() {
     }
     let o = lab(&["replay", "lab", "fixture_flaky", "--seed", "abc"], &[]);
     assert!(o.stderr.contains("invalid value 'abc'"), "{}", o.stderr);
+    let dir = scratch("bad-trace");
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"time\":1,\"node\":0,\"kind\":\"heal\"}\nnot a trace\n",
+    )
+    .unwrap();
+    let o = lab(&["picture", bad.to_str().unwrap()], &[]);
+    usage_error(&o, "bad.jsonl:2: not a trace event");
+}
+
+/// A small trace, as LAB_TRACE writes it.
+fn write_trace(dir: &Path) -> PathBuf {
+    let trace = dir.join("t.jsonl");
+    std::fs::write(
+        &trace,
+        [
+            r#"{"seq":0,"time":0,"node":1,"kind":"node_created","name":"a"}"#,
+            r#"{"seq":1,"time":10,"node":1,"kind":"send","rpc":1,"end":"e","server":"s","to":0,"method":"m.x","bytes":3}"#,
+            r#"{"seq":2,"time":20,"node":1,"kind":"drop","rpc":1,"leg":"request","reason":"unreliable"}"#,
+            r#"{"seq":3,"time":30,"node":1,"kind":"a_kind_from_the_future"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    trace
+}
+
+#[test]
+fn the_picture_takes_its_file_as_html_or_as_the_old_o() {
+    let dir = scratch("picture-options");
+    let trace = write_trace(&dir);
+    for (flag, name) in [
+        ("--html", "a.html"),
+        ("-o", "b.html"),
+        ("--output", "c.html"),
+    ] {
+        let html = dir.join(name);
+        let o = lab(
+            &[
+                "picture",
+                trace.to_str().unwrap(),
+                flag,
+                html.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(o.code, 0, "{flag}: {}", o.stderr);
+        assert!(
+            std::fs::read_to_string(&html)
+                .unwrap()
+                .contains("\"unreliable\"")
+        );
+    }
+    let o = lab(&["picture", "--help"], &[]);
+    assert!(o.stdout.contains("--html <FILE>"), "{}", o.stdout);
+    assert!(!o.stdout.contains("--output"), "the old spelling is hidden");
+}
+
+/// Runs `lab ARGS` with its stdout closed before it writes a line, as in
+/// `lab ARGS | head -0`; returns the exit code and stderr.
+fn lab_into_a_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("LAB_CLI_FIXTURE_FAIL")
+        .env_remove("LAB_SEED")
+        .stdout(writer)
+        .output()
+        .expect("run the lab binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let dir = scratch("pipe");
+    let trace = write_trace(&dir);
+    let html = dir.join("t.html");
+    let runs = dir.join("runs");
+    for args in [
+        &["list"][..],
+        &["list", "lab"],
+        &["logs", trace.to_str().unwrap()],
+        &[
+            "picture",
+            trace.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[
+            "grade",
+            "lab",
+            "--test",
+            "fixture_steady",
+            "--seeds",
+            "2",
+            "--no-progress",
+            "--out",
+            runs.to_str().unwrap(),
+        ],
+        &[
+            "replay",
+            "lab",
+            "fixture_steady",
+            "--seed",
+            "1",
+            "--log",
+            "off",
+        ],
+        &["--help"],
+    ] {
+        let (code, err) = lab_into_a_closed_pipe(args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
 }
 
 #[test]
@@ -299,7 +419,7 @@ fn a_passing_grade_exits_zero_and_a_replay_draws_its_picture() {
         &[
             "picture",
             trace.to_str().unwrap(),
-            "-o",
+            "--html",
             capped.to_str().unwrap(),
             "--max-events",
             "10",
@@ -342,5 +462,32 @@ fn a_passing_grade_exits_zero_and_a_replay_draws_its_picture() {
         body[0].contains("LEADER server-1 leads term 1"),
         "{}",
         l.stdout
+    );
+}
+
+#[test]
+fn logs_read_stdin_even_when_it_is_not_utf8() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["logs", "-", "--no-color"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the lab binary");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a plain line\n\xff\xfe binary\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("a plain line") && text.contains("binary"),
+        "{text}"
     );
 }

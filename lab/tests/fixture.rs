@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use labrpc::time::{Instant, sleep};
 use labrpc::{NodeId, Server, network, node, run_test, trace};
+use labtest::StatsLine;
 
 labrpc::service! {
     /// Echoes its argument.
@@ -79,13 +80,15 @@ fn fixture_flaky() {
             panic!("fixture: seeded failure");
         }
         let net = network();
-        println!(
-            "labstats {{\"virtual_s\":{:.3},\"peers\":{},\"rpcs\":{},\"bytes\":{},\"ops\":{ops}}}",
-            t0.elapsed().as_secs_f64(),
-            servers.len(),
-            net.total_rpcs(),
-            net.total_bytes()
-        );
+        let stats = StatsLine {
+            virtual_s: Some(t0.elapsed().as_secs_f64()),
+            peers: Some(servers.len() as u64),
+            rpcs: Some(net.total_rpcs()),
+            bytes: Some(net.total_bytes()),
+            ops: Some(ops),
+            wall_ms: None,
+        };
+        println!("{}", stats.to_line());
     });
 }
 
@@ -93,6 +96,12 @@ fn fixture_flaky() {
 fn fixture_steady() {
     run_test(|| async {
         sleep(Duration::from_millis(1500)).await;
-        println!("labstats {{\"virtual_s\":1.5,\"peers\":0,\"rpcs\":0}}");
+        let stats = StatsLine {
+            virtual_s: Some(1.5),
+            peers: Some(0),
+            rpcs: Some(0),
+            ..StatsLine::default()
+        };
+        println!("{}", stats.to_line());
     });
 }

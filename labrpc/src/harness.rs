@@ -29,6 +29,9 @@
 //!   limit of wall time (a watchdog thread also prints a warning while the
 //!   thread is still blocked);
 //! - **nondeterminism** (`LAB_DETERMINISM=1`): the first differing event.
+//!
+//! The message's format is [`FailureMessage`]: written here, read back by
+//! `lab grade` and `lab replay` with the same type.
 
 // Seeds and the stall limit come from outside the simulation: the OS RNG
 // for a fresh seed, the environment for knobs. Nothing here runs inside one.
@@ -40,6 +43,7 @@ use std::time::Duration;
 
 use crate::node::NodeId;
 use crate::runtime::{self, Failure, Limits, Sim};
+use crate::time::Instant;
 use crate::trace::Event;
 
 /// Default virtual time limit of a run (6.824's per-test limit).
@@ -333,7 +337,7 @@ impl Builder {
             Ok(Err(failure)) => fail(describe(&sim, &failure, node)),
             Err(payload) => {
                 let msg = panic_message(&payload);
-                if msg.starts_with("labrpc: ") && msg.contains("\n  seed:") {
+                if msg.starts_with(FailureMessage::PREFIX) && FailureMessage::find(&msg).is_some() {
                     // Already a full failure message (a nested simulation).
                     resume_unwind(payload);
                 }
@@ -391,15 +395,20 @@ impl Builder {
                 ea.len().min(eb.len())
             ),
         };
-        panic!(
-            "labrpc: nondeterminism: seed {} gave two different runs; {detail}\n  \
-             something inside the simulation depends on the wall clock, OS randomness, \
-             HashMap order, threads, or state kept between runs\n  seed:         {}\n  \
-             reproduce:    LAB_DETERMINISM=1 {}",
-            a.seed,
-            a.seed,
-            self.reproduce(a.seed)
-        );
+        let message = FailureMessage {
+            headline: format!(
+                "{}nondeterminism: seed {} gave two different runs; {detail}\n  something \
+                 inside the simulation depends on the wall clock, OS randomness, HashMap \
+                 order, threads, or state kept between runs",
+                FailureMessage::PREFIX,
+                a.seed
+            ),
+            seed: a.seed,
+            virtual_time: None,
+            node: None,
+            reproduce: Some(format!("LAB_DETERMINISM=1 {}", self.reproduce(a.seed))),
+        };
+        panic!("{message}");
     }
 
     fn write_trace(&self, report: &Report) {
@@ -435,19 +444,112 @@ impl Builder {
     }
 
     fn failure_message(&self, sim: &Sim, seed: u64, now: u64, node: NodeId, what: &str) -> String {
-        format!(
-            "labrpc: {what}\n  seed:         {seed}\n  virtual time: {}\n  node:         {}\n  \
-             reproduce:    {}",
-            crate::time::Instant::from_nanos(now),
-            node_label(sim, node),
-            self.reproduce(seed)
-        )
+        FailureMessage {
+            headline: format!("{}{what}", FailureMessage::PREFIX),
+            seed,
+            virtual_time: Some(Instant::from_nanos(now)),
+            node: Some(node_label(sim, node)),
+            reproduce: Some(self.reproduce(seed)),
+        }
+        .to_string()
     }
 
     /// The shell command that replays `seed` of the running test.
     pub fn reproduce(&self, seed: u64) -> String {
         reproduce_command(seed)
     }
+}
+
+/// The message a failed run panics with, defined once: the harness writes
+/// it ([`Display`](std::fmt::Display)) and the `lab` tool reads it back
+/// from a test's output ([`FailureMessage::find`]).
+///
+/// ```text
+/// labrpc: a task on node n1 (raft-0) panicked: boom
+///   seed:         3
+///   virtual time: 1.500000s
+///   node:         n1 (raft-0)
+///   reproduce:    LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact
+/// ```
+///
+/// The headline may span lines (the nondeterminism report does); the
+/// `seed:` line ends it, and the other fields follow it in this order,
+/// each left out when unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureMessage {
+    /// What failed, starting with [`FailureMessage::PREFIX`].
+    pub headline: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Virtual time of the failure.
+    pub virtual_time: Option<Instant>,
+    /// The node, e.g. `n1 (raft-0)`.
+    pub node: Option<String>,
+    /// The shell command that replays the run.
+    pub reproduce: Option<String>,
+}
+
+impl FailureMessage {
+    /// How every headline starts.
+    pub const PREFIX: &str = "labrpc: ";
+
+    /// Finds the first failure message in a test's output (libtest prints
+    /// the panic message on lines of its own): the first `seed:` line that
+    /// holds a seed, the headline from the last line before it starting
+    /// with [`FailureMessage::PREFIX`] (or the line just before it), and
+    /// the fields on the lines after it.
+    pub fn find(output: &str) -> Option<FailureMessage> {
+        let lines: Vec<&str> = output.lines().collect();
+        let (seed_at, seed) = lines.iter().enumerate().find_map(|(i, l)| {
+            let seed = field(l, "seed")?.parse().ok()?;
+            Some((i, seed))
+        })?;
+        let head = lines[..seed_at]
+            .iter()
+            .rposition(|l| l.starts_with(Self::PREFIX))
+            .unwrap_or(seed_at.saturating_sub(1));
+        let mut message = FailureMessage {
+            headline: lines[head..seed_at].join("\n"),
+            seed,
+            virtual_time: None,
+            node: None,
+            reproduce: None,
+        };
+        for l in &lines[seed_at + 1..lines.len().min(seed_at + 6)] {
+            if let Some(v) = field(l, "virtual time") {
+                message.virtual_time = v.parse().ok();
+            } else if let Some(v) = field(l, "node") {
+                message.node = Some(v.to_string());
+            } else if let Some(v) = field(l, "reproduce") {
+                message.reproduce = Some(v.to_string());
+            }
+        }
+        Some(message)
+    }
+}
+
+impl std::fmt::Display for FailureMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n  seed:         {}", self.headline, self.seed)?;
+        if let Some(t) = self.virtual_time {
+            write!(f, "\n  virtual time: {t}")?;
+        }
+        if let Some(n) = &self.node {
+            write!(f, "\n  node:         {n}")?;
+        }
+        if let Some(r) = &self.reproduce {
+            write!(f, "\n  reproduce:    {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The value of a `  name: value` line.
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.trim_start()
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .map(str::trim)
 }
 
 /// Runs a test body as a simulation, configured by the `LAB_*` knobs (see
@@ -562,5 +664,55 @@ fn reproduce_command(seed: u64) -> String {
             let args: Vec<String> = std::env::args().collect();
             format!("LAB_SEED={seed} {}", args.join(" "))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> FailureMessage {
+        FailureMessage {
+            headline: "labrpc: a task on node n1 (raft-0) panicked: boom".into(),
+            seed: 3,
+            virtual_time: Some(Instant::from_nanos(1_500_000_000)),
+            node: Some("n1 (raft-0)".into()),
+            reproduce: Some("LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact".into()),
+        }
+    }
+
+    #[test]
+    fn failure_messages_read_back_as_written() {
+        let full = sample();
+        assert_eq!(
+            full.to_string(),
+            "labrpc: a task on node n1 (raft-0) panicked: boom\n  seed:         3\n  \
+             virtual time: 1.500000s\n  node:         n1 (raft-0)\n  reproduce:    \
+             LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact"
+        );
+        let two_lines = FailureMessage {
+            headline: "labrpc: nondeterminism: seed 3 gave two different runs\n  run 1: x".into(),
+            virtual_time: None,
+            node: None,
+            ..sample()
+        };
+        for m in [full, two_lines] {
+            // As libtest prints it: after its own line, before its own.
+            let output = format!(
+                "running 1 test\nlabrpc: seed 3 (random)\nthread 'x' panicked at a.rs:1:2:\n{m}\n\
+                 note: run with `RUST_BACKTRACE=1`\ntest x ... FAILED\n"
+            );
+            assert_eq!(FailureMessage::find(&output), Some(m));
+        }
+    }
+
+    #[test]
+    fn output_without_a_failure_message_has_none() {
+        assert_eq!(FailureMessage::find(""), None);
+        assert_eq!(
+            FailureMessage::find("labrpc: seed 3 (random)\ntest x ... ok"),
+            None
+        );
+        assert_eq!(FailureMessage::find("  seed: not a number"), None);
     }
 }

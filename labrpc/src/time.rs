@@ -96,6 +96,42 @@ impl fmt::Display for Instant {
     }
 }
 
+/// Reads back what [`Display`](fmt::Display) writes (`12.000345s`): whole
+/// seconds, then optionally a point and up to nine digits, then `s`. The
+/// `lab` tool reads log lines and failure messages with it.
+impl std::str::FromStr for Instant {
+    type Err = ParseInstantError;
+
+    fn from_str(s: &str) -> Result<Instant, ParseInstantError> {
+        let bad = || ParseInstantError(s.to_string());
+        let number = s.trim().strip_suffix('s').ok_or_else(bad)?;
+        let (secs, frac) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+        if secs.is_empty() || !digits(secs) || !digits(frac) || frac.len() > 9 {
+            return Err(bad());
+        }
+        let frac_nanos = format!("{frac:0<9}").parse::<u64>().map_err(|_| bad())?;
+        secs.parse::<u64>()
+            .ok()
+            .and_then(|s| s.checked_mul(1_000_000_000))
+            .and_then(|n| n.checked_add(frac_nanos))
+            .map(Instant)
+            .ok_or_else(bad)
+    }
+}
+
+/// A virtual time that is not written as `12.000345s`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseInstantError(String);
+
+impl fmt::Display for ParseInstantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a virtual time like 12.000345s: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for ParseInstantError {}
+
 /// The current virtual time; shorthand for [`Instant::now`].
 pub fn now() -> Instant {
     Instant::now()

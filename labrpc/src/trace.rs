@@ -15,25 +15,54 @@
 //!   `{"seq":3,"time":1200000,"node":1,"kind":"send","rpc":1,...}`.
 //! - Log lines (`log` crate) are not part of the trace, so `RUST_LOG` never
 //!   changes a run.
+//!
+//! # The one definition of the trace's format
+//!
+//! These types are the JSON schema of a trace, both ways: labrpc writes
+//! them ([`write_json_lines`]) and the `lab` tool reads them back with the
+//! same types ([`parse_line`], [`read_json_lines`]) for `lab picture`,
+//! `lab logs` and `lab replay`, so a change to a field cannot silently
+//! break the reader. Reading is lenient where it is cheap: a kind this
+//! version does not know reads as [`EventKind::Unknown`] (a newer labrpc
+//! never breaks an older tool), and fields a reader does not need default
+//! when missing. The format is described for users in
+//! `docs/simulator.md`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::rc::Rc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
 use crate::runtime::{self, Sim};
 
 /// Which leg of an RPC an event concerns.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Leg {
     /// Client to server.
     Request,
     /// Server to client.
     Reply,
+}
+
+impl Leg {
+    /// How the trace writes it: `"request"` or `"reply"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Leg::Request => "request",
+            Leg::Reply => "reply",
+        }
+    }
+}
+
+impl fmt::Display for Leg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a message was lost: the `reason` of a `drop` event, written in the
@@ -121,6 +150,14 @@ impl Serialize for DropReason {
     }
 }
 
+impl<'de> Deserialize<'de> for DropReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        DropReason::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown drop reason {text:?}")))
+    }
+}
+
 /// What became of a duplicated request: the `what` of a `duplicate` event,
 /// written as its [`Display`](fmt::Display) text.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -135,6 +172,19 @@ pub enum DuplicateStep {
     ReplyUsed,
     /// The call had its answer already.
     ReplyDiscarded,
+}
+
+impl DuplicateStep {
+    /// The step [`Display`](fmt::Display) writes as `s`.
+    pub fn parse(s: &str) -> Option<DuplicateStep> {
+        Some(match s {
+            "scheduled" => DuplicateStep::Scheduled,
+            "delivered" => DuplicateStep::Delivered,
+            "reply used" => DuplicateStep::ReplyUsed,
+            "reply discarded" => DuplicateStep::ReplyDiscarded,
+            _ => DuplicateStep::Lost(DropReason::parse(s.strip_prefix("lost: ")?)?),
+        })
+    }
 }
 
 impl fmt::Display for DuplicateStep {
@@ -163,8 +213,28 @@ impl Serialize for DuplicateStep {
     }
 }
 
+impl<'de> Deserialize<'de> for DuplicateStep {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        DuplicateStep::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown duplicate step {text:?}")))
+    }
+}
+
+// `NodeId` is written as its number (`#[serde(transparent)]`); read back
+// here, beside the rest of the trace's reading side.
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u32::deserialize(d).map(NodeId)
+    }
+}
+
 /// What happened.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+///
+/// Hashed with the derived `Hash` (the trace hash): a field's type may
+/// change only to one that hashes the same (`&str`, `Rc<str>` and
+/// `Cow<str>` all hash as `str`), and a new kind goes last.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// A node was created.
@@ -181,14 +251,17 @@ pub enum EventKind {
         /// Unique id of this call.
         rpc: u64,
         /// The client end.
+        #[serde(default)]
         end: Rc<str>,
         /// The server it is connected to (empty if none).
+        #[serde(default)]
         server: Rc<str>,
         /// Node hosting the server, if any.
         to: Option<NodeId>,
-        /// `service.method`.
-        method: &'static str,
+        /// `service.method` (static when recorded, owned when read).
+        method: Cow<'static, str>,
         /// Encoded request size.
+        #[serde(default)]
         bytes: usize,
     },
     /// A request reached its server and its handler started (on the
@@ -199,7 +272,8 @@ pub enum EventKind {
         /// The client's node.
         from: NodeId,
         /// `service.method`.
-        method: &'static str,
+        #[serde(default)]
+        method: Cow<'static, str>,
     },
     /// A reply reached its client (on the client's node).
     Reply {
@@ -208,6 +282,7 @@ pub enum EventKind {
         /// The server's node.
         from: NodeId,
         /// Encoded reply size (0 for an error reply).
+        #[serde(default)]
         bytes: usize,
     },
     /// A request or reply was lost.
@@ -298,12 +373,45 @@ pub enum EventKind {
         /// Human-readable description.
         message: String,
     },
+    /// A kind this version does not know, read from a newer trace (its
+    /// fields are skipped). Never recorded.
+    #[serde(other)]
+    Unknown,
+}
+
+impl EventKind {
+    /// The kind's name as the trace writes it, e.g. `"node_created"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::NodeCreated { .. } => "node_created",
+            EventKind::Crash => "crash",
+            EventKind::Restart => "restart",
+            EventKind::Send { .. } => "send",
+            EventKind::Deliver { .. } => "deliver",
+            EventKind::Reply { .. } => "reply",
+            EventKind::Drop { .. } => "drop",
+            EventKind::Hold { .. } => "hold",
+            EventKind::Release { .. } => "release",
+            EventKind::Duplicate { .. } => "duplicate",
+            EventKind::Link { .. } => "link",
+            EventKind::Partition { .. } => "partition",
+            EventKind::Heal => "heal",
+            EventKind::Config { .. } => "config",
+            EventKind::ServerAdded { .. } => "server_added",
+            EventKind::ServerDeleted { .. } => "server_deleted",
+            EventKind::End { .. } => "end",
+            EventKind::Failure { .. } => "failure",
+            EventKind::Lab { .. } => "lab",
+            EventKind::Unknown => "unknown",
+        }
+    }
 }
 
 /// One recorded event.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Event {
     /// Position in the trace, from 0.
+    #[serde(default)]
     pub seq: u64,
     /// Virtual time, in nanoseconds since the start.
     pub time: u64,
@@ -404,13 +512,47 @@ pub fn len() -> u64 {
     runtime::current().trace.borrow().count()
 }
 
-/// Writes `events` as JSON lines to `w`.
+/// Writes `events` as JSON lines to `w`; [`read_json_lines`] reads them
+/// back.
 pub fn write_json_lines(events: &[Event], mut w: impl Write) -> std::io::Result<()> {
     for e in events {
         serde_json::to_writer(&mut w, e)?;
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Reads one line of a trace; `None` if it is not an event (a log line,
+/// test output, a malformed object).
+pub fn parse_line(line: &str) -> Option<Event> {
+    let line = line.trim();
+    if !line.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(line).ok()
+}
+
+/// A line of a trace file that is not an event.
+#[derive(Debug)]
+pub struct BadLine {
+    /// Its number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub error: serde_json::Error,
+}
+
+/// Reads a whole trace, as [`write_json_lines`] writes it. Blank lines are
+/// skipped; any other line that is not an event is an error.
+pub fn read_json_lines(text: &str) -> Result<Vec<Event>, BadLine> {
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event = serde_json::from_str(line).map_err(|error| BadLine { line: i + 1, error })?;
+        events.push(event);
+    }
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -424,6 +566,173 @@ mod tests {
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{r}\""));
         }
         assert_eq!(DropReason::parse("no reason"), None);
+    }
+
+    /// One event of every kind the simulator records.
+    fn every_kind() -> Vec<EventKind> {
+        let (n1, n2) = (NodeId(1), NodeId(2));
+        let mut kinds = vec![
+            EventKind::NodeCreated {
+                name: "raft-1".into(),
+            },
+            EventKind::Crash,
+            EventKind::Restart,
+            EventKind::Send {
+                rpc: 1,
+                end: "e1".into(),
+                server: "s2".into(),
+                to: Some(n2),
+                method: "Raft.request_vote".into(),
+                bytes: 9,
+            },
+            EventKind::Send {
+                rpc: 2,
+                end: "e1".into(),
+                server: "".into(),
+                to: None,
+                method: "Raft.append_entries".into(),
+                bytes: 0,
+            },
+            EventKind::Deliver {
+                rpc: 1,
+                from: n1,
+                method: "Raft.request_vote".into(),
+            },
+            EventKind::Reply {
+                rpc: 1,
+                from: n2,
+                bytes: 4,
+            },
+            EventKind::Hold {
+                rpc: 3,
+                leg: Leg::Request,
+                hold: 1,
+            },
+            EventKind::Release {
+                rpc: 3,
+                leg: Leg::Reply,
+                hold: 1,
+            },
+            EventKind::Link {
+                from: n1,
+                to: n2,
+                up: false,
+            },
+            EventKind::Partition {
+                groups: vec![vec![n1], vec![n2, NodeId(3)]],
+            },
+            EventKind::Heal,
+            EventKind::Config {
+                setting: "reliable=false".into(),
+            },
+            EventKind::ServerAdded {
+                server: "s2".into(),
+            },
+            EventKind::ServerDeleted {
+                server: "s2".into(),
+            },
+            EventKind::End {
+                end: "e1".into(),
+                enabled: false,
+            },
+            EventKind::Failure {
+                message: "labrpc: boom\n  seed:         3".into(),
+            },
+            EventKind::Lab {
+                topic: "leader".into(),
+                message: "term 4 \"quoted\" ✓".into(),
+            },
+        ];
+        for reason in DropReason::ALL {
+            kinds.push(EventKind::Drop {
+                rpc: 4,
+                leg: Leg::Reply,
+                reason,
+            });
+            kinds.push(EventKind::Duplicate {
+                rpc: 4,
+                what: DuplicateStep::Lost(reason),
+            });
+        }
+        for what in [
+            DuplicateStep::Scheduled,
+            DuplicateStep::Delivered,
+            DuplicateStep::ReplyUsed,
+            DuplicateStep::ReplyDiscarded,
+        ] {
+            kinds.push(EventKind::Duplicate { rpc: 5, what });
+        }
+        kinds
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_written() {
+        let events: Vec<Event> = every_kind()
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: i as u64,
+                time: 1_000_000 * i as u64 + 7,
+                node: NodeId(i as u32 % 3),
+                kind,
+            })
+            .collect();
+        let mut out = Vec::new();
+        write_json_lines(&events, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(read_json_lines(&text).unwrap(), events);
+        for (line, e) in text.lines().zip(&events) {
+            assert_eq!(parse_line(line).as_ref(), Some(e));
+            let json: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(json["kind"], e.kind.name(), "{line}");
+        }
+        // The written form is the documented one (docs/simulator.md).
+        assert_eq!(
+            text.lines().nth(3),
+            Some(
+                r#"{"seq":3,"time":3000007,"node":0,"kind":"send","rpc":1,"end":"e1","server":"s2","to":2,"method":"Raft.request_vote","bytes":9}"#
+            )
+        );
+    }
+
+    #[test]
+    fn reading_tolerates_new_kinds_and_missing_fields() {
+        let e = parse_line(r#"{"seq":5,"time":5,"node":0,"kind":"timer_fired","x":1}"#).unwrap();
+        assert_eq!(e.kind, EventKind::Unknown);
+        let e = parse_line(r#"{"time":5,"node":1,"kind":"send","rpc":1,"to":null,"method":"m"}"#)
+            .unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::Send {
+                rpc: 1,
+                end: "".into(),
+                server: "".into(),
+                to: None,
+                method: "m".into(),
+                bytes: 0
+            }
+        );
+        assert!(parse_line("   1.0s n1 x INFO a: b").is_none());
+        assert!(
+            parse_line(
+                r#"{"time":5,"node":1,"kind":"drop","rpc":1,"leg":"request","reason":"??"}"#
+            )
+            .is_none()
+        );
+        let bad =
+            read_json_lines("\n{\"time\":1,\"node\":0,\"kind\":\"heal\"}\nnot json\n").unwrap_err();
+        assert_eq!(bad.line, 3);
+    }
+
+    #[test]
+    fn duplicate_steps_read_back_from_their_text() {
+        for kind in every_kind() {
+            if let EventKind::Duplicate { what, .. } = kind {
+                assert_eq!(DuplicateStep::parse(&what.to_string()), Some(what));
+            }
+        }
+        assert_eq!(DuplicateStep::parse("lost: nothing"), None);
+        assert_eq!(Leg::Reply.to_string(), "reply");
     }
 
     #[test]

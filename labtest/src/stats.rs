@@ -13,6 +13,8 @@
 //! RPCs, bytes sent, and operations (commands committed or client
 //! operations, as the lab counts them). The third line carries the same
 //! numbers as JSON for `lab grade`; every field is optional when parsed.
+//! [`StatsLine`] is that line's one definition: the graders write it and
+//! `lab grade` reads it with the same type.
 
 use labrpc::network;
 use labrpc::time::Instant;
@@ -65,6 +67,12 @@ impl StatsLine {
     /// The last stats line in a test's output, if any.
     pub fn find_last(output: &str) -> Option<StatsLine> {
         output.lines().rev().find_map(StatsLine::parse)
+    }
+
+    /// Every stats line in a test's output, in order (one per run when a
+    /// process runs several seeds).
+    pub fn find_all(output: &str) -> Vec<StatsLine> {
+        output.lines().filter_map(StatsLine::parse).collect()
     }
 }
 
@@ -170,6 +178,7 @@ mod tests {
         assert_eq!(StatsLine::parse("labstats not json"), None);
         assert_eq!(StatsLine::parse("xlabstats {}"), None);
         assert_eq!(StatsLine::find_last("nothing here"), None);
+        assert_eq!(StatsLine::find_all(out).len(), 2);
     }
 
     #[test]

@@ -83,7 +83,6 @@ fn main() {
             let config = RunConfig {
                 workers,
                 dir: dir.clone(),
-                progress: false,
             };
             let cpu = cpu_time();
             let r = run_job::<Wc>(&spec, &config).expect("the job runs");

@@ -30,8 +30,9 @@
 //! | [`coordinator`] | the task-assignment state machine |
 //! | [`worker`] | the worker loop and its map and reduce tasks |
 //!
-//! The framework (`src/framework/`, `src/bin/`: do not edit), re-exported
-//! here under the same names:
+//! The framework (`src/framework/`: do not edit), re-exported here under
+//! the same names (the `mapreduce` command over [`real`] is the framework
+//! crate `mapreduce/cli`):
 //!
 //! | module | what |
 //! | --- | --- |

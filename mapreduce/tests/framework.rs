@@ -1,9 +1,8 @@
-//! The framework's own tests: job validation, the runner's errors, the
-//! sequential reference. They pass with or without the student's code
-//! (the grader is `tests/grader`).
+//! The framework's own tests: job validation, the sequential reference.
+//! They pass with or without the student's code (the grader is
+//! `tests/grader`; the `mapreduce` command's tests are in `cli/tests`).
 
 use std::path::Path;
-use std::process::Command;
 
 use mapreduce::apps::Indexer;
 use mapreduce::real::run_sequential;
@@ -27,18 +26,6 @@ fn job_dir() -> tempfile::TempDir {
         .prefix("mr-framework-")
         .tempdir()
         .expect("cannot create a temporary directory")
-}
-
-/// Runs the real runner's binary; returns (exit code, stderr).
-fn runner(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mapreduce"))
-        .args(args)
-        .output()
-        .expect("the runner starts");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -74,27 +61,6 @@ fn zero_reduce_tasks_is_a_clear_error() {
         .with_n_reduce(0)
         .unwrap_err();
     assert!(matches!(err, MrError::NoReduceTasks), "{err:?}");
-}
-
-#[test]
-fn runner_reports_bad_inputs() {
-    let dir = job_dir();
-    let d = dir.path().to_str().unwrap();
-    let (code, err) = runner(&["wc", "-q", "--dir", d]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("mapreduce: error: no input files"), "{err}");
-
-    let (code, err) = runner(&["wc", "-q", "--dir", d, "data/no-such-file.txt"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("cannot read input file \"data/no-such-file.txt\""),
-        "{err}"
-    );
-    assert_eq!(
-        mapreduce::files::list_dir(dir.path()).unwrap(),
-        Vec::<String>::new(),
-        "a job that cannot start writes nothing"
-    );
 }
 
 #[test]

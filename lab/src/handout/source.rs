@@ -282,13 +282,16 @@ impl Source {
             .map_or_else(|| lab.to_string(), str::to_string)
     }
 
-    /// The workspace manifest with only `labs` among the lab members.
+    /// The workspace manifest with only `labs` among the lab members. A
+    /// member inside a lab's directory (`mapreduce/cli`) comes with its lab,
+    /// as its files do.
     fn manifest_for(&self, labs: &[String]) -> String {
         let mut doc = self.manifest.clone();
         let keep = |v: &Value| {
             v.as_str().is_none_or(|s| {
+                let dir = s.split('/').next().unwrap_or(s);
                 !MEMBERS_NOT_HANDED_OUT.contains(&s)
-                    && (!self.labs.iter().any(|l| l == s) || labs.iter().any(|l| l == s))
+                    && (!self.labs.iter().any(|l| l == dir) || labs.iter().any(|l| l == dir))
             })
         };
         if let Some(a) = doc["workspace"]["members"].as_array_mut() {

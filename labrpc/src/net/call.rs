@@ -165,7 +165,7 @@ impl<'e> Call<'e> {
                 end: end.state.name.clone(),
                 server,
                 to: route.as_ref().ok().map(|r| r.server.node),
-                method,
+                method: method.into(),
                 bytes: req.len(),
             },
         );
@@ -260,7 +260,7 @@ impl<'e> Call<'e> {
             EventKind::Deliver {
                 rpc: self.rpc,
                 from: self.client,
-                method: self.method,
+                method: self.method.into(),
             },
         );
         Ok(())

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use futures::future::LocalBoxFuture;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{App, Ctx, Env, WorkerId};
 use crate::coordinator::Assignment;
@@ -48,9 +47,6 @@ pub struct RunConfig {
     pub workers: usize,
     /// The job's directory (created if missing).
     pub dir: PathBuf,
-    /// Show a progress bar on stderr (hidden anyway if stderr is not a
-    /// terminal).
-    pub progress: bool,
 }
 
 /// What a real run did.
@@ -189,14 +185,31 @@ impl CoordinatorLink for ChannelLink {
 ///
 /// # Panics
 /// If an app panics (a bug in the app, not a crash).
-#[allow(clippy::disallowed_methods)] // real runner: wall clock and OS threads
 pub fn run_job<A: App + Default>(spec: &JobSpec, config: &RunConfig) -> Result<RunReport, MrError> {
+    run_job_with_progress::<A>(spec, config, |_| {})
+}
+
+/// [`run_job`], calling `progress` with the job's statistics each time the
+/// coordinator looks at the job (after every message from a worker, and at
+/// least every [`TICK`]), on the calling thread: the `mapreduce` command
+/// (`mapreduce/cli`) draws its progress bar with it.
+///
+/// # Errors
+/// As [`run_job`].
+///
+/// # Panics
+/// As [`run_job`].
+#[allow(clippy::disallowed_methods)] // real runner: wall clock and OS threads
+pub fn run_job_with_progress<A: App + Default>(
+    spec: &JobSpec,
+    config: &RunConfig,
+    mut progress: impl FnMut(&JobStats),
+) -> Result<RunReport, MrError> {
     let workers = config.workers.max(1);
     let (requests, inbox) = crossbeam_channel::unbounded();
     let alive: Alive = Arc::default();
     let next_id = AtomicU64::new(0);
     let crashes = AtomicU64::new(0);
-    let progress = progress_bar(spec, config.progress);
     let start = Instant::now();
     let (stats, results) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -214,13 +227,12 @@ pub fn run_job<A: App + Default>(spec: &JobSpec, config: &RunConfig) -> Result<R
             })
             .collect();
         drop(requests);
-        let stats = coordinate(JobTracker::new(spec), &inbox, &progress, start);
+        let stats = coordinate(JobTracker::new(spec), &inbox, &mut progress, start);
         drop(inbox);
         let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         (stats, results)
     });
     let wall = start.elapsed();
-    progress.finish_and_clear();
     let mut first_error = None;
     for r in results {
         match r {
@@ -281,7 +293,7 @@ fn worker_thread<A: App + Default>(
 fn coordinate(
     mut tracker: JobTracker,
     inbox: &Receiver<Request>,
-    progress: &ProgressBar,
+    progress: &mut impl FnMut(&JobStats),
     start: Instant,
 ) -> JobStats {
     let mut parked: VecDeque<Sender<Assignment>> = VecDeque::new();
@@ -296,7 +308,7 @@ fn coordinate(
             let _ = reply.send(a);
             parked.pop_front();
         }
-        show(progress, tracker.stats());
+        progress(tracker.stats());
         if tracker.done() {
             return tracker.stats().clone();
         }
@@ -307,30 +319,6 @@ fn coordinate(
             Err(RecvTimeoutError::Disconnected) => return tracker.stats().clone(),
         }
     }
-}
-
-fn progress_bar(spec: &JobSpec, visible: bool) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new((spec.n_map() + spec.n_reduce()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} tasks  {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
-fn show(bar: &ProgressBar, s: &JobStats) {
-    bar.set_position((s.maps_done + s.reduces_done) as u64);
-    bar.set_message(format!(
-        "map {}/{}  reduce {}/{}  re-executions {}",
-        s.maps_done, s.n_map, s.reduces_done, s.n_reduce, s.reexecutions
-    ));
 }
 
 /// Runs the sequential reference of `A` over `spec`'s inputs on this

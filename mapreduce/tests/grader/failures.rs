@@ -2,11 +2,11 @@
 //! renaming it, and jobs that cannot start.
 
 use std::cell::Cell;
-use std::process::Command;
 
 use crate::harness::*;
 use labrpc::time;
 use mapreduce::apps::{Wc, words};
+use mapreduce::real::{RunConfig, prepare_dir, run_job};
 use mapreduce::{App, Ctx, JobSpec, KeyValue};
 
 /// Word count whose worker crashes in its second `reduce` call: after the
@@ -92,28 +92,22 @@ fn workers_exit_when_the_coordinator_is_gone() {
     });
 }
 
-/// Runs the real runner's binary; returns (exit code, stderr).
-fn runner(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mapreduce"))
-        .args(args)
-        .output()
-        .expect("the runner starts");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn runner_refuses_a_directory_with_an_earlier_job() {
+    // As `mapreduce wc --dir D` and then `--clean` do.
     let dir = job_dir();
     std::fs::write(dir.path().join("mr-out-3"), "old 1\n").unwrap();
-    let d = dir.path().to_str().unwrap();
     let input = inputs()[0].clone();
-    let (code, err) = runner(&["wc", "-q", "--dir", d, &input]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("already holds \"mr-out-3\""), "{err}");
-    let (code, err) = runner(&["wc", "-q", "--clean", "--dir", d, &input]);
-    assert_eq!(code, 0, "{err}");
+    let err = prepare_dir(dir.path(), false).unwrap_err();
+    assert!(
+        err.to_string().contains("already holds \"mr-out-3\""),
+        "{err}"
+    );
+    prepare_dir(dir.path(), true).unwrap();
+    let config = RunConfig {
+        workers: 2,
+        dir: dir.path().to_path_buf(),
+    };
+    run_job::<Wc>(&JobSpec::new(vec![input.clone()]).unwrap(), &config).unwrap();
     assert_eq!(output(dir.path()), reference::<Wc>(&[input]));
 }

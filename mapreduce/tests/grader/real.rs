@@ -11,7 +11,6 @@ fn config(workers: usize, dir: &std::path::Path) -> RunConfig {
     RunConfig {
         workers,
         dir: dir.to_path_buf(),
-        progress: false,
     }
 }
 

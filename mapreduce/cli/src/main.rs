@@ -2,22 +2,40 @@
 //! worker threads on the wall clock, or the sequential reference.
 //!
 //! ```text
+//! cargo run --release -p mapreduce-cli -- wc mapreduce/data/pg-*.txt
 //! mapreduce wc data/pg-*.txt                 # 2 workers, output in mr-tmp/mr-out-*
 //! mapreduce wc -w 4 --dir out data/*.txt     # 4 workers, output in out/
 //! mapreduce wc --sequential data/pg-*.txt    # the reference, in mr-tmp/mr-out-0
 //! ```
 //!
+//! The command lives in a crate of its own (framework, like
+//! `mapreduce/src/framework/`) so that the lab crate has no command-line
+//! dependencies (clap, indicatif): the progress bar is drawn here, from
+//! the statistics [`run_job_with_progress`] reports.
+//!
 //! Exit status: 0 on success, 1 on an error (printed on stderr), 2 on a
 //! command-line error.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use mapreduce::apps::{Crash, EarlyExit, Indexer, JobCount, MTiming, NoCrash, RTiming, Wc};
-use mapreduce::real::{RunConfig, prepare_dir, run_job, run_sequential};
+use mapreduce::job::JobStats;
+use mapreduce::real::{RunConfig, prepare_dir, run_job_with_progress, run_sequential};
 use mapreduce::{App, JobSpec, MrError};
+
+/// `println!` that never panics: output to a closed pipe (`mapreduce ... |
+/// head -1`) is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 /// Run a MapReduce job over files: one coordinator and N worker threads.
 #[derive(Parser, Debug)]
@@ -87,7 +105,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mapreduce: error: {e}");
+            let _ = writeln!(std::io::stderr(), "mapreduce: error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -109,34 +127,36 @@ fn run<A: App + Default>(cli: &Cli) -> Result<(), MrError> {
     if cli.sequential {
         let r = run_sequential::<A>(&spec, &cli.dir)?;
         let secs = r.wall.as_secs_f64();
-        println!(
+        say!(
             "mapreduce: {} over {} files ({megabytes:.2} MB), sequential reference",
             A::NAME,
             spec.n_map()
         );
-        println!("  keys       {}", r.keys);
-        println!(
+        say!("  keys       {}", r.keys);
+        say!(
             "  wall time  {secs:.3} s  ({:.1} MB/s)",
             megabytes / secs.max(1e-9)
         );
-        println!("  output     {}", cli.dir.join("mr-out-0").display());
+        say!("  output     {}", cli.dir.join("mr-out-0").display());
         return Ok(());
     }
     let config = RunConfig {
         workers: usize::from(cli.workers),
         dir: cli.dir.clone(),
-        progress: !cli.quiet,
     };
-    let r = run_job::<A>(&spec, &config)?;
+    let bar = progress_bar(&spec, !cli.quiet);
+    let r = run_job_with_progress::<A>(&spec, &config, |s| show(&bar, s));
+    bar.finish_and_clear();
+    let r = r?;
     let s = &r.stats;
     let secs = r.wall.as_secs_f64();
-    println!(
+    say!(
         "mapreduce: {} over {} files ({megabytes:.2} MB) with {} workers",
         A::NAME,
         s.n_map,
         r.workers
     );
-    println!(
+    say!(
         "  tasks      {} ({} map + {} reduce), {} assignments, {} re-executions, {} worker crashes",
         s.n_map + s.n_reduce,
         s.n_map,
@@ -145,12 +165,38 @@ fn run<A: App + Default>(cli: &Cli) -> Result<(), MrError> {
         s.reexecutions,
         r.crashes
     );
-    println!(
+    say!(
         "  wall time  {secs:.3} s  ({:.1} MB/s)",
         megabytes / secs.max(1e-9)
     );
-    println!("  output     {}", outputs(&cli.dir, s.n_reduce));
+    say!("  output     {}", outputs(&cli.dir, s.n_reduce));
     Ok(())
+}
+
+/// A progress bar on stderr (hidden if `visible` is false or stderr is not
+/// a terminal).
+fn progress_bar(spec: &JobSpec, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new((spec.n_map() + spec.n_reduce()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} tasks  {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn show(bar: &ProgressBar, s: &JobStats) {
+    bar.set_position((s.maps_done + s.reduces_done) as u64);
+    bar.set_message(format!(
+        "map {}/{}  reduce {}/{}  re-executions {}",
+        s.maps_done, s.n_map, s.reduces_done, s.n_reduce, s.reexecutions
+    ));
 }
 
 fn outputs(dir: &Path, n_reduce: usize) -> String {
