@@ -4,6 +4,21 @@
 //! the state, step it, and return. The tasks that wait (election timer,
 //! replicators, applier) live in `election.rs`, `replication.rs` and
 //! `apply.rs`.
+// SOLUTION BEGIN
+//!
+//! Every message a peer receives, request or reply, goes through
+//! [`Core::step`]: the term rules of Figure 2 ("Rules for all servers"),
+//! once, then the current role's own `step_*`, as in etcd-io/raft:
+//!
+//! ```text
+//! step(msg)                      core.rs: a newer term -> follow; an older one -> refuse or drop
+//!   Follower  -> step_follower   handlers.rs: vote, AppendEntries, InstallSnapshot
+//!   Candidate -> step_candidate  election.rs: count votes, win; or follow this term's leader
+//!   Leader    -> step_leader     replication.rs: replies to AppendEntries / InstallSnapshot
+//! check_invariants()             the field comments' invariants, in debug builds
+//! ```
+// SOLUTION END
+// HANDOUT:
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,6 +37,10 @@ use log::debug;
 use serde::{Deserialize, Serialize};
 
 use crate::raft_log::Log;
+use crate::rpc::{
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
+    RequestVoteArgs, RequestVoteReply,
+};
 // SOLUTION END
 // HANDOUT:
 
@@ -67,7 +86,7 @@ pub enum Role {
 /// The leader's view of each follower.
 ///
 /// Invariant: `matched[p] < next[p] <= log.last_index() + 1` for every
-/// peer `p` (the leader's own slots are kept at its last index).
+/// peer `p` (the leader's own slots are set when it wins and unused after).
 #[derive(Debug)]
 pub struct Progress {
     /// Index of the next entry to send to each peer.
@@ -91,6 +110,106 @@ impl Progress {
             HEARTBEAT_INTERVAL
         }
     }
+}
+
+/// Every message a peer steps: the three requests, and the replies to the
+/// requests it sent (with those requests: a reply means something only
+/// next to what it answers).
+#[derive(Debug)]
+pub enum Message {
+    /// A candidate asks for this peer's vote.
+    RequestVote(RequestVoteArgs),
+    /// A leader sends entries (or a heartbeat).
+    AppendEntries(AppendEntriesArgs),
+    /// A leader sends its snapshot.
+    InstallSnapshot(InstallSnapshotArgs),
+    /// `peer` answered this peer's RequestVote `args`.
+    RequestVoteReply {
+        /// Who answered.
+        peer: usize,
+        /// What this peer asked.
+        args: RequestVoteArgs,
+        /// The answer.
+        reply: RequestVoteReply,
+    },
+    /// `peer` answered this peer's AppendEntries `args`.
+    AppendEntriesReply {
+        /// Who answered.
+        peer: usize,
+        /// What this peer sent.
+        args: AppendEntriesArgs,
+        /// The answer.
+        reply: AppendEntriesReply,
+    },
+    /// `peer` answered this peer's InstallSnapshot `args`.
+    InstallSnapshotReply {
+        /// Who answered.
+        peer: usize,
+        /// What this peer sent.
+        args: InstallSnapshotArgs,
+        /// The answer.
+        reply: InstallSnapshotReply,
+    },
+}
+
+impl Message {
+    /// The sender's term: the requester's, or the replier's.
+    fn term(&self) -> u64 {
+        match self {
+            Message::RequestVote(args) => args.term,
+            Message::AppendEntries(args) => args.term,
+            Message::InstallSnapshot(args) => args.term,
+            Message::RequestVoteReply { reply, .. } => reply.term,
+            Message::AppendEntriesReply { reply, .. } => reply.term,
+            Message::InstallSnapshotReply { reply, .. } => reply.term,
+        }
+    }
+
+    /// The term of the exchange: a request's own, or the term in which
+    /// this peer sent the request a reply answers.
+    fn exchange_term(&self) -> u64 {
+        match self {
+            Message::RequestVote(args) | Message::RequestVoteReply { args, .. } => args.term,
+            Message::AppendEntries(args) | Message::AppendEntriesReply { args, .. } => args.term,
+            Message::InstallSnapshot(args) | Message::InstallSnapshotReply { args, .. } => {
+                args.term
+            }
+        }
+    }
+
+    /// The answer to a message of an earlier term than `term`: a request
+    /// is refused (with `term`, so that its sender catches up); a reply
+    /// comes too late to matter.
+    fn refusal(&self, term: u64) -> Option<Reply> {
+        match self {
+            Message::RequestVote(_) => Some(Reply::RequestVote(RequestVoteReply {
+                term,
+                granted: false,
+            })),
+            Message::AppendEntries(_) => Some(Reply::AppendEntries(AppendEntriesReply {
+                term,
+                success: false,
+                conflict_term: None,
+                conflict_index: 0,
+                log_len: 0,
+            })),
+            Message::InstallSnapshot(_) => {
+                Some(Reply::InstallSnapshot(InstallSnapshotReply { term }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The answer to a request (replies get none).
+#[derive(Debug)]
+pub enum Reply {
+    /// To a RequestVote.
+    RequestVote(RequestVoteReply),
+    /// To an AppendEntries.
+    AppendEntries(AppendEntriesReply),
+    /// To an InstallSnapshot.
+    InstallSnapshot(InstallSnapshotReply),
 }
 
 /// What survives a crash (Figure 2's persistent state).
@@ -243,8 +362,36 @@ impl Core {
         self.election_wake.notify();
     }
 
+    /// Steps one message, request or reply; returns the answer to a
+    /// request. Figure 2's rules for all servers come first, here, for
+    /// every message alike:
+    ///
+    /// - a newer term, in a request or a reply, makes this peer adopt it
+    ///   (forgetting its vote) and follow;
+    /// - a message of an older term is refused if it is a request, and
+    ///   dropped if it is a reply (it answers a request of an older term).
+    ///
+    /// What is left is a message of the current term, which the current
+    /// role handles: [`Core::step_follower`], [`Core::step_candidate`],
+    /// [`Core::step_leader`].
+    pub fn step(&mut self, msg: Message) -> Option<Reply> {
+        if msg.term() > self.term {
+            self.become_follower(msg.term());
+        }
+        let reply = if msg.exchange_term() < self.term {
+            msg.refusal(self.term)
+        } else {
+            match self.role {
+                Role::Follower => self.step_follower(msg),
+                Role::Candidate { .. } => self.step_candidate(msg),
+                Role::Leader(_) => self.step_leader(msg),
+            }
+        };
+        self.check_invariants();
+        reply
+    }
+
     /// Adopts `term` if it is newer (forgetting the vote) and follows.
-    /// Every RPC and reply with a newer term goes through here.
     pub fn become_follower(&mut self, term: u64) {
         let was_leader = self.is_leader();
         if term > self.term {
@@ -262,14 +409,8 @@ impl Core {
         }
     }
 
-    /// Whether a candidate whose log ends at (`index`, `term`) is at least
-    /// as up to date as this peer (§5.4.1).
-    pub fn candidate_up_to_date(&self, index: u64, term: u64) -> bool {
-        let (my_index, my_term) = (self.log.last_index(), self.log.last_term());
-        term > my_term || (term == my_term && index >= my_index)
-    }
-
-    /// Moves `commit_index` forward (never back) and wakes the applier.
+    /// Moves `commit_index` forward (never back, never past the log) and
+    /// wakes the applier.
     pub fn commit_to(&mut self, index: u64) {
         let index = index.min(self.log.last_index());
         if index > self.commit_index {
@@ -280,19 +421,73 @@ impl Core {
         }
     }
 
-    /// Leader: commits the highest index stored on a majority whose entry
-    /// is from the current term (§5.4.2: never by counting replicas of an
-    /// older term's entry).
-    pub fn advance_commit(&mut self) {
-        let Role::Leader(p) = &self.role else { return };
-        let mut matched = p.matched.clone();
-        matched[self.me] = self.log.last_index();
-        matched.sort_unstable();
-        // The (n/2+1)-th highest match is stored on a majority.
-        let majority = matched[(matched.len() - 1) / 2];
-        if majority > self.commit_index && self.log.term(majority) == Some(self.term) {
-            self.commit_to(majority);
+    /// Checks, in debug builds, the invariants the field comments state;
+    /// called after every step and every change from outside a step.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
         }
+        let me = self.me;
+        let (base, last) = (self.log.base(), self.log.last_index());
+        debug_assert!(
+            base <= self.commit_index && self.commit_index <= last,
+            "{me}: commit index {} outside the log {base}..={last}",
+            self.commit_index
+        );
+        debug_assert!(
+            self.last_applied <= self.commit_index,
+            "{me}: applied {} beyond the commit index {}",
+            self.last_applied,
+            self.commit_index
+        );
+        debug_assert!(
+            base <= self.last_applied || self.snapshot_pending,
+            "{me}: the snapshot ..={base} is neither applied (applied ..={}) nor pending",
+            self.last_applied
+        );
+        debug_assert!(
+            self.log.last_term() <= self.term,
+            "{me}: a log entry of term {} is newer than the current term {}",
+            self.log.last_term(),
+            self.term
+        );
+        let majority = self.n() / 2 + 1;
+        match &self.role {
+            Role::Follower => {}
+            Role::Candidate { votes } => {
+                debug_assert_eq!(
+                    self.voted_for,
+                    Some(me),
+                    "{me}: a candidate votes for itself"
+                );
+                debug_assert!(
+                    (1..majority).contains(votes),
+                    "{me}: a candidate with {votes} votes of {majority} needed"
+                );
+            }
+            Role::Leader(p) => {
+                debug_assert_eq!(self.voted_for, Some(me), "{me}: a leader voted for itself");
+                for peer in 0..self.n() {
+                    debug_assert!(
+                        p.matched[peer] < p.next[peer] && p.next[peer] <= last + 1,
+                        "{me}: peer {peer} has match {} and next {}, log ..={last}",
+                        p.matched[peer],
+                        p.next[peer]
+                    );
+                }
+            }
+        }
+        // Persistent state is saved before anything that depends on it.
+        let saved = self.persister.read_state();
+        let pristine = self.term == 0 && self.voted_for.is_none() && last == 0;
+        debug_assert!(
+            saved == self.encode_state() || (saved.is_empty() && pristine),
+            "{me}: term, vote or log changed without being persisted"
+        );
+        debug_assert!(
+            self.persister.read_snapshot() == self.snapshot,
+            "{me}: the snapshot changed without being persisted"
+        );
     }
     // SOLUTION END
     // HANDOUT: // Your helpers here: persisting, stepping down, committing, ...
