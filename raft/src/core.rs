@@ -8,14 +8,17 @@
 //!
 //! Every message a peer receives, request or reply, goes through
 //! [`Core::step`]: the term rules of Figure 2 ("Rules for all servers"),
-//! once, then the current role's own `step_*`, as in etcd-io/raft:
+//! once, for every message, and only then what the message itself asks
+//! (as etcd-io/raft's `Step` does before `stepLeader` / `stepCandidate` /
+//! `stepFollower`):
 //!
 //! ```text
-//! step(msg)                      core.rs: a newer term -> follow; an older one -> refuse or drop
-//!   Follower  -> step_follower   handlers.rs: vote, AppendEntries, InstallSnapshot
-//!   Candidate -> step_candidate  election.rs: count votes, win; or follow this term's leader
-//!   Leader    -> step_leader     replication.rs: replies to AppendEntries / InstallSnapshot
-//! check_invariants()             the field comments' invariants, in debug builds
+//! step(msg)           core.rs: a newer term -> follow it; an older one -> refuse or drop
+//!   a request         handlers.rs: the receiver rules, in any role (a candidate
+//!                     that hears from this term's leader follows it)
+//!   a reply, by role  election.rs: step_candidate counts votes, wins
+//!                     replication.rs: step_leader moves a follower's progress, commits
+//! check_invariants()  the field comments' invariants, in debug builds
 //! ```
 // SOLUTION END
 // HANDOUT:
@@ -371,9 +374,12 @@ impl Core {
     /// - a message of an older term is refused if it is a request, and
     ///   dropped if it is a reply (it answers a request of an older term).
     ///
-    /// What is left is a message of the current term, which the current
-    /// role handles: [`Core::step_follower`], [`Core::step_candidate`],
-    /// [`Core::step_leader`].
+    /// What is left is a message of the current term. A request is
+    /// answered by Figure 2's receiver rules, the same in every role
+    /// ([`Core::vote`], [`Core::append_entries`],
+    /// [`Core::install_snapshot`]); a reply goes to the role that sent the
+    /// request ([`Core::step_candidate`], [`Core::step_leader`]; a peer
+    /// that follows now has no use for it).
     pub fn step(&mut self, msg: Message) -> Option<Reply> {
         if msg.term() > self.term {
             self.become_follower(msg.term());
@@ -381,10 +387,19 @@ impl Core {
         let reply = if msg.exchange_term() < self.term {
             msg.refusal(self.term)
         } else {
-            match self.role {
-                Role::Follower => self.step_follower(msg),
-                Role::Candidate { .. } => self.step_candidate(msg),
-                Role::Leader(_) => self.step_leader(msg),
+            match msg {
+                Message::RequestVote(args) => Some(Reply::RequestVote(self.vote(args))),
+                Message::AppendEntries(args) => {
+                    Some(Reply::AppendEntries(self.append_entries(args)))
+                }
+                Message::InstallSnapshot(args) => {
+                    Some(Reply::InstallSnapshot(self.install_snapshot(args)))
+                }
+                reply => match self.role {
+                    Role::Follower => None,
+                    Role::Candidate { .. } => self.step_candidate(reply),
+                    Role::Leader(_) => self.step_leader(reply),
+                },
             }
         };
         self.check_invariants();
@@ -555,11 +570,18 @@ mod paper_tests {
         c
     }
 
+    /// Peer 0 of `n`, campaigning in `term` (from `term - 1`), with the
+    /// RequestVote it sends.
+    fn candidate(n: usize, term: u64, terms: &[u64]) -> (Core, RequestVoteArgs) {
+        let mut c = peer(n, term - 1, terms);
+        let args = c.campaign();
+        (c, args)
+    }
+
     /// Peer 0 of `n`, elected leader of `term` (by campaigning from
     /// `term - 1` and winning the votes of peers 1, 2, ...).
     fn leader(n: usize, term: u64, terms: &[u64]) -> Core {
-        let mut c = peer(n, term - 1, terms);
-        let args = c.campaign();
+        let (mut c, args) = candidate(n, term, terms);
         for p in 1..n {
             if c.is_leader() {
                 break;
@@ -568,6 +590,14 @@ mod paper_tests {
         }
         assert!(c.is_leader());
         c
+    }
+
+    /// The leader's service proposes `count` commands (as `Raft::start`).
+    fn propose(c: &mut Core, count: usize) {
+        for _ in 0..count {
+            c.log.append(entry(c.term));
+        }
+        c.persist();
     }
 
     /// The terms of the entries after the base.
@@ -630,6 +660,11 @@ mod paper_tests {
                 log_len: 0,
             },
         }
+    }
+
+    /// `peer`'s success (in `term`) at storing `entries` after `prev`.
+    fn acked(peer: usize, term: u64, prev: (u64, u64), entries: &[u64]) -> Message {
+        append_reply(peer, append_args(term, prev, entries, 0), term, true)
     }
 
     fn snapshot_args(term: u64, index: u64, index_term: u64) -> InstallSnapshotArgs {
@@ -701,8 +736,7 @@ mod paper_tests {
     #[test]
     fn any_reply_with_a_newer_term_makes_a_follower_of_that_term() {
         sim(|| {
-            let mut c = peer(3, 1, &[]);
-            let args = c.campaign();
+            let (mut c, args) = candidate(3, 2, &[]);
             c.step(vote_reply(1, &args, 4, false));
             assert_eq!((c.term, c.voted_for), (4, None));
             assert!(matches!(c.role, Role::Follower));
@@ -961,18 +995,10 @@ mod paper_tests {
     #[test]
     fn a_candidate_leads_once_a_majority_voted_for_it() {
         sim(|| {
-            let mut c = peer(5, 1, &[]);
-            let old = c.campaign();
-            c.step(Message::RequestVoteReply {
-                peer: 1,
-                args: old.clone(),
-                reply: RequestVoteReply {
-                    term: 2,
-                    granted: true,
-                },
-            });
+            let (mut c, old) = candidate(5, 2, &[]);
+            c.step(vote_reply(1, &old, 2, true));
             let args = c.campaign(); // Split vote: a new term.
-            c.step(vote_reply(1, &old, 2, true)); // A late vote from term 2.
+            c.step(vote_reply(2, &old, 2, true)); // A late vote from term 2.
             c.step(vote_reply(2, &args, 3, false));
             c.step(vote_reply(3, &args, 3, true));
             assert!(matches!(c.role, Role::Candidate { votes: 2 }), "2 of 5");
@@ -986,8 +1012,7 @@ mod paper_tests {
     #[test]
     fn a_lone_peer_leads_at_once() {
         sim(|| {
-            let mut c = peer(1, 0, &[]);
-            c.campaign();
+            let (c, _) = candidate(1, 1, &[]);
             assert!(c.is_leader());
         });
     }
@@ -997,8 +1022,7 @@ mod paper_tests {
     #[test]
     fn a_candidate_follows_a_leader_of_its_term() {
         sim(|| {
-            let mut c = peer(3, 1, &[1]);
-            c.campaign();
+            let (mut c, _) = candidate(3, 2, &[1]);
             let reply = appended(c.step(append(2, (1, 1), &[2], 0)));
             assert!(reply.success);
             assert!(matches!(c.role, Role::Follower));
@@ -1009,8 +1033,7 @@ mod paper_tests {
             );
             assert_eq!(terms(&c), [1, 2]);
 
-            let mut c = peer(3, 1, &[1]);
-            c.campaign();
+            let (mut c, _) = candidate(3, 2, &[1]);
             installed(c.step(Message::InstallSnapshot(snapshot_args(2, 3, 2))));
             assert!(matches!(c.role, Role::Follower));
         });
@@ -1039,9 +1062,9 @@ mod paper_tests {
     fn a_successful_append_moves_the_followers_progress() {
         sim(|| {
             let mut c = leader(3, 2, &[1, 1, 1]);
-            c.step(append_reply(1, append_args(2, (1, 1), &[1, 1], 0), 2, true));
+            c.step(acked(1, 2, (1, 1), &[1, 1]));
             assert_eq!((progress(&c).next[1], progress(&c).matched[1]), (4, 3));
-            c.step(append_reply(1, append_args(2, (1, 1), &[], 0), 2, true));
+            c.step(acked(1, 2, (1, 1), &[]));
             assert_eq!((progress(&c).next[1], progress(&c).matched[1]), (4, 3));
         });
     }
@@ -1068,7 +1091,7 @@ mod paper_tests {
             c.step(reject);
             assert_eq!(progress(&c).next[2], 3);
             // Peer 1 matches through 2: a late rejection cannot go below 3.
-            c.step(append_reply(1, append_args(3, (0, 0), &[1, 1], 0), 3, true));
+            c.step(acked(1, 3, (0, 0), &[1, 1]));
             let mut reject = append_reply(1, append_args(3, (2, 1), &[], 0), 3, false);
             if let Message::AppendEntriesReply { reply, .. } = &mut reject {
                 reply.log_len = 1;
@@ -1085,20 +1108,12 @@ mod paper_tests {
     fn the_leader_commits_what_a_majority_stores() {
         sim(|| {
             let mut c = leader(5, 2, &[]);
-            for _ in 0..3 {
-                c.log.append(entry(2));
-            }
-            c.persist();
-            c.step(append_reply(1, append_args(2, (0, 0), &[2, 2], 0), 2, true));
+            propose(&mut c, 3);
+            c.step(acked(1, 2, (0, 0), &[2, 2]));
             assert_eq!(c.commit_index, 0, "2 of 5 store index 2");
-            c.step(append_reply(2, append_args(2, (0, 0), &[2], 0), 2, true));
+            c.step(acked(2, 2, (0, 0), &[2]));
             assert_eq!(c.commit_index, 1, "3 of 5 store index 1");
-            c.step(append_reply(
-                3,
-                append_args(2, (0, 0), &[2, 2, 2], 0),
-                2,
-                true,
-            ));
+            c.step(acked(3, 2, (0, 0), &[2, 2, 2]));
             assert_eq!(c.commit_index, 2, "3 of 5 store index 2");
         });
     }
@@ -1110,11 +1125,10 @@ mod paper_tests {
     fn entries_of_earlier_terms_are_not_committed_by_counting() {
         sim(|| {
             let mut c = leader(3, 4, &[1, 2]);
-            c.step(append_reply(1, append_args(4, (0, 0), &[1, 2], 0), 4, true));
+            c.step(acked(1, 4, (0, 0), &[1, 2]));
             assert_eq!(c.commit_index, 0, "index 2 (term 2) is on a majority");
-            c.log.append(entry(4));
-            c.persist();
-            c.step(append_reply(1, append_args(4, (2, 2), &[4], 0), 4, true));
+            propose(&mut c, 1);
+            c.step(acked(1, 4, (2, 2), &[4]));
             assert_eq!(c.commit_index, 3, "index 3 (term 4) commits 1..=3");
         });
     }
@@ -1126,8 +1140,20 @@ mod paper_tests {
         sim(|| {
             let mut c = leader(3, 3, &[1, 1]);
             c.step(append_reply(1, append_args(2, (0, 0), &[1, 1], 0), 3, true));
-            assert_eq!(progress(&c).matched[1], 0);
-            assert_eq!(c.commit_index, 0);
+            c.step(Message::InstallSnapshotReply {
+                peer: 2,
+                args: snapshot_args(2, 2, 1),
+                reply: InstallSnapshotReply { term: 3 },
+            });
+            let p = progress(&c);
+            assert_eq!((p.matched[1], p.matched[2], c.commit_index), (0, 0, 0));
+
+            let (mut c, old) = candidate(5, 2, &[]);
+            c.campaign();
+            for peer in 1..5 {
+                c.step(vote_reply(peer, &old, 2, true));
+            }
+            assert!(matches!(c.role, Role::Candidate { votes: 1 }));
         });
     }
 

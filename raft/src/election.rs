@@ -6,7 +6,8 @@
 //! ([`ticker`]), the peer campaigns ([`Core::campaign`]) and asks every
 //! other peer for its vote ([`request_votes`]); each answer is stepped
 //! ([`Core::step_candidate`]) until a majority makes it leader
-//! ([`Core::become_leader`]) or a leader of its term makes it follow.
+//! ([`Core::become_leader`]), or a leader of its term makes it follow
+//! (`Core::append_entries`).
 
 use futures::FutureExt;
 use labrpc::task;
@@ -89,16 +90,9 @@ impl Core {
         args
     }
 
-    /// Steps a message of the current term as a candidate.
+    /// Steps a reply to a request of the current term, as a candidate.
     pub(crate) fn step_candidate(&mut self, msg: Message) -> Option<Reply> {
         match msg {
-            // Refused: a candidate has voted for itself.
-            Message::RequestVote(args) => Some(Reply::RequestVote(self.vote(args))),
-            Message::AppendEntries(_) | Message::InstallSnapshot(_) => {
-                // This term has a leader: follow it.
-                self.become_follower(self.term);
-                self.step_follower(msg)
-            }
             Message::RequestVoteReply { peer, reply, .. } => {
                 let majority = self.n() / 2 + 1;
                 if let Role::Candidate { votes } = &mut self.role
@@ -112,8 +106,9 @@ impl Core {
                 }
                 None
             }
-            // A candidate sent no AppendEntries or InstallSnapshot this term.
-            Message::AppendEntriesReply { .. } | Message::InstallSnapshotReply { .. } => None,
+            // A candidate sent no AppendEntries or InstallSnapshot this
+            // term; requests are answered by `step`.
+            _ => None,
         }
     }
 

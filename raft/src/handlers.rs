@@ -66,31 +66,11 @@ pub fn install_snapshot(shared: &Shared, args: InstallSnapshotArgs) -> InstallSn
 }
 
 // SOLUTION BEGIN
-/// A follower's steps: Figure 2's receiver implementations. (A candidate or
-/// leader that hears from this term's leader becomes a follower first.)
+/// Figure 2's receiver implementations: what a peer does with a request of
+/// its current term, in any role ([`Core::step`] has already dealt with
+/// the request's term).
 impl Core {
-    /// Steps a message of the current term as a follower.
-    pub(crate) fn step_follower(&mut self, msg: Message) -> Option<Reply> {
-        match msg {
-            Message::RequestVote(args) => Some(Reply::RequestVote(self.vote(args))),
-            Message::AppendEntries(args) => {
-                // The leader of this term is alive: no election yet.
-                self.reset_election_timer();
-                Some(Reply::AppendEntries(self.append_entries(args)))
-            }
-            Message::InstallSnapshot(args) => {
-                self.reset_election_timer();
-                Some(Reply::InstallSnapshot(self.install_snapshot(args)))
-            }
-            // Late votes for a campaign that this term's leader ended. (A
-            // follower sent no AppendEntries or InstallSnapshot this term.)
-            Message::RequestVoteReply { .. }
-            | Message::AppendEntriesReply { .. }
-            | Message::InstallSnapshotReply { .. } => None,
-        }
-    }
-
-    /// RequestVote of the current term, in any role: granted if this peer
+    /// RequestVote: granted if this peer
     /// has not voted for another candidate and the candidate's log is at
     /// least as up to date as its own (§5.2, §5.4.1). A candidate or a
     /// leader has voted for itself, so it refuses.
@@ -110,6 +90,14 @@ impl Core {
         }
     }
 
+    /// The leader of the current term is alive: a candidate of this term
+    /// follows it (§5.2; a leader never hears from another: election
+    /// safety), and no one campaigns for a while.
+    fn follow_leader(&mut self) {
+        self.become_follower(self.term);
+        self.reset_election_timer();
+    }
+
     /// Whether a candidate whose log ends at (`index`, `term`) is at least
     /// as up to date as this peer (§5.4.1).
     fn candidate_up_to_date(&self, index: u64, term: u64) -> bool {
@@ -118,7 +106,8 @@ impl Core {
     }
 
     /// AppendEntries from the leader of the current term.
-    fn append_entries(&mut self, mut args: AppendEntriesArgs) -> AppendEntriesReply {
+    pub(crate) fn append_entries(&mut self, mut args: AppendEntriesArgs) -> AppendEntriesReply {
+        self.follow_leader();
         let mut reply = AppendEntriesReply {
             term: self.term,
             success: false,
@@ -187,7 +176,8 @@ impl Core {
     }
 
     /// InstallSnapshot from the leader of the current term.
-    fn install_snapshot(&mut self, args: InstallSnapshotArgs) -> InstallSnapshotReply {
+    pub(crate) fn install_snapshot(&mut self, args: InstallSnapshotArgs) -> InstallSnapshotReply {
+        self.follow_leader();
         let reply = InstallSnapshotReply { term: self.term };
         if args.last_included_index <= self.commit_index {
             // We already have (and may have applied) everything it covers.

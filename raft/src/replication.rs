@@ -121,19 +121,9 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
 
 /// A leader's steps.
 impl Core {
-    /// Steps a message of the current term as the leader.
+    /// Steps a reply to a request of the current term, as the leader.
     pub(crate) fn step_leader(&mut self, msg: Message) -> Option<Reply> {
         match msg {
-            // Refused: a leader has voted for itself.
-            Message::RequestVote(args) => Some(Reply::RequestVote(self.vote(args))),
-            Message::AppendEntries(_) | Message::InstallSnapshot(_) => {
-                // Another leader of this term: election safety says never.
-                // Follow it, as a candidate would.
-                self.become_follower(self.term);
-                self.step_follower(msg)
-            }
-            // Late votes: already won.
-            Message::RequestVoteReply { .. } => None,
             Message::AppendEntriesReply { peer, args, reply } => {
                 let last = self.log.last_index();
                 let backup = match reply.conflict_term {
@@ -171,6 +161,9 @@ impl Core {
                 self.replicate_wake[peer].notify();
                 None
             }
+            // Late votes: it has already won. Requests are answered by
+            // `step`.
+            _ => None,
         }
     }
 
