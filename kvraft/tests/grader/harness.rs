@@ -133,17 +133,13 @@ impl Config {
     /// `options.unreliable`; snapshots when the Raft state reaches
     /// `options.maxraftstate`.
     pub fn with(n: usize, options: Options) -> Rc<Config> {
-        let Options {
-            unreliable,
-            maxraftstate,
-        } = options;
         let net = network();
-        net.set_reliable(!unreliable);
+        net.set_reliable(!options.unreliable);
         let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
         let cfg = Rc::new(Config {
             n,
             nodes,
-            maxraftstate,
+            maxraftstate: options.maxraftstate,
             servers: RefCell::new(vec![None; n]),
             history: KvHistory::new(),
             partition: RefCell::new(None),

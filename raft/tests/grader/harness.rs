@@ -220,21 +220,17 @@ impl Config {
     /// are also duplicated now and then: see [`Config::set_unreliable`]);
     /// the snapshotting service if `options.snapshot`.
     pub fn with(n: usize, options: Options) -> Rc<Config> {
-        let Options {
-            unreliable,
-            snapshot,
-        } = options;
         let net = network();
         net.set_long_delays(true);
-        net.set_reliable(!unreliable);
-        if unreliable {
+        net.set_reliable(!options.unreliable);
+        if options.unreliable {
             net.set_duplication(true);
         }
         let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
         let cfg = Rc::new(Config {
             n,
             nodes,
-            snapshot,
+            snapshot: options.snapshot,
             rafts: RefCell::new(vec![None; n]),
             connected: RefCell::new(vec![false; n]),
             applied: Rc::new(RefCell::new(Applied {

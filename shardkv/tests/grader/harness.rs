@@ -380,12 +380,8 @@ impl System {
 
     /// As [`System::new`], set up as `options` says.
     pub fn with(options: Options) -> Rc<System> {
-        let Options {
-            unreliable,
-            maxraftstate,
-        } = options;
         let net = network();
-        net.set_reliable(!unreliable);
+        net.set_reliable(!options.unreliable);
         let ctrl = Ctrlers::new("ctrler", N);
         let groups = GIDS
             .iter()
@@ -399,7 +395,7 @@ impl System {
         let sys = Rc::new(System {
             ctrl,
             groups: RefCell::new(groups),
-            maxraftstate,
+            maxraftstate: options.maxraftstate,
             mck,
             history: KvHistory::new(),
             next_client: Cell::new(0),
