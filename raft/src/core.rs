@@ -507,8 +507,8 @@ impl Core {
     // SOLUTION END
     // HANDOUT: // Your helpers here: persisting, stepping down, committing, ...
 }
-
 // SOLUTION BEGIN
+
 /// The reference's own tests: the rules of Figure 2 and §5.4 of the
 /// extended paper, one test per rule, on the state machine alone, in the
 /// spirit of etcd-io/raft's `raft_paper_test.go`. Not the student's grader

@@ -64,8 +64,8 @@ pub fn install_snapshot(shared: &Shared, args: InstallSnapshotArgs) -> InstallSn
     // HANDOUT: let _ = (shared, args);
     // HANDOUT: labrpc::not_implemented!("Raft 3D (log compaction): InstallSnapshot")
 }
-
 // SOLUTION BEGIN
+
 /// Figure 2's receiver implementations: what a peer does with a request of
 /// its current term, in any role ([`Core::step`] has already dealt with
 /// the request's term).
