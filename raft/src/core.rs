@@ -436,6 +436,21 @@ impl Core {
         }
     }
 
+    /// Leader: commits the highest index stored on a majority whose entry
+    /// is from the current term (§5.4.2: never by counting replicas of an
+    /// older term's entry).
+    pub fn advance_commit(&mut self) {
+        let Role::Leader(p) = &self.role else { return };
+        let mut matched = p.matched.clone();
+        matched[self.me] = self.log.last_index();
+        matched.sort_unstable();
+        // The (n/2+1)-th highest match is stored on a majority.
+        let majority = matched[(matched.len() - 1) / 2];
+        if majority > self.commit_index && self.log.term(majority) == Some(self.term) {
+            self.commit_to(majority);
+        }
+    }
+
     /// Checks, in debug builds, the invariants the field comments state;
     /// called after every step and every change from outside a step.
     pub fn check_invariants(&self) {

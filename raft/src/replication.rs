@@ -5,7 +5,7 @@
 //! A leader's behaviour, top to bottom: on winning, one [`replicator`] per
 //! follower ([`start`]) sends it what it lacks ([`send`]) and heartbeats;
 //! each answer is stepped ([`Core::step_leader`]), which moves the
-//! follower's progress and the commit index ([`Core::advance_commit`]).
+//! follower's progress and the commit index (`Core::advance_commit`).
 
 use futures::FutureExt;
 use labrpc::task;
@@ -164,21 +164,6 @@ impl Core {
             // Late votes: it has already won. Requests are answered by
             // `step`.
             _ => None,
-        }
-    }
-
-    /// Commits the highest index stored on a majority whose entry is from
-    /// the current term (§5.4.2: never by counting replicas of an older
-    /// term's entry).
-    pub(crate) fn advance_commit(&mut self) {
-        let Role::Leader(p) = &self.role else { return };
-        let mut matched = p.matched.clone();
-        matched[self.me] = self.log.last_index();
-        matched.sort_unstable();
-        // The (n/2+1)-th highest match is stored on a majority.
-        let majority = matched[(matched.len() - 1) / 2];
-        if majority > self.commit_index && self.log.term(majority) == Some(self.term) {
-            self.commit_to(majority);
         }
     }
 
