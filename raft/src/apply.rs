@@ -42,6 +42,7 @@ pub async fn applier(shared: Shared) {
                 });
                 c.last_applied = index;
             }
+            c.check_invariants();
             (c.apply_tx.clone(), msgs)
         };
         for m in msgs {

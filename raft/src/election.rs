@@ -1,12 +1,21 @@
 //! Leader election: the election timer, campaigns, and winning.
 
 // SOLUTION BEGIN
+//!
+//! A candidate's behaviour, top to bottom: the timer fires
+//! ([`ticker`]), the peer campaigns ([`Core::campaign`]) and asks every
+//! other peer for its vote ([`request_votes`]); each answer is stepped
+//! ([`Core::step_candidate`]) until a majority makes it leader
+//! ([`Core::become_leader`]), or a leader of its term makes it follow
+//! (`Core::append_entries`).
+
 use futures::FutureExt;
 use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
 use log::debug;
 
-use crate::core::{Core, Progress, Role, Shared};
+use crate::core::{Core, Message, Progress, Reply, Role, Shared};
+use crate::replication;
 use crate::rpc::RequestVoteArgs;
 
 /// The election timer: starts a campaign whenever the deadline passes
@@ -28,29 +37,15 @@ pub async fn ticker(shared: Shared) {
         if c.is_leader() {
             c.reset_election_timer();
         } else {
-            campaign(&shared, &mut c);
+            let args = c.campaign();
+            request_votes(&shared, &c, args);
         }
     }
 }
 
-/// Starts an election in a new term: votes for itself, asks everyone else.
-fn campaign(shared: &Shared, c: &mut Core) {
-    c.term += 1;
-    c.voted_for = Some(c.me);
-    c.role = Role::Candidate { votes: 1 };
-    c.persist();
-    c.reset_election_timer();
-    debug!(target: "raft::vote", "{}: campaigns in term {}", c.me, c.term);
-    let args = RequestVoteArgs {
-        term: c.term,
-        candidate: c.me,
-        last_log_index: c.log.last_index(),
-        last_log_term: c.log.last_term(),
-    };
-    if c.n() == 1 {
-        win(shared, c);
-        return;
-    }
+/// Sends `args` to every other peer, each in a task of its own that steps
+/// the answer, and starts leading if that answer wins the election.
+fn request_votes(shared: &Shared, c: &Core, args: RequestVoteArgs) {
     for peer in (0..c.n()).filter(|&p| p != c.me) {
         let client = c.peers[peer].clone();
         let args = args.clone();
@@ -60,41 +55,79 @@ fn campaign(shared: &Shared, c: &mut Core) {
                 return;
             };
             let mut c = shared.borrow_mut();
-            if reply.term > c.term {
-                c.become_follower(reply.term);
-                return;
-            }
-            if c.term != args.term || !reply.granted {
-                return;
-            }
-            let majority = c.n() / 2 + 1;
-            if let Role::Candidate { votes } = &mut c.role {
-                *votes += 1;
-                if *votes >= majority {
-                    win(&shared, &mut c);
-                }
+            let was_leader = c.is_leader();
+            c.step(Message::RequestVoteReply { peer, args, reply });
+            if !was_leader && c.is_leader() {
+                replication::start(&shared, &c);
             }
         })
         .detach();
     }
 }
 
-/// Becomes leader of the current term and starts replicating.
-fn win(shared: &Shared, c: &mut Core) {
-    let n = c.n();
-    let last = c.log.last_index();
-    let mut matched = vec![0; n];
-    matched[c.me] = last;
-    c.role = Role::Leader(Progress {
-        next: vec![last + 1; n],
-        matched,
-        inflight: vec![false; n],
-        last_heard: vec![Instant::now(); n],
-    });
-    debug!(target: "raft::vote", "{}: leader of term {}", c.me, c.term);
-    labrpc::trace::event("leader", format!("{} leads term {}", c.me, c.term));
-    for peer in (0..n).filter(|&p| p != c.me) {
-        task::spawn(crate::replication::replicator(shared.clone(), peer, c.term)).detach();
+/// A candidate's steps.
+impl Core {
+    /// Starts an election in a new term: votes for itself (and wins at
+    /// once if that is a majority: a single peer). Returns the RequestVote
+    /// to send every other peer.
+    pub(crate) fn campaign(&mut self) -> RequestVoteArgs {
+        self.term += 1;
+        self.voted_for = Some(self.me);
+        self.role = Role::Candidate { votes: 1 };
+        self.persist();
+        self.reset_election_timer();
+        debug!(target: "raft::vote", "{}: campaigns in term {}", self.me, self.term);
+        let args = RequestVoteArgs {
+            term: self.term,
+            candidate: self.me,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        if self.n() == 1 {
+            self.become_leader();
+        }
+        self.check_invariants();
+        args
+    }
+
+    /// Steps a reply to a request of the current term, as a candidate.
+    pub(crate) fn step_candidate(&mut self, msg: Message) -> Option<Reply> {
+        match msg {
+            Message::RequestVoteReply { peer, reply, .. } => {
+                let majority = self.n() / 2 + 1;
+                if let Role::Candidate { votes } = &mut self.role
+                    && reply.granted
+                {
+                    *votes += 1;
+                    debug!(target: "raft::vote", "{}: vote from {peer} in term {}: {votes} of {majority}", self.me, self.term);
+                    if *votes >= majority {
+                        self.become_leader();
+                    }
+                }
+                None
+            }
+            // A candidate sent no AppendEntries or InstallSnapshot this
+            // term; requests are answered by `step`.
+            _ => None,
+        }
+    }
+
+    /// Becomes leader of the current term: every follower is assumed to be
+    /// up to date until it says otherwise. The caller starts the
+    /// replicators ([`replication::start`]).
+    pub(crate) fn become_leader(&mut self) {
+        let n = self.n();
+        let last = self.log.last_index();
+        let mut matched = vec![0; n];
+        matched[self.me] = last;
+        self.role = Role::Leader(Progress {
+            next: vec![last + 1; n],
+            matched,
+            inflight: vec![false; n],
+            last_heard: vec![Instant::now(); n],
+        });
+        debug!(target: "raft::vote", "{}: leader of term {}", self.me, self.term);
+        labrpc::trace::event("leader", format!("{} leads term {}", self.me, self.term));
     }
 }
 // SOLUTION END

@@ -155,6 +155,7 @@ impl Raft {
         for w in &c.replicate_wake {
             w.notify();
         }
+        c.check_invariants();
         Some((index, term))
         // SOLUTION END
         // HANDOUT: let _ = (&self.shared, command);
@@ -188,6 +189,7 @@ impl Raft {
         c.snapshot = snapshot;
         c.persist();
         ::log::debug!(target: "raft::snapshot", "{}: snapshot ..={index}", c.me);
+        c.check_invariants();
         // SOLUTION END
         // HANDOUT: let _ = (&self.shared, index, snapshot);
         // HANDOUT: labrpc::not_implemented!("Raft 3D (log compaction): Raft::snapshot")

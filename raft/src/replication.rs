@@ -1,6 +1,12 @@
 //! Log replication: one replicator task per follower while leading.
 
 // SOLUTION BEGIN
+//!
+//! A leader's behaviour, top to bottom: on winning, one [`replicator`] per
+//! follower ([`start`]) sends it what it lacks ([`send`]) and heartbeats;
+//! each answer is stepped ([`Core::step_leader`]), which moves the
+//! follower's progress and the commit index (`Core::advance_commit`).
+
 use futures::FutureExt;
 use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
@@ -8,8 +14,16 @@ use log::debug;
 
 use std::time::Duration;
 
-use crate::core::{Core, HEARTBEAT_INTERVAL, Role, Shared};
+use crate::core::{Core, HEARTBEAT_INTERVAL, Message, Reply, Role, Shared};
 use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
+
+/// Starts a [`replicator`] for every other peer: `c` has just become the
+/// leader of its term.
+pub fn start(shared: &Shared, c: &Core) {
+    for peer in (0..c.n()).filter(|&p| p != c.me) {
+        task::spawn(replicator(shared.clone(), peer, c.term)).detach();
+    }
+}
 
 /// Keeps `peer` up to date for as long as this peer leads `term`: sends
 /// new entries as soon as there are some (and nothing is outstanding), and
@@ -71,15 +85,10 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
         task::spawn(async move {
             let reply = client.install_snapshot(&args).await;
             let mut c = shared.borrow_mut();
-            let c = &mut *c;
-            if current_reply(c, peer, term, reply, |r| r.term).is_none() {
-                return;
+            c.settle(peer);
+            if let Ok(reply) = reply {
+                c.step(Message::InstallSnapshotReply { peer, args, reply });
             }
-            if let Role::Leader(p) = &mut c.role {
-                p.matched[peer] = p.matched[peer].max(args.last_included_index);
-                p.next[peer] = p.next[peer].max(args.last_included_index + 1);
-            }
-            c.replicate_wake[peer].notify();
         })
         .detach();
         return interval;
@@ -101,59 +110,71 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
     task::spawn(async move {
         let reply = client.append_entries(&args).await;
         let mut c = shared.borrow_mut();
-        let Some(reply) = current_reply(&mut c, peer, term, reply, |r| r.term) else {
-            return;
-        };
-        let last = c.log.last_index();
-        let leader_index_of = |t| c.log.last_index_of_term(t);
-        let backup = match reply.conflict_term {
-            Some(t) => leader_index_of(t).map_or(reply.conflict_index, |i| i + 1),
-            None => reply.log_len,
-        };
-        let me = c.me;
-        let Role::Leader(p) = &mut c.role else { return };
-        if reply.success {
-            let matched = args.prev_log_index + args.entries.len() as u64;
-            p.matched[peer] = p.matched[peer].max(matched);
-            p.next[peer] = p.next[peer].max(matched + 1);
-            c.advance_commit();
-        } else {
-            // Never below what is known replicated, never past the end.
-            p.next[peer] = backup.clamp(p.matched[peer] + 1, last + 1);
-            debug!(target: "raft::append", "{me}: peer {peer} rejects at {}, next {}", args.prev_log_index, p.next[peer]);
+        c.settle(peer);
+        if let Ok(reply) = reply {
+            c.step(Message::AppendEntriesReply { peer, args, reply });
         }
-        c.replicate_wake[peer].notify();
     })
     .detach();
     interval
 }
 
-/// What every reply from `peer` to a message of `term` goes through: the
-/// message is no longer in flight; a newer term deposes this leader. Returns
-/// the reply if it still matters (this peer still leads `term`), noting that
-/// the peer answered.
-fn current_reply<R>(
-    c: &mut Core,
-    peer: usize,
-    term: u64,
-    reply: Result<R, labrpc::RpcError>,
-    term_of: impl Fn(&R) -> u64,
-) -> Option<R> {
-    if let Role::Leader(p) = &mut c.role {
-        p.inflight[peer] = false;
+/// A leader's steps.
+impl Core {
+    /// Steps a reply to a request of the current term, as the leader.
+    pub(crate) fn step_leader(&mut self, msg: Message) -> Option<Reply> {
+        match msg {
+            Message::AppendEntriesReply { peer, args, reply } => {
+                let last = self.log.last_index();
+                let backup = match reply.conflict_term {
+                    Some(t) => self
+                        .log
+                        .last_index_of_term(t)
+                        .map_or(reply.conflict_index, |i| i + 1),
+                    None => reply.log_len,
+                };
+                let me = self.me;
+                let Role::Leader(p) = &mut self.role else {
+                    unreachable!("step_leader while not leading")
+                };
+                p.last_heard[peer] = Instant::now();
+                if reply.success {
+                    let matched = args.prev_log_index + args.entries.len() as u64;
+                    p.matched[peer] = p.matched[peer].max(matched);
+                    p.next[peer] = p.next[peer].max(matched + 1);
+                    self.advance_commit();
+                } else {
+                    // Never below what is known replicated, never past the end.
+                    p.next[peer] = backup.clamp(p.matched[peer] + 1, last + 1);
+                    debug!(target: "raft::append", "{me}: peer {peer} rejects at {}, next {}", args.prev_log_index, p.next[peer]);
+                }
+                self.replicate_wake[peer].notify();
+                None
+            }
+            Message::InstallSnapshotReply { peer, args, .. } => {
+                let Role::Leader(p) = &mut self.role else {
+                    unreachable!("step_leader while not leading")
+                };
+                p.last_heard[peer] = Instant::now();
+                p.matched[peer] = p.matched[peer].max(args.last_included_index);
+                p.next[peer] = p.next[peer].max(args.last_included_index + 1);
+                self.replicate_wake[peer].notify();
+                None
+            }
+            // Late votes: it has already won. Requests are answered by
+            // `step`.
+            _ => None,
+        }
     }
-    let reply = reply.ok()?;
-    if term_of(&reply) > c.term {
-        c.become_follower(term_of(&reply));
-        return None;
+
+    /// A message to `peer` is no longer in flight: answered, lost, or
+    /// refused by the network. (It may be from an earlier term in which
+    /// this peer led too: then the next message goes out a little early.)
+    pub(crate) fn settle(&mut self, peer: usize) {
+        if let Role::Leader(p) = &mut self.role {
+            p.inflight[peer] = false;
+        }
     }
-    if c.term != term {
-        return None;
-    }
-    if let Role::Leader(p) = &mut c.role {
-        p.last_heard[peer] = Instant::now();
-    }
-    Some(reply)
 }
 // SOLUTION END
 // HANDOUT: // Your code here (3B): while leading, send each peer the entries it lacks

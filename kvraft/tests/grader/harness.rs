@@ -105,17 +105,41 @@ impl TestClerk {
     }
 }
 
+/// How a test's servers are set up: the arguments of 6.824's
+/// `make_config(t, n, unreliable, maxraftstate)`, named. The default is a
+/// reliable network and no snapshots:
+///
+/// ```text
+/// Config::new(5)                                                      reliable, no snapshots
+/// Config::with(3, Options { unreliable: true, ..Options::default() })
+/// Config::with(3, Options { maxraftstate: Some(1000), ..Options::default() })   4B
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Messages are lost and delayed now and then.
+    pub unreliable: bool,
+    /// Snapshot when the Raft state reaches this many bytes (`None`: never).
+    pub maxraftstate: Option<usize>,
+}
+
 impl Config {
+    /// `n` servers, all started and connected, on a reliable network,
+    /// without snapshots: `Config::with(n, Options::default())`.
+    pub fn new(n: usize) -> Rc<Config> {
+        Config::with(n, Options::default())
+    }
+
     /// `n` servers, all started and connected; reliable unless
-    /// `unreliable`; snapshots when the Raft state reaches `maxraftstate`.
-    pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> Rc<Config> {
+    /// `options.unreliable`; snapshots when the Raft state reaches
+    /// `options.maxraftstate`.
+    pub fn with(n: usize, options: Options) -> Rc<Config> {
         let net = network();
-        net.set_reliable(!unreliable);
+        net.set_reliable(!options.unreliable);
         let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
         let cfg = Rc::new(Config {
             n,
             nodes,
-            maxraftstate,
+            maxraftstate: options.maxraftstate,
             servers: RefCell::new(vec![None; n]),
             history: KvHistory::new(),
             partition: RefCell::new(None),
@@ -462,7 +486,13 @@ async fn partitioner(cfg: Rc<Config>, done: Rc<Cell<bool>>) {
 /// `g` asks for), then per-client checks, log-size checks, and a
 /// linearizability check of the whole history.
 pub async fn generic_test(g: Generic) {
-    let cfg = Config::new(g.nservers, g.unreliable, g.maxraftstate);
+    let cfg = Config::with(
+        g.nservers,
+        Options {
+            unreliable: g.unreliable,
+            maxraftstate: g.maxraftstate,
+        },
+    );
     cfg.begin(&g.title());
     let ck = cfg.make_client(&cfg.all());
     for _round in 0..3 {
@@ -521,7 +551,13 @@ pub async fn generic_test(g: Generic) {
 pub async fn generic_test_speed(part: &str, maxraftstate: Option<usize>) {
     const NUM_OPS: u32 = 1000;
     const MAX_PER_OP: Duration = Duration::from_millis(10);
-    let cfg = Config::new(3, false, maxraftstate);
+    let cfg = Config::with(
+        3,
+        Options {
+            maxraftstate,
+            ..Options::default()
+        },
+    );
     cfg.begin(&format!("Test: ops complete fast enough ({part})"));
     let ck = cfg.make_client(&cfg.all());
     // Wait until the first op completes, so a leader is elected.

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::harness::{
-    ELECTION_TIMEOUT, Generic, check_concurrent_appends, generic_test, generic_test_speed,
+    Config, ELECTION_TIMEOUT, Generic, Options, check_concurrent_appends, generic_test,
+    generic_test_speed,
 };
 use labrpc::time::sleep;
 use labrpc::{run_test, task};
@@ -52,7 +53,13 @@ fn unreliable_4a() {
 #[test]
 fn unreliable_one_key_4a() {
     run_test(|| async {
-        let cfg = crate::harness::Config::new(3, true, None);
+        let cfg = Config::with(
+            3,
+            Options {
+                unreliable: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test: concurrent append to same key, unreliable (4A)");
         let ck = cfg.make_client(&cfg.all());
         ck.put("k", "").await;
@@ -87,7 +94,7 @@ fn unreliable_one_key_4a() {
 #[test]
 fn one_partition_4a() {
     run_test(|| async {
-        let cfg = crate::harness::Config::new(5, false, None);
+        let cfg = Config::new(5);
         let ck = cfg.make_client(&cfg.all());
         ck.put("1", "13").await;
 

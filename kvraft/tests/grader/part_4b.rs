@@ -1,7 +1,9 @@
 //! Part 4B: the KV store with snapshots (6.824's TestSnapshotRPC4B ...
 //! TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B).
 
-use crate::harness::{ELECTION_TIMEOUT, Generic, generic_test, generic_test_speed};
+use crate::harness::{
+    Config, ELECTION_TIMEOUT, Generic, Options, generic_test, generic_test_speed,
+};
 use labrpc::run_test;
 use labrpc::time::sleep;
 
@@ -24,7 +26,13 @@ fn g(nclients: usize, nservers: usize) -> Generic {
 #[test]
 fn snapshot_rpc_4b() {
     run_test(|| async {
-        let cfg = crate::harness::Config::new(3, false, Some(MAXRAFTSTATE));
+        let cfg = Config::with(
+            3,
+            Options {
+                maxraftstate: Some(MAXRAFTSTATE),
+                ..Options::default()
+            },
+        );
         let ck = cfg.make_client(&cfg.all());
         cfg.begin("Test: InstallSnapshot RPC (4B)");
         ck.put("a", "A").await;
@@ -71,7 +79,13 @@ fn snapshot_rpc_4b() {
 #[test]
 fn snapshot_size_4b() {
     run_test(|| async {
-        let cfg = crate::harness::Config::new(3, false, Some(MAXRAFTSTATE));
+        let cfg = Config::with(
+            3,
+            Options {
+                maxraftstate: Some(MAXRAFTSTATE),
+                ..Options::default()
+            },
+        );
         let ck = cfg.make_client(&cfg.all());
         cfg.begin("Test: snapshot size is reasonable (4B)");
         for _ in 0..200 {

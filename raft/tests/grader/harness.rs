@@ -161,6 +161,35 @@ fn show(command: &[u8]) -> String {
     }
 }
 
+/// How a test's cluster is set up: the booleans of 6.824's
+/// `make_config(t, n, unreliable, snapshot)`, named. The default is a
+/// reliable network and a service that never snapshots:
+///
+/// ```text
+/// Config::new(3)                                                    reliable, no snapshots
+/// Config::with(5, Options { unreliable: true, ..Options::default() })
+/// Config::with(3, Options { snapshot: true, ..Options::default() })   3D
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Messages are lost, delayed and duplicated now and then (see
+    /// [`Config::set_unreliable`]).
+    pub unreliable: bool,
+    /// The service snapshots every [`SNAPSHOT_INTERVAL`] entries (3D).
+    pub snapshot: bool,
+}
+
+/// Whether [`Config::one`] tries again when an agreement attempt fails (a
+/// leader lost its leadership before the command committed): 6.824's
+/// `retry` argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Offer the command again, for up to 10 s in all.
+    Yes,
+    /// The first leader that accepts it must commit it, or the test fails.
+    No,
+}
+
 /// A cluster of Raft peers under test.
 pub struct Config {
     n: usize,
@@ -180,22 +209,28 @@ pub struct Config {
 }
 
 impl Config {
+    /// `n` peers, all started and connected, on a reliable network, with
+    /// a service that never snapshots: `Config::with(n, Options::default())`.
+    pub fn new(n: usize) -> Rc<Config> {
+        Config::with(n, Options::default())
+    }
+
     /// `n` peers, all started and connected; long delays on (as 6.824's
-    /// Raft tester), reliable unless `unreliable` (then requests are also
-    /// duplicated now and then: see [`Config::set_unreliable`]); the
-    /// snapshotting applier if `snapshot`.
-    pub fn new(n: usize, unreliable: bool, snapshot: bool) -> Rc<Config> {
+    /// Raft tester), reliable unless `options.unreliable` (then requests
+    /// are also duplicated now and then: see [`Config::set_unreliable`]);
+    /// the snapshotting service if `options.snapshot`.
+    pub fn with(n: usize, options: Options) -> Rc<Config> {
         let net = network();
         net.set_long_delays(true);
-        net.set_reliable(!unreliable);
-        if unreliable {
+        net.set_reliable(!options.unreliable);
+        if options.unreliable {
             net.set_duplication(true);
         }
         let nodes = (0..n).map(|i| node::create(server_name(i))).collect();
         let cfg = Rc::new(Config {
             n,
             nodes,
-            snapshot,
+            snapshot: options.snapshot,
             rafts: RefCell::new(vec![None; n]),
             connected: RefCell::new(vec![false; n]),
             applied: Rc::new(RefCell::new(Applied {
@@ -547,9 +582,9 @@ impl Config {
 
     /// Agrees on `command` and returns its index: for up to 10 s, offers it
     /// to the connected peers in turn until one accepts, then waits up to
-    /// 2 s for `expected` peers to apply it. With `retry`, a failed attempt
-    /// is tried again; without, it fails the test.
-    pub async fn one(&self, command: Vec<u8>, expected: usize, retry: bool) -> u64 {
+    /// 2 s for `expected` peers to apply it. With [`Retry::Yes`], a failed
+    /// attempt is tried again; with [`Retry::No`], it fails the test.
+    pub async fn one(&self, command: Vec<u8>, expected: usize, retry: Retry) -> u64 {
         let t0 = Instant::now();
         let mut starts = 0;
         while t0.elapsed() < Duration::from_secs(10) {
@@ -572,7 +607,11 @@ impl Config {
                     }
                     sleep(Duration::from_millis(20)).await;
                 }
-                assert!(retry, "one({}) failed to reach agreement", show(&command));
+                assert!(
+                    retry == Retry::Yes,
+                    "one({}) failed to reach agreement",
+                    show(&command)
+                );
             } else {
                 sleep(Duration::from_millis(50)).await;
             }

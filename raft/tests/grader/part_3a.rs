@@ -11,7 +11,7 @@ use labrpc::{Verdict, network, run_test};
 #[test]
 fn initial_election_3a() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3A): initial election");
         cfg.check_one_leader().await;
         // All peers agree on a term soon after the election.
@@ -34,7 +34,7 @@ fn initial_election_3a() {
 #[test]
 fn re_election_3a() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3A): election after network failure");
         let leader1 = cfg.check_one_leader().await;
         // If the leader disconnects, a new one should be elected.
@@ -62,7 +62,7 @@ fn re_election_3a() {
 fn many_elections_3a() {
     run_test(|| async {
         let n = 7;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3A): multiple elections");
         cfg.check_one_leader().await;
         for _ in 0..10 {
@@ -93,7 +93,7 @@ fn many_elections_3a() {
 fn vote_resets_election_timer_3a() {
     run_test(|| async {
         let net = labrpc::network();
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3A): a voter waits for the leader it elected");
         for round in 0..15 {
             let old = cfg.check_one_leader().await;
@@ -150,7 +150,7 @@ fn vote_resets_election_timer_3a() {
 fn step_down_on_reply_3a() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3A): a leader steps down on a reply with a higher term");
         let l1 = cfg.check_one_leader().await;
         let (t1, _) = cfg.state(l1).expect("the leader runs");
@@ -185,7 +185,7 @@ fn candidate_steps_down_on_reply_3a() {
     run_test(|| async {
         let n = 5;
         let net = network();
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3A): a candidate adopts a higher term from vote replies");
         let l = cfg.check_one_leader().await;
         let (c, d) = ((l + 1) % n, (l + 2) % n);

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::harness::{Config, ELECTION_TIMEOUT, cmd, rand_cmd};
+use crate::harness::{Config, ELECTION_TIMEOUT, Retry, cmd, rand_cmd};
 use labrpc::time::{Instant, sleep};
 use labrpc::trace::Leg;
 use labrpc::{Filter, Verdict, network, run_test, task};
@@ -12,12 +12,12 @@ use labrpc::{Filter, Verdict, network, run_test, task};
 #[test]
 fn basic_agree_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): basic agreement");
         for index in 1..4 {
             let (nd, _) = cfg.n_committed(index);
             assert_eq!(nd, 0, "some have committed before Start()");
-            let xindex = cfg.one(cmd(index * 100), 3, false).await;
+            let xindex = cfg.one(cmd(index * 100), 3, Retry::No).await;
             assert_eq!(xindex, index, "got index {xindex} but expected {index}");
         }
         cfg.end();
@@ -28,9 +28,9 @@ fn basic_agree_3b() {
 #[test]
 fn rpc_bytes_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): RPC byte count");
-        cfg.one(cmd(99), 3, false).await;
+        cfg.one(cmd(99), 3, Retry::No).await;
         let bytes0 = cfg.bytes_total();
         let iters = 10;
         let mut sent = 0;
@@ -40,7 +40,7 @@ fn rpc_bytes_3b() {
                 .collect();
             let command = labcodec::encode(&s).unwrap();
             sent += command.len() as u64;
-            let xindex = cfg.one(command, 3, false).await;
+            let xindex = cfg.one(command, 3, Retry::No).await;
             assert_eq!(xindex, index, "got index {xindex} but expected {index}");
         }
         let got = cfg.bytes_total() - bytes0;
@@ -57,15 +57,15 @@ fn rpc_bytes_3b() {
 #[test]
 fn follower_failure_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): test progressive failure of followers");
-        cfg.one(cmd(101), 3, false).await;
+        cfg.one(cmd(101), 3, Retry::No).await;
         // One follower disconnects: the other two still agree.
         let leader1 = cfg.check_one_leader().await;
         cfg.disconnect((leader1 + 1) % 3);
-        cfg.one(cmd(102), 2, false).await;
+        cfg.one(cmd(102), 2, Retry::No).await;
         sleep(ELECTION_TIMEOUT).await;
-        cfg.one(cmd(103), 2, false).await;
+        cfg.one(cmd(103), 2, Retry::No).await;
         // The remaining follower disconnects too.
         let leader2 = cfg.check_one_leader().await;
         cfg.disconnect((leader2 + 1) % 3);
@@ -85,15 +85,15 @@ fn follower_failure_3b() {
 #[test]
 fn leader_failure_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): test failure of leaders");
-        cfg.one(cmd(101), 3, false).await;
+        cfg.one(cmd(101), 3, Retry::No).await;
         let leader1 = cfg.check_one_leader().await;
         cfg.disconnect(leader1);
         // The remaining followers elect a new leader.
-        cfg.one(cmd(102), 2, false).await;
+        cfg.one(cmd(102), 2, Retry::No).await;
         sleep(ELECTION_TIMEOUT).await;
-        cfg.one(cmd(103), 2, false).await;
+        cfg.one(cmd(103), 2, Retry::No).await;
         let leader2 = cfg.check_one_leader().await;
         cfg.disconnect(leader2);
         // Everyone is asked; nothing can commit.
@@ -111,22 +111,22 @@ fn leader_failure_3b() {
 #[test]
 fn fail_agree_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): agreement after follower reconnects");
-        cfg.one(cmd(101), 3, false).await;
+        cfg.one(cmd(101), 3, Retry::No).await;
         let leader = cfg.check_one_leader().await;
         cfg.disconnect((leader + 1) % 3);
         // The leader and the remaining follower agree.
-        cfg.one(cmd(102), 2, false).await;
-        cfg.one(cmd(103), 2, false).await;
+        cfg.one(cmd(102), 2, Retry::No).await;
+        cfg.one(cmd(103), 2, Retry::No).await;
         sleep(ELECTION_TIMEOUT).await;
-        cfg.one(cmd(104), 2, false).await;
-        cfg.one(cmd(105), 2, false).await;
+        cfg.one(cmd(104), 2, Retry::No).await;
+        cfg.one(cmd(105), 2, Retry::No).await;
         cfg.connect((leader + 1) % 3);
         // The full set agrees, the reconnected one included.
-        cfg.one(cmd(106), 3, true).await;
+        cfg.one(cmd(106), 3, Retry::Yes).await;
         sleep(ELECTION_TIMEOUT).await;
-        cfg.one(cmd(107), 3, true).await;
+        cfg.one(cmd(107), 3, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -135,9 +135,9 @@ fn fail_agree_3b() {
 fn fail_no_agree_3b() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): no agreement if too many followers disconnect");
-        cfg.one(cmd(10), n, false).await;
+        cfg.one(cmd(10), n, Retry::No).await;
         // Three of five followers disconnect.
         let leader = cfg.check_one_leader().await;
         for k in 1..4 {
@@ -159,7 +159,7 @@ fn fail_no_agree_3b() {
             .start(leader2, cmd(30))
             .expect("leader2 rejected Start()");
         assert!((2..=3).contains(&index2), "unexpected index {index2}");
-        cfg.one(cmd(1000), n, true).await;
+        cfg.one(cmd(1000), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -167,7 +167,7 @@ fn fail_no_agree_3b() {
 #[test]
 fn concurrent_starts_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): concurrent Start()s");
         let mut success = false;
         'tries: for attempt in 0..5 {
@@ -238,9 +238,9 @@ fn concurrent_starts_3b() {
 #[test]
 fn rejoin_3b() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3B): rejoin of partitioned leader");
-        cfg.one(cmd(101), 3, true).await;
+        cfg.one(cmd(101), 3, Retry::Yes).await;
         // The leader is partitioned away...
         let leader1 = cfg.check_one_leader().await;
         cfg.disconnect(leader1);
@@ -249,15 +249,15 @@ fn rejoin_3b() {
         cfg.start(leader1, cmd(103));
         cfg.start(leader1, cmd(104));
         // A new leader commits index 2 (with 103).
-        cfg.one(cmd(103), 2, true).await;
+        cfg.one(cmd(103), 2, Retry::Yes).await;
         // The new leader is partitioned away; the old one comes back.
         let leader2 = cfg.check_one_leader().await;
         cfg.disconnect(leader2);
         cfg.connect(leader1);
-        cfg.one(cmd(104), 2, true).await;
+        cfg.one(cmd(104), 2, Retry::Yes).await;
         // Everyone together again.
         cfg.connect(leader2);
-        cfg.one(cmd(105), 3, true).await;
+        cfg.one(cmd(105), 3, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -267,9 +267,9 @@ fn rejoin_3b() {
 fn backup_3b() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): leader backs up quickly over incorrect follower logs");
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         // The leader and one follower are partitioned off.
         let leader1 = cfg.check_one_leader().await;
         for k in 2..5 {
@@ -287,7 +287,7 @@ fn backup_3b() {
             cfg.connect((leader1 + k) % n);
         }
         for _ in 0..50 {
-            cfg.one(cmd(rand_cmd()), 3, true).await;
+            cfg.one(cmd(rand_cmd()), 3, Retry::Yes).await;
         }
         // Now another partitioned leader and one follower.
         let leader2 = cfg.check_one_leader().await;
@@ -310,13 +310,13 @@ fn backup_3b() {
         cfg.connect(other);
         // Lots of successful commands to the new group.
         for _ in 0..50 {
-            cfg.one(cmd(rand_cmd()), 3, true).await;
+            cfg.one(cmd(rand_cmd()), 3, Retry::Yes).await;
         }
         // Everyone together.
         for i in 0..n {
             cfg.connect(i);
         }
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -325,7 +325,7 @@ fn backup_3b() {
 fn count_3b() {
     run_test(|| async {
         let n = 3;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): RPC counts aren't too high");
         cfg.check_one_leader().await;
         let mut total1 = cfg.rpc_total();
@@ -407,9 +407,9 @@ fn even_cluster_3b() {
     run_test(|| async {
         let n = 4;
         let net = network();
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): no majority in half of a 4-peer cluster");
-        cfg.one(cmd(10), n, true).await;
+        cfg.one(cmd(10), n, Retry::Yes).await;
         let leader = cfg.check_one_leader().await;
         let [a, c, d] = [1, 2, 3].map(|k| (leader + k) % n);
         net.partition(&[
@@ -433,7 +433,7 @@ fn even_cluster_3b() {
             }
         }
         net.heal();
-        cfg.one(cmd(30), n, true).await;
+        cfg.one(cmd(30), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -450,9 +450,9 @@ fn even_cluster_3b() {
 fn commit_latency_3b() {
     run_test(|| async {
         let n = 3;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): Start() replicates at once (commit latency)");
-        cfg.one(cmd(1), n, true).await;
+        cfg.one(cmd(1), n, Retry::Yes).await;
         let bound = Duration::from_millis(20);
         let mut total = Duration::ZERO;
         let mut samples = 0u32;
@@ -508,9 +508,9 @@ fn stale_reply_after_leader_change_3b() {
     run_test(|| async {
         let n = 5;
         let net = network();
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3B): a stale AppendEntries reply after a leadership change");
-        cfg.one(cmd(1), n, true).await;
+        cfg.one(cmd(1), n, Retry::Yes).await;
         let a = cfg.check_one_leader().await;
         let (t1, _) = cfg.state(a).expect("the leader runs");
         let [f, b, c, d] = [1, 2, 3, 4].map(|k| (a + k) % n);
@@ -537,11 +537,11 @@ fn stale_reply_after_leader_change_3b() {
         for p in [b, c, d] {
             cfg.connect(p);
         }
-        cfg.one(cmd(200), 3, true).await;
+        cfg.one(cmd(200), 3, Retry::Yes).await;
         cfg.connect(f);
-        cfg.one(cmd(201), 4, true).await;
+        cfg.one(cmd(201), 4, Retry::Yes).await;
         cfg.connect(a);
-        cfg.one(cmd(202), 5, true).await;
+        cfg.one(cmd(202), 5, Retry::Yes).await;
         // (3) A is elected again: it alone stops hearing the leader, and
         // nobody else's RequestVote gets through.
         let a_node = cfg.node(a);
@@ -603,7 +603,7 @@ fn stale_reply_after_leader_change_3b() {
         for i in 0..n {
             cfg.connect(i);
         }
-        cfg.one(cmd(400), n, true).await;
+        cfg.one(cmd(400), n, Retry::Yes).await;
         cfg.end();
     });
 }

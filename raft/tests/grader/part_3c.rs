@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::harness::{Config, ELECTION_TIMEOUT, cmd, rand_cmd, uncmd};
+use crate::harness::{Config, ELECTION_TIMEOUT, Options, Retry, cmd, rand_cmd, uncmd};
 use labrpc::time::sleep;
 use labrpc::{run_test, task};
 
@@ -22,9 +22,9 @@ async fn figure_8_pause() {
 #[test]
 fn persist1_3c() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3C): basic persistence");
-        cfg.one(cmd(11), 3, true).await;
+        cfg.one(cmd(11), 3, Retry::Yes).await;
         // Crash and restart everyone.
         for i in 0..3 {
             cfg.start1(i);
@@ -33,25 +33,25 @@ fn persist1_3c() {
             cfg.disconnect(i);
             cfg.connect(i);
         }
-        cfg.one(cmd(12), 3, true).await;
+        cfg.one(cmd(12), 3, Retry::Yes).await;
         let leader1 = cfg.check_one_leader().await;
         cfg.disconnect(leader1);
         cfg.start1(leader1);
         cfg.connect(leader1);
-        cfg.one(cmd(13), 3, true).await;
+        cfg.one(cmd(13), 3, Retry::Yes).await;
         let leader2 = cfg.check_one_leader().await;
         cfg.disconnect(leader2);
-        cfg.one(cmd(14), 2, true).await;
+        cfg.one(cmd(14), 2, Retry::Yes).await;
         cfg.start1(leader2);
         cfg.connect(leader2);
         // Wait for leader2 to join before killing i3.
         cfg.wait(4, 3, None).await;
         let i3 = (cfg.check_one_leader().await + 1) % 3;
         cfg.disconnect(i3);
-        cfg.one(cmd(15), 2, true).await;
+        cfg.one(cmd(15), 2, Retry::Yes).await;
         cfg.start1(i3);
         cfg.connect(i3);
-        cfg.one(cmd(16), 3, true).await;
+        cfg.one(cmd(16), 3, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -60,16 +60,16 @@ fn persist1_3c() {
 fn persist2_3c() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3C): more persistence");
         let mut index = 1;
         for _ in 0..5 {
-            cfg.one(cmd(10 + index), n, true).await;
+            cfg.one(cmd(10 + index), n, Retry::Yes).await;
             index += 1;
             let leader1 = cfg.check_one_leader().await;
             cfg.disconnect((leader1 + 1) % n);
             cfg.disconnect((leader1 + 2) % n);
-            cfg.one(cmd(10 + index), n - 2, true).await;
+            cfg.one(cmd(10 + index), n - 2, Retry::Yes).await;
             index += 1;
             cfg.disconnect(leader1);
             cfg.disconnect((leader1 + 3) % n);
@@ -81,12 +81,12 @@ fn persist2_3c() {
             sleep(ELECTION_TIMEOUT).await;
             cfg.start1((leader1 + 3) % n);
             cfg.connect((leader1 + 3) % n);
-            cfg.one(cmd(10 + index), n - 2, true).await;
+            cfg.one(cmd(10 + index), n - 2, Retry::Yes).await;
             index += 1;
             cfg.connect((leader1 + 4) % n);
             cfg.connect(leader1);
         }
-        cfg.one(cmd(1000), n, true).await;
+        cfg.one(cmd(1000), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -94,21 +94,21 @@ fn persist2_3c() {
 #[test]
 fn persist3_3c() {
     run_test(|| async {
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3C): partitioned leader and one follower crash, leader restarts");
-        cfg.one(cmd(101), 3, true).await;
+        cfg.one(cmd(101), 3, Retry::Yes).await;
         let leader = cfg.check_one_leader().await;
         cfg.disconnect((leader + 2) % 3);
-        cfg.one(cmd(102), 2, true).await;
+        cfg.one(cmd(102), 2, Retry::Yes).await;
         cfg.crash1(leader);
         cfg.crash1((leader + 1) % 3);
         cfg.connect((leader + 2) % 3);
         cfg.start1(leader);
         cfg.connect(leader);
-        cfg.one(cmd(103), 2, true).await;
+        cfg.one(cmd(103), 2, Retry::Yes).await;
         cfg.start1((leader + 1) % 3);
         cfg.connect((leader + 1) % 3);
-        cfg.one(cmd(104), 3, true).await;
+        cfg.one(cmd(104), 3, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -119,9 +119,9 @@ fn persist3_3c() {
 fn figure_8_3c() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3C): Figure 8");
-        cfg.one(cmd(rand_cmd()), 1, true).await;
+        cfg.one(cmd(rand_cmd()), 1, Retry::Yes).await;
         let mut nup = n;
         for _ in 0..1000 {
             let mut leader = None;
@@ -150,7 +150,7 @@ fn figure_8_3c() {
                 cfg.connect(i);
             }
         }
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -158,23 +158,29 @@ fn figure_8_3c() {
 #[test]
 fn unreliable_agree_3c() {
     run_test(|| async {
-        let cfg = Config::new(5, true, false);
+        let cfg = Config::with(
+            5,
+            Options {
+                unreliable: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3C): unreliable agreement");
         for iters in 1..50u64 {
             let mut handles = Vec::new();
             for j in 0..4u64 {
                 let cfg = cfg.clone();
                 handles.push(task::spawn(async move {
-                    cfg.one(cmd(100 * iters + j), 1, true).await;
+                    cfg.one(cmd(100 * iters + j), 1, Retry::Yes).await;
                 }));
             }
-            cfg.one(cmd(iters), 1, true).await;
+            cfg.one(cmd(iters), 1, Retry::Yes).await;
             for h in handles {
                 h.await.unwrap();
             }
         }
         cfg.set_unreliable(false);
-        cfg.one(cmd(100), 5, true).await;
+        cfg.one(cmd(100), 5, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -183,9 +189,15 @@ fn unreliable_agree_3c() {
 fn figure_8_unreliable_3c() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, true, false);
+        let cfg = Config::with(
+            n,
+            Options {
+                unreliable: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3C): Figure 8 (unreliable)");
-        cfg.one(cmd(rand_cmd() % 10000), 1, true).await;
+        cfg.one(cmd(rand_cmd() % 10000), 1, Retry::Yes).await;
         let mut nup = n;
         for iters in 0..1000 {
             if iters == 200 {
@@ -217,7 +229,7 @@ fn figure_8_unreliable_3c() {
                 cfg.connect(i);
             }
         }
-        cfg.one(cmd(rand_cmd() % 10000), n, true).await;
+        cfg.one(cmd(rand_cmd() % 10000), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -230,9 +242,9 @@ fn figure_8_unreliable_3c() {
 fn vote_persists_3c() {
     run_test(|| async {
         let net = labrpc::network();
-        let cfg = Config::new(3, false, false);
+        let cfg = Config::new(3);
         cfg.begin("Test (3C): a vote survives a restart");
-        cfg.one(cmd(1), 3, true).await;
+        cfg.one(cmd(1), 3, Retry::Yes).await;
         for round in 0..5 {
             let v = cfg.check_one_leader().await;
             let (x, y) = ((v + 1) % 3, (v + 2) % 3);
@@ -283,7 +295,7 @@ fn vote_persists_3c() {
             net.remove_hook(quiet);
             net.restore(cfg.node(x), cfg.node(y));
             net.restore(cfg.node(y), cfg.node(x));
-            cfg.one(cmd(100 + round), 3, true).await;
+            cfg.one(cmd(100 + round), 3, Retry::Yes).await;
         }
         cfg.end();
     });
@@ -298,9 +310,9 @@ fn vote_persists_3c() {
 fn figure_8_scripted_3c() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3C): Figure 8, scripted");
-        cfg.one(cmd(1), n, true).await;
+        cfg.one(cmd(1), n, Retry::Yes).await;
         // (a) Leader L1 gets A but reaches only F.
         let l1 = cfg.check_one_leader().await;
         let f = (l1 + 1) % n;
@@ -334,11 +346,11 @@ fn figure_8_scripted_3c() {
         cfg.disconnect(f);
         cfg.start1(l2);
         cfg.connect(l2);
-        cfg.one(cmd(3000), 3, true).await;
+        cfg.one(cmd(3000), 3, Retry::Yes).await;
         for i in 0..n {
             cfg.connect(i);
         }
-        cfg.one(cmd(4000), n, true).await;
+        cfg.one(cmd(4000), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -347,7 +359,13 @@ fn figure_8_scripted_3c() {
 /// value a client saw committed must be in the final log.
 async fn churn(unreliable: bool) {
     let n = 5;
-    let cfg = Config::new(n, unreliable, false);
+    let cfg = Config::with(
+        n,
+        Options {
+            unreliable,
+            ..Options::default()
+        },
+    );
     if unreliable {
         cfg.begin("Test (3C): unreliable churn");
     } else {
@@ -424,7 +442,7 @@ async fn churn(unreliable: bool) {
         values.extend(c.await.unwrap());
     }
     sleep(ELECTION_TIMEOUT).await;
-    let last_index = cfg.one(cmd(rand_cmd()), n, true).await;
+    let last_index = cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
     let committed = Rc::new(RefCell::new(Vec::new()));
     for index in 1..=last_index {
         let v = cfg.wait(index, n, None).await.expect("committed");
@@ -458,9 +476,9 @@ fn unreliable_churn_3c() {
 fn overwrites_persist_3c() {
     run_test(|| async {
         let n = 5;
-        let cfg = Config::new(n, false, false);
+        let cfg = Config::new(n);
         cfg.begin("Test (3C): overwritten entries, then a restart");
-        cfg.one(cmd(1), n, true).await;
+        cfg.one(cmd(1), n, Retry::Yes).await;
         for round in 0..3u64 {
             // The leader reaches one follower only, which takes entries
             // nobody else will have.
@@ -481,13 +499,13 @@ fn overwrites_persist_3c() {
             for &p in &others {
                 cfg.connect(p);
             }
-            cfg.one(cmd(1000 + round), 3, true).await;
+            cfg.one(cmd(1000 + round), 3, Retry::Yes).await;
             cfg.connect(f);
             cfg.connect(l);
-            cfg.one(cmd(2000 + round), n, true).await;
+            cfg.one(cmd(2000 + round), n, Retry::Yes).await;
         }
         cfg.crash_restart_all();
-        cfg.one(cmd(3000), n, true).await;
+        cfg.one(cmd(3000), n, Retry::Yes).await;
         cfg.end();
     });
 }

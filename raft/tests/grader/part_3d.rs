@@ -3,20 +3,44 @@
 
 use std::time::Duration;
 
-use crate::harness::{Config, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, cmd, rand_cmd};
+use crate::harness::{Config, MAX_LOG_SIZE, Options, Retry, SNAPSHOT_INTERVAL, cmd, rand_cmd};
 use labrpc::time::sleep;
 use labrpc::trace::Leg;
 use labrpc::{Filter, network, node, run_test};
 
+/// What each round of [`snapcommon`] does to its victim, and on which
+/// network: 6.824's `snapcommon(t, name, disconnect, reliable, crash)`
+/// booleans, named.
+#[derive(Clone, Copy, Debug)]
+struct Faults {
+    /// Disconnect the victim, then reconnect it.
+    disconnect: bool,
+    /// A reliable network (else lossy, and duplicating).
+    reliable: bool,
+    /// Crash the victim, then restart it.
+    crash: bool,
+}
+
 /// 30 iterations of: fault a victim, feed the leader 5-14 commands, check
 /// the log stays small, heal the victim (which then usually needs
 /// InstallSnapshot), agree with everyone.
-async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
+async fn snapcommon(name: &str, faults: Faults) {
+    let Faults {
+        disconnect,
+        reliable,
+        crash,
+    } = faults;
     let iters = 30;
     let n = 3;
-    let cfg = Config::new(n, !reliable, true);
+    let cfg = Config::with(
+        n,
+        Options {
+            unreliable: !reliable,
+            snapshot: true,
+        },
+    );
     cfg.begin(name);
-    cfg.one(cmd(rand_cmd()), n, true).await;
+    cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
     let mut leader1 = cfg.check_one_leader().await;
     for i in 0..iters {
         let mut victim = (leader1 + 1) % n;
@@ -27,11 +51,11 @@ async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
         }
         if disconnect {
             cfg.disconnect(victim);
-            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+            cfg.one(cmd(rand_cmd()), n - 1, Retry::Yes).await;
         }
         if crash {
             cfg.crash1(victim);
-            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+            cfg.one(cmd(rand_cmd()), n - 1, Retry::Yes).await;
         }
         // Perhaps send enough to get a snapshot.
         let nn = SNAPSHOT_INTERVAL / 2 + labrpc::rand::gen_range(0..SNAPSHOT_INTERVAL);
@@ -42,9 +66,9 @@ async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
         if !disconnect && !crash {
             // Make sure all followers have caught up, so that an
             // InstallSnapshot RPC isn't required for TestSnapshotBasic3D().
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         } else {
-            cfg.one(cmd(rand_cmd()), n - 1, true).await;
+            cfg.one(cmd(rand_cmd()), n - 1, Retry::Yes).await;
         }
         let size = cfg.log_size();
         assert!(size < MAX_LOG_SIZE, "log size too large: {size} bytes");
@@ -52,13 +76,13 @@ async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
             // Reconnect a follower, who may be behind and need to receive
             // a snapshot to catch up.
             cfg.connect(victim);
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
             leader1 = cfg.check_one_leader().await;
         }
         if crash {
             cfg.start1(victim);
             cfg.connect(victim);
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
             leader1 = cfg.check_one_leader().await;
         }
     }
@@ -67,7 +91,16 @@ async fn snapcommon(name: &str, disconnect: bool, reliable: bool, crash: bool) {
 
 #[test]
 fn snapshot_basic_3d() {
-    run_test(|| snapcommon("Test (3D): snapshots basic", false, true, false));
+    run_test(|| {
+        snapcommon(
+            "Test (3D): snapshots basic",
+            Faults {
+                disconnect: false,
+                reliable: true,
+                crash: false,
+            },
+        )
+    });
 }
 
 #[test]
@@ -75,9 +108,11 @@ fn snapshot_install_3d() {
     run_test(|| {
         snapcommon(
             "Test (3D): install snapshots (disconnect)",
-            true,
-            true,
-            false,
+            Faults {
+                disconnect: true,
+                reliable: true,
+                crash: false,
+            },
         )
     });
 }
@@ -87,16 +122,27 @@ fn snapshot_install_unreliable_3d() {
     run_test(|| {
         snapcommon(
             "Test (3D): install snapshots (disconnect+unreliable)",
-            true,
-            false,
-            false,
+            Faults {
+                disconnect: true,
+                reliable: false,
+                crash: false,
+            },
         )
     });
 }
 
 #[test]
 fn snapshot_install_crash_3d() {
-    run_test(|| snapcommon("Test (3D): install snapshots (crash)", false, true, true));
+    run_test(|| {
+        snapcommon(
+            "Test (3D): install snapshots (crash)",
+            Faults {
+                disconnect: false,
+                reliable: true,
+                crash: true,
+            },
+        )
+    });
 }
 
 #[test]
@@ -104,9 +150,11 @@ fn snapshot_install_uncrash_3d() {
     run_test(|| {
         snapcommon(
             "Test (3D): install snapshots (unreliable+crash)",
-            false,
-            false,
-            true,
+            Faults {
+                disconnect: false,
+                reliable: false,
+                crash: true,
+            },
         )
     });
 }
@@ -117,18 +165,24 @@ fn snapshot_all_crash_3d() {
     run_test(|| async {
         let n = 3;
         let iters = 5;
-        let cfg = Config::new(n, false, true);
+        let cfg = Config::with(
+            n,
+            Options {
+                snapshot: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3D): crash and restart all servers");
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         for _ in 0..iters {
             // Perhaps enough to get a snapshot.
             let nn = SNAPSHOT_INTERVAL / 2 + labrpc::rand::gen_range(0..SNAPSHOT_INTERVAL);
             for _ in 0..nn {
-                cfg.one(cmd(rand_cmd()), n, true).await;
+                cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
             }
-            let index1 = cfg.one(cmd(rand_cmd()), n, true).await;
+            let index1 = cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
             cfg.crash_restart_all();
-            let index2 = cfg.one(cmd(rand_cmd()), n, true).await;
+            let index2 = cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
             assert!(index2 > index1, "index decreased from {index1} to {index2}");
         }
         cfg.end();
@@ -140,22 +194,28 @@ fn snapshot_all_crash_3d() {
 fn snapshot_init_3d() {
     run_test(|| async {
         let n = 3;
-        let cfg = Config::new(n, false, true);
+        let cfg = Config::with(
+            n,
+            Options {
+                snapshot: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3D): snapshot initialization after crash");
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         // Enough ops to make a snapshot.
         let nn = SNAPSHOT_INTERVAL + 1;
         for _ in 0..nn {
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         }
         // Crash and restart all: each reads its snapshot.
         cfg.crash_restart_all();
         // A single op, so the Raft state is saved without a new snapshot.
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         // Crash and restart all again: the snapshot must still be there.
         cfg.crash_restart_all();
         // Does the new leader have the right snapshot?
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -171,9 +231,15 @@ fn late_messages_after_snapshot_3d() {
     run_test(|| async {
         let n = 3;
         let net = network();
-        let cfg = Config::new(n, false, true);
+        let cfg = Config::with(
+            n,
+            Options {
+                snapshot: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3D): old AppendEntries and InstallSnapshot after a snapshot");
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         let l = cfg.check_one_leader().await;
         let f = (l + 1) % n;
         let to_f = |method: &str| {
@@ -210,7 +276,7 @@ fn late_messages_after_snapshot_3d() {
         net.stop_holding(appends);
         // F must really hold what it said it stored: the leader goes on
         // from there.
-        let index = cfg.one(cmd(rand_cmd()), n - 1, true).await;
+        let index = cfg.one(cmd(rand_cmd()), n - 1, Retry::Yes).await;
         for _ in 0..300 {
             if cfg.n_committed(index).0 == n {
                 break;
@@ -227,7 +293,7 @@ fn late_messages_after_snapshot_3d() {
         );
         // F takes a snapshot of its own past the held InstallSnapshot's.
         for _ in 0..2 * SNAPSHOT_INTERVAL {
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         }
         // The other held AppendEntries (from just after F installed the
         // snapshot) arrive, all of their entries now inside F's snapshot;
@@ -239,7 +305,7 @@ fn late_messages_after_snapshot_3d() {
         cfg.crash1(f);
         cfg.start1(f);
         cfg.connect(f);
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         cfg.end();
     });
 }
@@ -251,10 +317,16 @@ fn late_messages_after_snapshot_3d() {
 fn snapshot_arguments_3d() {
     run_test(|| async {
         let n = 3;
-        let cfg = Config::new(n, false, true);
+        let cfg = Config::with(
+            n,
+            Options {
+                snapshot: true,
+                ..Options::default()
+            },
+        );
         cfg.begin("Test (3D): Snapshot() ignores old and unapplied indices");
         for _ in 0..2 * SNAPSHOT_INTERVAL + 5 {
-            cfg.one(cmd(rand_cmd()), n, true).await;
+            cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         }
         // Every peer has a snapshot at 19 by now; offer one at 9, and one
         // at 19 again.
@@ -285,7 +357,7 @@ fn snapshot_arguments_3d() {
         sleep(Duration::from_millis(100)).await;
         // Everyone restarts from what it saved.
         cfg.crash_restart_all();
-        cfg.one(cmd(rand_cmd()), n, true).await;
+        cfg.one(cmd(rand_cmd()), n, Retry::Yes).await;
         cfg.end();
     });
 }

@@ -7,7 +7,7 @@ use labrpc::run_test;
 use labrpc::time::timeout;
 use shardkv::{NSHARDS, key2shard};
 
-use crate::harness::{GIDS, System, TestClerk, randstring, sleep_ms};
+use crate::harness::{GIDS, Options, System, TestClerk, randstring, sleep_ms};
 
 /// How long an operation on a shard that a reconfiguration does not hold
 /// up may take (6.824 waits for ever; a stuck group hits the time limit).
@@ -40,7 +40,10 @@ async fn check_put_within(ck: &TestClerk, key: &str, want: &str, new: &str, why:
 #[test]
 fn challenge1_delete_5b() {
     run_test(|| async {
-        let sys = System::new(false, Some(1));
+        let sys = System::with(Options {
+            maxraftstate: Some(1),
+            ..Options::default()
+        });
         sys.begin("Test (5B): shard deletion (challenge 1)");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -98,7 +101,10 @@ fn challenge1_delete_5b() {
 #[test]
 fn challenge2_unaffected_5b() {
     run_test(|| async {
-        let sys = System::new(true, Some(100));
+        let sys = System::with(Options {
+            unreliable: true,
+            maxraftstate: Some(100),
+        });
         sys.begin("Test (5B): unaffected shard access (challenge 2)");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -145,7 +151,10 @@ fn challenge2_unaffected_5b() {
 #[test]
 fn challenge2_partial_5b() {
     run_test(|| async {
-        let sys = System::new(true, Some(100));
+        let sys = System::with(Options {
+            unreliable: true,
+            maxraftstate: Some(100),
+        });
         sys.begin("Test (5B): partial migration shard access (challenge 2)");
         let ck = sys.make_client();
         sys.joinm(&[0, 1, 2]).await;

@@ -352,12 +352,36 @@ fn make_end(from: NodeId) -> MakeEnd {
     Rc::new(move |name: &str| network().end_to(from, name))
 }
 
+/// How a test's system is set up: the arguments of 6.824's
+/// `make_config(t, n, unreliable, maxraftstate)`, named. The default is a
+/// reliable network and no snapshots:
+///
+/// ```text
+/// System::new()                                                     reliable, no snapshots
+/// System::with(Options { maxraftstate: Some(1000), ..Options::default() })
+/// System::with(Options { unreliable: true, maxraftstate: Some(100) })
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Messages are lost and delayed now and then.
+    pub unreliable: bool,
+    /// Snapshot when a server's Raft state reaches this many bytes
+    /// (`None`: never).
+    pub maxraftstate: Option<usize>,
+}
+
 impl System {
     /// A controller of 3 servers and groups 100, 101, 102 of 3 servers
-    /// each, all started (no group joined yet).
-    pub fn new(unreliable: bool, maxraftstate: Option<usize>) -> Rc<System> {
+    /// each, all started (no group joined yet), on a reliable network,
+    /// without snapshots: `System::with(Options::default())`.
+    pub fn new() -> Rc<System> {
+        System::with(Options::default())
+    }
+
+    /// As [`System::new`], set up as `options` says.
+    pub fn with(options: Options) -> Rc<System> {
         let net = network();
-        net.set_reliable(!unreliable);
+        net.set_reliable(!options.unreliable);
         let ctrl = Ctrlers::new("ctrler", N);
         let groups = GIDS
             .iter()
@@ -371,7 +395,7 @@ impl System {
         let sys = Rc::new(System {
             ctrl,
             groups: RefCell::new(groups),
-            maxraftstate,
+            maxraftstate: options.maxraftstate,
             mck,
             history: KvHistory::new(),
             next_client: Cell::new(0),

@@ -415,7 +415,7 @@ async fn put_ten(sys: &Rc<System>) -> (Vec<String>, Vec<String>) {
 #[test]
 fn static_shards_5a() {
     run_test(|| async {
-        let sys = System::new(false, None);
+        let sys = System::new();
         sys.begin("Test (5A): static shards");
         sys.join(0).await;
         sys.join(1).await;
@@ -457,7 +457,7 @@ fn static_shards_5a() {
 #[test]
 fn rejection_5a() {
     run_test(|| async {
-        let sys = System::new(false, None);
+        let sys = System::new();
         sys.begin("Test (5A): rejection");
         sys.join(0).await;
         sys.join(1).await;

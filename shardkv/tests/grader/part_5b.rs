@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use labrpc::{run_test, task};
 
-use crate::harness::{System, TestClerk, randstring, sleep_ms};
+use crate::harness::{Options, System, TestClerk, randstring, sleep_ms};
 
 /// Puts keys "0".."n-1" with random values of `len` letters; returns keys
 /// and values.
@@ -39,7 +39,7 @@ async fn check_all(ck: &TestClerk, ka: &[String], va: &[String]) {
 #[test]
 fn join_leave_5b() {
     run_test(|| async {
-        let sys = System::new(false, None);
+        let sys = System::new();
         sys.begin("Test (5B): join then leave");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -62,7 +62,10 @@ fn join_leave_5b() {
 #[test]
 fn snapshot_5b() {
     run_test(|| async {
-        let sys = System::new(false, Some(1000));
+        let sys = System::with(Options {
+            maxraftstate: Some(1000),
+            ..Options::default()
+        });
         sys.begin("Test (5B): snapshots, join, and leave");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -95,7 +98,10 @@ fn snapshot_5b() {
 #[test]
 fn miss_change_5b() {
     run_test(|| async {
-        let sys = System::new(false, Some(1000));
+        let sys = System::with(Options {
+            maxraftstate: Some(1000),
+            ..Options::default()
+        });
         sys.begin("Test (5B): servers miss configuration changes");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -185,7 +191,10 @@ impl Appenders {
 #[test]
 fn concurrent1_5b() {
     run_test(|| async {
-        let sys = System::new(false, Some(100));
+        let sys = System::with(Options {
+            maxraftstate: Some(100),
+            ..Options::default()
+        });
         sys.begin("Test (5B): concurrent puts and configuration changes");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -224,7 +233,7 @@ fn concurrent1_5b() {
 #[test]
 fn concurrent2_5b() {
     run_test(|| async {
-        let sys = System::new(false, None);
+        let sys = System::new();
         sys.begin("Test (5B): more concurrent puts and configuration changes");
         let ck = sys.make_client();
         sys.join(1).await;
@@ -260,7 +269,10 @@ fn concurrent2_5b() {
 #[test]
 fn concurrent3_5b() {
     run_test(|| async {
-        let sys = System::new(false, Some(300));
+        let sys = System::with(Options {
+            maxraftstate: Some(300),
+            ..Options::default()
+        });
         sys.begin("Test (5B): concurrent configuration change and restart");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -293,7 +305,10 @@ fn concurrent3_5b() {
 #[test]
 fn unreliable1_5b() {
     run_test(|| async {
-        let sys = System::new(true, Some(100));
+        let sys = System::with(Options {
+            unreliable: true,
+            maxraftstate: Some(100),
+        });
         sys.begin("Test (5B): unreliable 1");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -333,7 +348,10 @@ async fn unreliable_changes(sys: &Rc<System>) {
 #[test]
 fn unreliable2_5b() {
     run_test(|| async {
-        let sys = System::new(true, Some(100));
+        let sys = System::with(Options {
+            unreliable: true,
+            maxraftstate: Some(100),
+        });
         sys.begin("Test (5B): unreliable 2");
         let ck = sys.make_client();
         sys.join(0).await;
@@ -352,7 +370,10 @@ fn unreliable2_5b() {
 #[test]
 fn unreliable3_5b() {
     run_test(|| async {
-        let sys = System::new(true, Some(100));
+        let sys = System::with(Options {
+            unreliable: true,
+            maxraftstate: Some(100),
+        });
         sys.begin("Test (5B): unreliable 3");
         let ck = sys.make_client();
         sys.join(0).await;
