@@ -31,6 +31,7 @@
 
 use std::fmt;
 
+use bincode::enc::write::{SizeWriter, Writer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -108,17 +109,34 @@ impl std::error::Error for DecodeError {}
 /// [`MAX_MESSAGE_BYTES`].
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
     let type_name = std::any::type_name::<T>();
-    let bytes = bincode::serde::encode_to_vec(value, CONFIG).map_err(|e| EncodeError {
+    let err = |e| EncodeError {
         type_name,
         kind: EncodeErrorKind::Bincode(e),
-    })?;
-    if bytes.len() > MAX_MESSAGE_BYTES {
+    };
+    // Sized first, then written into a vector of exactly that size: a large
+    // value (a Raft log) is copied once, not once per doubling.
+    let mut size = SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, CONFIG).map_err(err)?;
+    if size.bytes_written > MAX_MESSAGE_BYTES {
         return Err(EncodeError {
             type_name,
-            kind: EncodeErrorKind::TooLarge(bytes.len()),
+            kind: EncodeErrorKind::TooLarge(size.bytes_written),
         });
     }
-    Ok(bytes)
+    let mut out = VecWriter(Vec::with_capacity(size.bytes_written));
+    bincode::serde::encode_into_writer(value, &mut out, CONFIG).map_err(err)?;
+    Ok(out.0)
+}
+
+/// Appends to a vector (bincode's own is private).
+struct VecWriter(Vec<u8>);
+
+impl Writer for VecWriter {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 /// Decodes a `T` that must occupy all of `bytes`.

@@ -64,44 +64,54 @@ pub fn rand_cmd() -> u64 {
 #[derive(Default)]
 struct Applied {
     /// Per peer: index -> command it applied there.
-    logs: Vec<BTreeMap<u64, Vec<u8>>>,
+    logs: Vec<ByIndex<Vec<u8>>>,
+    /// Per index: the first peer to apply it, and what it applied.
+    first: ByIndex<(usize, Vec<u8>)>,
     /// Per peer: highest index applied since its last (re)start.
     last_applied: Vec<u64>,
     /// Highest index applied anywhere.
     max_index: u64,
     /// The term of each index, as the first peer to apply it said.
-    terms: BTreeMap<u64, (usize, u64)>,
+    terms: ByIndex<(usize, u64)>,
     /// Per peer: the snapshot index it last (re)started from (0: none).
     restarted_from: Vec<u64>,
     /// Per peer: whether it applied anything since its last (re)start.
     applied_since_start: Vec<bool>,
     /// Per index: when each peer first applied it as a command.
-    times: BTreeMap<u64, Vec<Instant>>,
+    times: ByIndex<Vec<Instant>>,
 }
 
 impl Applied {
     /// Records that peer `i` applied `command` at `index`.
     fn record(&mut self, i: usize, index: u64, command: &[u8]) {
-        for (j, log) in self.logs.iter().enumerate() {
-            if let Some(other) = log.get(&index)
-                && other.as_slice() != command
-            {
-                panic!(
-                    "commit index={index} server={i} {} != server={j} {}: two peers applied \
-                     different commands at the same index",
-                    show(command),
-                    show(other)
-                );
-            }
-        }
+        self.check(i, index, command);
         self.logs[i].insert(index, command.to_vec());
+    }
+
+    /// Checks that `command` at `index` is what every peer applied there
+    /// (the first to apply it fixed it), without recording it in peer
+    /// `i`'s log (a snapshot replaces that log whole).
+    fn check(&mut self, i: usize, index: u64, command: &[u8]) {
+        match self.first.get(index) {
+            Some((j, other)) => {
+                if other.as_slice() != command {
+                    panic!(
+                        "commit index={index} server={i} {} != server={j} {}: two peers applied \
+                         different commands at the same index",
+                        show(command),
+                        show(other)
+                    );
+                }
+            }
+            None => self.first.insert(index, (i, command.to_vec())),
+        }
         self.max_index = self.max_index.max(index);
     }
 
     /// Checks that peer `i` says index `index` is from `term`, as every
     /// other peer did (`what` names the message).
     fn check_term(&mut self, i: usize, index: u64, term: u64, what: &str) {
-        match self.terms.get(&index) {
+        match self.terms.get(index) {
             Some(&(j, t)) if t != term => panic!(
                 "server {i} applied {what} at index {index} with term {term}, but server {j} \
                  applied index {index} with term {t}: a committed entry's term never changes{}",
@@ -234,13 +244,14 @@ impl Config {
             rafts: RefCell::new(vec![None; n]),
             connected: RefCell::new(vec![false; n]),
             applied: Rc::new(RefCell::new(Applied {
-                logs: vec![BTreeMap::new(); n],
+                logs: vec![ByIndex::default(); n],
+                first: ByIndex::default(),
                 last_applied: vec![0; n],
                 max_index: 0,
-                terms: BTreeMap::new(),
+                terms: ByIndex::default(),
                 restarted_from: vec![0; n],
                 applied_since_start: vec![false; n],
-                times: BTreeMap::new(),
+                times: ByIndex::default(),
             })),
             leaders: RefCell::new(BTreeMap::new()),
             led: RefCell::new(vec![0; n]),
@@ -378,7 +389,7 @@ impl Config {
     /// `k` peers did.
     pub fn applied_at(&self, index: u64, k: usize) -> Option<Instant> {
         let applied = self.applied.borrow();
-        let mut times = applied.times.get(&index)?.clone();
+        let mut times = applied.times.get(index)?.clone();
         times.sort();
         times.get(k.checked_sub(1)?).copied()
     }
@@ -408,9 +419,9 @@ impl Config {
             if !snapshot.is_empty() {
                 let (index, log) = decode_snapshot(&snapshot);
                 for (&k, command) in &log {
-                    applied.record(i, k, command);
+                    applied.check(i, k, command);
                 }
-                applied.logs[i] = log;
+                applied.logs[i] = ByIndex::from(log);
                 applied.last_applied[i] = index;
                 applied.restarted_from[i] = index;
             }
@@ -535,17 +546,17 @@ impl Config {
     pub fn n_committed(&self, index: u64) -> (usize, Option<Vec<u8>>) {
         let applied = self.applied.borrow();
         let mut count = 0;
-        let mut command: Option<Vec<u8>> = None;
+        let mut command: Option<&Vec<u8>> = None;
         for log in &applied.logs {
-            if let Some(c) = log.get(&index) {
-                if let Some(prev) = &command {
+            if let Some(c) = log.get(index) {
+                if let Some(prev) = command {
                     assert_eq!(prev, c, "committed values do not match: index {index}");
                 }
                 count += 1;
-                command = Some(c.clone());
+                command = Some(c);
             }
         }
-        (count, command)
+        (count, command.cloned())
     }
 
     /// Waits until at least `n` peers applied `index`: 30 checks, 10 ms
@@ -634,9 +645,89 @@ async fn monitor(cfg: Rc<Config>) {
 
 /// The snapshot format of the tester's service: the last included index
 /// and every command up to it.
-fn encode_snapshot(index: u64, log: &BTreeMap<u64, Vec<u8>>) -> Vec<u8> {
-    let upto: BTreeMap<u64, Vec<u8>> = log.range(..=index).map(|(k, v)| (*k, v.clone())).collect();
-    labcodec::encode(&(index, upto)).unwrap()
+fn encode_snapshot(index: u64, log: &ByIndex<Vec<u8>>) -> Vec<u8> {
+    labcodec::encode(&(index, LogPrefix { log, upto: index })).unwrap()
+}
+
+/// `log` through `upto`, serialized as a `BTreeMap<u64, Vec<u8>>` of it
+/// would be (the snapshot is written without copying the log first).
+struct LogPrefix<'a> {
+    log: &'a ByIndex<Vec<u8>>,
+    upto: u64,
+}
+
+impl serde::Serialize for LogPrefix<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let entries = || self.log.iter().take_while(|(k, _)| *k <= self.upto);
+        let mut map = s.serialize_map(Some(entries().count()))?;
+        for (k, v) in entries() {
+            map.serialize_entry(&k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// A map from log index (from 1) to `T`, kept in a vector: the indexes
+/// the appliers see are 1, 2, 3, ... (a snapshot's included index is the
+/// one gap-maker), so lookups are array reads.
+#[derive(Clone, Debug)]
+struct ByIndex<T>(Vec<Option<T>>);
+
+impl<T> Default for ByIndex<T> {
+    fn default() -> Self {
+        ByIndex(Vec::new())
+    }
+}
+
+impl<T> ByIndex<T> {
+    fn slot(index: u64) -> usize {
+        assert!(index > 0, "log indexes start at 1");
+        usize::try_from(index - 1).expect("a log index fits in memory")
+    }
+
+    fn get(&self, index: u64) -> Option<&T> {
+        self.0
+            .get(Self::slot(index.max(1)))?
+            .as_ref()
+            .filter(|_| index > 0)
+    }
+
+    fn insert(&mut self, index: u64, value: T) {
+        let k = Self::slot(index);
+        if self.0.len() <= k {
+            self.0.resize_with(k + 1, || None);
+        }
+        self.0[k] = Some(value);
+    }
+
+    fn get_or_default(&mut self, index: u64) -> &mut T
+    where
+        T: Default,
+    {
+        if self.get(index).is_none() {
+            self.insert(index, T::default());
+        }
+        self.0[Self::slot(index)].as_mut().expect("just inserted")
+    }
+
+    /// Every (index, value), in index order.
+    fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| Some((k as u64 + 1, v.as_ref()?)))
+    }
+}
+
+impl<T> From<BTreeMap<u64, T>> for ByIndex<T> {
+    fn from(map: BTreeMap<u64, T>) -> Self {
+        let mut out = ByIndex::default();
+        for (k, v) in map {
+            out.insert(k, v);
+        }
+        out
+    }
 }
 
 fn decode_snapshot(data: &[u8]) -> (u64, BTreeMap<u64, Vec<u8>>) {
@@ -668,7 +759,7 @@ async fn apply_loop(
                     a.record(i, index, &command);
                     a.last_applied[i] = index;
                     a.applied_since_start[i] = true;
-                    a.times.entry(index).or_default().push(Instant::now());
+                    a.times.get_or_default(index).push(Instant::now());
                     (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0)
                         .then(|| encode_snapshot(index, &a.logs[i]))
                 };
@@ -707,9 +798,9 @@ async fn apply_loop(
                 a.check_term(i, index, term, "a snapshot");
                 a.applied_since_start[i] = true;
                 for (&k, command) in &log {
-                    a.record(i, k, command);
+                    a.check(i, k, command);
                 }
-                a.logs[i] = log;
+                a.logs[i] = ByIndex::from(log);
                 a.last_applied[i] = index;
             }
         }
