@@ -17,6 +17,8 @@ use futures::future::LocalBoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::oneshot;
+
 /// Why an RPC did not produce a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RpcError {
@@ -60,10 +62,29 @@ impl fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
-/// The future a service returns for one request: the encoded reply.
-pub type ReplyFuture = LocalBoxFuture<'static, Result<Vec<u8>, RpcError>>;
+/// What a handler's task runs for one request: it ends by sending the
+/// encoded reply (or the error that stands for it) through its [`Reply`].
+/// The network spawns it as the handler's task as it is (no wrapper).
+pub type HandlerFuture = LocalBoxFuture<'static, ()>;
 
-type Dispatch = Rc<dyn Fn(&str, Vec<u8>) -> ReplyFuture>;
+/// Where one request's answer goes: the call waiting for it.
+pub struct Reply(pub(crate) oneshot::Sender<Result<Vec<u8>, RpcError>>);
+
+impl Reply {
+    fn send(self, answer: Result<Vec<u8>, RpcError>) {
+        // The call may have stopped waiting (its end disabled, a
+        // duplicate's answer first): the answer is then dropped.
+        let _ = self.0.send(answer);
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Reply")
+    }
+}
+
+type Dispatch = Rc<dyn Fn(&str, Vec<u8>, Reply) -> HandlerFuture>;
 
 /// One service: a name and a dispatcher from method names to handlers.
 /// Made by the `service` function that [`service!`](crate::service)
@@ -75,11 +96,11 @@ pub struct Service {
 }
 
 impl Service {
-    /// A service named `name` whose `dispatch(method, body)` handles one
-    /// request (`method` without the service prefix).
+    /// A service named `name` whose `dispatch(method, body, reply)`
+    /// handles one request (`method` without the service prefix).
     pub fn new(
         name: &'static str,
-        dispatch: impl Fn(&str, Vec<u8>) -> ReplyFuture + 'static,
+        dispatch: impl Fn(&str, Vec<u8>, Reply) -> HandlerFuture + 'static,
     ) -> Self {
         Service {
             name,
@@ -118,22 +139,22 @@ impl Server {
     }
 
     /// Starts handling `method` (`"service.method"`).
-    pub(crate) fn dispatch(&self, method: &str, body: Vec<u8>) -> ReplyFuture {
+    pub(crate) fn dispatch(&self, method: &str, body: Vec<u8>, reply: Reply) -> HandlerFuture {
         let (svc, m) = method.rsplit_once('.').unwrap_or(("", method));
         match self.services.get(svc) {
-            Some(s) => (s.dispatch)(m, body),
-            None => fail(RpcError::UnknownService(svc.to_string())),
+            Some(s) => (s.dispatch)(m, body, reply),
+            None => fail(RpcError::UnknownService(svc.to_string()), reply),
         }
     }
 }
 
-fn fail(e: RpcError) -> ReplyFuture {
-    Box::pin(std::future::ready(Err(e)))
+fn fail(e: RpcError, reply: Reply) -> HandlerFuture {
+    Box::pin(async move { reply.send(Err(e)) })
 }
 
 /// Decodes `body` as `A`, runs `handler`, encodes its reply. Used by the
 /// code [`service!`](crate::service) generates.
-pub fn handle<A, R, F, Fut>(body: Vec<u8>, handler: F) -> ReplyFuture
+pub fn handle<A, R, F, Fut>(body: Vec<u8>, reply: Reply, handler: F) -> HandlerFuture
 where
     A: DeserializeOwned + 'static,
     R: Serialize,
@@ -141,17 +162,20 @@ where
     Fut: Future<Output = R> + 'static,
 {
     match labcodec::decode::<A>(&body) {
-        Err(e) => fail(RpcError::Decode(e.to_string())),
+        Err(e) => fail(RpcError::Decode(e.to_string()), reply),
         Ok(args) => Box::pin(async move {
-            let reply = handler(args).await;
-            labcodec::encode(&reply).map_err(|e| RpcError::Encode(e.to_string()))
+            let answer = handler(args).await;
+            reply.send(labcodec::encode(&answer).map_err(|e| RpcError::Encode(e.to_string())));
         }),
     }
 }
 
 /// The reply to a method the service does not have.
-pub fn unknown_method(service: &str, method: &str) -> ReplyFuture {
-    fail(RpcError::UnknownMethod(format!("{service}.{method}")))
+pub fn unknown_method(service: &str, method: &str, reply: Reply) -> HandlerFuture {
+    fail(
+        RpcError::UnknownMethod(format!("{service}.{method}")),
+        reply,
+    )
 }
 
 /// Declares an RPC service once; yields a module with a typed client, a
@@ -231,16 +255,17 @@ macro_rules! service {
 
             /// Wraps `handler` as a service to add to a `labrpc::Server`.
             pub fn service<S: Service>(handler: ::std::rc::Rc<S>) -> $crate::rpc::Service {
-                $crate::rpc::Service::new(NAME, move |method: &str, body: ::std::vec::Vec<u8>| {
+                $crate::rpc::Service::new(NAME, move |method: &str, body: ::std::vec::Vec<u8>, reply: $crate::rpc::Reply| {
                     let handler = handler.clone();
                     match method {
                         $(
                             stringify!($method) => $crate::rpc::handle(
                                 body,
+                                reply,
                                 move |args: $arg| async move { handler.$method(args).await },
                             ),
                         )*
-                        _ => $crate::rpc::unknown_method(NAME, method),
+                        _ => $crate::rpc::unknown_method(NAME, method, reply),
                     }
                 })
             }

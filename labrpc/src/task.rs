@@ -147,7 +147,12 @@ where
 /// Spawns `future` on `node` with no handle to it (cheaper than
 /// [`spawn_on`] and dropping the handle: no join state).
 pub(crate) fn spawn_detached_on(node: NodeId, future: impl Future<Output = ()> + 'static) {
-    runtime::current().spawn_task(node, Box::pin(future));
+    spawn_boxed_on(node, Box::pin(future));
+}
+
+/// [`spawn_detached_on`] for a future that is boxed already.
+pub(crate) fn spawn_boxed_on(node: NodeId, future: runtime::LocalFuture) {
+    runtime::current().spawn_task(node, future);
 }
 
 /// Gives up the thread: this task goes back to the ready set and the next

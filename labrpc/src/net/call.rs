@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use super::*;
 use crate::oneshot;
-use crate::rpc::RpcError;
+use crate::rpc::{Reply, RpcError};
 use crate::time;
 use crate::trace::DuplicateStep;
 
@@ -273,10 +273,8 @@ impl<'e> Call<'e> {
     async fn run_handler(&self, req: Vec<u8>) -> Result<Handled, RpcError> {
         let mut duplicate = self.maybe_duplicate(&req);
         let (tx, mut rx) = oneshot::channel();
-        let handler = self.server.server.dispatch(self.method, req);
-        crate::task::spawn_detached_on(self.server.node, async move {
-            let _ = tx.send(handler.await);
-        });
+        let handler = self.server.server.dispatch(self.method, req, Reply(tx));
+        crate::task::spawn_boxed_on(self.server.node, handler);
         // A crashed server's handler task is dropped with its sender: the
         // receiver is then terminated and the next check notices the crash.
         let answer = loop {
@@ -425,7 +423,16 @@ impl Duplicate {
             net.total_bytes += self.req.len() as u64;
         }
         dup_event(&sim, node, rpc, DuplicateStep::Delivered);
-        let answer = self.server.server.dispatch(self.method, self.req).await;
+        let (tx, rx) = oneshot::channel();
+        self.server
+            .server
+            .dispatch(self.method, self.req, Reply(tx))
+            .await;
+        // Sent as the handler finished: ready without waiting. (A
+        // hand-made service that finishes without answering loses it.)
+        let Ok(answer) = rx.await else {
+            return lose(node, DropReason::ServerGone);
+        };
         let msg = Message {
             rpc,
             leg: Leg::Reply,
