@@ -496,7 +496,7 @@ fn check_partition<M: Model>(
     let mut entry = next[head as usize];
     loop {
         steps += 1;
-        if steps % POLL_EVERY == 0 {
+        if steps.is_multiple_of(POLL_EVERY) {
             if budget.is_some_and(|b| steps >= b) {
                 return Search::OutOfBudget;
             }
