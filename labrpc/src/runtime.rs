@@ -42,12 +42,7 @@ thread_local! {
 
 /// The running simulation. Panics with a clear message outside one.
 pub(crate) fn current() -> Rc<Sim> {
-    try_current().unwrap_or_else(|| {
-        panic!(
-            "labrpc: this function must be called inside a simulation \
-             (from a test body run by labrpc::run_test or labrpc::Builder::run)"
-        )
-    })
+    try_current().unwrap_or_else(|| outside_a_simulation())
 }
 
 /// The running simulation, if this thread is inside one.
@@ -56,45 +51,39 @@ pub(crate) fn try_current() -> Option<Rc<Sim>> {
 }
 
 /// Makes `sim` current for the duration of `f`, restoring the previous one.
-/// Its ready list moves into this thread's [`LOCAL_READY`] meanwhile (and
-/// back after), unless it is there already (a nested enter).
 pub(crate) fn enter<R>(sim: &Rc<Sim>, f: impl FnOnce() -> R) -> R {
-    struct Restore {
-        prev: Option<Rc<Sim>>,
-        sim: Rc<Sim>,
-        prev_ready: Option<LocalReady>,
-    }
+    struct Restore(Option<Rc<Sim>>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let prev = self.prev.take();
-            CURRENT.with(|c| *c.borrow_mut() = prev);
-            if let Some(prev_ready) = self.prev_ready.take() {
-                let mine =
-                    LOCAL_READY.with(|l| std::mem::replace(&mut *l.borrow_mut(), prev_ready));
-                *self.sim.parked_ready.borrow_mut() = mine.tasks;
-            }
+            let prev = self.0.take();
+            // Not the last reference to the simulation (the caller holds
+            // one), so nothing is dropped under this borrow.
+            let mine = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), prev));
+            drop(mine);
         }
     }
     let prev = CURRENT.with(|c| c.borrow_mut().replace(sim.clone()));
-    let prev_ready = LOCAL_READY.with(|l| {
-        let mut l = l.borrow_mut();
-        (l.id != sim.ready.id).then(|| {
-            let tasks = std::mem::take(&mut *sim.parked_ready.borrow_mut());
-            std::mem::replace(
-                &mut *l,
-                LocalReady {
-                    id: sim.ready.id,
-                    tasks,
-                },
-            )
-        })
-    });
-    let _restore = Restore {
-        prev,
-        sim: sim.clone(),
-        prev_ready,
-    };
+    let _restore = Restore(prev);
     f()
+}
+
+/// Runs `f` with the current simulation, without counting a reference to
+/// it. For the runtime's own short, hot paths: `f` must not enter another
+/// simulation.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Sim) -> R) -> R {
+    CURRENT.with(|c| match &*c.borrow() {
+        Some(sim) => f(sim),
+        None => outside_a_simulation(),
+    })
+}
+
+#[cold]
+fn outside_a_simulation() -> ! {
+    panic!(
+        "labrpc: this function must be called inside a simulation \
+         (from a test body run by labrpc::run_test or labrpc::Builder::run)"
+    )
 }
 
 /// Limits that turn a stuck simulation into a clear failure.
@@ -118,17 +107,17 @@ struct Task {
     flag: Arc<TaskWaker>,
 }
 
-/// Where wakes land: tasks woken since they were last polled, as (slab key,
-/// task id).
+/// Where wakes from other threads land (see [`Sim::ready`]).
 ///
 /// Every waker of a simulation is woken by code of that simulation, on its
-/// thread: those wakes go to [`LOCAL_READY`], a plain list, without a lock
-/// or an atomic read-modify-write. The `Waker` contract still lets any
-/// thread wake a task; such a wake goes to `remote` and is moved to the list
-/// at the next pop. (The order of the list decides nothing by itself: the
-/// next task is drawn from it by the seeded RNG.)
+/// thread: those wakes go straight to the simulation's ready list, without
+/// a lock or an atomic read-modify-write. The `Waker` contract still lets
+/// any thread (or another simulation) wake a task; such a wake goes to
+/// `remote` and is moved to the list at the next pop. (The order of the
+/// list decides nothing by itself: the next task is drawn from it by the
+/// seeded RNG.)
 struct ReadyQueue {
-    /// Distinguishes this simulation's queue from any other's.
+    /// Distinguishes this simulation's wakers from any other's.
     id: u64,
     remote: Mutex<Vec<(usize, u64)>>,
     has_remote: AtomicBool,
@@ -162,19 +151,6 @@ impl ReadyQueue {
     }
 }
 
-/// The ready list of the simulation entered on this thread.
-struct LocalReady {
-    /// Its queue's id (0: none).
-    id: u64,
-    tasks: Vec<(usize, u64)>,
-}
-
-thread_local! {
-    static LOCAL_READY: RefCell<LocalReady> = const {
-        RefCell::new(LocalReady { id: 0, tasks: Vec::new() })
-    };
-}
-
 /// Wakes one task. `queued` keeps a task in the ready list at most once.
 struct TaskWaker {
     key: usize,
@@ -189,19 +165,15 @@ impl Wake for TaskWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         let task = (self.key, self.id);
-        let queue = self.ready.id;
-        let local = LOCAL_READY
-            .try_with(|l| match l.try_borrow_mut() {
-                Ok(mut l) if l.id == queue => {
-                    // On the simulation's thread: no other thread touches
-                    // `queued` but a remote wake, which swaps.
-                    if !self.queued.load(Ordering::Relaxed) {
-                        self.queued.store(true, Ordering::Relaxed);
-                        l.tasks.push(task);
-                    }
-                    true
-                }
-                _ => false,
+        let local = CURRENT
+            .try_with(|c| match c.try_borrow() {
+                Ok(c) => match c.as_deref() {
+                    // On the simulation's own thread: no other thread
+                    // touches `queued` but a remote wake, which swaps.
+                    Some(sim) if sim.ready.id == self.ready.id => sim.push_ready(&self.queued, task),
+                    _ => false,
+                },
+                Err(_) => false,
             })
             .unwrap_or(false);
         if !local && !self.queued.swap(true, Ordering::AcqRel) {
@@ -257,10 +229,11 @@ pub(crate) struct Sim {
     tasks: RefCell<Slab<Task>>,
     /// Wakers of finished tasks, for new tasks.
     waker_pool: RefCell<Vec<Arc<TaskWaker>>>,
+    /// Where other threads' wakes land.
     ready: Arc<ReadyQueue>,
-    /// The ready list while this simulation is not entered on its thread
-    /// (see [`enter`]).
-    parked_ready: RefCell<Vec<(usize, u64)>>,
+    /// Tasks woken since they were last polled, as (slab key, task id),
+    /// each at most once.
+    ready_list: RefCell<Vec<(usize, u64)>>,
     next_task_id: Cell<u64>,
     /// Polls since virtual time last moved.
     idle_polls: Cell<u64>,
@@ -285,7 +258,7 @@ impl Sim {
             tasks: RefCell::new(Slab::new()),
             waker_pool: RefCell::new(Vec::new()),
             ready: Arc::new(ReadyQueue::new()),
-            parked_ready: RefCell::new(Vec::new()),
+            ready_list: RefCell::new(Vec::new()),
             next_task_id: Cell::new(1),
             idle_polls: Cell::new(0),
             polls: Cell::new(0),
@@ -382,7 +355,25 @@ impl Sim {
         if let Some(t) = self.tasks.borrow().get(key)
             && t.id == id
         {
-            t.flag.wake_by_ref();
+            self.push_ready(&t.flag.queued, (key, id));
+        }
+    }
+
+    /// Puts `task` in the ready list unless it is there (`queued`); on
+    /// this simulation's thread only. Returns false if the list is busy
+    /// (never, in practice: it is borrowed only to push or pop).
+    #[inline]
+    fn push_ready(&self, queued: &AtomicBool, task: (usize, u64)) -> bool {
+        if queued.load(Ordering::Relaxed) {
+            return true;
+        }
+        match self.ready_list.try_borrow_mut() {
+            Ok(mut list) => {
+                queued.store(true, Ordering::Relaxed);
+                list.push(task);
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -435,35 +426,19 @@ impl Sim {
             drop(batch);
         }
         self.ready.take_remote();
-        self.with_ready(Vec::clear);
+        self.ready_list.borrow_mut().clear();
     }
 
     pub fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
 
-    /// Runs `f` on this simulation's ready list, wherever it is now.
-    fn with_ready<R>(&self, f: impl FnOnce(&mut Vec<(usize, u64)>) -> R) -> R {
-        let mut f = Some(f);
-        let installed = LOCAL_READY.with(|l| {
-            let mut l = l.borrow_mut();
-            (l.id == self.ready.id).then(|| (f.take().expect("called once"))(&mut l.tasks))
-        });
-        match installed {
-            Some(r) => r,
-            None => (f.take().expect("called once"))(&mut self.parked_ready.borrow_mut()),
-        }
-    }
-
     fn pop_ready(&self) -> Option<(usize, u64)> {
+        let mut ready = self.ready_list.borrow_mut();
         if self.ready.has_remote.load(Ordering::Relaxed) {
-            let remote = self.ready.take_remote();
-            self.with_ready(|ready| ready.extend(remote));
+            ready.extend(self.ready.take_remote());
         }
-        LOCAL_READY.with(|l| match l.try_borrow_mut() {
-            Ok(mut l) if l.id == self.ready.id => self.draw(&mut l.tasks),
-            _ => self.draw(&mut self.parked_ready.borrow_mut()),
-        })
+        self.draw(&mut ready)
     }
 
     /// Takes the next task from `ready`: drawn by the seeded RNG.
