@@ -68,13 +68,34 @@ impl std::error::Error for RpcError {}
 pub type HandlerFuture = LocalBoxFuture<'static, ()>;
 
 /// Where one request's answer goes: the call waiting for it.
-pub struct Reply(pub(crate) oneshot::Sender<Result<Vec<u8>, RpcError>>);
+pub struct Reply(ReplyTo);
+
+enum ReplyTo {
+    /// A call: its reply leg is decided as the answer is sent.
+    Call(Rc<crate::net::CallShared>),
+    /// Whoever holds the receiver (a duplicate's delivery).
+    Sender(oneshot::Sender<Answer>),
+}
+
+type Answer = Result<Vec<u8>, RpcError>;
 
 impl Reply {
-    fn send(self, answer: Result<Vec<u8>, RpcError>) {
-        // The call may have stopped waiting (its end disabled, a
-        // duplicate's answer first): the answer is then dropped.
-        let _ = self.0.send(answer);
+    pub(crate) fn to_call(call: Rc<crate::net::CallShared>) -> Reply {
+        Reply(ReplyTo::Call(call))
+    }
+
+    pub(crate) fn to_sender(tx: oneshot::Sender<Answer>) -> Reply {
+        Reply(ReplyTo::Sender(tx))
+    }
+
+    fn send(self, answer: Answer) {
+        match self.0 {
+            ReplyTo::Call(call) => call.answered(answer),
+            // The receiver may be gone: the answer is then dropped.
+            ReplyTo::Sender(tx) => {
+                let _ = tx.send(answer);
+            }
+        }
     }
 }
 

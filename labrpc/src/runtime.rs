@@ -170,7 +170,9 @@ impl Wake for TaskWaker {
                 Ok(c) => match c.as_deref() {
                     // On the simulation's own thread: no other thread
                     // touches `queued` but a remote wake, which swaps.
-                    Some(sim) if sim.ready.id == self.ready.id => sim.push_ready(&self.queued, task),
+                    Some(sim) if sim.ready.id == self.ready.id => {
+                        sim.push_ready(&self.queued, task)
+                    }
                     _ => false,
                 },
                 Err(_) => false,
@@ -190,6 +192,11 @@ pub(crate) trait Plugin: Any {
     /// `node` crashed (its tasks are dropped already): forget what it
     /// hosted.
     fn node_crashed(&self, sim: &Sim, node: NodeId);
+
+    /// Virtual time is about to move (no task is ready): the plugin asked
+    /// for this call with [`Sim::before_next_advance`]. It may register
+    /// timers; it must not wake tasks.
+    fn before_advance(&self, _sim: &Sim) {}
 }
 
 /// A plugin, as itself and as `Any` (to find it by type).
@@ -224,6 +231,8 @@ pub(crate) struct Sim {
     pub trace: RefCell<Trace>,
     /// The simulators of the world's parts, in the order first used.
     plugins: RefCell<Vec<PluginEntry>>,
+    /// Plugins to tell, once, before virtual time next moves.
+    advance_hooks: RefCell<Vec<Rc<dyn Plugin>>>,
     pub limits: Limits,
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
@@ -253,6 +262,7 @@ impl Sim {
             polled: Cell::new(None),
             trace: RefCell::new(Trace::new(record_trace)),
             plugins: RefCell::new(Vec::new()),
+            advance_hooks: RefCell::new(Vec::new()),
             limits,
             watch: WatchState::register(),
             tasks: RefCell::new(Slab::new()),
@@ -291,6 +301,12 @@ impl Sim {
         for p in plugins {
             p.node_crashed(self, node);
         }
+    }
+
+    /// Calls `plugin.before_advance` once, before virtual time next moves
+    /// (in the order asked).
+    pub fn before_next_advance(&self, plugin: Rc<dyn Plugin>) {
+        self.advance_hooks.borrow_mut().push(plugin);
     }
 
     /// Adds a task on `node`; it is polled for the first time soon.
@@ -530,6 +546,17 @@ impl Sim {
     /// Advances virtual time to the earliest timer and wakes every timer
     /// due then. Fails if there is none (deadlock) or it lies past the limit.
     fn advance(&self) -> Result<(), Failure> {
+        if !self.advance_hooks.borrow().is_empty() {
+            let mut hooks = std::mem::take(&mut *self.advance_hooks.borrow_mut());
+            for plugin in hooks.drain(..) {
+                plugin.before_advance(self);
+            }
+            // The list's buffer is kept for the next time.
+            let mut list = self.advance_hooks.borrow_mut();
+            if list.is_empty() {
+                *list = hooks;
+            }
+        }
         let next = self.timers.borrow().next_deadline();
         let Some(deadline) = next else {
             return Err(Failure::Deadlock {

@@ -6,24 +6,29 @@
 //!   Call::send            1. count, route, `send` event (unroutable: fail after a delay)
 //!   Call::request_leg     2-4. plan, hold, travel, decide at arrival, `deliver` event
 //!   Call::run_handler     5. handler task on the server's node (+ a duplicate); wait, checking the server
-//!   Call::reply_leg       6-7. plan, reorder, hold, travel, decide at arrival, `reply` event
+//!   CallShared::answered  6. (in the handler's task, as it answers) checks, the reply's fate
+//!   Call::reply_arrives   7. (in the caller, woken at arrival) decide at arrival, `reply` event
 //! ```
 //!
-//! Every random draw happens in this order, so a seed fixes a call's fate.
+//! The reply's fate (lost, held, or arriving at a given instant) is decided
+//! the moment the handler answers, so the caller sleeps until the reply
+//! arrives instead of waking to send it on its way. Every random draw
+//! happens in this order, so a seed fixes a call's fate.
 
+use std::cell::RefCell;
 use std::ops::RangeInclusive;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::Fuse;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::*;
 use crate::oneshot;
 use crate::rpc::{Reply, RpcError};
-use crate::time;
+use crate::time::{self, Sleep};
 use crate::trace::DuplicateStep;
 
 /// A client's end of a connection to one named server.
@@ -50,7 +55,7 @@ impl fmt::Debug for ClientEnd {
 }
 
 /// What a handler produced (or the error that stands for it).
-type Answer = Result<Vec<u8>, RpcError>;
+pub(crate) type Answer = Result<Vec<u8>, RpcError>;
 
 impl ClientEnd {
     /// The end's name.
@@ -71,10 +76,29 @@ impl ClientEnd {
 
     /// Calls `method` with already-encoded bytes; returns the encoded reply.
     pub async fn call_raw(&self, method: &'static str, req: Vec<u8>) -> Answer {
-        let call = Call::send(self, method, &req).await?;
+        let call = match Call::send(self, method, &req) {
+            Ok(call) => call,
+            Err(fails_after) => {
+                time::sleep(fails_after).await;
+                return Err(RpcError::Unreachable);
+            }
+        };
         call.request_leg().await?;
         match call.run_handler(req).await? {
-            Handled::Here(answer) => call.reply_leg(answer).await,
+            Handled::Arrived(answer) => call.reply_arrives(answer),
+            Handled::Held {
+                answer,
+                released,
+                delay,
+            } => {
+                if released.await.is_err() {
+                    return Err(call.drop_event(Leg::Reply, DropReason::DroppedWhileHeld));
+                }
+                if !delay.is_zero() {
+                    time::sleep(delay).await;
+                }
+                call.reply_arrives(answer)
+            }
             Handled::ByDuplicate(answer) => {
                 // Its reply travelled back already.
                 call.reply_arrived(&answer);
@@ -84,23 +108,88 @@ impl ClientEnd {
     }
 }
 
-/// One call in flight: what its steps share.
-struct Call<'e> {
+/// One call in flight, as its caller holds it. Dropping it (the call
+/// finished, or the caller stopped waiting) tells the handler and any
+/// duplicate that their answers are no longer wanted.
+struct Call {
     sim: Rc<Sim>,
+    shared: Rc<CallShared>,
+}
+
+impl std::ops::Deref for Call {
+    type Target = CallShared;
+    fn deref(&self) -> &CallShared {
+        &self.shared
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        let (fate, check, waiter) = {
+            let mut wait = self.shared.wait.borrow_mut();
+            wait.done = true;
+            (wait.fate.take(), wait.check.take(), wait.waiter.take())
+        };
+        // Timers are cancelled after the borrow ends.
+        drop((fate, check, waiter));
+    }
+}
+
+/// What a call's steps share with its handler's [`Reply`] and any
+/// duplicate: where the request goes, and where the answer comes back.
+pub(crate) struct CallShared {
     net: Rc<Net>,
-    end: &'e ClientEnd,
+    end: ClientEnd,
     rpc: u64,
     method: &'static str,
     /// The end's node.
     client: NodeId,
     server_name: Rc<str>,
     server: Rc<ServerSlot>,
+    wait: RefCell<Wait>,
+}
+
+/// The caller's side of the wait for an answer.
+#[derive(Default)]
+struct Wait {
+    /// Decided when the handler answered.
+    fate: Option<Fate>,
+    /// A duplicate's reply that arrived while the call still waited.
+    by_duplicate: Option<Answer>,
+    /// Wakes the waiting caller.
+    waiter: Option<Waker>,
+    /// The next check that the server is still there.
+    check: Option<Sleep>,
+    /// The first check is to start before virtual time moves.
+    check_pending: bool,
+    /// The caller no longer waits (finished, or stopped waiting).
+    done: bool,
+}
+
+/// What becomes of the handler's answer on its way back.
+enum Fate {
+    /// It travels, and arrives when `arrival` completes.
+    Travels { answer: Answer, arrival: Sleep },
+    /// A hold captured it; once released it travels for `delay`.
+    Held {
+        answer: Answer,
+        released: oneshot::Receiver<()>,
+        delay: Duration,
+    },
+    /// It is lost (its `drop` event is recorded); the call fails so.
+    Lost(RpcError),
 }
 
 /// How the handler step ended.
 enum Handled {
-    /// The handler answered; the reply still has to travel.
-    Here(Answer),
+    /// The reply arrived (still to be decided at arrival).
+    Arrived(Answer),
+    /// The reply is held.
+    Held {
+        answer: Answer,
+        released: oneshot::Receiver<()>,
+        delay: Duration,
+    },
     /// A duplicate of the request answered first, and its reply arrived.
     ByDuplicate(Answer),
 }
@@ -133,14 +222,11 @@ impl NetState {
     }
 }
 
-impl<'e> Call<'e> {
+impl Call {
     /// Step 1: counts the request, routes it and records the `send` event.
-    /// A request that cannot be routed fails after a random delay.
-    async fn send(
-        end: &'e ClientEnd,
-        method: &'static str,
-        req: &[u8],
-    ) -> Result<Call<'e>, RpcError> {
+    /// A request that cannot be routed fails after the random delay this
+    /// returns.
+    fn send(end: &ClientEnd, method: &'static str, req: &[u8]) -> Result<Call, Duration> {
         let sim = runtime::current();
         let net = net_of(&sim);
         let (rpc, route, server) = {
@@ -172,50 +258,29 @@ impl<'e> Call<'e> {
         match route {
             Ok(r) => Ok(Call {
                 sim,
-                net,
-                end,
-                rpc,
-                method,
-                client: r.client,
-                server_name: r.server_name,
-                server: r.server,
+                shared: Rc::new(CallShared {
+                    net,
+                    end: end.clone(),
+                    rpc,
+                    method,
+                    client: r.client,
+                    server_name: r.server_name,
+                    server: r.server,
+                    wait: RefCell::default(),
+                }),
             }),
             Err(reason) => {
                 let leg = Leg::Request;
                 trace::record(&sim, EventKind::Drop { rpc, leg, reason });
                 let long = net.borrow().long_delays;
-                drop(sim);
                 let max = if long {
                     LONG_FAIL_DELAY
                 } else {
                     SHORT_FAIL_DELAY
                 };
-                time::sleep(uniform_below(max)).await;
-                Err(RpcError::Unreachable)
+                Err(uniform_below(max))
             }
         }
-    }
-
-    /// The message of one leg, as hooks and holds see it.
-    fn message(&self, leg: Leg) -> Message<'_> {
-        let (from, to) = match leg {
-            Leg::Request => (self.client, self.server.node),
-            Leg::Reply => (self.server.node, self.client),
-        };
-        Message {
-            rpc: self.rpc,
-            leg,
-            method: self.method,
-            from,
-            to,
-            end: &self.end.state.name,
-            server: &self.server_name,
-        }
-    }
-
-    fn drop_event(&self, leg: Leg, reason: DropReason) -> RpcError {
-        drop_event(&self.sim, self.client, self.rpc, leg, reason);
-        RpcError::Unreachable
     }
 
     /// Steps 2-4: the request's fate (hooks, loss, latency), a hold, the
@@ -236,7 +301,7 @@ impl<'e> Call<'e> {
         let arrival = plan.lost.map_or_else(
             || {
                 let net = self.net.borrow();
-                net.still_valid(self.end, &self.server)?;
+                net.still_valid(&self.end, &self.server)?;
                 if !net.link_up(self.client, self.server.node) {
                     return Err(DropReason::LinkDown);
                 }
@@ -267,103 +332,118 @@ impl<'e> Call<'e> {
     }
 
     /// Step 5: runs the handler as a task of the server's node (and, with
-    /// duplication, maybe a second copy later) and waits for an answer,
-    /// checking every [`SERVER_POLL`] that the end and the server are still
-    /// there.
+    /// duplication, maybe a second copy later) and waits for the reply,
+    /// checking every [`SERVER_POLL`], until the handler answers, that the
+    /// end and the server are still there.
     async fn run_handler(&self, req: Vec<u8>) -> Result<Handled, RpcError> {
-        let mut duplicate = self.maybe_duplicate(&req);
-        let (tx, mut rx) = oneshot::channel();
-        let handler = self.server.server.dispatch(self.method, req, Reply(tx));
+        self.maybe_duplicate(&req);
+        let reply = Reply::to_call(self.shared.clone());
+        let handler = self.server.server.dispatch(self.method, req, reply);
         crate::task::spawn_boxed_on(self.server.node, handler);
-        // A crashed server's handler task is dropped with its sender: the
-        // receiver is then terminated and the next check notices the crash.
-        let answer = loop {
-            let poll = time::sleep(SERVER_POLL);
-            futures::select_biased! {
-                r = rx => if let Ok(answer) = r {
-                    break answer;
-                },
-                r = duplicate => if let Ok(answer) = r {
-                    return Ok(Handled::ByDuplicate(answer));
-                },
-                _ = poll.fuse() => self.check_server()?,
-            }
-        };
-        // A duplicate's reply arriving from now on is discarded.
-        drop(duplicate);
-        self.check_server()?;
-        Ok(Handled::Here(answer))
+        std::future::poll_fn(|cx| self.poll_wait(cx)).await
     }
 
-    /// Whether the end and the server are still there (a gone server never
-    /// acknowledges anything).
-    fn check_server(&self) -> Result<(), RpcError> {
-        let valid = self.net.borrow().still_valid(self.end, &self.server);
-        valid.map_err(|reason| {
-            drop_event(&self.sim, self.client, self.rpc, Leg::Reply, reason);
-            if reason == DropReason::ServerGone {
-                RpcError::ServerGone
-            } else {
-                RpcError::Unreachable
+    /// One poll of step 5's wait. A crashed server's handler task is
+    /// dropped with its [`Reply`]: the next check notices.
+    fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Result<Handled, RpcError>> {
+        let mut wait = self.wait.borrow_mut();
+        loop {
+            match wait.fate.take() {
+                Some(Fate::Travels {
+                    answer,
+                    mut arrival,
+                }) => {
+                    if Pin::new(&mut arrival).poll(cx).is_pending() {
+                        wait.fate = Some(Fate::Travels { answer, arrival });
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(Ok(Handled::Arrived(answer)));
+                }
+                Some(Fate::Held {
+                    answer,
+                    released,
+                    delay,
+                }) => {
+                    return Poll::Ready(Ok(Handled::Held {
+                        answer,
+                        released,
+                        delay,
+                    }));
+                }
+                Some(Fate::Lost(e)) => return Poll::Ready(Err(e)),
+                None => {}
             }
-        })
+            if let Some(answer) = wait.by_duplicate.take() {
+                return Poll::Ready(Ok(Handled::ByDuplicate(answer)));
+            }
+            match &wait.waiter {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => wait.waiter = Some(cx.waker().clone()),
+            }
+            let Some(check) = &mut wait.check else {
+                if !wait.check_pending {
+                    wait.check_pending = true;
+                    self.check_later();
+                }
+                return Poll::Pending;
+            };
+            if Pin::new(check).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // The next check, a period after this one.
+            wait.check = Some(time::sleep(SERVER_POLL));
+            // (Records an event; does not touch `wait`.)
+            if let Err(e) = self.check_server(&self.sim) {
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+
+    /// Has the first server check start when virtual time is about to
+    /// move ([`CallShared::start_checking`]): a call answered at the
+    /// instant it began waiting, the common case, never needs one.
+    fn check_later(&self) {
+        let mut net = self.net.borrow_mut();
+        if net.unchecked.is_empty() {
+            self.sim.before_next_advance(self.net.clone());
+        }
+        net.unchecked.push(Rc::downgrade(&self.shared));
     }
 
     /// With duplication on, maybe schedules a second delivery of the
-    /// request; returns where its answer will come (never, if not).
-    fn maybe_duplicate(&self, req: &[u8]) -> Fuse<oneshot::Receiver<Answer>> {
-        let sim = &self.sim;
+    /// request; its reply comes back through [`CallShared::duplicate_answered`].
+    fn maybe_duplicate(&self, req: &[u8]) {
         if !(self.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
-            return Fuse::terminated();
+            return;
         }
-        let (tx, rx) = oneshot::channel();
         let plan = plan_leg(&self.net, &self.message(Leg::Request));
         let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
-        dup_event(sim, self.server.node, self.rpc, DuplicateStep::Scheduled);
+        dup_event(
+            &self.sim,
+            self.server.node,
+            self.rpc,
+            DuplicateStep::Scheduled,
+        );
         let dup = Duplicate {
-            rpc: self.rpc,
-            method: self.method,
-            end: self.end.clone(),
-            server_name: self.server_name.clone(),
-            server: self.server.clone(),
-            client: self.client,
+            call: self.shared.clone(),
             req: req.to_vec(),
         };
-        crate::task::spawn_detached_on(self.server.node, dup.run(plan.lost, delay, tx));
-        // Fused so that a duplicate lost on the way is reported (and the
-        // wait goes on), not skipped.
-        rx.fuse()
+        crate::task::spawn_detached_on(self.server.node, dup.run(plan.lost, delay));
     }
 
-    /// Steps 6-7: the reply's fate (link, hooks, loss, long reordering), a
-    /// hold, the journey back, and the decision at arrival.
-    async fn reply_leg(&self, answer: Answer) -> Answer {
-        let msg = self.message(Leg::Reply);
-        let mut plan = if self.net.borrow().link_up(msg.from, msg.to) {
-            plan_leg(&self.net, &msg)
-        } else {
-            LegPlan::lost(DropReason::LinkDown)
-        };
-        if let Some(reason) = plan.lost {
-            return Err(self.drop_event(Leg::Reply, reason));
-        }
-        if self.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY) {
-            let spread = uniform_below(LONG_REORDER_SPREAD);
-            plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
-        }
-        if let Some(released) = hold::capture(&self.sim, &self.net, &msg)
-            && released.await.is_err()
-        {
-            return Err(self.drop_event(Leg::Reply, DropReason::DroppedWhileHeld));
-        }
-        if !plan.delay.is_zero() {
-            time::sleep(plan.delay).await;
-        }
-        if !self.net.borrow().link_up(msg.from, msg.to) {
+    /// Step 7: the reply arrived; it is lost if the link went down in the
+    /// meantime.
+    fn reply_arrives(&self, answer: Answer) -> Answer {
+        if !self.net.borrow().link_up(self.server.node, self.client) {
             return Err(self.drop_event(Leg::Reply, DropReason::LinkDown));
         }
         self.reply_arrived(&answer);
         answer
+    }
+
+    fn drop_event(&self, leg: Leg, reason: DropReason) -> RpcError {
+        drop_event(&self.sim, self.client, self.rpc, leg, reason);
+        RpcError::Unreachable
     }
 
     /// Counts a delivered reply and records its `reply` event.
@@ -382,32 +462,154 @@ impl<'e> Call<'e> {
     }
 }
 
+impl CallShared {
+    /// The message of one leg, as hooks and holds see it.
+    fn message(&self, leg: Leg) -> Message<'_> {
+        let (from, to) = match leg {
+            Leg::Request => (self.client, self.server.node),
+            Leg::Reply => (self.server.node, self.client),
+        };
+        Message {
+            rpc: self.rpc,
+            leg,
+            method: self.method,
+            from,
+            to,
+            end: &self.end.state.name,
+            server: &self.server_name,
+        }
+    }
+
+    /// Whether the end and the server are still there (a gone server never
+    /// acknowledges anything).
+    fn check_server(&self, sim: &Sim) -> Result<(), RpcError> {
+        let valid = self.net.borrow().still_valid(&self.end, &self.server);
+        valid.map_err(|reason| {
+            drop_event(sim, self.client, self.rpc, Leg::Reply, reason);
+            if reason == DropReason::ServerGone {
+                RpcError::ServerGone
+            } else {
+                RpcError::Unreachable
+            }
+        })
+    }
+
+    /// Starts the server checks of a call that began waiting at this
+    /// instant, if it still waits: the first is a [`SERVER_POLL`] from
+    /// now, and wakes the caller.
+    pub(crate) fn start_checking(&self) {
+        let mut wait = self.wait.borrow_mut();
+        let still_waiting = !wait.done && wait.fate.is_none() && wait.by_duplicate.is_none();
+        if let (true, Some(waiter)) = (still_waiting, wait.waiter.clone()) {
+            let mut check = time::sleep(SERVER_POLL);
+            let registered = Pin::new(&mut check).poll(&mut Context::from_waker(&waiter));
+            debug_assert!(registered.is_pending());
+            wait.check = Some(check);
+        }
+    }
+
+    /// Step 6, in the handler's task as it answers: the checks of step 5
+    /// once more, then the reply's fate (link, hooks, loss, long
+    /// reordering, a hold). The caller is woken when the reply arrives, or
+    /// at once if it is lost or held. An answer nobody waits for any more
+    /// is dropped.
+    pub(crate) fn answered(&self, answer: Answer) {
+        if self.wait.borrow().done {
+            return;
+        }
+        let sim = runtime::current();
+        let mut fate = self.reply_fate(&sim, answer);
+        let (waiter, check) = {
+            let mut wait = self.wait.borrow_mut();
+            (wait.waiter.take(), wait.check.take())
+        };
+        drop(check);
+        let wake_now = match (&mut fate, &waiter) {
+            (Fate::Travels { arrival, .. }, Some(w)) => {
+                // Registers the arrival's timer with the caller's waker.
+                Pin::new(arrival)
+                    .poll(&mut Context::from_waker(w))
+                    .is_ready()
+            }
+            _ => true,
+        };
+        self.wait.borrow_mut().fate = Some(fate);
+        if wake_now && let Some(w) = waiter {
+            w.wake();
+        }
+    }
+
+    fn reply_fate(&self, sim: &Sim, answer: Answer) -> Fate {
+        if let Err(e) = self.check_server(sim) {
+            return Fate::Lost(e);
+        }
+        let msg = self.message(Leg::Reply);
+        let mut plan = if self.net.borrow().link_up(msg.from, msg.to) {
+            plan_leg(&self.net, &msg)
+        } else {
+            LegPlan::lost(DropReason::LinkDown)
+        };
+        if let Some(reason) = plan.lost {
+            drop_event(sim, self.client, self.rpc, Leg::Reply, reason);
+            return Fate::Lost(RpcError::Unreachable);
+        }
+        if self.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY) {
+            let spread = uniform_below(LONG_REORDER_SPREAD);
+            plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
+        }
+        if let Some(released) = hold::capture(sim, &self.net, &msg) {
+            return Fate::Held {
+                answer,
+                released,
+                delay: plan.delay,
+            };
+        }
+        Fate::Travels {
+            answer,
+            arrival: time::sleep(plan.delay),
+        }
+    }
+
+    /// A duplicate's reply arrived: the call takes it if it still waits
+    /// for its own handler. Returns whether it did.
+    fn duplicate_answered(&self, answer: Answer) -> bool {
+        let waiter = {
+            let mut wait = self.wait.borrow_mut();
+            if wait.done || wait.fate.is_some() || wait.by_duplicate.is_some() {
+                return false;
+            }
+            wait.by_duplicate = Some(answer);
+            wait.waiter.take()
+        };
+        if let Some(w) = waiter {
+            w.wake();
+        }
+        true
+    }
+}
+
 /// A second copy of a delivered request.
 struct Duplicate {
-    rpc: u64,
-    method: &'static str,
-    end: ClientEnd,
-    server_name: Rc<str>,
-    server: Rc<ServerSlot>,
-    client: NodeId,
+    call: Rc<CallShared>,
     req: Vec<u8>,
 }
 
 impl Duplicate {
     /// Travels for `delay` (lost if `lost`), is delivered if the end, the
     /// server and the link are still there, and sends its reply back to
-    /// the call (`reply`), which takes it if it is still waiting.
-    async fn run(self, lost: Option<DropReason>, delay: Duration, reply: oneshot::Sender<Answer>) {
+    /// the call, which takes it if it is still waiting.
+    async fn run(self, lost: Option<DropReason>, delay: Duration) {
         let sim = runtime::current();
-        let net = net_of(&sim);
-        let (rpc, node) = (self.rpc, self.server.node);
+        let call = &self.call;
+        let net = &call.net;
+        let (rpc, node, client) = (call.rpc, call.server.node, call.client);
         let lose = |at: NodeId, reason| dup_event(&sim, at, rpc, DuplicateStep::Lost(reason));
         time::sleep(delay).await;
         let arrival = lost.map_or_else(
             || {
                 let net = net.borrow();
-                net.still_valid(&self.end, &self.server)?;
-                if !net.link_up(self.client, node) {
+                net.still_valid(&call.end, &call.server)?;
+                if !net.link_up(client, node) {
                     return Err(DropReason::LinkDown);
                 }
                 Ok(())
@@ -419,49 +621,42 @@ impl Duplicate {
         }
         {
             let mut net = net.borrow_mut();
-            self.server.count.set(self.server.count.get() + 1);
+            call.server.count.set(call.server.count.get() + 1);
             net.total_bytes += self.req.len() as u64;
         }
         dup_event(&sim, node, rpc, DuplicateStep::Delivered);
         let (tx, rx) = oneshot::channel();
-        self.server
+        call.server
             .server
-            .dispatch(self.method, self.req, Reply(tx))
+            .dispatch(call.method, self.req, Reply::to_sender(tx))
             .await;
         // Sent as the handler finished: ready without waiting. (A
         // hand-made service that finishes without answering loses it.)
         let Ok(answer) = rx.await else {
             return lose(node, DropReason::ServerGone);
         };
-        let msg = Message {
-            rpc,
-            leg: Leg::Reply,
-            method: self.method,
-            from: node,
-            to: self.client,
-            end: self.end.name(),
-            server: &self.server_name,
-        };
-        let valid = net.borrow().still_valid(&self.end, &self.server);
+        let msg = call.message(Leg::Reply);
+        let valid = net.borrow().still_valid(&call.end, &call.server);
         if let Err(reason) = valid {
             return lose(node, reason);
         }
-        if !net.borrow().link_up(node, self.client) {
+        if !net.borrow().link_up(node, client) {
             return lose(node, DropReason::LinkDown);
         }
-        let plan = plan_leg(&net, &msg);
+        let plan = plan_leg(net, &msg);
         if let Some(reason) = plan.lost {
             return lose(node, reason);
         }
         time::sleep(plan.delay).await;
-        if !net.borrow().link_up(node, self.client) {
-            return lose(self.client, DropReason::LinkDown);
+        if !net.borrow().link_up(node, client) {
+            return lose(client, DropReason::LinkDown);
         }
-        let step = match reply.send(answer) {
-            Ok(()) => DuplicateStep::ReplyUsed,
-            Err(_) => DuplicateStep::ReplyDiscarded,
+        let step = if call.duplicate_answered(answer) {
+            DuplicateStep::ReplyUsed
+        } else {
+            DuplicateStep::ReplyDiscarded
         };
-        dup_event(&sim, self.client, rpc, step);
+        dup_event(&sim, client, rpc, step);
     }
 }
 

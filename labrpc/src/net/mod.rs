@@ -99,6 +99,7 @@ use crate::trace::{self, DropReason, EventKind, Leg};
 mod call;
 mod hold;
 
+pub(crate) use call::CallShared;
 pub use call::ClientEnd;
 pub use hold::{Filter, HoldId};
 
@@ -232,6 +233,10 @@ pub(crate) struct NetState {
     holds: Vec<hold::HoldState>,
     next_hold: u64,
     next_rpc: u64,
+    /// Calls that began waiting for their handler at this instant; their
+    /// server checks start when virtual time is about to move (most are
+    /// answered before).
+    unchecked: Vec<std::rc::Weak<CallShared>>,
     next_auto_end: u64,
     total_rpcs: u64,
     total_bytes: u64,
@@ -307,6 +312,20 @@ impl runtime::Plugin for Net {
     /// Deletes every server hosted on the crashed node.
     fn node_crashed(&self, sim: &Sim, node: NodeId) {
         detach_node(sim, self, node);
+    }
+
+    /// Starts the server checks of the calls that began waiting at this
+    /// instant and still wait.
+    fn before_advance(&self, _sim: &Sim) {
+        let mut waiting = std::mem::take(&mut self.borrow_mut().unchecked);
+        for call in waiting.drain(..).filter_map(|c| c.upgrade()) {
+            call.start_checking();
+        }
+        // The list's buffer is kept for the next time.
+        let mut net = self.borrow_mut();
+        if net.unchecked.is_empty() {
+            net.unchecked = waiting;
+        }
     }
 }
 
