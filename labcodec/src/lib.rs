@@ -108,11 +108,21 @@ impl std::error::Error for DecodeError {}
 /// whose length is unknown up front) or the encoding exceeds
 /// [`MAX_MESSAGE_BYTES`].
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::new();
+    encode_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// Encodes `value` into `buf`, replacing what it held (its capacity is
+/// reused: a sender that recycles its buffers allocates nothing). Fails
+/// as [`encode`] does, leaving `buf` empty.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
     let type_name = std::any::type_name::<T>();
     let err = |e| EncodeError {
         type_name,
         kind: EncodeErrorKind::Bincode(e),
     };
+    buf.clear();
     // Sized first, then written into a vector of exactly that size: a large
     // value (a Raft log) is copied once, not once per doubling.
     let mut size = SizeWriter::default();
@@ -123,9 +133,14 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> 
             kind: EncodeErrorKind::TooLarge(size.bytes_written),
         });
     }
-    let mut out = VecWriter(Vec::with_capacity(size.bytes_written));
-    bincode::serde::encode_into_writer(value, &mut out, CONFIG).map_err(err)?;
-    Ok(out.0)
+    buf.reserve_exact(size.bytes_written);
+    let mut out = VecWriter(std::mem::take(buf));
+    let written = bincode::serde::encode_into_writer(value, &mut out, CONFIG);
+    *buf = out.0;
+    written.map_err(|e| {
+        buf.clear();
+        err(e)
+    })
 }
 
 /// Appends to a vector (bincode's own is private).
@@ -176,6 +191,16 @@ mod tests {
         Get { key: String },
         Put { key: String, value: Vec<u8> },
         Noop,
+    }
+
+    #[test]
+    fn encode_into_replaces_the_buffer_and_matches_encode() {
+        let mut buf = vec![9u8; 100];
+        encode_into(&(7u64, "seven"), &mut buf).unwrap();
+        assert_eq!(buf, encode(&(7u64, "seven")).unwrap());
+        let big = vec![0u8; MAX_MESSAGE_BYTES + 1];
+        assert!(encode_into(&big, &mut buf).is_err());
+        assert!(buf.is_empty());
     }
 
     #[test]

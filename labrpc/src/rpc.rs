@@ -182,11 +182,19 @@ where
     F: FnOnce(A) -> Fut + 'static,
     Fut: Future<Output = R> + 'static,
 {
-    match labcodec::decode::<A>(&body) {
+    let args = labcodec::decode::<A>(&body);
+    crate::runtime::recycle_buffer(body);
+    match args {
         Err(e) => fail(RpcError::Decode(e.to_string()), reply),
         Ok(args) => Box::pin(async move {
             let answer = handler(args).await;
-            reply.send(labcodec::encode(&answer).map_err(|e| RpcError::Encode(e.to_string())));
+            let mut out = crate::runtime::take_buffer();
+            let encoded = labcodec::encode_into(&answer, &mut out);
+            reply.send(
+                encoded
+                    .map(|()| out)
+                    .map_err(|e| RpcError::Encode(e.to_string())),
+            );
         }),
     }
 }

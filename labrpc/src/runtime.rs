@@ -67,15 +67,35 @@ pub(crate) fn enter<R>(sim: &Rc<Sim>, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Runs `f` with the current simulation, without counting a reference to
-/// it. For the runtime's own short, hot paths: `f` must not enter another
-/// simulation.
+/// Runs `f` with the current simulation, if any, without counting a
+/// reference to it. For the runtime's own short, hot paths: `f` must not
+/// enter another simulation.
 #[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(&Sim) -> R) -> R {
-    CURRENT.with(|c| match &*c.borrow() {
-        Some(sim) => f(sim),
-        None => outside_a_simulation(),
-    })
+fn with_current<R>(f: impl FnOnce(&Sim) -> R) -> Option<R> {
+    CURRENT.with(|c| c.borrow().as_deref().map(f))
+}
+
+/// An empty buffer for an encoded message: one a message of this
+/// simulation left (see [`recycle_buffer`]), or a new one.
+pub(crate) fn take_buffer() -> Vec<u8> {
+    with_current(|sim| sim.buffers.borrow_mut().pop())
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Keeps a small message's buffer for the next message (a call and its
+/// reply then allocate no bytes).
+pub(crate) fn recycle_buffer(buf: Vec<u8>) {
+    const KEEP: usize = 64;
+    const MAX_CAPACITY: usize = 1024;
+    if buf.capacity() <= MAX_CAPACITY && buf.capacity() > 0 {
+        with_current(|sim| {
+            let mut buffers = sim.buffers.borrow_mut();
+            if buffers.len() < KEEP {
+                buffers.push(buf);
+            }
+        });
+    }
 }
 
 #[cold]
@@ -231,6 +251,8 @@ pub(crate) struct Sim {
     pub trace: RefCell<Trace>,
     /// The simulators of the world's parts, in the order first used.
     plugins: RefCell<Vec<PluginEntry>>,
+    /// Message buffers to reuse (see [`take_buffer`]).
+    buffers: RefCell<Vec<Vec<u8>>>,
     /// Plugins to tell, once, before virtual time next moves.
     advance_hooks: RefCell<Vec<Rc<dyn Plugin>>>,
     pub limits: Limits,
@@ -263,6 +285,7 @@ impl Sim {
             trace: RefCell::new(Trace::new(record_trace)),
             plugins: RefCell::new(Vec::new()),
             advance_hooks: RefCell::new(Vec::new()),
+            buffers: RefCell::new(Vec::new()),
             limits,
             watch: WatchState::register(),
             tasks: RefCell::new(Slab::new()),
@@ -557,7 +580,7 @@ impl Sim {
                 *list = hooks;
             }
         }
-        let next = self.timers.borrow().next_deadline();
+        let next = self.timers.borrow_mut().next_deadline();
         let Some(deadline) = next else {
             return Err(Failure::Deadlock {
                 tasks: self.task_count(),

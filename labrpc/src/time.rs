@@ -10,6 +10,8 @@
 //! - A dropped [`Sleep`] leaves no timer behind.
 //! - Durations are `std::time::Duration`; only the clock is virtual.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Add, AddAssign, Sub};
@@ -171,47 +173,58 @@ impl TimerWaker {
 struct Timer {
     seq: u64,
     waker: TimerWaker,
-    /// Its place in [`Timers::heap`].
-    pos: usize,
 }
 
 /// Pending timers, due in order of (deadline, registration order).
 ///
-/// A binary min-heap of `(deadline, seq, slot)` over a slab of wakers; each
-/// slab entry knows its place in the heap, so a cancelled timer leaves at
-/// once (O(log n)) and the heap holds live timers only. The order is that
-/// of a sorted map keyed by `(deadline, seq)`: which timer fires first
-/// never depends on how they are stored.
+/// A binary min-heap of `(deadline, seq, slot)` over a slab of wakers. A
+/// cancelled timer leaves the slab at once and its heap entry stays, stale
+/// (its slot no longer holds its `seq`), until it reaches the top and is
+/// dropped, or the heap is compacted (when stale entries outnumber live
+/// ones). The order is that of a sorted map keyed by `(deadline, seq)`:
+/// which timer fires first never depends on how they are stored.
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: Vec<(u64, u64, usize)>,
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
     slots: Slab<Timer>,
     next_seq: u64,
 }
 
 impl Timers {
-    pub fn next_deadline(&self) -> Option<u64> {
-        self.heap.first().map(|&(d, _, _)| d)
+    /// Whether the heap entry stands for a registered timer.
+    fn live(&self, &(_, seq, slot): &(u64, u64, usize)) -> bool {
+        self.slots.get(slot).is_some_and(|t| t.seq == seq)
+    }
+
+    /// The earliest deadline of a registered timer.
+    pub fn next_deadline(&mut self) -> Option<u64> {
+        while let Some(Reverse(top)) = self.heap.peek() {
+            if self.live(top) {
+                return Some(top.0);
+            }
+            self.heap.pop();
+        }
+        None
     }
 
     /// Moves the wakers of every timer due at or before `deadline` to
     /// `due`, earliest first.
     pub fn take_due(&mut self, deadline: u64, due: &mut Vec<TimerWaker>) {
-        while let Some(&(d, _, slot)) = self.heap.first()
-            && d <= deadline
+        while let Some(&Reverse(top)) = self.heap.peek()
+            && top.0 <= deadline
         {
-            self.remove_at(0);
-            due.push(self.slots.remove(slot).waker);
+            self.heap.pop();
+            if self.live(&top) {
+                due.push(self.slots.remove(top.2).waker);
+            }
         }
     }
 
     fn insert(&mut self, deadline: u64, waker: TimerWaker) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let pos = self.heap.len();
-        let slot = self.slots.insert(Timer { seq, waker, pos });
-        self.heap.push((deadline, seq, slot));
-        self.sift_up(pos);
+        let slot = self.slots.insert(Timer { seq, waker });
+        self.heap.push(Reverse((deadline, seq, slot)));
         TimerKey { slot, seq }
     }
 
@@ -223,68 +236,16 @@ impl Timers {
     }
 
     fn cancel(&mut self, key: TimerKey) {
-        if let Some(t) = self.slots.get(key.slot)
-            && t.seq == key.seq
-        {
-            self.remove_at(t.pos);
+        if self.get_mut(key).is_some() {
             self.slots.remove(key.slot);
-        }
-    }
-
-    /// Removes the heap entry at `pos` (its slab entry stays).
-    fn remove_at(&mut self, pos: usize) {
-        let last = self.heap.pop().expect("a timer at pos");
-        if pos < self.heap.len() {
-            self.heap[pos] = last;
-            self.slots[last.2].pos = pos;
-            self.sift_down(pos);
-            self.sift_up(pos);
-        }
-    }
-
-    /// Puts `entry` at `pos` and records the place in its slot.
-    #[inline]
-    fn place(&mut self, pos: usize, entry: (u64, u64, usize)) {
-        self.heap[pos] = entry;
-        self.slots[entry.2].pos = pos;
-    }
-
-    /// Moves the entry at `pos` up to its place (moving parents down into
-    /// the hole rather than swapping).
-    fn sift_up(&mut self, mut pos: usize) {
-        let entry = self.heap[pos];
-        while pos > 0 {
-            let parent = (pos - 1) / 2;
-            if entry >= self.heap[parent] {
-                break;
+            // Every live timer has one heap entry; the rest are stale.
+            if self.heap.len() > 2 * self.slots.len() + 64 {
+                let slots = &self.slots;
+                self.heap.retain(|Reverse((_, seq, slot))| {
+                    slots.get(*slot).is_some_and(|t| t.seq == *seq)
+                });
             }
-            self.place(pos, self.heap[parent]);
-            pos = parent;
         }
-        self.place(pos, entry);
-    }
-
-    /// Moves the entry at `pos` down to its place.
-    fn sift_down(&mut self, mut pos: usize) {
-        let entry = self.heap[pos];
-        let len = self.heap.len();
-        loop {
-            let l = 2 * pos + 1;
-            if l >= len {
-                break;
-            }
-            let child = if l + 1 < len && self.heap[l + 1] < self.heap[l] {
-                l + 1
-            } else {
-                l
-            };
-            if self.heap[child] >= entry {
-                break;
-            }
-            self.place(pos, self.heap[child]);
-            pos = child;
-        }
-        self.place(pos, entry);
     }
 }
 

@@ -69,9 +69,12 @@ impl ClientEnd {
         method: &'static str,
         args: &A,
     ) -> Result<R, RpcError> {
-        let req = labcodec::encode(args).map_err(|e| RpcError::Encode(e.to_string()))?;
+        let mut req = runtime::take_buffer();
+        labcodec::encode_into(args, &mut req).map_err(|e| RpcError::Encode(e.to_string()))?;
         let reply = self.call_raw(method, req).await?;
-        labcodec::decode(&reply).map_err(|e| RpcError::Decode(e.to_string()))
+        let decoded = labcodec::decode(&reply).map_err(|e| RpcError::Decode(e.to_string()));
+        runtime::recycle_buffer(reply);
+        decoded
     }
 
     /// Calls `method` with already-encoded bytes; returns the encoded reply.

@@ -30,16 +30,20 @@
 //!    `Unreachable`) and the handler's result, if it ever comes, is thrown
 //!    away. A call to a live, connected server whose handler never returns
 //!    never returns either (as in 6.824).
+//!    (The first check is set up only if virtual time moves before the
+//!    handler answers: most calls are answered at the instant they began
+//!    waiting.)
 //! 6. When the handler returns, the same checks run again (so a deleted
-//!    server never acknowledges anything), then the reply leg: the link back
-//!    must be up, an unreliable network loses the reply with probability
-//!    [`UNRELIABLE_DROP`] **after the handler ran** (this is what tests
-//!    duplicate detection), lossy links and hooks apply. With
-//!    [`Network::set_long_reordering`] a reply is held back, with
-//!    probability [`LONG_REORDER_PROBABILITY`], for
+//!    server never acknowledges anything), then the reply leg is decided at
+//!    once, in the handler's task: the link back must be up, an unreliable
+//!    network loses the reply with probability [`UNRELIABLE_DROP`] **after
+//!    the handler ran** (this is what tests duplicate detection), lossy
+//!    links and hooks apply. With [`Network::set_long_reordering`] a reply
+//!    is held back, with probability [`LONG_REORDER_PROBABILITY`], for
 //!    `LONG_REORDER_MIN + U(0..U(0..LONG_REORDER_SPREAD))`. The reply then
-//!    travels for the link latency and is again decided at arrival.
-//! 7. A delivered reply adds its encoded size to the total bytes.
+//!    travels for the link latency; the caller is woken when it arrives.
+//! 7. At arrival the link back must still be up; a delivered reply adds its
+//!    encoded size to the total bytes.
 //!
 //! Concurrent calls on one end are allowed and may be reordered.
 //!
