@@ -600,10 +600,7 @@ impl Sim {
         let mut due = std::mem::take(&mut *self.due_timers.borrow_mut());
         self.timers.borrow_mut().take_due(deadline, &mut due);
         for w in due.drain(..) {
-            match w {
-                TimerWaker::Task(key, id) => self.wake_task(key, id),
-                TimerWaker::Other(w) => w.wake(),
-            }
+            w.wake(self);
         }
         *self.due_timers.borrow_mut() = due;
         Ok(())

@@ -147,25 +147,36 @@ pub(crate) struct TimerKey {
     seq: u64,
 }
 
-/// Whom a timer wakes: the task that registered it (no waker clone: no
-/// reference counting), or a waker some combinator made.
+/// Whom a timer (or another wait of the simulator's own) wakes: the task
+/// that registered it (no waker clone: no reference counting), or a waker
+/// some combinator made.
+#[derive(Clone)]
 pub(crate) enum TimerWaker {
     Task(usize, u64),
     Other(Waker),
 }
 
 impl TimerWaker {
-    fn of(sim: &runtime::Sim, waker: &Waker) -> TimerWaker {
+    /// Who `waker` wakes.
+    pub(crate) fn of(sim: &runtime::Sim, waker: &Waker) -> TimerWaker {
         match sim.polled_task(waker) {
             Some((key, id)) => TimerWaker::Task(key, id),
             None => TimerWaker::Other(waker.clone()),
         }
     }
 
-    fn wakes(&self, sim: &runtime::Sim, waker: &Waker) -> bool {
+    /// Whether `waker` wakes the same.
+    pub(crate) fn wakes(&self, sim: &runtime::Sim, waker: &Waker) -> bool {
         match self {
             TimerWaker::Task(key, id) => sim.polled_task(waker) == Some((*key, *id)),
             TimerWaker::Other(w) => w.will_wake(waker),
+        }
+    }
+
+    pub(crate) fn wake(self, sim: &runtime::Sim) {
+        match self {
+            TimerWaker::Task(key, id) => sim.wake_task(key, id),
+            TimerWaker::Other(w) => w.wake(),
         }
     }
 }
@@ -276,6 +287,24 @@ impl Sleep {
         {
             sim.timers.borrow_mut().cancel(key);
         }
+    }
+}
+
+impl Sleep {
+    /// Registers the timer for `waker` (not the polled task: the
+    /// simulator's own code waits on behalf of a task). Gives `waker` back
+    /// if the deadline has come already.
+    pub(crate) fn start_for(
+        &mut self,
+        sim: &runtime::Sim,
+        waker: TimerWaker,
+    ) -> Result<(), TimerWaker> {
+        if sim.now.get() >= self.deadline.0 {
+            return Err(waker);
+        }
+        self.cancel();
+        self.key = Some(sim.timers.borrow_mut().insert(self.deadline.0, waker));
+        Ok(())
     }
 }
 

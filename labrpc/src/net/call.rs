@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::ops::RangeInclusive;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use super::*;
 use crate::oneshot;
 use crate::rpc::{Reply, RpcError};
-use crate::time::{self, Sleep};
+use crate::time::{self, Sleep, TimerWaker};
 use crate::trace::DuplicateStep;
 
 /// A client's end of a connection to one named server.
@@ -160,7 +160,7 @@ struct Wait {
     /// A duplicate's reply that arrived while the call still waited.
     by_duplicate: Option<Answer>,
     /// Wakes the waiting caller.
-    waiter: Option<Waker>,
+    waiter: Option<TimerWaker>,
     /// The next check that the server is still there.
     check: Option<Sleep>,
     /// The first check is to start before virtual time moves.
@@ -380,8 +380,8 @@ impl Call {
                 return Poll::Ready(Ok(Handled::ByDuplicate(answer)));
             }
             match &wait.waiter {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => wait.waiter = Some(cx.waker().clone()),
+                Some(w) if w.wakes(&self.sim, cx.waker()) => {}
+                _ => wait.waiter = Some(TimerWaker::of(&self.sim, cx.waker())),
             }
             let Some(check) = &mut wait.check else {
                 if !wait.check_pending {
@@ -504,9 +504,10 @@ impl CallShared {
         let mut wait = self.wait.borrow_mut();
         let still_waiting = !wait.done && wait.fate.is_none() && wait.by_duplicate.is_none();
         if let (true, Some(waiter)) = (still_waiting, wait.waiter.clone()) {
+            let sim = runtime::current();
             let mut check = time::sleep(SERVER_POLL);
-            let registered = Pin::new(&mut check).poll(&mut Context::from_waker(&waiter));
-            debug_assert!(registered.is_pending());
+            let started = check.start_for(&sim, waiter);
+            debug_assert!(started.is_ok(), "a check period is never zero");
             wait.check = Some(check);
         }
     }
@@ -527,18 +528,15 @@ impl CallShared {
             (wait.waiter.take(), wait.check.take())
         };
         drop(check);
-        let wake_now = match (&mut fate, &waiter) {
-            (Fate::Travels { arrival, .. }, Some(w)) => {
-                // Registers the arrival's timer with the caller's waker.
-                Pin::new(arrival)
-                    .poll(&mut Context::from_waker(w))
-                    .is_ready()
-            }
-            _ => true,
+        // The caller is woken when the reply arrives (a timer of its own),
+        // or now if it is lost, held, or arrives at once.
+        let wake_now = match (&mut fate, waiter) {
+            (Fate::Travels { arrival, .. }, Some(w)) => arrival.start_for(&sim, w).err(),
+            (_, w) => w,
         };
         self.wait.borrow_mut().fate = Some(fate);
-        if wake_now && let Some(w) = waiter {
-            w.wake();
+        if let Some(w) = wake_now {
+            w.wake(&sim);
         }
     }
 
@@ -585,7 +583,7 @@ impl CallShared {
             wait.waiter.take()
         };
         if let Some(w) = waiter {
-            w.wake();
+            w.wake(&runtime::current());
         }
         true
     }
