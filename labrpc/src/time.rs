@@ -16,6 +16,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Add, AddAssign, Sub};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -148,12 +149,29 @@ pub(crate) struct TimerKey {
 }
 
 /// Whom a timer (or another wait of the simulator's own) wakes: the task
-/// that registered it (no waker clone: no reference counting), or a waker
-/// some combinator made.
+/// that registered it (no waker clone: no reference counting), a waker
+/// some combinator made, or something of the simulator's own that happens
+/// at that instant ([`fire_at`]).
 #[derive(Clone)]
 pub(crate) enum TimerWaker {
     Task(usize, u64),
     Other(Waker),
+    Fire(Rc<dyn Fire>),
+}
+
+/// What happens at an instant without a task of its own: a message
+/// arriving. It runs as the clock reaches the instant, in timer order, with
+/// the wakes of the timers due then.
+pub(crate) trait Fire {
+    fn fire(self: Rc<Self>, sim: &runtime::Sim);
+}
+
+/// Has `target` fire when the clock reaches `deadline` (after now).
+pub(crate) fn fire_at(sim: &runtime::Sim, deadline: Instant, target: Rc<dyn Fire>) {
+    debug_assert!(deadline.0 > sim.now.get(), "fire_at: the instant has come");
+    sim.timers
+        .borrow_mut()
+        .insert(deadline.0, TimerWaker::Fire(target));
 }
 
 impl TimerWaker {
@@ -170,6 +188,7 @@ impl TimerWaker {
         match self {
             TimerWaker::Task(key, id) => sim.polled_task(waker) == Some((*key, *id)),
             TimerWaker::Other(w) => w.will_wake(waker),
+            TimerWaker::Fire(_) => false,
         }
     }
 
@@ -177,6 +196,7 @@ impl TimerWaker {
         match self {
             TimerWaker::Task(key, id) => sim.wake_task(key, id),
             TimerWaker::Other(w) => w.wake(),
+            TimerWaker::Fire(target) => target.fire(sim),
         }
     }
 }

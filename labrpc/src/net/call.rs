@@ -4,15 +4,17 @@
 //! ```text
 //! ClientEnd::call_raw
 //!   Call::send            1. count, route, `send` event (unroutable: fail after a delay)
-//!   Call::request_leg     2-4. plan, hold, travel, decide at arrival, `deliver` event
-//!   Call::run_handler     5. handler task on the server's node (+ a duplicate); wait, checking the server
+//!   Call::request_leg     2-3. plan, hold, travel (a timer: the caller does not wake)
+//!   CallShared::arrive    4-5. decide at arrival, `deliver` event, handler task (+ a duplicate)
+//!   Call::wait_reply      5. wait; once the handler runs, check the server every SERVER_POLL
 //!   CallShared::answered  6. (in the handler's task, as it answers) checks, the reply's fate
 //!   Call::reply_arrives   7. (in the caller, woken at arrival) decide at arrival, `reply` event
 //! ```
 //!
-//! The reply's fate (lost, held, or arriving at a given instant) is decided
-//! the moment the handler answers, so the caller sleeps until the reply
-//! arrives instead of waking to send it on its way. Every random draw
+//! The caller sleeps from sending to the reply's arrival: the request
+//! arrives by a timer of its own ([`time::fire_at`]), which starts the
+//! handler, and the reply's fate (lost, held, or arriving at a given
+//! instant) is decided the moment the handler answers. Every random draw
 //! happens in this order, so a seed fixes a call's fate.
 
 use std::cell::RefCell;
@@ -86,8 +88,8 @@ impl ClientEnd {
                 return Err(RpcError::Unreachable);
             }
         };
-        call.request_leg().await?;
-        match call.run_handler(req).await? {
+        call.request_leg(req).await?;
+        match call.wait_reply().await? {
             Handled::Arrived(answer) => call.reply_arrives(answer),
             Handled::Held {
                 answer,
@@ -157,14 +159,15 @@ pub(crate) struct CallShared {
 struct Wait {
     /// Decided when the handler answered.
     fate: Option<Fate>,
+    /// The request, while it travels.
+    request: Option<Vec<u8>>,
     /// A duplicate's reply that arrived while the call still waited.
     by_duplicate: Option<Answer>,
     /// Wakes the waiting caller.
     waiter: Option<TimerWaker>,
-    /// The next check that the server is still there.
+    /// The next check that the server is still there (from the instant
+    /// virtual time moves while the handler runs).
     check: Option<Sleep>,
-    /// The first check is to start before virtual time moves.
-    check_pending: bool,
     /// The caller no longer waits (finished, or stopped waiting).
     done: bool,
 }
@@ -286,63 +289,41 @@ impl Call {
         }
     }
 
-    /// Steps 2-4: the request's fate (hooks, loss, latency), a hold, the
-    /// journey, and the decision at arrival; then the `deliver` event.
-    async fn request_leg(&self) -> Result<(), RpcError> {
+    /// Steps 2-3: the request's fate (hooks, loss, latency), a hold, and
+    /// the journey. A request on its way arrives by a timer
+    /// ([`CallShared::arrive`]); the caller goes on to wait for the reply.
+    async fn request_leg(&self, req: Vec<u8>) -> Result<(), RpcError> {
         let msg = self.message(Leg::Request);
         let plan = plan_leg(&self.net, &msg);
-        if plan.lost.is_none()
-            && let Some(released) = hold::capture(&self.sim, &self.net, &msg)
-            && released.await.is_err()
-        {
-            return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
-        }
-        if !plan.delay.is_zero() {
-            time::sleep(plan.delay).await;
-        }
-        // Decided at arrival: the world may have changed in flight.
-        let arrival = plan.lost.map_or_else(
-            || {
-                let net = self.net.borrow();
-                net.still_valid(&self.end, &self.server)?;
-                if !net.link_up(self.client, self.server.node) {
-                    return Err(DropReason::LinkDown);
-                }
-                Ok(())
-            },
-            Err,
-        );
-        if let Err(reason) = arrival {
-            // The request never reached a handler of the server it was sent to.
-            let reason = if reason == DropReason::ServerGone {
-                DropReason::NoSuchServer
-            } else {
-                reason
-            };
+        if let Some(reason) = plan.lost {
+            // Lost on the way: the call learns it when it would have arrived.
+            if !plan.delay.is_zero() {
+                time::sleep(plan.delay).await;
+            }
             return Err(self.drop_event(Leg::Request, reason));
         }
-        self.server.count.set(self.server.count.get() + 1);
-        trace::record_at(
-            &self.sim,
-            self.server.node,
-            EventKind::Deliver {
-                rpc: self.rpc,
-                from: self.client,
-                method: self.method.into(),
-            },
-        );
+        if let Some(released) = hold::capture(&self.sim, &self.net, &msg) {
+            if released.await.is_err() {
+                return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
+            }
+            if !plan.delay.is_zero() {
+                time::sleep(plan.delay).await;
+            }
+            self.shared.clone().arrive(&self.sim, req);
+        } else if plan.delay.is_zero() {
+            self.shared.clone().arrive(&self.sim, req);
+        } else {
+            self.wait.borrow_mut().request = Some(req);
+            let at = time::Instant::from_nanos(self.sim.now.get()) + plan.delay;
+            time::fire_at(&self.sim, at, self.shared.clone());
+        }
         Ok(())
     }
 
-    /// Step 5: runs the handler as a task of the server's node (and, with
-    /// duplication, maybe a second copy later) and waits for the reply,
-    /// checking every [`SERVER_POLL`], until the handler answers, that the
-    /// end and the server are still there.
-    async fn run_handler(&self, req: Vec<u8>) -> Result<Handled, RpcError> {
-        self.maybe_duplicate(&req);
-        let reply = Reply::to_call(self.shared.clone());
-        let handler = self.server.server.dispatch(self.method, req, reply);
-        crate::task::spawn_boxed_on(self.server.node, handler);
+    /// Step 5: waits for the reply (or a duplicate's, or the loss of
+    /// either), checking every [`SERVER_POLL`] while the handler runs that
+    /// the end and the server are still there.
+    async fn wait_reply(&self) -> Result<Handled, RpcError> {
         std::future::poll_fn(|cx| self.poll_wait(cx)).await
     }
 
@@ -384,10 +365,7 @@ impl Call {
                 _ => wait.waiter = Some(TimerWaker::of(&self.sim, cx.waker())),
             }
             let Some(check) = &mut wait.check else {
-                if !wait.check_pending {
-                    wait.check_pending = true;
-                    self.check_later();
-                }
+                // Not checking (yet): see `CallShared::arrive`.
                 return Poll::Pending;
             };
             if Pin::new(check).poll(cx).is_pending() {
@@ -400,38 +378,6 @@ impl Call {
                 return Poll::Ready(Err(e));
             }
         }
-    }
-
-    /// Has the first server check start when virtual time is about to
-    /// move ([`CallShared::start_checking`]): a call answered at the
-    /// instant it began waiting, the common case, never needs one.
-    fn check_later(&self) {
-        let mut net = self.net.borrow_mut();
-        if net.unchecked.is_empty() {
-            self.sim.before_next_advance(self.net.clone());
-        }
-        net.unchecked.push(Rc::downgrade(&self.shared));
-    }
-
-    /// With duplication on, maybe schedules a second delivery of the
-    /// request; its reply comes back through [`CallShared::duplicate_answered`].
-    fn maybe_duplicate(&self, req: &[u8]) {
-        if !(self.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
-            return;
-        }
-        let plan = plan_leg(&self.net, &self.message(Leg::Request));
-        let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
-        dup_event(
-            &self.sim,
-            self.server.node,
-            self.rpc,
-            DuplicateStep::Scheduled,
-        );
-        let dup = Duplicate {
-            call: self.shared.clone(),
-            req: req.to_vec(),
-        };
-        crate::task::spawn_detached_on(self.server.node, dup.run(plan.lost, delay));
     }
 
     /// Step 7: the reply arrived; it is lost if the link went down in the
@@ -497,7 +443,67 @@ impl CallShared {
         })
     }
 
-    /// Starts the server checks of a call that began waiting at this
+    /// Steps 4-5, at the request's arrival: delivered if the end, the
+    /// server and the link are still there (the world may have changed in
+    /// flight), then the `deliver` event, the handler as a task of the
+    /// server's node, and with duplication maybe a second delivery later.
+    /// A request whose caller stopped waiting vanishes.
+    fn arrive(self: Rc<Self>, sim: &Sim, req: Vec<u8>) {
+        if self.wait.borrow().done {
+            return;
+        }
+        let arrival = {
+            let net = self.net.borrow();
+            net.still_valid(&self.end, &self.server).and_then(|()| {
+                if net.link_up(self.client, self.server.node) {
+                    Ok(())
+                } else {
+                    Err(DropReason::LinkDown)
+                }
+            })
+        };
+        if let Err(reason) = arrival {
+            // The request never reached a handler of the server it was sent to.
+            let reason = if reason == DropReason::ServerGone {
+                DropReason::NoSuchServer
+            } else {
+                reason
+            };
+            drop_event(sim, self.client, self.rpc, Leg::Request, reason);
+            return self.settle(sim, Fate::Lost(RpcError::Unreachable));
+        }
+        self.server.count.set(self.server.count.get() + 1);
+        trace::record_at(
+            sim,
+            self.server.node,
+            EventKind::Deliver {
+                rpc: self.rpc,
+                from: self.client,
+                method: self.method.into(),
+            },
+        );
+        self.maybe_duplicate(sim, &req);
+        let (method, node) = (self.method, self.server.node);
+        let handler = self
+            .server
+            .server
+            .dispatch(method, req, Reply::to_call(self.clone()));
+        crate::task::spawn_boxed_on(node, handler);
+        self.check_later(sim);
+    }
+
+    /// Has the server checks start when virtual time is about to move
+    /// ([`CallShared::start_checking`]): a handler that answers at the
+    /// instant it started, the common case, needs none.
+    fn check_later(self: &Rc<Self>, sim: &Sim) {
+        let mut net = self.net.borrow_mut();
+        if net.unchecked.is_empty() {
+            sim.before_next_advance(self.net.clone());
+        }
+        net.unchecked.push(Rc::downgrade(self));
+    }
+
+    /// Starts the server checks of a call whose handler started at this
     /// instant, if it still waits: the first is a [`SERVER_POLL`] from
     /// now, and wakes the caller.
     pub(crate) fn start_checking(&self) {
@@ -510,6 +516,34 @@ impl CallShared {
             debug_assert!(started.is_ok(), "a check period is never zero");
             wait.check = Some(check);
         }
+    }
+
+    /// Ends the wait with `fate` at once, waking the caller.
+    fn settle(&self, sim: &Sim, fate: Fate) {
+        let waiter = {
+            let mut wait = self.wait.borrow_mut();
+            wait.fate = Some(fate);
+            wait.waiter.take()
+        };
+        if let Some(w) = waiter {
+            w.wake(sim);
+        }
+    }
+
+    /// With duplication on, maybe schedules a second delivery of the
+    /// request; its reply comes back through [`CallShared::duplicate_answered`].
+    fn maybe_duplicate(self: &Rc<Self>, sim: &Sim, req: &[u8]) {
+        if !(self.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
+            return;
+        }
+        let plan = plan_leg(&self.net, &self.message(Leg::Request));
+        let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
+        dup_event(sim, self.server.node, self.rpc, DuplicateStep::Scheduled);
+        let dup = Duplicate {
+            call: self.clone(),
+            req: req.to_vec(),
+        };
+        crate::task::spawn_detached_on(self.server.node, dup.run(plan.lost, delay));
     }
 
     /// Step 6, in the handler's task as it answers: the checks of step 5
@@ -586,6 +620,16 @@ impl CallShared {
             w.wake(&runtime::current());
         }
         true
+    }
+}
+
+impl time::Fire for CallShared {
+    /// The request arrives (step 4).
+    fn fire(self: Rc<Self>, sim: &Sim) {
+        let req = self.wait.borrow_mut().request.take();
+        if let Some(req) = req {
+            self.arrive(sim, req);
+        }
     }
 }
 
