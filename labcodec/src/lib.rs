@@ -109,7 +109,7 @@ impl std::error::Error for DecodeError {}
 /// [`MAX_MESSAGE_BYTES`].
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::new();
-    encode_into(value, &mut out)?;
+    write_sized(value, &mut out, 0)?;
     Ok(out)
 }
 
@@ -117,12 +117,35 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> 
 /// reused: a sender that recycles its buffers allocates nothing). Fails
 /// as [`encode`] does, leaving `buf` empty.
 pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    buf.clear();
+    // A recycled buffer usually has room: written straight in, in one
+    // pass (a writer that refuses to grow it gives up otherwise).
+    if buf.capacity() > 0 {
+        let mut room = RoomWriter(std::mem::take(buf));
+        let written = bincode::serde::encode_into_writer(value, &mut room, CONFIG);
+        *buf = room.0;
+        if written.is_ok() && buf.len() <= MAX_MESSAGE_BYTES {
+            return Ok(());
+        }
+        buf.clear();
+    }
+    // (Small ones get some room to spare, for a recycled buffer's next
+    // message.)
+    write_sized(value, buf, MIN_BUFFER)
+}
+
+/// Writes `value` into the empty `buf`, sized first (with capacity for at
+/// least `least` bytes).
+fn write_sized<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut Vec<u8>,
+    least: usize,
+) -> Result<(), EncodeError> {
     let type_name = std::any::type_name::<T>();
     let err = |e| EncodeError {
         type_name,
         kind: EncodeErrorKind::Bincode(e),
     };
-    buf.clear();
     // Sized first, then written into a vector of exactly that size: a large
     // value (a Raft log) is copied once, not once per doubling.
     let mut size = SizeWriter::default();
@@ -133,7 +156,7 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Resul
             kind: EncodeErrorKind::TooLarge(size.bytes_written),
         });
     }
-    buf.reserve_exact(size.bytes_written);
+    buf.reserve_exact(size.bytes_written.max(least));
     let mut out = VecWriter(std::mem::take(buf));
     let written = bincode::serde::encode_into_writer(value, &mut out, CONFIG);
     *buf = out.0;
@@ -141,6 +164,24 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Resul
         buf.clear();
         err(e)
     })
+}
+
+/// The least capacity [`encode_into`] gives a buffer.
+const MIN_BUFFER: usize = 64;
+
+/// Appends to a vector within its capacity, failing rather than growing
+/// it.
+struct RoomWriter(Vec<u8>);
+
+impl Writer for RoomWriter {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            return Err(bincode::error::EncodeError::UnexpectedEnd);
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 /// Appends to a vector (bincode's own is private).
@@ -198,6 +239,11 @@ mod tests {
         let mut buf = vec![9u8; 100];
         encode_into(&(7u64, "seven"), &mut buf).unwrap();
         assert_eq!(buf, encode(&(7u64, "seven")).unwrap());
+        // A buffer too small for the value: it grows.
+        let mut small = Vec::with_capacity(2);
+        let long = "x".repeat(500);
+        encode_into(&long, &mut small).unwrap();
+        assert_eq!(small, encode(&long).unwrap());
         let big = vec![0u8; MAX_MESSAGE_BYTES + 1];
         assert!(encode_into(&big, &mut buf).is_err());
         assert!(buf.is_empty());

@@ -17,9 +17,7 @@ use crate::runtime;
 /// Runs `f` with the simulation's RNG, for anything the helpers below lack.
 /// Do not call back into the simulation from `f`.
 pub fn with_rng<R>(f: impl FnOnce(&mut ChaCha8Rng) -> R) -> R {
-    let sim = runtime::current();
-    let mut rng = sim.rng.borrow_mut();
-    f(&mut rng)
+    runtime::with_sim(|sim| f(&mut sim.rng.borrow_mut()))
 }
 
 /// A uniformly random value of `T` (e.g. `u64`, `bool`, `f64` in `[0, 1)`).

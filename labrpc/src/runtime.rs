@@ -75,6 +75,14 @@ fn with_current<R>(f: impl FnOnce(&Sim) -> R) -> Option<R> {
     CURRENT.with(|c| c.borrow().as_deref().map(f))
 }
 
+/// Runs `f` with the current simulation, without counting a reference to
+/// it; panics outside one. For short, hot paths that do not enter another
+/// simulation.
+#[inline]
+pub(crate) fn with_sim<R>(f: impl FnOnce(&Sim) -> R) -> R {
+    with_current(f).unwrap_or_else(|| outside_a_simulation())
+}
+
 /// An empty buffer for an encoded message: one a message of this
 /// simulation left (see [`recycle_buffer`]), or a new one.
 pub(crate) fn take_buffer() -> Vec<u8> {

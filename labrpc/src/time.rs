@@ -31,7 +31,7 @@ pub struct Instant(u64);
 impl Instant {
     /// The simulation's current virtual time.
     pub fn now() -> Instant {
-        Instant(runtime::current().now.get())
+        Instant(runtime::with_sim(|sim| sim.now.get()))
     }
 
     /// Virtual time elapsed since `self`.
@@ -331,22 +331,23 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let sim = runtime::current();
-        if sim.now.get() >= self.deadline.0 {
-            self.key = None;
-            return Poll::Ready(());
-        }
-        let mut timers = sim.timers.borrow_mut();
-        if let Some(key) = self.key
-            && let Some(w) = timers.get_mut(key)
-        {
-            if !w.wakes(&sim, cx.waker()) {
-                *w = TimerWaker::of(&sim, cx.waker());
+        runtime::with_sim(|sim| {
+            if sim.now.get() >= self.deadline.0 {
+                self.key = None;
+                return Poll::Ready(());
             }
-            return Poll::Pending;
-        }
-        self.key = Some(timers.insert(self.deadline.0, TimerWaker::of(&sim, cx.waker())));
-        Poll::Pending
+            let mut timers = sim.timers.borrow_mut();
+            if let Some(key) = self.key
+                && let Some(w) = timers.get_mut(key)
+            {
+                if !w.wakes(sim, cx.waker()) {
+                    *w = TimerWaker::of(sim, cx.waker());
+                }
+                return Poll::Pending;
+            }
+            self.key = Some(timers.insert(self.deadline.0, TimerWaker::of(sim, cx.waker())));
+            Poll::Pending
+        })
     }
 }
 

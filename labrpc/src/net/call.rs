@@ -234,7 +234,7 @@ impl Call {
     /// returns.
     fn send(end: &ClientEnd, method: &'static str, req: &[u8]) -> Result<Call, Duration> {
         let sim = runtime::current();
-        let net = net_of(&sim);
+        let net = end.state.net.upgrade().unwrap_or_else(|| net_of(&sim));
         let (rpc, route, server) = {
             let mut net = net.borrow_mut();
             net.next_rpc += 1;

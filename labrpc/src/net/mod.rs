@@ -202,6 +202,8 @@ type Hook = Rc<dyn Fn(&Message<'_>) -> Verdict>;
 /// [`ClientEnd`] handle of it: a call reaches its end without a lookup.
 pub(crate) struct EndState {
     name: Rc<str>,
+    /// The network it belongs to (found without a lookup by each call).
+    net: std::rc::Weak<Net>,
     node: NodeId,
     server: RefCell<Option<Rc<str>>>,
     enabled: Cell<bool>,
@@ -384,6 +386,7 @@ impl Network {
         let name: Rc<str> = name.into().into();
         let state = Rc::new(EndState {
             name: name.clone(),
+            net: Rc::downgrade(&net_of(&runtime::current())),
             node,
             server: RefCell::new(None),
             enabled: Cell::new(false),
