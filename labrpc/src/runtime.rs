@@ -221,9 +221,9 @@ pub(crate) trait Plugin: Any {
     /// hosted.
     fn node_crashed(&self, sim: &Sim, node: NodeId);
 
-    /// Virtual time is about to move (no task is ready): the plugin asked
-    /// for this call with [`Sim::before_next_advance`]. It may register
-    /// timers; it must not wake tasks.
+    /// Virtual time is about to move (no task is ready): some plugin asked
+    /// for this call with [`Sim::before_next_advance`] (every plugin is
+    /// told). It may register timers; it must not wake tasks.
     fn before_advance(&self, _sim: &Sim) {}
 }
 
@@ -261,8 +261,8 @@ pub(crate) struct Sim {
     plugins: RefCell<Vec<PluginEntry>>,
     /// Message buffers to reuse (see [`take_buffer`]).
     buffers: RefCell<Vec<Vec<u8>>>,
-    /// Plugins to tell, once, before virtual time next moves.
-    advance_hooks: RefCell<Vec<Rc<dyn Plugin>>>,
+    /// Whether to tell the plugins before virtual time next moves.
+    advance_hook: Cell<bool>,
     pub limits: Limits,
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
@@ -292,7 +292,7 @@ impl Sim {
             polled: Cell::new(None),
             trace: RefCell::new(Trace::new(record_trace)),
             plugins: RefCell::new(Vec::new()),
-            advance_hooks: RefCell::new(Vec::new()),
+            advance_hook: Cell::new(false),
             buffers: RefCell::new(Vec::new()),
             limits,
             watch: WatchState::register(),
@@ -334,10 +334,10 @@ impl Sim {
         }
     }
 
-    /// Calls `plugin.before_advance` once, before virtual time next moves
-    /// (in the order asked).
-    pub fn before_next_advance(&self, plugin: Rc<dyn Plugin>) {
-        self.advance_hooks.borrow_mut().push(plugin);
+    /// Calls every plugin's `before_advance` once, before virtual time next
+    /// moves (in the order the plugins were first used).
+    pub fn before_next_advance(&self) {
+        self.advance_hook.set(true);
     }
 
     /// Adds a task on `node`; it is polled for the first time soon.
@@ -577,15 +577,12 @@ impl Sim {
     /// Advances virtual time to the earliest timer and wakes every timer
     /// due then. Fails if there is none (deadlock) or it lies past the limit.
     fn advance(&self) -> Result<(), Failure> {
-        if !self.advance_hooks.borrow().is_empty() {
-            let mut hooks = std::mem::take(&mut *self.advance_hooks.borrow_mut());
-            for plugin in hooks.drain(..) {
+        if self.advance_hook.replace(false) {
+            // By index: a plugin may be added meanwhile (not borrowed).
+            for i in 0.. {
+                let plugin = self.plugins.borrow().get(i).map(|(p, _)| p.clone());
+                let Some(plugin) = plugin else { break };
                 plugin.before_advance(self);
-            }
-            // The list's buffer is kept for the next time.
-            let mut list = self.advance_hooks.borrow_mut();
-            if list.is_empty() {
-                *list = hooks;
             }
         }
         let next = self.timers.borrow_mut().next_deadline();

@@ -498,7 +498,7 @@ impl CallShared {
     fn check_later(self: &Rc<Self>, sim: &Sim) {
         let mut net = self.net.borrow_mut();
         if net.unchecked.is_empty() {
-            sim.before_next_advance(self.net.clone());
+            sim.before_next_advance();
         }
         net.unchecked.push(Rc::downgrade(self));
     }
