@@ -133,6 +133,13 @@ struct Task {
     future: Option<LocalFuture>,
     waker: Option<Waker>,
     flag: Arc<TaskWaker>,
+    /// Told the first time the task does not finish in a poll.
+    on_pending: Option<Rc<dyn OnPending>>,
+}
+
+/// Someone to tell when a task first waits (see [`Sim::spawn_watched`]).
+pub(crate) trait OnPending {
+    fn task_waits(self: Rc<Self>, sim: &Sim);
 }
 
 /// Where wakes from other threads land (see [`Sim::ready`]).
@@ -220,11 +227,6 @@ pub(crate) trait Plugin: Any {
     /// `node` crashed (its tasks are dropped already): forget what it
     /// hosted.
     fn node_crashed(&self, sim: &Sim, node: NodeId);
-
-    /// Virtual time is about to move (no task is ready): some plugin asked
-    /// for this call with [`Sim::before_next_advance`] (every plugin is
-    /// told). It may register timers; it must not wake tasks.
-    fn before_advance(&self, _sim: &Sim) {}
 }
 
 /// A plugin, as itself and as `Any` (to find it by type).
@@ -261,8 +263,6 @@ pub(crate) struct Sim {
     plugins: RefCell<Vec<PluginEntry>>,
     /// Message buffers to reuse (see [`take_buffer`]).
     buffers: RefCell<Vec<Vec<u8>>>,
-    /// Whether to tell the plugins before virtual time next moves.
-    advance_hook: Cell<bool>,
     pub limits: Limits,
     pub watch: Arc<WatchState>,
     tasks: RefCell<Slab<Task>>,
@@ -292,7 +292,6 @@ impl Sim {
             polled: Cell::new(None),
             trace: RefCell::new(Trace::new(record_trace)),
             plugins: RefCell::new(Vec::new()),
-            advance_hook: Cell::new(false),
             buffers: RefCell::new(Vec::new()),
             limits,
             watch: WatchState::register(),
@@ -334,15 +333,21 @@ impl Sim {
         }
     }
 
-    /// Calls every plugin's `before_advance` once, before virtual time next
-    /// moves (in the order the plugins were first used).
-    pub fn before_next_advance(&self) {
-        self.advance_hook.set(true);
-    }
-
     /// Adds a task on `node`; it is polled for the first time soon.
     /// Returns `None` (dropping the future) if the node is crashed.
     pub fn spawn_task(&self, node: NodeId, future: LocalFuture) -> Option<(usize, u64)> {
+        self.spawn_watched(node, future, None)
+    }
+
+    /// [`Sim::spawn_task`], telling `on_pending` (once) if a poll of the
+    /// task ends without finishing it: the network's handlers, most of
+    /// which answer in their first poll.
+    pub fn spawn_watched(
+        &self,
+        node: NodeId,
+        future: LocalFuture,
+        on_pending: Option<Rc<dyn OnPending>>,
+    ) -> Option<(usize, u64)> {
         if !self.nodes.borrow().is_alive(node) {
             drop(future);
             return None;
@@ -360,6 +365,7 @@ impl Sim {
                 future: Some(future),
                 waker: Some(Waker::from(flag.clone())),
                 flag,
+                on_pending,
             });
             key
         };
@@ -535,6 +541,11 @@ impl Sim {
                     Some(t) if t.id == id => {
                         t.future = Some(future);
                         t.waker = Some(waker);
+                        let told = t.on_pending.take();
+                        drop(tasks);
+                        if let Some(told) = told {
+                            told.task_waits(self);
+                        }
                         return self.after_poll(node);
                     }
                     // Aborted, or its node crashed, while it was running.
@@ -577,14 +588,6 @@ impl Sim {
     /// Advances virtual time to the earliest timer and wakes every timer
     /// due then. Fails if there is none (deadlock) or it lies past the limit.
     fn advance(&self) -> Result<(), Failure> {
-        if self.advance_hook.replace(false) {
-            // By index: a plugin may be added meanwhile (not borrowed).
-            for i in 0.. {
-                let plugin = self.plugins.borrow().get(i).map(|(p, _)| p.clone());
-                let Some(plugin) = plugin else { break };
-                plugin.before_advance(self);
-            }
-        }
         let next = self.timers.borrow_mut().next_deadline();
         let Some(deadline) = next else {
             return Err(Failure::Deadlock {

@@ -488,33 +488,12 @@ impl CallShared {
             .server
             .server
             .dispatch(method, req, Reply::to_call(self.clone()));
-        crate::task::spawn_boxed_on(node, handler);
-        self.check_later(sim);
-    }
-
-    /// Has the server checks start when virtual time is about to move
-    /// ([`CallShared::start_checking`]): a handler that answers at the
-    /// instant it started, the common case, needs none.
-    fn check_later(self: &Rc<Self>, sim: &Sim) {
-        let mut net = self.net.borrow_mut();
-        if net.unchecked.is_empty() {
-            sim.before_next_advance();
-        }
-        net.unchecked.push(Rc::downgrade(self));
-    }
-
-    /// Starts the server checks of a call whose handler started at this
-    /// instant, if it still waits: the first is a [`SERVER_POLL`] from
-    /// now, and wakes the caller.
-    pub(crate) fn start_checking(&self) {
-        let mut wait = self.wait.borrow_mut();
-        let still_waiting = !wait.done && wait.fate.is_none() && wait.by_duplicate.is_none();
-        if let (true, Some(waiter)) = (still_waiting, wait.waiter.clone()) {
-            let sim = runtime::current();
-            let mut check = time::sleep(SERVER_POLL);
-            let started = check.start_for(&sim, waiter);
-            debug_assert!(started.is_ok(), "a check period is never zero");
-            wait.check = Some(check);
+        // The server checks start only if the handler does not answer in
+        // its first poll (most do): `task_waits`.
+        let me = self.clone();
+        if sim.spawn_watched(node, handler, Some(self)).is_none() {
+            // (Never: a crashed node's servers are gone already.)
+            me.settle(sim, Fate::Lost(RpcError::ServerGone));
         }
     }
 
@@ -620,6 +599,22 @@ impl CallShared {
             w.wake(&runtime::current());
         }
         true
+    }
+}
+
+impl runtime::OnPending for CallShared {
+    /// The handler waits: the server checks start, the first a
+    /// [`SERVER_POLL`] from now (the instant the handler started), if the
+    /// call still waits.
+    fn task_waits(self: Rc<Self>, sim: &Sim) {
+        let mut wait = self.wait.borrow_mut();
+        let still_waiting = !wait.done && wait.fate.is_none() && wait.by_duplicate.is_none();
+        if let (true, Some(waiter)) = (still_waiting, wait.waiter.clone()) {
+            let mut check = time::sleep(SERVER_POLL);
+            let started = check.start_for(sim, waiter);
+            debug_assert!(started.is_ok(), "a check period is never zero");
+            wait.check = Some(check);
+        }
     }
 }
 

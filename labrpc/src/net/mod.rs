@@ -30,9 +30,8 @@
 //!    `Unreachable`) and the handler's result, if it ever comes, is thrown
 //!    away. A call to a live, connected server whose handler never returns
 //!    never returns either (as in 6.824).
-//!    (The first check is set up only if virtual time moves before the
-//!    handler answers: most calls are answered at the instant they began
-//!    waiting.)
+//!    (The checks are set up only if the handler's first poll does not
+//!    answer: most handlers answer at once.)
 //! 6. When the handler returns, the same checks run again (so a deleted
 //!    server never acknowledges anything), then the reply leg is decided at
 //!    once, in the handler's task: the link back must be up, an unreliable
@@ -239,10 +238,6 @@ pub(crate) struct NetState {
     holds: Vec<hold::HoldState>,
     next_hold: u64,
     next_rpc: u64,
-    /// Calls that began waiting for their handler at this instant; their
-    /// server checks start when virtual time is about to move (most are
-    /// answered before).
-    unchecked: Vec<std::rc::Weak<CallShared>>,
     next_auto_end: u64,
     total_rpcs: u64,
     total_bytes: u64,
@@ -318,20 +313,6 @@ impl runtime::Plugin for Net {
     /// Deletes every server hosted on the crashed node.
     fn node_crashed(&self, sim: &Sim, node: NodeId) {
         detach_node(sim, self, node);
-    }
-
-    /// Starts the server checks of the calls that began waiting at this
-    /// instant and still wait.
-    fn before_advance(&self, _sim: &Sim) {
-        let mut waiting = std::mem::take(&mut self.borrow_mut().unchecked);
-        for call in waiting.drain(..).filter_map(|c| c.upgrade()) {
-            call.start_checking();
-        }
-        // The list's buffer is kept for the next time.
-        let mut net = self.borrow_mut();
-        if net.unchecked.is_empty() {
-            net.unchecked = waiting;
-        }
     }
 }
 
