@@ -134,12 +134,36 @@ struct Task {
     waker: Option<Waker>,
     flag: Arc<TaskWaker>,
     /// Told the first time the task does not finish in a poll.
-    on_pending: Option<Rc<dyn OnPending>>,
+    on_pending: Watch,
 }
 
 /// Someone to tell when a task first waits (see [`Sim::spawn_watched`]).
 pub(crate) trait OnPending {
     fn task_waits(self: Rc<Self>, sim: &Sim);
+}
+
+/// A task's [`OnPending`], until told. A task dropped unfinished before
+/// it waited (its node crashed first) tells it as it goes: it will never
+/// finish either.
+struct Watch(Option<Rc<dyn OnPending>>);
+
+impl Watch {
+    /// Tells it now (at most once).
+    fn tell(&mut self, sim: &Sim) {
+        if let Some(w) = self.0.take() {
+            w.task_waits(sim);
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if self.0.is_some()
+            && let Some(sim) = try_current()
+        {
+            self.tell(&sim);
+        }
+    }
 }
 
 /// Where wakes from other threads land (see [`Sim::ready`]).
@@ -365,7 +389,7 @@ impl Sim {
                 future: Some(future),
                 waker: Some(Waker::from(flag.clone())),
                 flag,
-                on_pending,
+                on_pending: Watch(on_pending),
             });
             key
         };
@@ -541,11 +565,9 @@ impl Sim {
                     Some(t) if t.id == id => {
                         t.future = Some(future);
                         t.waker = Some(waker);
-                        let told = t.on_pending.take();
+                        let mut watch = Watch(t.on_pending.0.take());
                         drop(tasks);
-                        if let Some(told) = told {
-                            told.task_waits(self);
-                        }
+                        watch.tell(self);
                         return self.after_poll(node);
                     }
                     // Aborted, or its node crashed, while it was running.
@@ -564,8 +586,10 @@ impl Sim {
         };
         drop(future);
         drop(waker);
-        if let Some(task) = removed {
-            // Its future and waker were moved out for the poll.
+        if let Some(mut task) = removed {
+            // Finished: nothing to tell. (Its future and waker were moved
+            // out for the poll.)
+            task.on_pending.0 = None;
             self.recycle_waker(task.flag);
         }
         self.after_poll(node)

@@ -201,3 +201,45 @@ fn abort_stops_a_task() {
         assert!(h.await.is_err());
     });
 }
+
+/// A request delivered at the instant its server's node crashes, before
+/// the handler task ever ran: the call still fails (the server is gone),
+/// it does not wait forever. Over 40 seeds the crash falls before, while
+/// and after the handler runs.
+#[test]
+fn a_handler_dropped_before_it_ran_still_ends_its_call() {
+    let outcomes = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = outcomes.clone();
+    labrpc::Builder::new().seed(1).runs(40).run_all(move || {
+        let seen = seen.clone();
+        async move {
+            let (n, junk) = start_junk("s");
+            // The request arrives at the instant it is sent.
+            network().set_link(
+                NodeId::TESTER,
+                n,
+                Some(labrpc::LinkConfig {
+                    loss: 0.0,
+                    latency: Duration::ZERO..=Duration::ZERO,
+                }),
+            );
+            let call = task::spawn(async { client("s").record(&7).await });
+            task::yield_now().await;
+            node::crash(n);
+            let t0 = Instant::now();
+            let result = call.await.unwrap();
+            let ran = !junk.seen.borrow().is_empty();
+            if !ran && result == Err(RpcError::ServerGone) {
+                assert!(t0.elapsed() <= Duration::from_millis(100));
+            }
+            seen.borrow_mut().push((ran, result));
+        }
+    });
+    let outcomes = outcomes.borrow();
+    assert_eq!(outcomes.len(), 40);
+    assert!(
+        outcomes.contains(&(false, Err(RpcError::ServerGone))),
+        "no seed crashed the node between delivery and the handler's first poll: {outcomes:?}"
+    );
+    assert!(outcomes.contains(&(true, Ok(7))), "{outcomes:?}");
+}
