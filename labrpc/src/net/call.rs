@@ -88,7 +88,9 @@ impl ClientEnd {
                 return Err(RpcError::Unreachable);
             }
         };
-        call.request_leg(req).await?;
+        if let Some(held) = call.request_leg(req) {
+            call.held_request(held).await?;
+        }
         match call.wait_reply().await? {
             Handled::Arrived(answer) => call.reply_arrives(answer),
             Handled::Held {
@@ -160,7 +162,7 @@ struct Wait {
     /// Decided when the handler answered.
     fate: Option<Fate>,
     /// The request, while it travels.
-    request: Option<Vec<u8>>,
+    in_flight: Option<InFlight>,
     /// A duplicate's reply that arrived while the call still waited.
     by_duplicate: Option<Answer>,
     /// Wakes the waiting caller.
@@ -170,6 +172,21 @@ struct Wait {
     check: Option<Sleep>,
     /// The caller no longer waits (finished, or stopped waiting).
     done: bool,
+}
+
+/// A request on its way.
+enum InFlight {
+    /// It will be delivered if the world still lets it at arrival.
+    Delivers(Vec<u8>),
+    /// It is lost; the call learns so when it would have arrived.
+    Lost(DropReason),
+}
+
+/// A request a hold captured.
+struct HeldRequest {
+    released: oneshot::Receiver<()>,
+    delay: Duration,
+    req: Vec<u8>,
 }
 
 /// What becomes of the handler's answer on its way back.
@@ -289,35 +306,49 @@ impl Call {
         }
     }
 
-    /// Steps 2-3: the request's fate (hooks, loss, latency), a hold, and
-    /// the journey. A request on its way arrives by a timer
-    /// ([`CallShared::arrive`]); the caller goes on to wait for the reply.
-    async fn request_leg(&self, req: Vec<u8>) -> Result<(), RpcError> {
+    /// Steps 2-3: the request's fate (hooks, loss, latency) and its
+    /// journey: it arrives (or is found lost) by a timer
+    /// ([`CallShared::arrive`]) while the caller goes on to wait for the
+    /// reply. Returns the hold that captured it, if one did.
+    fn request_leg(&self, req: Vec<u8>) -> Option<HeldRequest> {
         let msg = self.message(Leg::Request);
         let plan = plan_leg(&self.net, &msg);
-        if let Some(reason) = plan.lost {
-            // Lost on the way: the call learns it when it would have arrived.
-            if !plan.delay.is_zero() {
-                time::sleep(plan.delay).await;
-            }
-            return Err(self.drop_event(Leg::Request, reason));
+        let in_flight = match plan.lost {
+            // The call learns of a loss when the request would have arrived.
+            Some(reason) => InFlight::Lost(reason),
+            None => match hold::capture(&self.sim, &self.net, &msg) {
+                Some(released) => {
+                    return Some(HeldRequest {
+                        released,
+                        delay: plan.delay,
+                        req,
+                    });
+                }
+                None => InFlight::Delivers(req),
+            },
+        };
+        self.travel(in_flight, plan.delay);
+        None
+    }
+
+    /// A held request: once released, it travels.
+    async fn held_request(&self, held: HeldRequest) -> Result<(), RpcError> {
+        if held.released.await.is_err() {
+            return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
         }
-        if let Some(released) = hold::capture(&self.sim, &self.net, &msg) {
-            if released.await.is_err() {
-                return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
-            }
-            if !plan.delay.is_zero() {
-                time::sleep(plan.delay).await;
-            }
-            self.shared.clone().arrive(&self.sim, req);
-        } else if plan.delay.is_zero() {
-            self.shared.clone().arrive(&self.sim, req);
+        self.travel(InFlight::Delivers(held.req), held.delay);
+        Ok(())
+    }
+
+    /// The request travels for `delay`, then arrives (at once if zero).
+    fn travel(&self, in_flight: InFlight, delay: Duration) {
+        if delay.is_zero() {
+            self.shared.clone().arrive(&self.sim, in_flight);
         } else {
-            self.wait.borrow_mut().request = Some(req);
-            let at = time::Instant::from_nanos(self.sim.now.get()) + plan.delay;
+            self.wait.borrow_mut().in_flight = Some(in_flight);
+            let at = time::Instant::from_nanos(self.sim.now.get()) + delay;
             time::fire_at(&self.sim, at, self.shared.clone());
         }
-        Ok(())
     }
 
     /// Step 5: waits for the reply (or a duplicate's, or the loss of
@@ -448,10 +479,17 @@ impl CallShared {
     /// flight), then the `deliver` event, the handler as a task of the
     /// server's node, and with duplication maybe a second delivery later.
     /// A request whose caller stopped waiting vanishes.
-    fn arrive(self: Rc<Self>, sim: &Sim, req: Vec<u8>) {
+    fn arrive(self: Rc<Self>, sim: &Sim, in_flight: InFlight) {
         if self.wait.borrow().done {
             return;
         }
+        let req = match in_flight {
+            InFlight::Delivers(req) => req,
+            InFlight::Lost(reason) => {
+                drop_event(sim, self.client, self.rpc, Leg::Request, reason);
+                return self.settle(sim, Fate::Lost(RpcError::Unreachable));
+            }
+        };
         let arrival = {
             let net = self.net.borrow();
             net.still_valid(&self.end, &self.server).and_then(|()| {
@@ -621,9 +659,9 @@ impl runtime::OnPending for CallShared {
 impl time::Fire for CallShared {
     /// The request arrives (step 4).
     fn fire(self: Rc<Self>, sim: &Sim) {
-        let req = self.wait.borrow_mut().request.take();
-        if let Some(req) = req {
-            self.arrive(sim, req);
+        let in_flight = self.wait.borrow_mut().in_flight.take();
+        if let Some(in_flight) = in_flight {
+            self.arrive(sim, in_flight);
         }
     }
 }
