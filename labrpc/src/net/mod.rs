@@ -19,7 +19,8 @@
 //!    [`DEFAULT_LATENCY`]), plus a uniform `0..`[`UNRELIABLE_JITTER`] on an
 //!    unreliable network, plus any delay a hook adds. On an unreliable
 //!    network it is then lost with probability [`UNRELIABLE_DROP`]; a lossy
-//!    link or a hook may drop it too. A lost request fails the call at once.
+//!    link or a hook may drop it too. A lost request fails the call when it
+//!    would have arrived.
 //! 4. **Delivery is decided at arrival**: if the end was disabled, the
 //!    server deleted or replaced, or the link cut while the request was in
 //!    flight, it is lost. Otherwise the server's count goes up and the
