@@ -66,8 +66,8 @@ pub struct GradeArgs {
     #[arg(long, default_value = "debug", value_name = "LEVEL")]
     pub log: String,
     /// Seeds per test process (LAB_RUNS); default: chosen per test from
-    /// its first seed's wall time (about 0.25 s of work per process, at
-    /// most 50 seeds). 1 runs every seed in its own process.
+    /// its first seed's wall time (about 0.5 s of work per process, at
+    /// most 200 seeds). 1 runs every seed in its own process.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: Option<u64>,
     /// Run every seed twice and compare the traces (LAB_DETERMINISM=1).
@@ -189,9 +189,9 @@ struct Done {
 }
 
 /// Wall time a batch should take, when `--batch` is not given.
-const BATCH_TARGET: Duration = Duration::from_millis(250);
+const BATCH_TARGET: Duration = Duration::from_millis(500);
 /// Most seeds one process runs, when `--batch` is not given.
-const BATCH_MAX: u64 = 50;
+const BATCH_MAX: u64 = 200;
 
 /// Seeds per process for the rest of a test's seeds, from how long its
 /// first seed took: about [`BATCH_TARGET`] of work per process, at most

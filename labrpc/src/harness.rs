@@ -638,6 +638,24 @@ fn test_name() -> Option<String> {
 
 fn reproduce_command(seed: u64) -> String {
     let package = std::env::var("CARGO_PKG_NAME").ok();
+    // The same for every run of the process (and a few system calls).
+    static PROFILE_FLAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let profile_flag = PROFILE_FLAG.get_or_init(profile_flag);
+    match (package, test_name()) {
+        (Some(pkg), Some(test)) => {
+            format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag} -- {test} --exact")
+        }
+        (Some(pkg), None) => format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag}"),
+        _ => {
+            let args: Vec<String> = std::env::args().collect();
+            format!("LAB_SEED={seed} {}", args.join(" "))
+        }
+    }
+}
+
+/// Cargo's flag for the profile this binary was built with (`--release`,
+/// `--profile NAME`, or nothing for debug), from where it lies.
+fn profile_flag() -> String {
     let profile = std::env::current_exe().ok().and_then(|exe| {
         // target/<profile>/deps/<binary>
         let deps = exe.parent()?;
@@ -650,20 +668,10 @@ fn reproduce_command(seed: u64) -> String {
         dir.parent()?.join("CACHEDIR.TAG").exists().then_some(())?;
         Some(dir.file_name()?.to_string_lossy().into_owned())
     });
-    let profile_flag = match profile.as_deref() {
+    match profile.as_deref() {
         Some("debug") | None => String::new(),
         Some("release") => " --release".into(),
         Some(other) => format!(" --profile {other}"),
-    };
-    match (package, test_name()) {
-        (Some(pkg), Some(test)) => {
-            format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag} -- {test} --exact")
-        }
-        (Some(pkg), None) => format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag}"),
-        _ => {
-            let args: Vec<String> = std::env::args().collect();
-            format!("LAB_SEED={seed} {}", args.join(" "))
-        }
     }
 }
 

@@ -102,6 +102,11 @@ impl<'a> LogLine<'a> {
 
 /// Installs the logger once per process; later calls do nothing.
 pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(install);
+}
+
+fn install() {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
         .is_test(true)
         .format(|buf, record| match runtime::try_current() {
