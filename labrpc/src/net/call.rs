@@ -24,6 +24,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -301,7 +302,7 @@ impl Call {
                 } else {
                     SHORT_FAIL_DELAY
                 };
-                Err(uniform_below(max))
+                Err(uniform_below(&sim, max))
             }
         }
     }
@@ -312,7 +313,7 @@ impl Call {
     /// reply. Returns the hold that captured it, if one did.
     fn request_leg(&self, req: Vec<u8>) -> Option<HeldRequest> {
         let msg = self.message(Leg::Request);
-        let plan = plan_leg(&self.net, &msg);
+        let plan = plan_leg(&self.sim, &self.net, &msg);
         let in_flight = match plan.lost {
             // The call learns of a loss when the request would have arrived.
             Some(reason) => InFlight::Lost(reason),
@@ -550,11 +551,11 @@ impl CallShared {
     /// With duplication on, maybe schedules a second delivery of the
     /// request; its reply comes back through [`CallShared::duplicate_answered`].
     fn maybe_duplicate(self: &Rc<Self>, sim: &Sim, req: &[u8]) {
-        if !(self.net.borrow().duplication && crate::rand::gen_bool(DUPLICATE_PROBABILITY)) {
+        if !(self.net.borrow().duplication && chance(sim, DUPLICATE_PROBABILITY)) {
             return;
         }
-        let plan = plan_leg(&self.net, &self.message(Leg::Request));
-        let delay = uniform_below(DUPLICATE_SPREAD) + plan.delay;
+        let plan = plan_leg(sim, &self.net, &self.message(Leg::Request));
+        let delay = uniform_below(sim, DUPLICATE_SPREAD) + plan.delay;
         dup_event(sim, self.server.node, self.rpc, DuplicateStep::Scheduled);
         let dup = Duplicate {
             call: self.clone(),
@@ -597,7 +598,7 @@ impl CallShared {
         }
         let msg = self.message(Leg::Reply);
         let mut plan = if self.net.borrow().link_up(msg.from, msg.to) {
-            plan_leg(&self.net, &msg)
+            plan_leg(sim, &self.net, &msg)
         } else {
             LegPlan::lost(DropReason::LinkDown)
         };
@@ -605,9 +606,10 @@ impl CallShared {
             drop_event(sim, self.client, self.rpc, Leg::Reply, reason);
             return Fate::Lost(RpcError::Unreachable);
         }
-        if self.net.borrow().long_reordering && crate::rand::gen_bool(LONG_REORDER_PROBABILITY) {
-            let spread = uniform_below(LONG_REORDER_SPREAD);
-            plan.delay += LONG_REORDER_MIN + uniform_below(spread.max(Duration::from_nanos(1)));
+        if self.net.borrow().long_reordering && chance(sim, LONG_REORDER_PROBABILITY) {
+            let spread = uniform_below(sim, LONG_REORDER_SPREAD);
+            plan.delay +=
+                LONG_REORDER_MIN + uniform_below(sim, spread.max(Duration::from_nanos(1)));
         }
         if let Some(released) = hold::capture(sim, &self.net, &msg) {
             return Fate::Held {
@@ -618,7 +620,7 @@ impl CallShared {
         }
         Fate::Travels {
             answer,
-            arrival: time::sleep(plan.delay),
+            arrival: time::sleep_until(time::Instant::from_nanos(sim.now.get()) + plan.delay),
         }
     }
 
@@ -721,7 +723,7 @@ impl Duplicate {
         if !net.borrow().link_up(node, client) {
             return lose(node, DropReason::LinkDown);
         }
-        let plan = plan_leg(net, &msg);
+        let plan = plan_leg(&sim, net, &msg);
         if let Some(reason) = plan.lost {
             return lose(node, reason);
         }
@@ -762,7 +764,7 @@ impl LegPlan {
 }
 
 /// Decides loss and latency of one leg: hooks, unreliable network, link.
-fn plan_leg(net: &Net, msg: &Message<'_>) -> LegPlan {
+fn plan_leg(sim: &Sim, net: &Net, msg: &Message<'_>) -> LegPlan {
     let (hooks, unreliable, config) = {
         let net = net.borrow();
         let hooks: Vec<Hook> = net.hooks.iter().map(|(_, h)| h.clone()).collect();
@@ -784,22 +786,25 @@ fn plan_leg(net: &Net, msg: &Message<'_>) -> LegPlan {
         }
     }
     let (loss, latency) = config.map_or((0.0, DEFAULT_LATENCY), |c| (c.loss, c.latency));
-    plan.delay += uniform(&latency);
+    plan.delay += uniform(sim, &latency);
     if unreliable {
         if msg.leg == Leg::Request {
-            plan.delay += uniform_below(UNRELIABLE_JITTER);
+            plan.delay += uniform_below(sim, UNRELIABLE_JITTER);
         }
-        if crate::rand::gen_bool(UNRELIABLE_DROP) && plan.lost.is_none() {
+        if chance(sim, UNRELIABLE_DROP) && plan.lost.is_none() {
             plan.lost = Some(DropReason::Unreliable);
         }
     }
-    if loss > 0.0 && crate::rand::gen_bool(loss) && plan.lost.is_none() {
+    if loss > 0.0 && chance(sim, loss) && plan.lost.is_none() {
         plan.lost = Some(DropReason::LossyLink);
     }
     plan
 }
 
-fn uniform(range: &RangeInclusive<Duration>) -> Duration {
+// The simulation's RNG, drawn from as `crate::rand` does (the same
+// values), without looking the simulation up again.
+
+fn uniform(sim: &Sim, range: &RangeInclusive<Duration>) -> Duration {
     let (lo, hi) = (
         range.start().as_nanos() as u64,
         range.end().as_nanos() as u64,
@@ -807,10 +812,15 @@ fn uniform(range: &RangeInclusive<Duration>) -> Duration {
     if lo == hi {
         Duration::from_nanos(lo)
     } else {
-        Duration::from_nanos(crate::rand::gen_range(lo..=hi))
+        Duration::from_nanos(sim.rng.borrow_mut().random_range(lo..=hi))
     }
 }
 
-fn uniform_below(max: Duration) -> Duration {
-    Duration::from_nanos(crate::rand::gen_range(0..max.as_nanos() as u64))
+fn uniform_below(sim: &Sim, max: Duration) -> Duration {
+    Duration::from_nanos(sim.rng.borrow_mut().random_range(0..max.as_nanos() as u64))
+}
+
+/// `true` with probability `p`.
+fn chance(sim: &Sim, p: f64) -> bool {
+    sim.rng.borrow_mut().random_bool(p)
 }
