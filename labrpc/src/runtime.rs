@@ -143,8 +143,8 @@ pub(crate) trait OnPending {
 }
 
 /// A task's [`OnPending`], until told. A task dropped unfinished before
-/// it waited (its node crashed first) tells it as it goes: it will never
-/// finish either.
+/// it waited (its node crashed first), or never spawned, tells it as it
+/// goes: it will never finish either.
 struct Watch(Option<Rc<dyn OnPending>>);
 
 impl Watch {
@@ -364,15 +364,18 @@ impl Sim {
     }
 
     /// [`Sim::spawn_task`], telling `on_pending` (once) if a poll of the
-    /// task ends without finishing it: the network's handlers, most of
-    /// which answer in their first poll.
+    /// task ends without finishing it, or if the task never runs (its node
+    /// is crashed): the network's handlers, most of which answer in their
+    /// first poll.
     pub fn spawn_watched(
         &self,
         node: NodeId,
         future: LocalFuture,
         on_pending: Option<Rc<dyn OnPending>>,
     ) -> Option<(usize, u64)> {
+        let on_pending = Watch(on_pending);
         if !self.nodes.borrow().is_alive(node) {
+            // `on_pending` is told as it is dropped.
             drop(future);
             return None;
         }
@@ -389,7 +392,7 @@ impl Sim {
                 future: Some(future),
                 waker: Some(Waker::from(flag.clone())),
                 flag,
-                on_pending: Watch(on_pending),
+                on_pending,
             });
             key
         };

@@ -90,22 +90,17 @@ impl ClientEnd {
             }
         };
         if let Some(held) = call.request_leg(req) {
-            call.held_request(held).await?;
+            call.released(Leg::Request, held.released).await?;
+            call.travel(InFlight::Delivers(held.message), held.delay);
         }
         match call.wait_reply().await? {
             Handled::Arrived(answer) => call.reply_arrives(answer),
-            Handled::Held {
-                answer,
-                released,
-                delay,
-            } => {
-                if released.await.is_err() {
-                    return Err(call.drop_event(Leg::Reply, DropReason::DroppedWhileHeld));
+            Handled::Held(held) => {
+                call.released(Leg::Reply, held.released).await?;
+                if !held.delay.is_zero() {
+                    time::sleep(held.delay).await;
                 }
-                if !delay.is_zero() {
-                    time::sleep(delay).await;
-                }
-                call.reply_arrives(answer)
+                call.reply_arrives(held.message)
             }
             Handled::ByDuplicate(answer) => {
                 // Its reply travelled back already.
@@ -183,23 +178,20 @@ enum InFlight {
     Lost(DropReason),
 }
 
-/// A request a hold captured.
-struct HeldRequest {
+/// A message (a request, or a reply's answer) a hold captured: once
+/// released it travels for `delay`.
+struct Held<T> {
     released: oneshot::Receiver<()>,
     delay: Duration,
-    req: Vec<u8>,
+    message: T,
 }
 
 /// What becomes of the handler's answer on its way back.
 enum Fate {
     /// It travels, and arrives when `arrival` completes.
     Travels { answer: Answer, arrival: Sleep },
-    /// A hold captured it; once released it travels for `delay`.
-    Held {
-        answer: Answer,
-        released: oneshot::Receiver<()>,
-        delay: Duration,
-    },
+    /// A hold captured it.
+    Held(Held<Answer>),
     /// It is lost (its `drop` event is recorded); the call fails so.
     Lost(RpcError),
 }
@@ -209,11 +201,7 @@ enum Handled {
     /// The reply arrived (still to be decided at arrival).
     Arrived(Answer),
     /// The reply is held.
-    Held {
-        answer: Answer,
-        released: oneshot::Receiver<()>,
-        delay: Duration,
-    },
+    Held(Held<Answer>),
     /// A duplicate of the request answered first, and its reply arrived.
     ByDuplicate(Answer),
 }
@@ -311,7 +299,7 @@ impl Call {
     /// journey: it arrives (or is found lost) by a timer
     /// ([`CallShared::arrive`]) while the caller goes on to wait for the
     /// reply. Returns the hold that captured it, if one did.
-    fn request_leg(&self, req: Vec<u8>) -> Option<HeldRequest> {
+    fn request_leg(&self, req: Vec<u8>) -> Option<Held<Vec<u8>>> {
         let msg = self.message(Leg::Request);
         let plan = plan_leg(&self.sim, &self.net, &msg);
         let in_flight = match plan.lost {
@@ -319,10 +307,10 @@ impl Call {
             Some(reason) => InFlight::Lost(reason),
             None => match hold::capture(&self.sim, &self.net, &msg) {
                 Some(released) => {
-                    return Some(HeldRequest {
+                    return Some(Held {
                         released,
                         delay: plan.delay,
-                        req,
+                        message: req,
                     });
                 }
                 None => InFlight::Delivers(req),
@@ -332,13 +320,13 @@ impl Call {
         None
     }
 
-    /// A held request: once released, it travels.
-    async fn held_request(&self, held: HeldRequest) -> Result<(), RpcError> {
-        if held.released.await.is_err() {
-            return Err(self.drop_event(Leg::Request, DropReason::DroppedWhileHeld));
+    /// Waits for a held message of `leg` to be released; a message the
+    /// hold drops is lost.
+    async fn released(&self, leg: Leg, released: oneshot::Receiver<()>) -> Result<(), RpcError> {
+        match released.await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.drop_event(leg, DropReason::DroppedWhileHeld)),
         }
-        self.travel(InFlight::Delivers(held.req), held.delay);
-        Ok(())
     }
 
     /// The request travels for `delay`, then arrives (at once if zero).
@@ -375,17 +363,7 @@ impl Call {
                     }
                     return Poll::Ready(Ok(Handled::Arrived(answer)));
                 }
-                Some(Fate::Held {
-                    answer,
-                    released,
-                    delay,
-                }) => {
-                    return Poll::Ready(Ok(Handled::Held {
-                        answer,
-                        released,
-                        delay,
-                    }));
-                }
+                Some(Fate::Held(held)) => return Poll::Ready(Ok(Handled::Held(held))),
                 Some(Fate::Lost(e)) => return Poll::Ready(Err(e)),
                 None => {}
             }
@@ -529,11 +507,7 @@ impl CallShared {
             .dispatch(method, req, Reply::to_call(self.clone()));
         // The server checks start only if the handler does not answer in
         // its first poll (most do): `task_waits`.
-        let me = self.clone();
-        if sim.spawn_watched(node, handler, Some(self)).is_none() {
-            // (Never: a crashed node's servers are gone already.)
-            me.settle(sim, Fate::Lost(RpcError::ServerGone));
-        }
+        sim.spawn_watched(node, handler, Some(self));
     }
 
     /// Ends the wait with `fate` at once, waking the caller.
@@ -612,11 +586,11 @@ impl CallShared {
                 LONG_REORDER_MIN + uniform_below(sim, spread.max(Duration::from_nanos(1)));
         }
         if let Some(released) = hold::capture(sim, &self.net, &msg) {
-            return Fate::Held {
-                answer,
+            return Fate::Held(Held {
                 released,
                 delay: plan.delay,
-            };
+                message: answer,
+            });
         }
         Fate::Travels {
             answer,
