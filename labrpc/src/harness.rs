@@ -469,7 +469,7 @@ impl Builder {
 ///   seed:         3
 ///   virtual time: 1.500000s
 ///   node:         n1 (raft-0)
-///   reproduce:    LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact
+///   reproduce:    LAB_SEED=3 cargo test -p raft --release -- x_3a --exact
 /// ```
 ///
 /// The headline may span lines (the nondeterminism report does); the
@@ -685,7 +685,7 @@ mod tests {
             seed: 3,
             virtual_time: Some(Instant::from_nanos(1_500_000_000)),
             node: Some("n1 (raft-0)".into()),
-            reproduce: Some("LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact".into()),
+            reproduce: Some("LAB_SEED=3 cargo test -p raft --release -- x_3a --exact".into()),
         }
     }
 
@@ -696,7 +696,7 @@ mod tests {
             full.to_string(),
             "labrpc: a task on node n1 (raft-0) panicked: boom\n  seed:         3\n  \
              virtual time: 1.500000s\n  node:         n1 (raft-0)\n  reproduce:    \
-             LAB_SEED=3 cargo test -p raft --release -- part_3a::x --exact"
+             LAB_SEED=3 cargo test -p raft --release -- x_3a --exact"
         );
         let two_lines = FailureMessage {
             headline: "labrpc: nondeterminism: seed 3 gave two different runs\n  run 1: x".into(),

@@ -1,16 +1,7 @@
-//! Part 4A: the KV store without snapshots (6.824's TestBasic4A ...
-//! TestPersistPartitionUnreliableLinearizable4A).
+// Part 4A: the KV store without snapshots (6.824's TestBasic4A ...
+// TestPersistPartitionUnreliableLinearizable4A).
 
-use std::time::Duration;
-
-use crate::harness::{
-    Config, ELECTION_TIMEOUT, Generic, Options, check_concurrent_appends, generic_test,
-    generic_test_speed,
-};
-use labrpc::time::sleep;
-use labrpc::{run_test, task};
-
-fn g(nclients: usize, nservers: usize) -> Generic {
+fn g4a(nclients: usize, nservers: usize) -> Generic {
     Generic {
         part: "4A",
         nclients,
@@ -25,7 +16,7 @@ fn g(nclients: usize, nservers: usize) -> Generic {
 
 #[test]
 fn basic_4a() {
-    run_test(|| generic_test(g(1, 5)));
+    run_test(|| generic_test(g4a(1, 5)));
 }
 
 #[test]
@@ -35,7 +26,7 @@ fn speed_4a() {
 
 #[test]
 fn concurrent_4a() {
-    run_test(|| generic_test(g(5, 5)));
+    run_test(|| generic_test(g4a(5, 5)));
 }
 
 #[test]
@@ -43,7 +34,7 @@ fn unreliable_4a() {
     run_test(|| {
         generic_test(Generic {
             unreliable: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -154,7 +145,7 @@ fn many_partitions_one_client_4a() {
     run_test(|| {
         generic_test(Generic {
             partitions: true,
-            ..g(1, 5)
+            ..g4a(1, 5)
         })
     });
 }
@@ -164,7 +155,7 @@ fn many_partitions_many_clients_4a() {
     run_test(|| {
         generic_test(Generic {
             partitions: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -174,7 +165,7 @@ fn persist_one_client_4a() {
     run_test(|| {
         generic_test(Generic {
             crash: true,
-            ..g(1, 5)
+            ..g4a(1, 5)
         })
     });
 }
@@ -184,7 +175,7 @@ fn persist_concurrent_4a() {
     run_test(|| {
         generic_test(Generic {
             crash: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -195,7 +186,7 @@ fn persist_concurrent_unreliable_4a() {
         generic_test(Generic {
             crash: true,
             unreliable: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -206,7 +197,7 @@ fn persist_partition_4a() {
         generic_test(Generic {
             crash: true,
             partitions: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -218,7 +209,7 @@ fn persist_partition_unreliable_4a() {
             crash: true,
             partitions: true,
             unreliable: true,
-            ..g(5, 5)
+            ..g4a(5, 5)
         })
     });
 }
@@ -231,7 +222,7 @@ fn persist_partition_unreliable_linearizable_4a() {
             partitions: true,
             unreliable: true,
             randomkeys: true,
-            ..g(15, 7)
+            ..g4a(15, 7)
         })
     });
 }

@@ -1,15 +1,9 @@
-//! Part 4B: the KV store with snapshots (6.824's TestSnapshotRPC4B ...
-//! TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B).
-
-use crate::harness::{
-    Config, ELECTION_TIMEOUT, Generic, Options, generic_test, generic_test_speed,
-};
-use labrpc::run_test;
-use labrpc::time::sleep;
+// Part 4B: the KV store with snapshots (6.824's TestSnapshotRPC4B ...
+// TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B).
 
 const MAXRAFTSTATE: usize = 1000;
 
-fn g(nclients: usize, nservers: usize) -> Generic {
+fn g4b(nclients: usize, nservers: usize) -> Generic {
     Generic {
         part: "4B",
         nclients,
@@ -116,7 +110,7 @@ fn snapshot_recover_4b() {
     run_test(|| {
         generic_test(Generic {
             crash: true,
-            ..g(1, 5)
+            ..g4b(1, 5)
         })
     });
 }
@@ -126,7 +120,7 @@ fn snapshot_recover_many_clients_4b() {
     run_test(|| {
         generic_test(Generic {
             crash: true,
-            ..g(20, 5)
+            ..g4b(20, 5)
         })
     });
 }
@@ -136,7 +130,7 @@ fn snapshot_unreliable_4b() {
     run_test(|| {
         generic_test(Generic {
             unreliable: true,
-            ..g(5, 5)
+            ..g4b(5, 5)
         })
     });
 }
@@ -147,7 +141,7 @@ fn snapshot_unreliable_recover_4b() {
         generic_test(Generic {
             unreliable: true,
             crash: true,
-            ..g(5, 5)
+            ..g4b(5, 5)
         })
     });
 }
@@ -159,7 +153,7 @@ fn snapshot_unreliable_recover_concurrent_partition_4b() {
             unreliable: true,
             crash: true,
             partitions: true,
-            ..g(5, 5)
+            ..g4b(5, 5)
         })
     });
 }
@@ -172,7 +166,7 @@ fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
             crash: true,
             partitions: true,
             randomkeys: true,
-            ..g(15, 7)
+            ..g4b(15, 7)
         })
     });
 }

@@ -1,19 +1,7 @@
-//! The server and the clerk: 2A on a reliable network (6.5840's
-//! TestReliablePut, TestPutConcurrentReliable, TestMemPutManyClientsReliable)
-//! and 2C on an unreliable one (TestUnreliableNet, and our concurrent Puts on
-//! an unreliable network).
-
-use std::rc::Rc;
-use std::time::Duration;
-
-use kvsrv::{KvError, Version};
-use labrpc::{run_test, run_test_with_limit, task};
-use labtest::Stats;
-
-use crate::harness::{
-    Harness, check_put_concurrent, net_name, one_client_put, rand_value, spawn_clients_and_wait,
-};
-use crate::memory;
+// The server and the clerk: 2A on a reliable network (6.5840's
+// TestReliablePut, TestPutConcurrentReliable, TestMemPutManyClientsReliable)
+// and 2C on an unreliable one (TestUnreliableNet, and our concurrent Puts on
+// an unreliable network).
 
 /// Clients of the concurrent tests, and how long they run.
 const NCLIENT: usize = 10;

@@ -1,24 +1,11 @@
-//! The lock: 2B on a reliable network (6.5840's TestReliableBasic,
-//! TestReliableNested, TestOneClientReliable, TestManyClientsReliable) and
-//! 2D on an unreliable one (TestOneClientUnreliable,
-//! TestManyClientsUnreliable).
-//!
-//! Mutual exclusion is checked through a shared key, "l0", that a client
-//! writes only while it holds the lock: whoever acquires must find it
-//! empty, and its versioned Puts to it must never be refused.
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use kvsrv::{KvError, Lock};
-use labrpc::time::{sleep, timeout};
-use labrpc::{run_test, task};
-use labtest::Stats;
-
-use crate::harness::{
-    ClientResult, Harness, TestClerk, net_name, rand_value, spawn_clients_and_wait,
-};
+// The lock: 2B on a reliable network (6.5840's TestReliableBasic,
+// TestReliableNested, TestOneClientReliable, TestManyClientsReliable) and
+// 2D on an unreliable one (TestOneClientUnreliable,
+// TestManyClientsUnreliable).
+//
+// Mutual exclusion is checked through a shared key, "l0", that a client
+// writes only while it holds the lock: whoever acquires must find it
+// empty, and its versioned Puts to it must never be refused.
 
 /// How long the lock workloads run (6.5840's NSEC).
 const NSEC: Duration = Duration::from_secs(2);

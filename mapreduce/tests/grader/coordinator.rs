@@ -1,14 +1,9 @@
-//! The coordinator's rules, checked on the pure state machine (no network,
-//! no workers): what is handed out, when, and when the job is done.
-
-use std::time::Duration;
-
-use mapreduce::JobSpec;
-use mapreduce::coordinator::{Assignment, Coordinator, TaskId};
+// The coordinator's rules, checked on the pure state machine (no network,
+// no workers): what is handed out, when, and when the job is done.
 
 const S: Duration = Duration::from_secs(1);
 
-fn spec(n_map: usize, n_reduce: usize) -> JobSpec {
+fn job_spec(n_map: usize, n_reduce: usize) -> JobSpec {
     let inputs = crate::harness::inputs()[..n_map].to_vec();
     JobSpec::new(inputs)
         .and_then(|s| s.with_n_reduce(n_reduce))
@@ -17,7 +12,7 @@ fn spec(n_map: usize, n_reduce: usize) -> JobSpec {
 
 #[test]
 fn hands_out_each_map_once_then_waits() {
-    let spec = spec(3, 2);
+    let spec = job_spec(3, 2);
     let mut c = Coordinator::new(&spec);
     for (x, file) in spec.inputs().iter().enumerate() {
         let want = Assignment::Map {
@@ -34,7 +29,7 @@ fn hands_out_each_map_once_then_waits() {
 
 #[test]
 fn no_reduce_before_every_map_is_done() {
-    let mut c = Coordinator::new(&spec(2, 3));
+    let mut c = Coordinator::new(&job_spec(2, 3));
     c.assign(Duration::ZERO);
     c.assign(Duration::ZERO);
     c.complete(TaskId::Map(1));
@@ -45,7 +40,7 @@ fn no_reduce_before_every_map_is_done() {
 
 #[test]
 fn reissues_a_task_only_after_the_timeout() {
-    let mut c = Coordinator::new(&spec(1, 1));
+    let mut c = Coordinator::new(&job_spec(1, 1));
     let first = c.assign(Duration::ZERO);
     assert_eq!(first.task(), Some(TaskId::Map(0)));
     let just_before = Duration::from_secs(10) - Duration::from_nanos(1);
@@ -58,7 +53,7 @@ fn reissues_a_task_only_after_the_timeout() {
 
 #[test]
 fn honours_the_jobs_task_timeout() {
-    let spec = spec(1, 1).with_task_timeout(Duration::from_millis(300));
+    let spec = job_spec(1, 1).with_task_timeout(Duration::from_millis(300));
     let mut c = Coordinator::new(&spec);
     let first = c.assign(Duration::ZERO);
     assert_eq!(c.assign(Duration::from_millis(299)), Assignment::Wait);
@@ -67,7 +62,7 @@ fn honours_the_jobs_task_timeout() {
 
 #[test]
 fn late_and_repeated_reports_are_harmless() {
-    let mut c = Coordinator::new(&spec(1, 1));
+    let mut c = Coordinator::new(&job_spec(1, 1));
     c.assign(Duration::ZERO);
     c.assign(10 * S); // re-issued: two workers now run map 0
     c.complete(TaskId::Map(0));
@@ -80,7 +75,7 @@ fn late_and_repeated_reports_are_harmless() {
 
 #[test]
 fn exits_once_every_reduce_is_done() {
-    let mut c = Coordinator::new(&spec(1, 2));
+    let mut c = Coordinator::new(&job_spec(1, 2));
     c.assign(Duration::ZERO);
     c.complete(TaskId::Map(0));
     c.assign(S);

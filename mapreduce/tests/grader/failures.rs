@@ -1,13 +1,5 @@
-//! Beyond test-mr.sh: a worker crashing between writing its output and
-//! renaming it, and jobs that cannot start.
-
-use std::cell::Cell;
-
-use crate::harness::*;
-use labrpc::time;
-use mapreduce::apps::{Wc, words};
-use mapreduce::real::{RunConfig, prepare_dir, run_job};
-use mapreduce::{App, Ctx, JobSpec, KeyValue};
+// Beyond test-mr.sh: a worker crashing between writing its output and
+// renaming it, and jobs that cannot start.
 
 /// Word count whose worker crashes in its second `reduce` call: after the
 /// first output line went to the temporary file, before the rename.

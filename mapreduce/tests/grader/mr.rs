@@ -1,14 +1,6 @@
-//! The seven cases of 6.824's `test-mr.sh`, on the simulator (TESTS.md
-//! §5.3). Each run gets a fresh directory; the coordinator and every
-//! worker are nodes; sleeps and timeouts are virtual.
-
-use std::time::Duration;
-
-use crate::harness::*;
-use futures::future::select_all;
-use labrpc::{task, time};
-use mapreduce::apps::{Crash, EarlyExit, Indexer, JobCount, MTiming, NoCrash, RTiming, Wc};
-use mapreduce::sim::COORDINATOR;
+// The seven cases of 6.824's `test-mr.sh`, on the simulator (TESTS.md
+// §5.3). Each run gets a fresh directory; the coordinator and every
+// worker are nodes; sleeps and timeouts are virtual.
 
 /// 6.824 starts the workers one second after the coordinator.
 const WORKER_DELAY: Duration = Duration::from_secs(1);

@@ -1,11 +1,4 @@
-//! The real runner: threads, wall clock, the same apps and files.
-
-use std::time::Duration;
-
-use crate::harness::*;
-use mapreduce::apps::{Indexer, Wc, words};
-use mapreduce::real::{RunConfig, run_job};
-use mapreduce::{App, Ctx, JobSpec, KeyValue};
+// The real runner: threads, wall clock, the same apps and files.
 
 fn config(workers: usize, dir: &std::path::Path) -> RunConfig {
     RunConfig {

@@ -1,17 +1,6 @@
-//! Part KV: kvpaxos, 6.824's 2015 kvpaxos tests (TestBasic ...
-//! TestManyPartition) with their bounds; every history is checked for
-//! linearizability.
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use labrpc::time::sleep;
-use labrpc::{network, rand, run_test, task};
-
-use crate::kv_harness::Kv;
-use crate::memory;
-use crate::part_px::big_value;
+// Part KV: kvpaxos, 6.824's 2015 kvpaxos tests (TestBasic ...
+// TestManyPartition) with their bounds; every history is checked for
+// linearizability.
 
 #[test]
 fn basic_kv() {

@@ -1,16 +1,7 @@
-//! Part LN: the learner strategies. On a fault-free run each strategy's
-//! message count must equal its formula; learning must complete with a
-//! distinguished learner crashed; and no learner may take a value
-//! accepted by a minority for chosen.
-
-use std::time::Duration;
-
-use labrpc::time::sleep;
-use labrpc::trace::Leg;
-use labrpc::{Verdict, network, run_test};
-use paxos::{Config, Learners};
-
-use crate::harness::{MessageCounter, Px, val};
+// Part LN: the learner strategies. On a fault-free run each strategy's
+// message count must equal its formula; learning must complete with a
+// distinguished learner crashed; and no learner may take a value
+// accepted by a minority for chosen.
 
 fn config(learners: Learners) -> Config {
     Config {
@@ -181,11 +172,11 @@ fn minority_accept_set_ln() {
 #[test]
 fn many_unreliable_ln() {
     run_test(|| async {
-        crate::part_px::many(config(Learners::Set(vec![1, 2])), "LN", true).await;
+        many(config(Learners::Set(vec![1, 2])), "LN", true).await;
     });
 }
 
 #[test]
 fn many_unreliable_all_to_all_ln() {
-    run_test(|| crate::part_px::many(config(Learners::AllToAll), "LN", true));
+    run_test(|| many(config(Learners::AllToAll), "LN", true));
 }

@@ -1,15 +1,6 @@
-//! Part MP: Multi-Paxos. Under a stable leader each value costs one round
-//! trip (Accept) and no Prepare; when the leader fails the others fall
-//! back to full Paxos and terminate; and the 2015 tests still pass.
-
-use std::time::Duration;
-
-use labrpc::run_test;
-use labrpc::time::sleep;
-use paxos::{Config, Learners};
-
-use crate::harness::{MessageCounter, Px, val};
-use crate::part_px;
+// Part MP: Multi-Paxos. Under a stable leader each value costs one round
+// trip (Accept) and no Prepare; when the leader fails the others fall
+// back to full Paxos and terminate; and the 2015 tests still pass.
 
 fn multi() -> Config {
     Config {
@@ -20,7 +11,7 @@ fn multi() -> Config {
 
 #[test]
 fn basic_mp() {
-    run_test(|| part_px::basic(multi(), "MP"));
+    run_test(|| basic(multi(), "MP"));
 }
 
 /// Peer 0 becomes leader with its first value; 20 more values cost no
@@ -104,20 +95,20 @@ fn leader_crash_mp() {
 
 #[test]
 fn dueling_mp() {
-    run_test(|| part_px::dueling(multi(), "MP"));
+    run_test(|| dueling(multi(), "MP"));
 }
 
 #[test]
 fn many_unreliable_mp() {
-    run_test(|| part_px::many(multi(), "MP", true));
+    run_test(|| many(multi(), "MP", true));
 }
 
 #[test]
 fn partition_mp() {
-    run_test(|| part_px::partition(multi(), "MP"));
+    run_test(|| partition(multi(), "MP"));
 }
 
 #[test]
 fn lots_mp() {
-    run_test(|| part_px::lots(multi(), "MP"));
+    run_test(|| lots(multi(), "MP"));
 }

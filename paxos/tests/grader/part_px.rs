@@ -1,18 +1,6 @@
-//! Part PX: Basic Paxos. 6.824's 2015 Paxos tests (TestBasic ... TestLots)
-//! with their bounds, plus dueling proposers and a restarted acceptor.
-//! The test bodies take a [`Config`] so that Multi-Paxos runs them too.
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use labrpc::time::{Instant, sleep};
-use labrpc::trace::Leg;
-use labrpc::{Verdict, network, rand, run_test, task};
-use paxos::{Config, Fate};
-
-use crate::harness::{Px, val};
-use crate::memory;
+// Part PX: Basic Paxos. 6.824's 2015 Paxos tests (TestBasic ... TestLots)
+// with their bounds, plus dueling proposers and a restarted acceptor.
+// The test bodies take a [`Config`] so that Multi-Paxos runs them too.
 
 pub async fn basic(config: Config, part: &str) {
     let px = Px::new(3, config, false);

@@ -1,12 +1,5 @@
-//! Part 3A: leader election (6.824's TestInitialElection3A,
-//! TestReElection3A, TestManyElections3A).
-
-use std::time::Duration;
-
-use crate::harness::{Config, ELECTION_TIMEOUT};
-use labrpc::time::sleep;
-use labrpc::trace::Leg;
-use labrpc::{Verdict, network, run_test};
+// Part 3A: leader election (6.824's TestInitialElection3A,
+// TestReElection3A, TestManyElections3A).
 
 #[test]
 fn initial_election_3a() {

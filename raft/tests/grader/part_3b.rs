@@ -1,13 +1,4 @@
-//! Part 3B: log replication (6.824's TestBasicAgree3B ... TestCount3B).
-
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use crate::harness::{Config, ELECTION_TIMEOUT, Retry, cmd, rand_cmd};
-use labrpc::time::{Instant, sleep};
-use labrpc::trace::Leg;
-use labrpc::{Filter, Verdict, network, run_test, task};
+// Part 3B: log replication (6.824's TestBasicAgree3B ... TestCount3B).
 
 #[test]
 fn basic_agree_3b() {

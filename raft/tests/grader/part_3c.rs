@@ -1,12 +1,4 @@
-//! Part 3C: persistence (6.824's TestPersist13C ... TestUnreliableChurn3C).
-
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-use std::time::Duration;
-
-use crate::harness::{Config, ELECTION_TIMEOUT, Options, Retry, cmd, rand_cmd, uncmd};
-use labrpc::time::sleep;
-use labrpc::{run_test, task};
+// Part 3C: persistence (6.824's TestPersist13C ... TestUnreliableChurn3C).
 
 /// Figure 8's pause between rounds: usually a few ms, sometimes up to half
 /// an election timeout.

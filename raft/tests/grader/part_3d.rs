@@ -1,12 +1,5 @@
-//! Part 3D: log compaction (6.824's TestSnapshotBasic3D ...
-//! TestSnapshotInit3D). Every test uses the snapshotting applier.
-
-use std::time::Duration;
-
-use crate::harness::{Config, MAX_LOG_SIZE, Options, Retry, SNAPSHOT_INTERVAL, cmd, rand_cmd};
-use labrpc::time::sleep;
-use labrpc::trace::Leg;
-use labrpc::{Filter, network, node, run_test};
+// Part 3D: log compaction (6.824's TestSnapshotBasic3D ...
+// TestSnapshotInit3D). Every test uses the snapshotting applier.
 
 /// What each round of [`snapcommon`] does to its victim, and on which
 /// network: 6.824's `snapcommon(t, name, disconnect, reliable, crash)`

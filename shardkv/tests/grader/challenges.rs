@@ -1,13 +1,5 @@
-//! The two challenges of 5B, required here (6.824's TestChallenge1Delete,
-//! TestChallenge2Unaffected, TestChallenge2Partial).
-
-use std::time::Duration;
-
-use labrpc::run_test;
-use labrpc::time::timeout;
-use shardkv::{NSHARDS, key2shard};
-
-use crate::harness::{GIDS, Options, System, TestClerk, randstring, sleep_ms};
+// The two challenges of 5B, required here (6.824's TestChallenge1Delete,
+// TestChallenge2Unaffected, TestChallenge2Partial).
 
 /// How long an operation on a shard that a reconfiguration does not hold
 /// up may take (6.824 waits for ever; a stuck group hits the time limit).

@@ -1,28 +1,12 @@
-//! Part 5A: the shard controller (6.824's TestBasic, TestMulti and
-//! TestMinimalAgain, one test each, with their sub-tests as stats lines),
-//! plus static sharding and rejection of other groups' keys
-//! (TestStaticShards5A, TestRejection5A).
-//!
-//! Every Join and Leave of these tests goes through [`CheckedCtrler`]: the
-//! new configuration must follow its predecessor and move exactly the
-//! fewest shards a balanced result allows (6.824's minimal-transfer
-//! sub-tests look at gids that are not in the configuration).
-
-use std::collections::BTreeMap;
-use std::rc::Rc;
-use std::time::Duration;
-
-use futures::StreamExt;
-use futures::channel::mpsc;
-use labrpc::time::{sleep, timeout};
-use labrpc::{run_test, task};
-use labtest::Stats;
-use shardkv::{Config, Gid, NSHARDS};
-
-use crate::harness::{
-    CheckedCtrler, Ctrlers, ELECTION_TIMEOUT, System, check_config, check_minimal, moved,
-    randstring,
-};
+// Part 5A: the shard controller (6.824's TestBasic, TestMulti and
+// TestMinimalAgain, one test each, with their sub-tests as stats lines),
+// plus static sharding and rejection of other groups' keys
+// (TestStaticShards5A, TestRejection5A).
+//
+// Every Join and Leave of these tests goes through [`CheckedCtrler`]: the
+// new configuration must follow its predecessor and move exactly the
+// fewest shards a balanced result allows (6.824's minimal-transfer
+// sub-tests look at gids that are not in the configuration).
 
 fn group(gid: Gid, servers: &[&str]) -> BTreeMap<Gid, Vec<String>> {
     BTreeMap::from([(gid, servers.iter().map(|s| s.to_string()).collect())])

@@ -1,12 +1,5 @@
-//! Part 5B: shard movement (6.824's TestJoinLeave5B ... TestUnreliable3_5B).
-//! Every test also checks its whole history for linearizability.
-
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
-use labrpc::{run_test, task};
-
-use crate::harness::{Options, System, TestClerk, randstring, sleep_ms};
+// Part 5B: shard movement (6.824's TestJoinLeave5B ... TestUnreliable3_5B).
+// Every test also checks its whole history for linearizability.
 
 /// Puts keys "0".."n-1" with random values of `len` letters; returns keys
 /// and values.
