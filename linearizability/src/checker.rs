@@ -153,7 +153,7 @@ pub fn check_with<M: Model>(
     let mut order: Vec<usize> = (0..partitions.len()).collect();
     order.sort_by_key(|&p| partitions[p].ops.len());
     // Threads cost more than they save on small histories (measured by
-    // examples/bench.rs), so those run on the caller's thread by default.
+    // benches/bench.rs), so those run on the caller's thread by default.
     let threads = options
         .threads
         .unwrap_or_else(|| {

@@ -1,15 +1,5 @@
-//! 6.824's own labrpc tests (`src/labrpc/test_test.go`), re-created on
-//! virtual time with the same scenarios and bounds.
-
-mod common;
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use common::{client, junk, start_junk};
-use labrpc::time::{Instant, sleep};
-use labrpc::{NodeId, RpcError, network, run_test, task};
+// 6.824's own labrpc tests (`src/labrpc/test_test.go`), re-created on
+// virtual time with the same scenarios and bounds.
 
 #[test]
 fn basic() {

@@ -2,11 +2,11 @@
 //! refutations it relies on, and the unpartitioned KV model, cross-checked
 //! against brute force and against the full search on generated histories.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{KvOp, KvShape, SearchOnly, assert_evidence, generate_cas, generate_kv, kv_oracle};
+use crate::common::{
+    KvOp, KvShape, SearchOnly, assert_evidence, generate_cas, generate_kv, kv_oracle,
+};
 use linearizability::{
     CasRegisterModel, CheckOptions, KvInput, KvModel, KvOutput, KvUnpartitionedModel, Model,
     Operation, Outcome, Verdict, check, check_with,

@@ -1,14 +1,5 @@
-//! Every way a run can go wrong ends in one message that names the seed,
-//! the virtual time, the node and the command that reproduces it.
-
-mod common;
-
-use common::failure_of;
-
-use std::time::Duration;
-
-use labrpc::time::sleep;
-use labrpc::{Builder, node, task};
+// Every way a run can go wrong ends in one message that names the seed,
+// the virtual time, the node and the command that reproduces it.
 
 /// The lines every failure message carries.
 fn assert_reproducible(msg: &str, seed: u64, test: &str) {
@@ -62,7 +53,7 @@ fn a_handout_stub_leads_the_message() {
     let headline = msg.lines().next().unwrap();
     assert_eq!(
         headline,
-        "labrpc: not implemented yet: Raft 3A (leader election) \u{2014} labrpc/tests/failures.rs \
+        "labrpc: not implemented yet: Raft 3A (leader election) \u{2014} labrpc/tests/sim/failures.rs \
          (reached on node n1 (raft-0))"
     );
 }

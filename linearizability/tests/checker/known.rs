@@ -1,11 +1,9 @@
 //! Hand-built histories whose answer is known: each test names the anomaly
 //! it shows.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{KvOp, assert_evidence};
+use crate::common::{KvOp, assert_evidence};
 use linearizability::{
     CasInput, CasOutput, CasRegisterModel, Event, EventError, KvInput, KvModel, KvOutput, Model,
     Operation, Outcome, Recorder, RegisterInput, RegisterModel, RegisterOutput, Verdict, check,
@@ -256,7 +254,7 @@ fn many_keys_are_checked_independently_and_the_bad_key_is_named() {
 
 #[test]
 fn single_threaded_and_parallel_checks_agree() {
-    let h = common::generate_kv(7, common::KvShape::new(20, 600, 8));
+    let h = crate::common::generate_kv(7, crate::common::KvShape::new(20, 600, 8));
     let one = linearizability::check_with(
         &KvModel,
         &h,

@@ -1,16 +1,5 @@
-//! Partitions, one-way cuts, in-flight messages, per-link settings, hooks,
-//! and bad input: each behaves as `labrpc::net` documents.
-
-mod common;
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use common::{client, junk, start_junk};
-use labrpc::time::{Instant, sleep};
-use labrpc::trace::Leg;
-use labrpc::{Filter, LinkConfig, NodeId, RpcError, Verdict, network, run_test, task};
+// Partitions, one-way cuts, in-flight messages, per-link settings, hooks,
+// and bad input: each behaves as `labrpc::net` documents.
 
 /// A client end from node `from` to `server`.
 fn client_from(from: NodeId, server: &str) -> junk::Client {

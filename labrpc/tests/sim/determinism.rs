@@ -1,16 +1,5 @@
-//! One seed, one run: same seed -> same trace; different seeds -> different
-//! traces; the determinism check catches nondeterminism and says where.
-
-mod common;
-
-use common::failure_of;
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use common::{client, start_junk};
-use labrpc::time::sleep;
-use labrpc::{Builder, network, task};
+// One seed, one run: same seed -> same trace; different seeds -> different
+// traces; the determinism check catches nondeterminism and says where.
 
 /// A busy workload: unreliable network, concurrent clients, random sleeps,
 /// a partition and a crash.

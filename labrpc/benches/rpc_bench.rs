@@ -1,7 +1,7 @@
 //! RPC throughput of the simulator, in wall time.
 //!
 //! ```sh
-//! cargo run --release -p labrpc --example rpc_bench
+//! cargo bench -p labrpc --bench rpc_bench
 //! ```
 //!
 //! Prints µs per round trip and RPCs per second for 100,000 sequential

@@ -1,20 +1,6 @@
-//! The network's random delays and losses follow their specified
-//! distributions (the constants of `labrpc::net`), measured over many
-//! samples with fixed seeds. Bounds are several standard deviations wide.
-
-mod common;
-
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use common::{client, start_junk};
-use labrpc::net::{
-    DEFAULT_LATENCY, LONG_FAIL_DELAY, LONG_REORDER_MIN, LONG_REORDER_PROBABILITY,
-    LONG_REORDER_SPREAD, SHORT_FAIL_DELAY, UNRELIABLE_DROP, UNRELIABLE_JITTER,
-};
-use labrpc::time::Instant;
-use labrpc::{Builder, NodeId, RpcError, network, task};
+// The network's random delays and losses follow their specified
+// distributions (the constants of `labrpc::net`), measured over many
+// samples with fixed seeds. Bounds are several standard deviations wide.
 
 const N: usize = 4000;
 

@@ -2,10 +2,10 @@
 //! table, and more.
 //!
 //! ```text
-//! cargo run --release -p linearizability --example bench
-//! cargo run --release -p linearizability --example bench -- --only "hot key"
-//! cargo run --release -p linearizability --example bench -- --porcupine-kv c10-ok.txt
-//! cargo run --release -p linearizability --example bench -- --write DIR   # then time lincheck on them
+//! cargo bench -p linearizability --bench bench
+//! cargo bench -p linearizability --bench bench -- --only "hot key"
+//! cargo bench -p linearizability --bench bench -- --porcupine-kv c10-ok.txt
+//! cargo bench -p linearizability --bench bench -- --write DIR   # then time lincheck on them
 //! ```
 //!
 //! Histories come from `tests/common`: correct stores under random
@@ -19,7 +19,7 @@
 //! `BenchmarkKv*` figures.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the wall clock
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/checker/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -2,11 +2,9 @@
 //! concurrency (linearizable by construction), the same with outputs mutated
 //! into impossible ones, and small random histories judged by brute force.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{KvShape, assert_evidence, generate_kv, kv_oracle, oracle};
+use crate::common::{KvShape, assert_evidence, generate_kv, kv_oracle, oracle};
 use linearizability::{
     CasInput, CasOutput, CasRegisterModel, KvInput, KvModel, KvOutput, Model, Operation,
     RegisterInput, RegisterModel, RegisterOutput, Verdict, check,

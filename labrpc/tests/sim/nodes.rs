@@ -1,14 +1,4 @@
-//! Nodes crash-stop: their tasks vanish at once, their storage stays.
-
-mod common;
-
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-
-use common::{client, start_junk};
-use labrpc::time::{Instant, sleep};
-use labrpc::{NodeId, RpcError, network, node, run_test, task};
+// Nodes crash-stop: their tasks vanish at once, their storage stays.
 
 #[test]
 fn crash_drops_every_task_of_the_node() {

@@ -5,8 +5,8 @@
 //! every configuration's output against the reference.
 //!
 //! ```text
-//! cargo run --release -p mapreduce --example wc_bench                  # 100 MB, 16 files, 5 runs
-//! cargo run --release -p mapreduce --example wc_bench -- --mb 20 --runs 3 --workers 2
+//! cargo bench -p mapreduce --bench wc_bench                  # 100 MB, 16 files, 5 runs
+//! cargo bench -p mapreduce --bench wc_bench -- --mb 20 --runs 3 --workers 2
 //! ```
 //!
 //! Figures depend on the machine and its load: the load average is
@@ -41,6 +41,9 @@ struct Args {
     /// Worker counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     workers: Vec<usize>,
+    /// Passed by `cargo bench` to every bench target; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 fn main() {

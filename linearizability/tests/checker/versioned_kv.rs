@@ -2,13 +2,11 @@
 //! force, and histories of a simulated server whose clerks retry over a
 //! lossy network (linearizable by construction), plus mutations of them.
 
-mod common;
-
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::time::Duration;
 
-use common::{assert_evidence, oracle};
+use crate::common::{assert_evidence, oracle};
 use linearizability::{
     Model, Operation, Verdict, VersionedKvInput as I, VersionedKvModel, VersionedKvOutput as O,
     VersionedKvState, check,
