@@ -14,6 +14,6 @@ mod history;
 mod memory;
 mod stats;
 
-pub use history::{CHECK_TIMEOUT, KvHistory};
+pub use history::{CHECK_MAX_MEMORY, CHECK_TIMEOUT, KvHistory, check_options};
 pub use memory::{CountingAllocator, live_bytes};
 pub use stats::{STATS_PREFIX, Stats, StatsLine};

@@ -15,6 +15,12 @@
 //! - **Cancellation** is cooperative: every search polls its deadline and
 //!   cancel flag every 1024 steps, so `Unknown` comes back within a few
 //!   milliseconds of the timeout.
+//! - **Bounded memory**: the searches add up what their memo tables and
+//!   stacks hold (arrays as allocated, states' heap as the model estimates
+//!   it, [`Model::heap_bytes`]) at the same polls; past
+//!   [`CheckOptions::max_memory`] (default [`DEFAULT_MAX_MEMORY`]) the
+//!   verdict is `Unknown` and [`CheckResult::gave_up`] says why, instead of
+//!   the system killing the process.
 //! - **Deterministic** answers and evidence for a given history when the
 //!   history is linearizable, or with `all`; on the fast path, which
 //!   violating partition is reported first may depend on thread timing
@@ -50,7 +56,7 @@ use crate::history::Operation;
 use crate::memo::{Memo, key, state_hash, zobrist};
 use crate::model::{Model, Partition};
 use crate::result::{
-    CheckResult, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
+    CheckResult, GaveUp, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
 };
 
 /// How many distinct longest prefixes a failed partition reports at most.
@@ -74,8 +80,14 @@ const BUDGETS: [u64; 2] = [1 << 14, 1 << 18];
 /// With [`CheckOptions::all`] only the timeout bounds that search.
 pub const EVIDENCE_BUDGET: Duration = Duration::from_millis(200);
 
+/// The memory a check's searches may hold unless
+/// [`CheckOptions::max_memory`] says otherwise: 2 GiB, which a laptop
+/// has to spare and which decides every history the labs record (theirs
+/// take a few megabytes at most).
+pub const DEFAULT_MAX_MEMORY: usize = 2 << 30;
+
 /// Knobs of [`check_with`].
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct CheckOptions<'a> {
     /// Give up (verdict `Unknown`) after this much wall time; `None`: never.
     pub timeout: Option<Duration>,
@@ -92,6 +104,22 @@ pub struct CheckOptions<'a> {
     /// [`Outcome::NotChecked`]. Both give the same verdict whenever
     /// neither times out.
     pub all: bool,
+    /// Give up (verdict `Unknown`, [`GaveUp::Memory`]) when the searches
+    /// together hold more than this many bytes; `None`: no limit.
+    /// Default: [`DEFAULT_MAX_MEMORY`].
+    pub max_memory: Option<usize>,
+}
+
+impl Default for CheckOptions<'_> {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: None,
+            cancel: None,
+            threads: None,
+            all: false,
+            max_memory: Some(DEFAULT_MAX_MEMORY),
+        }
+    }
 }
 
 /// Checks `history` against `model`, giving up after `timeout` (`None`:
@@ -142,11 +170,13 @@ pub fn check_with<M: Model>(
     validate_partitions(&partitions, history.len());
     let deadline = options.timeout.and_then(|t| start.checked_add(t));
     let found = AtomicBool::new(false);
+    let memory = Memory::new(options.max_memory);
     let cancel = Cancel {
         deadline,
         stop: AtomicBool::new(false),
         external: options.cancel,
         found: (!options.all).then_some(&found),
+        memory: &memory,
     };
     // Smallest first: under a timeout, as many partitions as possible get
     // decided (a violation in a small one is not lost behind a hard big one).
@@ -244,10 +274,25 @@ pub fn check_with<M: Model>(
     } else {
         Verdict::Linearizable
     };
+    let gave_up = (verdict == Verdict::Unknown).then(|| {
+        if memory.exceeded.load(Ordering::Relaxed) {
+            GaveUp::Memory {
+                limit: options.max_memory.unwrap_or(usize::MAX),
+            }
+        } else if deadline.is_some_and(|d| now() >= d) {
+            GaveUp::Timeout {
+                after: options.timeout.unwrap_or_default(),
+            }
+        } else {
+            GaveUp::Cancelled
+        }
+    });
     CheckResult {
         verdict,
         partitions,
         elapsed: now().duration_since(start),
+        gave_up,
+        peak_memory: memory.peak.load(Ordering::Relaxed),
     }
 }
 
@@ -295,6 +340,7 @@ fn refute<M: Model>(
             stop: AtomicBool::new(false),
             external: cancel.external,
             found: None,
+            memory: cancel.memory,
         };
         match check_partition(model, history, &partitions[p].ops, &evidence_cancel, None) {
             // The search is exact: a refutation that disagrees is a model
@@ -384,12 +430,71 @@ struct Cancel<'a> {
     /// On the fast path: set once some partition is proven not
     /// linearizable, which ends the other searches.
     found: Option<&'a AtomicBool>,
+    /// What the searches hold, against the limit.
+    memory: &'a Memory,
+}
+
+/// The memory the searches of one check hold, added up across threads.
+struct Memory {
+    limit: Option<usize>,
+    used: AtomicUsize,
+    peak: AtomicUsize,
+    /// Set once `used` went past `limit`; every search then stops.
+    exceeded: AtomicBool,
+}
+
+impl Memory {
+    fn new(limit: Option<usize>) -> Memory {
+        Memory {
+            limit,
+            used: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            exceeded: AtomicBool::new(false),
+        }
+    }
+}
+
+/// One search's share of [`Memory`]: updated at each poll, given back
+/// when the search ends (its memo table is dropped then).
+struct Charge<'a> {
+    memory: &'a Memory,
+    held: usize,
+}
+
+impl<'a> Charge<'a> {
+    fn new(memory: &'a Memory) -> Self {
+        Charge { memory, held: 0 }
+    }
+
+    /// Records that the search now holds `bytes`; false once the check as
+    /// a whole holds more than its limit.
+    fn update(&mut self, bytes: usize) -> bool {
+        let m = self.memory;
+        let used = if bytes >= self.held {
+            m.used.fetch_add(bytes - self.held, Ordering::Relaxed) + (bytes - self.held)
+        } else {
+            m.used.fetch_sub(self.held - bytes, Ordering::Relaxed) - (self.held - bytes)
+        };
+        self.held = bytes;
+        m.peak.fetch_max(used, Ordering::Relaxed);
+        if m.limit.is_some_and(|limit| used > limit) {
+            m.exceeded.store(true, Ordering::Relaxed);
+        }
+        !m.exceeded.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        self.memory.used.fetch_sub(self.held, Ordering::Relaxed);
+    }
 }
 
 impl Cancel<'_> {
     fn cancelled(&self) -> bool {
         if self.stop.load(Ordering::Relaxed)
             || self.found.is_some_and(|f| f.load(Ordering::Relaxed))
+            || self.memory.exceeded.load(Ordering::Relaxed)
         {
             return true;
         }
@@ -483,6 +588,7 @@ fn check_partition<M: Model>(
     let mut bits = vec![0u64; words];
     let mut hash = 0u64;
     let mut memo: Memo<M::State> = Memo::new(words);
+    let mut charge = Charge::new(cancel.memory);
     let mut state = model.init();
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut longest = Longest::default();
@@ -500,7 +606,8 @@ fn check_partition<M: Model>(
             if budget.is_some_and(|b| steps >= b) {
                 return Search::OutOfBudget;
             }
-            if cancel.cancelled() {
+            let held = memo.bytes() + stack.capacity() * size_of::<Frame<M::State>>();
+            if !charge.update(held) || cancel.cancelled() {
                 longest.save(&stack, &info, hash);
                 return Search::Done(Outcome::Unknown {
                     longest: longest.finish(model, history, ops),
@@ -540,7 +647,13 @@ fn check_partition<M: Model>(
                 // configuration after it fails, this one fails too.
                 let new_hash = hash ^ keys[op];
                 bits[op / 64] |= 1 << (op % 64);
-                if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
+                let heap = model.heap_bytes(&state, &new_state);
+                if memo.insert(
+                    key(new_hash, state_hash(&new_state)),
+                    &bits,
+                    &new_state,
+                    heap,
+                ) {
                     let old = std::mem::replace(&mut state, new_state);
                     stack.push(Frame {
                         entry: e,
@@ -581,7 +694,13 @@ fn check_partition<M: Model>(
                 {
                     bits[op / 64] |= 1 << (op % 64);
                     let new_hash = hash ^ keys[op];
-                    if memo.insert(key(new_hash, state_hash(&new_state)), &bits, &new_state) {
+                    let heap = model.heap_bytes(&state, &new_state);
+                    if memo.insert(
+                        key(new_hash, state_hash(&new_state)),
+                        &bits,
+                        &new_state,
+                        heap,
+                    ) {
                         let old = std::mem::replace(&mut state, new_state);
                         stack.push(Frame {
                             entry,

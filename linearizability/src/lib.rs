@@ -5,9 +5,14 @@
 //!
 //! - **Exact verdicts.** [`check`] returns [`Verdict::Linearizable`] with a
 //!   linearization, [`Verdict::NotLinearizable`] only when none exists, or
-//!   [`Verdict::Unknown`] when the wall-clock timeout (or the caller's
-//!   cancel flag) stopped the search first. Unknown never hides a violation
+//!   [`Verdict::Unknown`] when the wall-clock timeout, the memory limit or
+//!   the caller's cancel flag stopped the search first
+//!   ([`CheckResult::gave_up`] says which). Unknown never hides a violation
 //!   already found in another partition.
+//! - **Bounded memory.** The searches count what they hold and stop at
+//!   [`CheckOptions::max_memory`] ([`DEFAULT_MAX_MEMORY`], 2 GiB, unless
+//!   set): a hard history gets "unknown" and a message, never a kill by
+//!   the system's out-of-memory killer.
 //! - **Verdict first.** The check stops at the first partition proven not
 //!   linearizable and reports the others as [`Outcome::NotChecked`];
 //!   [`CheckOptions::all`] (`lincheck --all`) explains every partition.
@@ -49,11 +54,12 @@
 //!     .finish_unknown(id, time); .history() / .take()
 //! operations_from_events(Vec<Event>) -> Vec<Operation>   (porcupine's events)
 //! trait Model { partition, init, step, describe_operation, describe_state,
-//!               optional: is_read_only, refute, is_reset, prunes, reaches }
+//!               optional: is_read_only, refute, is_reset, prunes, reaches, heap_bytes }
 //! KvModel, KvUnpartitionedModel, VersionedKvModel, RegisterModel, CasRegisterModel   (the shipped models)
 //! check(&model, &history, Option<Duration>) -> CheckResult   (stops at the first violation)
-//! check_with(&model, &history, &CheckOptions { timeout, cancel, threads, all })
-//! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome, refutation }], elapsed }
+//! check_with(&model, &history, &CheckOptions { timeout, cancel, threads, all, max_memory })
+//! CheckResult { verdict, partitions: [PartitionResult { label, ops, outcome, refutation }],
+//!               elapsed, gave_up: Option<GaveUp>, peak_memory }
 //!     .is_linearizable() / .violations() / .explain(&model, &history)
 //! Outcome::Linearizable / NotLinearizable / Unknown / NotChecked
 //! write_html(path, &model, &history, &result, &annotations)   (render_html -> String)
@@ -118,7 +124,7 @@ pub mod models;
 mod refute;
 mod result;
 
-pub use checker::{CheckOptions, EVIDENCE_BUDGET, check, check_with};
+pub use checker::{CheckOptions, DEFAULT_MAX_MEMORY, EVIDENCE_BUDGET, check, check_with};
 pub use format::{FormatError, JsonModel, parse_history, read_history, write_history};
 pub use history::{Event, EventError, OpId, Operation, Recorder, operations_from_events};
 pub use html::{Annotation, render_html, write_html};
@@ -129,5 +135,5 @@ pub use models::{
     VersionedKvModel, VersionedKvOutput, VersionedKvState,
 };
 pub use result::{
-    CheckResult, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
+    CheckResult, GaveUp, Outcome, PartialLinearization, PartitionResult, Refutation, Verdict,
 };

@@ -84,6 +84,9 @@ pub(crate) struct Memo<S> {
     hashes: Vec<u64>,
     bits: Vec<u64>,
     states: Vec<S>,
+    /// The heap the stored states hold beyond their own size, as the
+    /// model estimates it ([`crate::Model::heap_bytes`]).
+    heap: usize,
 }
 
 impl<S: Clone + Eq> Memo<S> {
@@ -95,12 +98,15 @@ impl<S: Clone + Eq> Memo<S> {
             hashes: Vec::new(),
             bits: Vec::new(),
             states: Vec::new(),
+            heap: 0,
         }
     }
 
     /// Adds (`bits`, `state`), whose combined key is `hash` (see
     /// [`key`]), unless already present. Returns whether it was added.
-    pub(crate) fn insert(&mut self, hash: u64, bits: &[u64], state: &S) -> bool {
+    /// `heap` is the heap memory the state holds that no stored state
+    /// shares (see [`Memo::bytes`]).
+    pub(crate) fn insert(&mut self, hash: u64, bits: &[u64], state: &S, heap: usize) -> bool {
         debug_assert_eq!(bits.len(), self.words);
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
@@ -123,6 +129,7 @@ impl<S: Clone + Eq> Memo<S> {
         self.hashes.push(hash);
         self.bits.extend_from_slice(bits);
         self.states.push(state.clone());
+        self.heap += heap;
         if 2 * self.states.len() > self.slots.len() {
             self.grow();
         } else {
@@ -145,6 +152,16 @@ impl<S: Clone + Eq> Memo<S> {
         }
     }
 
+    /// The memory the table holds: its arrays as allocated (capacity, not
+    /// length) and the states' heap as the model estimates it.
+    pub(crate) fn bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<u32>()
+            + self.hashes.capacity() * size_of::<u64>()
+            + self.bits.capacity() * size_of::<u64>()
+            + self.states.capacity() * size_of::<S>()
+            + self.heap
+    }
+
     /// The number of entries.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -163,16 +180,16 @@ mod tests {
         for i in 0..5000usize {
             let bits = [i as u64, (i * 7) as u64];
             let hash = zobrist(i % 97); // many equal hashes: exercises collisions
-            assert!(memo.insert(hash, &bits, &(i as u32 % 3)));
+            assert!(memo.insert(hash, &bits, &(i as u32 % 3), 0));
             stored.push((hash, bits, i as u32 % 3));
         }
         assert_eq!(memo.len(), 5000);
         for (hash, bits, state) in &stored {
-            assert!(!memo.insert(*hash, bits, state));
+            assert!(!memo.insert(*hash, bits, state, 0));
         }
         // Same set and hash, different state: a new entry.
         let (hash, bits, state) = stored[0];
-        assert!(memo.insert(hash, &bits, &(state + 10)));
+        assert!(memo.insert(hash, &bits, &(state + 10), 0));
     }
 
     #[test]

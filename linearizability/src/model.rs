@@ -133,6 +133,17 @@ pub trait Model: Sync {
         None
     }
 
+    /// An estimate of the heap memory `after` (the result of a
+    /// [`Model::step`] from `before`) holds that `before` does not share:
+    /// 0 when it shares everything (a read returns a clone of an `Rc`).
+    /// The checker adds it up over the states it keeps, to stop at
+    /// [`crate::CheckOptions::max_memory`] rather than be killed by the
+    /// system. Called once per new state, so it must be cheap. Default:
+    /// 0, right for states without heap data (`size_of` is counted anyway).
+    fn heap_bytes(&self, _before: &Self::State, _after: &Self::State) -> usize {
+        0
+    }
+
     /// A short human description of an operation, e.g. `get("x") -> "1"`;
     /// `output == None` means unknown.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;

@@ -14,7 +14,8 @@ pub enum Verdict {
     Linearizable,
     /// No linearization exists: the history is wrong, whatever the timeout.
     NotLinearizable,
-    /// The search was cancelled (timeout or caller) before it could decide.
+    /// The search stopped before it could decide: the timeout, the memory
+    /// limit or the caller ([`CheckResult::gave_up`] says which).
     Unknown,
 }
 
@@ -23,7 +24,7 @@ impl fmt::Display for Verdict {
         f.write_str(match self {
             Verdict::Linearizable => "linearizable",
             Verdict::NotLinearizable => "not linearizable",
-            Verdict::Unknown => "unknown (timed out)",
+            Verdict::Unknown => "unknown",
         })
     }
 }
@@ -111,6 +112,52 @@ pub struct CheckResult {
     pub partitions: Vec<PartitionResult>,
     /// Wall-clock time the check took.
     pub elapsed: Duration,
+    /// For an `Unknown` verdict, why the search stopped.
+    pub gave_up: Option<GaveUp>,
+    /// The most memory the searches held at once, in bytes (as counted
+    /// against [`crate::CheckOptions::max_memory`]).
+    pub peak_memory: usize,
+}
+
+/// Why a check stopped before deciding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    /// The timeout ([`crate::CheckOptions::timeout`]) ran out.
+    Timeout { after: Duration },
+    /// The searches reached the memory limit
+    /// ([`crate::CheckOptions::max_memory`]), in bytes.
+    Memory { limit: usize },
+    /// The caller's cancel flag was set.
+    Cancelled,
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GaveUp::Timeout { after } => write!(
+                f,
+                "the search ran out of time ({:.1} s); give it longer (lincheck --timeout SECS)",
+                after.as_secs_f64()
+            ),
+            GaveUp::Memory { limit } => write!(
+                f,
+                "the search reached its memory limit ({}) before deciding; a larger limit \
+                 (lincheck --max-memory SIZE) may decide it, and a KV history is far cheaper \
+                 to check key by key (without --no-partition); a time limit \
+                 (--timeout SECS) stops it sooner",
+                mib(*limit)
+            ),
+            GaveUp::Cancelled => f.write_str("the caller cancelled the search"),
+        }
+    }
+}
+
+/// `2.0 GiB`: a size for people.
+pub(crate) fn mib(bytes: usize) -> String {
+    bytesize::ByteSize::b(bytes as u64)
+        .display()
+        .iec()
+        .to_string()
 }
 
 impl CheckResult {
@@ -163,7 +210,12 @@ impl CheckResult {
                     );
                 }
             }
-            Verdict::Unknown => out += &format!(", {} undecided", count(Verdict::Unknown)),
+            Verdict::Unknown => {
+                out += &format!(", {} undecided", count(Verdict::Unknown));
+                if let Some(why) = self.gave_up {
+                    out += &format!(": {why}");
+                }
+            }
         }
         out += &format!(" (checked in {:.1} ms)\n", self.elapsed.as_secs_f64() * 1e3);
         for p in self.violations() {

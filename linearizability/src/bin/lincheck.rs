@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lincheck --model kv|versioned-kv|register|cas-register [--timeout SECS] [--all]
-//!          [--no-partition] [--html OUT] FILE
+//!          [--no-partition] [--max-memory SIZE] [--html OUT] FILE
 //! ```
 //!
 //! FILE is JSON lines, one operation a line (see `linearizability::format`).
@@ -15,7 +15,12 @@
 //! Output goes to a pipe that may close early (`lincheck ... | head`): the
 //! rest is dropped quietly and the exit code is still the verdict's.
 //!
-//! Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out),
+//! The search holds at most `--max-memory` (default 2 GiB): past it the
+//! verdict is "unknown", with what to try, rather than the system killing
+//! the process.
+//!
+//! Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (time or
+//! memory limit reached),
 //! 3 bad input: unreadable or malformed FILE (the message names the line),
 //! bad arguments, or an HTML file that cannot be written.
 
@@ -25,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use clap::{Parser, ValueEnum};
 use linearizability::{
     CasRegisterModel, CheckOptions, JsonModel, KvModel, KvUnpartitionedModel, RegisterModel,
@@ -44,7 +50,8 @@ enum ModelName {
 #[command(
     name = "lincheck",
     version,
-    after_help = "Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out), 3 bad input."
+    after_help = "Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (time or memory \
+                  limit reached), 3 bad input."
 )]
 struct Args {
     /// The sequential specification.
@@ -62,11 +69,25 @@ struct Args {
     /// state) instead of splitting it by key.
     #[arg(long)]
     no_partition: bool,
+    /// Give up (the verdict is then "unknown") when the search holds more
+    /// memory than this: bytes, or with a unit (512MiB, 4GiB, 4GB).
+    #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = parse_size)]
+    max_memory: ByteSize,
     /// Write the HTML view of the history to this file.
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
     /// The history: JSON lines, one operation a line.
     file: PathBuf,
+}
+
+fn parse_size(s: &str) -> Result<ByteSize, String> {
+    let size: ByteSize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 512MiB, 4GiB, 4GB)"))?;
+    if size.as_u64() == 0 {
+        return Err(format!("{s:?}: the memory limit must be more than 0"));
+    }
+    Ok(size)
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -108,6 +129,7 @@ fn run<M: JsonModel>(model: &M, args: &Args) -> ExitCode {
     let options = CheckOptions {
         timeout: args.timeout,
         all: args.all,
+        max_memory: Some(usize::try_from(args.max_memory.as_u64()).unwrap_or(usize::MAX)),
         ..CheckOptions::default()
     };
     let result = check_with(model, &history, &options);

@@ -125,7 +125,29 @@ impl KvState {
     pub fn as_str(&self) -> &str {
         &self.value
     }
+
+    /// The heap `self` holds that `before` does not share: its value's
+    /// allocation (the `Rc`'s two counts, the bytes, the allocator's
+    /// header) unless it is `before`'s.
+    fn heap_bytes(&self, before: &KvState) -> usize {
+        if Rc::ptr_eq(&self.value, &before.value) {
+            0
+        } else {
+            allocation(16 + self.value.len())
+        }
+    }
 }
+
+/// The bytes an allocation of `size` takes from the allocator: a 16-byte
+/// header, rounded up to 16 (glibc's malloc; others are alike).
+pub(crate) const fn allocation(size: usize) -> usize {
+    (size + 16).next_multiple_of(16)
+}
+
+/// The bytes one entry of a `BTreeMap<String, KvState>` takes in its node
+/// (key 24 + value 24, nodes about two-thirds full, edges and headers
+/// shared out), not counting the key's own allocation.
+const MAP_ENTRY: usize = 80;
 
 impl PartialEq for KvState {
     fn eq(&self, other: &Self) -> bool {
@@ -185,6 +207,10 @@ impl Model for KvModel {
 
     fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
         matches!(input, KvInput::Get { .. })
+    }
+
+    fn heap_bytes(&self, before: &KvState, after: &KvState) -> usize {
+        after.heap_bytes(before)
     }
 
     /// A put, whatever its output says (a put's output is never a value).
@@ -249,6 +275,12 @@ pub struct KvUnpartitionedModel;
 pub struct KvStoreState {
     map: Rc<BTreeMap<String, KvState>>,
     hash: u64,
+    /// The allocations of the map's keys, added up.
+    keys: usize,
+    /// What making this state allocated ([`Model::heap_bytes`]): the map
+    /// (nodes and keys; the values are shared with the states before) and
+    /// the one value the step wrote.
+    heap: usize,
 }
 
 impl KvStoreState {
@@ -290,6 +322,8 @@ impl Model for KvUnpartitionedModel {
         KvStoreState {
             map: Rc::new(BTreeMap::new()),
             hash: 0,
+            keys: 0,
+            heap: 0,
         }
     }
 
@@ -308,21 +342,38 @@ impl Model for KvUnpartitionedModel {
         }
         let mut map = (*state.map).clone();
         let mut hash = state.hash;
+        let mut keys = state.keys;
+        let mut written = 0;
         if let Some(old) = map.remove(key) {
             hash = hash.wrapping_sub(KvStoreState::entry_hash(key, &old));
+            keys -= allocation(key.len());
         }
         if !next.as_str().is_empty() {
             hash = hash.wrapping_add(KvStoreState::entry_hash(key, &next));
+            keys += allocation(key.len());
+            written = next.heap_bytes(current);
             map.insert(key.to_string(), next);
         }
+        // The Rc'd map's header, its nodes, its keys, the value written.
+        let heap = allocation(48) + map.len() * MAP_ENTRY + keys + written;
         Some(KvStoreState {
             map: Rc::new(map),
             hash,
+            keys,
+            heap,
         })
     }
 
     fn is_read_only(&self, input: &KvInput, output: Option<&KvOutput>) -> bool {
         KvModel.is_read_only(input, output)
+    }
+
+    fn heap_bytes(&self, before: &KvStoreState, after: &KvStoreState) -> usize {
+        if Rc::ptr_eq(&before.map, &after.map) {
+            0
+        } else {
+            after.heap
+        }
     }
 
     /// [`KvModel`]'s refutations, key by key.

@@ -164,6 +164,14 @@ impl Model for VersionedKvModel {
         }
     }
 
+    fn heap_bytes(&self, before: &VersionedKvState, after: &VersionedKvState) -> usize {
+        if Rc::ptr_eq(&before.value, &after.value) {
+            0
+        } else {
+            super::kv::allocation(16 + after.value.len())
+        }
+    }
+
     fn step(
         &self,
         state: &VersionedKvState,

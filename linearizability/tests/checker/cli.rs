@@ -79,7 +79,50 @@ fn timeout_exits_2() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("unknown (timed out)"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("unknown: 41 operations"), "{stdout}");
+    assert!(
+        stdout.contains("the search ran out of time (0.2 s)"),
+        "{stdout}"
+    );
+}
+
+/// 50 clients' 1,000 operations checked as one store: the search that ran
+/// to 24 GB stops at the limit with "unknown" and what to try.
+#[test]
+fn the_memory_limit_gives_unknown_and_exits_2() {
+    let h = crate::timeout::fifty_clients();
+    let mut jsonl = Vec::new();
+    linearizability::write_history(&linearizability::KvModel, &h, &mut jsonl).unwrap();
+    let file = temp_file("fifty.jsonl", &String::from_utf8(jsonl).unwrap());
+    let out = lincheck(&[
+        "--model",
+        "kv",
+        "--no-partition",
+        "--max-memory",
+        "64MiB",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("the search reached its memory limit (64.0 MiB)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_memory_limit_is_refused() {
+    let file = temp_file("ok-mem.jsonl", KV_OK);
+    for bad in ["lots", "0", "1.5 parsecs"] {
+        let out = lincheck(&["--model", "kv", "--max-memory", bad, file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "{bad}");
+        assert!(
+            text(&out.stderr).contains("--max-memory"),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

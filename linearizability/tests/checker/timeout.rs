@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use linearizability::{
-    CheckOptions, KvInput, KvModel, KvOutput, Operation, Outcome, RegisterInput, RegisterModel,
-    RegisterOutput, Verdict, check, check_with,
+    CheckOptions, DEFAULT_MAX_MEMORY, GaveUp, KvInput, KvModel, KvOutput, KvUnpartitionedModel,
+    Operation, Outcome, RegisterInput, RegisterModel, RegisterOutput, Verdict, check, check_with,
 };
 
 /// `n` concurrent writes of distinct values, then a read of a value none
@@ -162,4 +162,77 @@ fn caller_cancellation_returns_unknown() {
     });
     assert_eq!(result.verdict, Verdict::Unknown);
     assert!(now() - start < Duration::from_millis(450));
+}
+
+/// The history that grew `lincheck --no-partition` to 24 GB before the
+/// memory limit: 50 clients, 1,000 operations on 10 keys, checked as one
+/// store.
+pub(crate) fn fifty_clients() -> Vec<Operation<KvInput, KvOutput>> {
+    let mut shape = crate::common::KvShape::new(50, 1000, 10);
+    shape.spread = 0.3;
+    crate::common::generate_kv(1, shape)
+}
+
+#[test]
+fn the_memory_limit_stops_a_search_with_unknown_and_says_why() {
+    let h = fifty_clients();
+    let limit = 32 << 20;
+    let result = check_with(
+        &KvUnpartitionedModel,
+        &h,
+        &CheckOptions {
+            max_memory: Some(limit),
+            ..Default::default()
+        },
+    );
+    assert_eq!(result.verdict, Verdict::Unknown);
+    assert_eq!(result.gave_up, Some(GaveUp::Memory { limit }));
+    // Checked every 1,024 steps: it stops within a few steps' growth of
+    // the limit.
+    assert!(result.peak_memory > limit, "{}", result.peak_memory);
+    assert!(
+        result.peak_memory < limit + limit / 4,
+        "{}",
+        result.peak_memory
+    );
+    let text = result.explain(&KvUnpartitionedModel, &h);
+    assert!(
+        text.starts_with("unknown: 1000 operations in 1 partition, 1 undecided: the search reached its memory limit (32.0 MiB)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--max-memory") && text.contains("--no-partition"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_timeout_says_so() {
+    let h = hard_register(40);
+    let result = check(&RegisterModel, &h, Some(Duration::from_millis(50)));
+    assert_eq!(result.verdict, Verdict::Unknown);
+    assert_eq!(
+        result.gave_up,
+        Some(GaveUp::Timeout {
+            after: Duration::from_millis(50)
+        })
+    );
+    assert!(
+        result
+            .explain(&RegisterModel, &h)
+            .contains("the search ran out of time (0.1 s)"),
+        "{}",
+        result.explain(&RegisterModel, &h)
+    );
+}
+
+#[test]
+fn a_decided_check_gave_up_nothing() {
+    let mut shape = crate::common::KvShape::new(5, 200, 3);
+    shape.spread = 0.3;
+    let h = crate::common::generate_kv(2, shape);
+    let result = check_with(&KvModel, &h, &CheckOptions::default());
+    assert_eq!(result.verdict, Verdict::Linearizable);
+    assert_eq!(result.gave_up, None);
+    assert_eq!(CheckOptions::default().max_memory, Some(DEFAULT_MAX_MEMORY));
 }
