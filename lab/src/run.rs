@@ -70,9 +70,11 @@ pub struct RunResult {
 impl RunSpec<'_> {
     /// The command line a user types to run this again.
     pub fn reproduce(&self) -> String {
-        format!(
-            "LAB_SEED={} cargo test -p {} --release -- {} --exact",
-            self.seed, self.test.lab, self.test.name
+        labrpc::harness::reproduce_command_for(
+            self.seed,
+            &self.test.lab,
+            " --release",
+            Some(&self.test.name),
         )
     }
 

@@ -13,6 +13,7 @@
 //! with `time` in virtual nanoseconds. Kinds this version does not know
 //! read as [`Kind::Unknown`], so a newer labrpc never breaks the tool.
 
+use std::io::Write;
 use std::path::Path;
 
 pub use labrpc::trace::{Event, EventKind as Kind, Leg, parse_line};
@@ -25,6 +26,14 @@ use crate::error::{Result, io};
 pub fn read(path: &Path) -> Result<Vec<Event>> {
     let text = std::fs::read_to_string(path)
         .map_err(io(format!("cannot read the trace {}", path.display())))?;
+    if let Some(warning) = labrpc::trace::version_warning(labrpc::trace::version_of(&text)) {
+        // On stderr, so that `lab logs TRACE | ...` pipes only the logs.
+        let _ = writeln!(
+            std::io::stderr(),
+            "lab: note: the trace {} {warning}",
+            path.display()
+        );
+    }
     match labrpc::trace::read_json_lines(&text) {
         Ok(events) => Ok(events),
         Err(bad) => bail!(

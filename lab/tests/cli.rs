@@ -276,7 +276,9 @@ fn a_failing_seed_is_reported_kept_and_reproduced() {
         assert_eq!(f["reproduced"], true, "{f}");
         assert_eq!(
             f["reproduce"],
-            format!("LAB_SEED={seed} cargo test -p lab --release -- fixture_flaky --exact")
+            format!(
+                "LAB_SEED={seed} LAB_TRACE_VERSION=2 cargo test -p lab --release -- fixture_flaky --exact"
+            )
         );
         assert!(o.stdout.contains(f["reproduce"].as_str().unwrap()));
         // Only failing runs keep a log, and it has the failure with its logs.

@@ -12,6 +12,7 @@
 //! | `LAB_RUNS` | number of runs; run *k* uses seed `LAB_SEED + k` | 1 |
 //! | `LAB_DETERMINISM` | `1`: run each seed twice and compare the traces event by event | off |
 //! | `LAB_TRACE` | write each run's trace as JSON lines to this path; `{seed}` and `{test}` in it are replaced | off |
+//! | `LAB_TRACE_VERSION` | the trace version a seed was recorded with (reproduce commands carry it): a run fails at once if this build's [`crate::trace::VERSION`] differs, since the seed would run differently | unchecked |
 //! | `LAB_TIME_LIMIT` | virtual seconds a run may last before it fails | 120 (or the test's own) |
 //! | `LAB_STALL_LIMIT` | wall seconds one poll of one task may block the thread | 5 |
 //! | `RUST_LOG` | `log` lines (prefixed with virtual time and node), e.g. `RUST_LOG=raft=debug` | off |
@@ -155,6 +156,9 @@ impl Builder {
         }
         if let Some(p) = env_var("LAB_TRACE") {
             self.trace_path = Some(p);
+        }
+        if let Some(v) = parse_env::<u32>("LAB_TRACE_VERSION", "a trace version (a number)") {
+            check_trace_version(v, self.seed);
         }
         if let Some(t) = parse_secs("LAB_TIME_LIMIT") {
             self.time_limit = t;
@@ -469,7 +473,7 @@ impl Builder {
 ///   seed:         3
 ///   virtual time: 1.500000s
 ///   node:         n1 (raft-0)
-///   reproduce:    LAB_SEED=3 cargo test -p raft --release -- x_3a --exact
+///   reproduce:    LAB_SEED=3 LAB_TRACE_VERSION=2 cargo test -p raft --release -- x_3a --exact
 /// ```
 ///
 /// The headline may span lines (the nondeterminism report does); the
@@ -636,19 +640,55 @@ fn test_name() -> Option<String> {
     (name != "main").then(|| name.to_string())
 }
 
+/// Fails (panics) with an explanation when a seed recorded with trace
+/// version `recorded` is run on a build of another version.
+fn check_trace_version(recorded: u32, seed: Option<u64>) {
+    let version = crate::trace::VERSION;
+    if recorded != version {
+        let seed = seed.map_or_else(|| "the seed".to_string(), |s| format!("seed {s}"));
+        panic!(
+            "labrpc: LAB_TRACE_VERSION={recorded}, but this build is trace version {version}: \
+             {seed} runs differently here than in the build that recorded it (a seed replays \
+             only within one trace version). Leave out LAB_TRACE_VERSION to run {seed} on this \
+             build anyway, or replay it on a build of version {recorded}."
+        );
+    }
+}
+
+/// The command that replays `seed` of `test` (all the package's tests
+/// when `None`) of `package`, built with `profile_flag` (`" --release"`,
+/// or `""` for the dev profile): what a failure prints as its reproduce
+/// line, naming this build's trace version.
+pub fn reproduce_command_for(
+    seed: u64,
+    package: &str,
+    profile_flag: &str,
+    test: Option<&str>,
+) -> String {
+    let version = crate::trace::VERSION;
+    let mut cmd = format!(
+        "LAB_SEED={seed} LAB_TRACE_VERSION={version} cargo test -p {package}{profile_flag}"
+    );
+    if let Some(test) = test {
+        cmd += &format!(" -- {test} --exact");
+    }
+    cmd
+}
+
 fn reproduce_command(seed: u64) -> String {
     let package = std::env::var("CARGO_PKG_NAME").ok();
     // The same for every run of the process (and a few system calls).
     static PROFILE_FLAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let profile_flag = PROFILE_FLAG.get_or_init(profile_flag);
-    match (package, test_name()) {
-        (Some(pkg), Some(test)) => {
-            format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag} -- {test} --exact")
-        }
-        (Some(pkg), None) => format!("LAB_SEED={seed} cargo test -p {pkg}{profile_flag}"),
-        _ => {
+    match package {
+        Some(pkg) => reproduce_command_for(seed, &pkg, profile_flag, test_name().as_deref()),
+        None => {
             let args: Vec<String> = std::env::args().collect();
-            format!("LAB_SEED={seed} {}", args.join(" "))
+            let version = crate::trace::VERSION;
+            format!(
+                "LAB_SEED={seed} LAB_TRACE_VERSION={version} {}",
+                args.join(" ")
+            )
         }
     }
 }
@@ -687,6 +727,34 @@ mod tests {
             node: Some("n1 (raft-0)".into()),
             reproduce: Some("LAB_SEED=3 cargo test -p raft --release -- x_3a --exact".into()),
         }
+    }
+
+    #[test]
+    fn a_seed_of_another_trace_version_is_refused_with_what_to_do() {
+        check_trace_version(crate::trace::VERSION, Some(7));
+        let refused = std::panic::catch_unwind(|| check_trace_version(1, Some(7)))
+            .expect_err("version 1 is not this build's");
+        let message = refused.downcast_ref::<String>().unwrap();
+        assert!(
+            message.starts_with(
+                "labrpc: LAB_TRACE_VERSION=1, but this build is trace version 2: seed 7 runs \
+                 differently here"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("Leave out LAB_TRACE_VERSION"), "{message}");
+    }
+
+    #[test]
+    fn the_reproduce_command_names_the_trace_version() {
+        assert_eq!(
+            reproduce_command_for(7, "raft", " --release", Some("backup_3b")),
+            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p raft --release -- backup_3b --exact"
+        );
+        assert_eq!(
+            reproduce_command_for(7, "kvsrv", "", None),
+            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p kvsrv"
+        );
     }
 
     #[test]

@@ -15,6 +15,11 @@
 //!   `{"seq":3,"time":1200000,"node":1,"kind":"send","rpc":1,...}`.
 //! - Log lines (`log` crate) are not part of the trace, so `RUST_LOG` never
 //!   changes a run.
+//! - **Versioned.** [`VERSION`] names both the format and the way a seed
+//!   schedules a run; a trace file starts with a [`Header`] line naming it,
+//!   a failure's reproduce command carries it (`LAB_TRACE_VERSION=2`), and
+//!   a seed or a trace of another version is reported as such rather than
+//!   silently replayed differently.
 //!
 //! # The one definition of the trace's format
 //!
@@ -38,6 +43,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
 use crate::runtime::{self, Sim};
+
+/// The trace version of this build. It changes whenever the trace's format
+/// changes or the same seed would run differently (other random draws, a
+/// different schedule), so a seed or a trace is comparable only within one
+/// version:
+///
+/// - **1**: builds before the call path's redesign of 2026-12 (commit
+///   1fb20a0); their trace files have no header line.
+/// - **2**: requests arrive by a timer of their own and a reply's fate is
+///   decided as the handler answers (see `docs/simulator.md`).
+pub const VERSION: u32 = 2;
+
+/// The first line of a trace file: `{"trace_version":2}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// The [`VERSION`] of the build that wrote the trace.
+    pub trace_version: u32,
+}
 
 /// Which leg of an RPC an event concerns.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -520,9 +543,16 @@ pub fn len() -> u64 {
     runtime::current().trace.borrow().count()
 }
 
-/// Writes `events` as JSON lines to `w`; [`read_json_lines`] reads them
-/// back.
+/// Writes `events` as JSON lines to `w`, after the [`Header`] line;
+/// [`read_json_lines`] reads them back.
 pub fn write_json_lines(events: &[Event], mut w: impl Write) -> std::io::Result<()> {
+    serde_json::to_writer(
+        &mut w,
+        &Header {
+            trace_version: VERSION,
+        },
+    )?;
+    w.write_all(b"\n")?;
     for e in events {
         serde_json::to_writer(&mut w, e)?;
         w.write_all(b"\n")?;
@@ -549,12 +579,44 @@ pub struct BadLine {
     pub error: serde_json::Error,
 }
 
-/// Reads a whole trace, as [`write_json_lines`] writes it. Blank lines are
-/// skipped; any other line that is not an event is an error.
+/// The trace version a trace file names in its [`Header`] line, or `None`
+/// when its first line is not one (a trace of version 1, or not a trace).
+pub fn version_of(text: &str) -> Option<u32> {
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    serde_json::from_str::<Header>(first)
+        .ok()
+        .map(|h| h.trace_version)
+}
+
+/// What to tell a reader of a trace of `version` (from [`version_of`]),
+/// or `None` when it is this build's.
+pub fn version_warning(version: Option<u32>) -> Option<String> {
+    match version {
+        Some(VERSION) => None,
+        Some(v) => Some(format!(
+            "written by trace version {v}, and this build reads version {VERSION}: events \
+             it does not know show as unknown, and its seed runs differently here"
+        )),
+        None => Some(format!(
+            "has no version line: written before trace version 2 (this build reads version \
+             {VERSION}); events it does not know show as unknown, and its seed runs \
+             differently here"
+        )),
+    }
+}
+
+/// Reads a whole trace, as [`write_json_lines`] writes it: the [`Header`]
+/// line (if any) is skipped, as are blank lines; any other line that is
+/// not an event is an error.
 pub fn read_json_lines(text: &str) -> Result<Vec<Event>, BadLine> {
     let mut events = Vec::new();
+    let header = version_of(text).is_some();
+    let mut first = true;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut first) && header {
             continue;
         }
         let event = serde_json::from_str(line).map_err(|error| BadLine { line: i + 1, error })?;
@@ -566,6 +628,37 @@ pub fn read_json_lines(text: &str) -> Result<Vec<Event>, BadLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trace_file_starts_with_its_version_and_reads_back_without_it() {
+        let events = vec![Event {
+            seq: 0,
+            time: 5,
+            node: NodeId(1),
+            kind: EventKind::Crash,
+        }];
+        let mut out = Vec::new();
+        write_json_lines(&events, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("{\"trace_version\":2}\n"), "{text}");
+        assert_eq!(version_of(&text), Some(VERSION));
+        assert_eq!(version_warning(version_of(&text)), None);
+        assert_eq!(read_json_lines(&text).unwrap(), events);
+        // A trace of version 1 had no header: it still reads, and says so.
+        let old = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert_eq!(version_of(&old), None);
+        assert_eq!(read_json_lines(&old).unwrap(), events);
+        assert!(
+            version_warning(None)
+                .unwrap()
+                .starts_with("has no version line: written before trace version 2")
+        );
+        assert!(
+            version_warning(Some(3))
+                .unwrap()
+                .starts_with("written by trace version 3, and this build reads version 2")
+        );
+    }
 
     #[test]
     fn drop_reasons_read_back_from_their_text() {
@@ -689,14 +782,14 @@ mod tests {
         write_json_lines(&events, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(read_json_lines(&text).unwrap(), events);
-        for (line, e) in text.lines().zip(&events) {
+        for (line, e) in text.lines().skip(1).zip(&events) {
             assert_eq!(parse_line(line).as_ref(), Some(e));
             let json: serde_json::Value = serde_json::from_str(line).unwrap();
             assert_eq!(json["kind"], e.kind.name(), "{line}");
         }
         // The written form is the documented one (docs/simulator.md).
         assert_eq!(
-            text.lines().nth(3),
+            text.lines().nth(4),
             Some(
                 r#"{"seq":3,"time":3000007,"node":0,"kind":"send","rpc":1,"end":"e1","server":"s2","to":2,"method":"Raft.request_vote","bytes":9}"#
             )

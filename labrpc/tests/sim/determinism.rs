@@ -114,7 +114,12 @@ fn trace_exports_as_json_lines() {
         .run(workload);
     let text = std::fs::read_to_string(dir.join("t-11.jsonl")).unwrap();
     let mut kinds = std::collections::BTreeSet::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("{{\"trace_version\":{}}}", labrpc::trace::VERSION).as_str())
+    );
+    for (i, line) in lines.enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["seq"].as_u64(), Some(i as u64));
         assert!(v["time"].is_u64() && v["node"].is_u64(), "{line}");
