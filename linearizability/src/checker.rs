@@ -396,8 +396,8 @@ fn run_parallel<T: Send>(
     })
 }
 
-// The checker runs after a simulation, on real time (DESIGN.md, "Checkers run
-// on real time"): the wall clock is its timeout, not a source of nondeterminism.
+// The checker runs after a simulation, on real time (docs/determinism.md): the
+// wall clock is its timeout, not a source of nondeterminism.
 #[allow(clippy::disallowed_methods)]
 fn now() -> Instant {
     Instant::now()

@@ -1,4 +1,4 @@
-//! History files: JSON lines, one operation a line (DESIGN.md, "Histories").
+//! History files: JSON lines, one operation a line (docs/history-format.md).
 //!
 //! ```text
 //! {"client": 3, "call": 1200000, "return": 1350000, "input": {...}, "output": {...}}

@@ -42,7 +42,7 @@
 //!   into milliseconds.
 //!
 //! The checker is plain synchronous code on real time: it runs after a
-//! simulation, never inside one (DESIGN.md, "Checkers run on real time").
+//! simulation, never inside one (docs/determinism.md).
 //!
 //! # The API in twenty lines
 //!

@@ -1,6 +1,6 @@
-// The seven cases of 6.824's `test-mr.sh`, on the simulator (TESTS.md
-// §5.3). Each run gets a fresh directory; the coordinator and every
-// worker are nodes; sleeps and timeouts are virtual.
+// The seven cases of 6.824's `test-mr.sh`, on the simulator. Each run gets
+// a fresh directory; the coordinator and every worker are nodes; sleeps and
+// timeouts are virtual.
 
 /// 6.824 starts the workers one second after the coordinator.
 const WORKER_DELAY: Duration = Duration::from_secs(1);
