@@ -91,7 +91,8 @@ fn extract(file: &str, markdown: &str) -> Vec<DocCommand> {
 }
 
 /// The commands of one shell block whose first line is line `first` of
-/// `file`.
+/// `file`. A line ending in `\` continues on the next; a `for`, `while`
+/// or `if` runs to its `done` or `fi`.
 fn block_commands(file: &str, first: usize, block: &str) -> Vec<DocCommand> {
     let mut commands = Vec::new();
     let mut pending: Option<(usize, String)> = None;
@@ -102,6 +103,14 @@ fn block_commands(file: &str, first: usize, block: &str) -> Vec<DocCommand> {
         if let Some(head) = code.strip_suffix('\\') {
             text += head.trim();
             text.push(' ');
+            pending = Some((start, text));
+            continue;
+        }
+        let compound = ["for ", "while ", "if "].iter().any(|k| text.starts_with(k))
+            || (text.is_empty() && ["for ", "while ", "if "].iter().any(|k| code.starts_with(k)));
+        if compound && code != "done" && code != "fi" {
+            text += code;
+            text.push('\n');
             pending = Some((start, text));
             continue;
         }
@@ -150,7 +159,7 @@ enum Plan {
     Skip(&'static str),
 }
 
-/// Commands that are not run, and why.
+/// Commands that are not run (those containing the first text), and why.
 const NOT_RUN: &[(&str, &str)] = &[
     ("cargo install ", "installs a tool from the network"),
     (
@@ -158,6 +167,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "a mutation run takes hours (docs/instructors-mutation.md has its figures)",
     ),
     ("$EDITOR", "opens an editor"),
+    (
+        "export ",
+        "sets the environment of the lines after it (each line runs in a shell of its own)",
+    ),
 ];
 
 /// How a command is made cheaper: (what it contains, what is appended or
@@ -169,7 +182,7 @@ const BENCH_ARGS: &[(&str, &str)] = &[
 
 /// The plan for `cmd`: skipped, or the line to run.
 fn plan(cmd: &DocCommand, ci_lines: &[String], names: &dyn Fn(&str) -> Vec<String>) -> Plan {
-    if let Some((_, why)) = NOT_RUN.iter().find(|(p, _)| cmd.text.starts_with(p)) {
+    if let Some((_, why)) = NOT_RUN.iter().find(|(p, _)| cmd.text.contains(p)) {
         return Plan::Skip(why);
     }
     if ci_lines.iter().any(|l| *l == cmd.text) {
@@ -311,8 +324,8 @@ fn verdict(cmd: &DocCommand, line: &str, ran: &Ran) -> Option<String> {
     None
 }
 
-/// Untracked files (not ignored) of the workspace, so that what the
-/// commands write (`--html backup.html`) is removed after them.
+/// Untracked files (not ignored) of the workspace, so that what a command
+/// writes into the tree (`--html backup.html`) is removed after it.
 fn untracked() -> Vec<String> {
     let out = Command::new("git")
         .args(["ls-files", "--others", "--exclude-standard"])
@@ -332,7 +345,14 @@ fn check(commands: &[DocCommand], names: &dyn Fn(&str) -> Vec<String>) -> Vec<St
     let ci_lines: Vec<String> = ci.lines().map(|l| l.trim().to_string()).collect();
     let before = untracked();
     let mut failures = Vec::new();
+    let mut page = "";
     for cmd in commands {
+        // A reader of one page starts afresh: `../handout` is new on each.
+        let this_page = cmd.place.rsplit_once(':').map_or("", |(f, _)| f);
+        if this_page != page {
+            page = this_page;
+            let _ = std::fs::remove_dir_all(target_dir().join("docs-commands"));
+        }
         let line = match plan(cmd, &ci_lines, names) {
             Plan::Skip(why) => {
                 println!("{}: skipped ({why}): {}", cmd.place, cmd.text);
@@ -365,8 +385,10 @@ fn check(commands: &[DocCommand], names: &dyn Fn(&str) -> Vec<String>) -> Vec<St
                 ));
             }
         }
+        // What the command wrote into the tree (`--html backup.html`):
+        // new untracked files it names.
         for path in untracked() {
-            if !before.contains(&path) {
+            if !before.contains(&path) && line.split_whitespace().any(|w| w == path) {
                 let _ = std::fs::remove_file(root().join(&path));
             }
         }
@@ -431,14 +453,49 @@ fn handout_readme() -> String {
     std::fs::read_to_string(dir.join("README.md")).expect("the handout's README")
 }
 
+/// The test counts a page states (`PASSED: raft 39/39`, `raft: 39 tests
+/// passed`) that are not the lab's: `place: what`.
+fn wrong_counts(file: &str, text: &str, names: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        let stated = if let Some(rest) = line.strip_prefix("PASSED: ") {
+            rest.split_once(' ').and_then(|(lab, n)| {
+                let (a, b) = n.split_once('/')?;
+                Some((lab, a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+            })
+        } else if let Some((lab, rest)) = line.split_once(": ")
+            && let Some(n) = rest.strip_suffix(" tests passed").or_else(|| {
+                rest.split_once(" tests passed on all").map(|(n, _)| n)
+            })
+        {
+            n.parse::<usize>().ok().map(|n| (lab, n, n))
+        } else {
+            None
+        };
+        let Some((lab, a, b)) = stated else { continue };
+        let real = names(lab).len();
+        if a != real || b != real {
+            wrong.push(format!(
+                "{file}:{}: says {lab} has {b} tests; lab list {lab} lists {real}",
+                i + 1
+            ));
+        }
+    }
+    wrong
+}
+
 #[test]
 #[ignore = "runs every command the docs show (builds the dev profile too, several minutes): .ci/run runs it"]
 fn every_documented_command_works() {
     let mut commands = Vec::new();
+    let mut counts = Vec::new();
     for file in doc_files() {
         let text = std::fs::read_to_string(root().join(&file)).unwrap();
         commands.extend(extract(&file.display().to_string(), &text));
+        counts.extend(wrong_counts(&file.display().to_string(), &text, &lab_tests));
     }
+    assert!(counts.is_empty(), "test counts in the docs are wrong:\n{}", counts.join("\n"));
     // The handout's commands name the same crates and tests as this
     // workspace's, so they run here (in a handout the tests would fail:
     // nothing is implemented).
@@ -471,6 +528,25 @@ fn commands_are_found_with_their_lines_comments_and_expected_codes() {
         assert_eq!((f.place.as_str(), f.text.as_str(), f.expect), (place, text, expect));
     }
     assert_eq!(split_comment("echo '#not' # yes"), ("echo '#not' ", Some(" yes")));
+    let loop_md = "```sh\nexport A=1\nfor p in a b; do\n  echo $p\ndone\necho after\n```\n";
+    let found = extract("y.md", loop_md);
+    let texts: Vec<&str> = found.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, ["export A=1", "for p in a b; do\necho $p\ndone", "echo after"]);
+    assert_eq!(found[1].place, "y.md:3");
+}
+
+#[test]
+fn stated_test_counts_are_compared_with_the_lab() {
+    let names = |lab: &str| match lab {
+        "raft" => vec!["a_3a".to_string(), "b_3b".to_string()],
+        _ => Vec::new(),
+    };
+    let page = "x\nraft: 2 tests passed on all 100 seeds (grade 2/2)\nPASSED: raft 2/2\n\
+                PASSED: raft 31/31\n";
+    assert_eq!(
+        wrong_counts("p.md", page, &names),
+        ["p.md:4: says raft has 31 tests; lab list raft lists 2"]
+    );
 }
 
 #[test]
