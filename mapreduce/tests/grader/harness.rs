@@ -1,7 +1,6 @@
 //! The grader's harness: inputs, the reference, simulated processes, and
 //! the per-test stats line.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
