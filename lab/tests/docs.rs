@@ -203,7 +203,7 @@ fn plan(cmd: &DocCommand, ci_lines: &[String], names: &dyn Fn(&str) -> Vec<Strin
     if let Some((_, why)) = NOT_RUN.iter().find(|(p, _)| cmd.text.contains(p)) {
         return Plan::Skip(why);
     }
-    if ci_lines.iter().any(|l| *l == cmd.text) {
+    if ci_lines.contains(&cmd.text) {
         return Plan::Skip("a step of .ci/run, which runs it as it is");
     }
     if cmd.place.starts_with(HANDOUT_PAGE) && HANDOUT_WHOLE.contains(&cmd.text.as_str()) {
