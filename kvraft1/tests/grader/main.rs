@@ -4,7 +4,7 @@
 //!
 //! | part | tests |
 //! | --- | --- |
-//! | 4B | basic, speed, concurrent, unreliable, one_partition, many_partitions_one_client, many_partitions_many_clients, persist_one_client, persist_concurrent, persist_concurrent_unreliable, persist_partition, persist_partition_unreliable, persist_partition_unreliable_linearizable |
+//! | 4B | basic, speed, concurrent, unreliable, one_partition, many_partitions_one_client, many_partitions_many_clients, persist_one_client, persist_concurrent, persist_concurrent_unreliable, persist_partition, persist_partition_unreliable, persist_partition_unreliable_linearizable; ours: put_cases |
 //! | 4C | snapshot_rpc, snapshot_size, speed, snapshot_recover, snapshot_recover_many_clients, snapshot_unreliable, snapshot_unreliable_recover, snapshot_unreliable_recover_concurrent_partition, snapshot_unreliable_recover_concurrent_partition_linearizable |
 //!
 //! Every test is a function at the top level of this binary (the part

@@ -192,3 +192,48 @@ fn persist_partition_unreliable_linearizable_4b() {
         })
     });
 }
+
+/// (Ours.) Every row of Lab 2's Put table through the replicated service,
+/// with a stable leader that the clerk already knows (so each Put's first
+/// attempt reaches it): a Put at a wrong version is `Version` (not
+/// `Maybe`), a Put of an absent key above version 0 is `NoKey` and
+/// creates nothing, a Get of an absent key is `NoKey`. The course's tests
+/// put only at versions read back, and never log a `NoKey`.
+#[test]
+fn put_cases_4b() {
+    run_test(|| async {
+        let cfg = Config::with(
+            3,
+            Options {
+                reliable: true,
+                maxraftstate: None,
+            },
+        );
+        cfg.begin(&format!("Test: every Put and Get case (4B) {}", net_name(true)));
+        let ck = cfg.make_client(&cfg.all());
+        // Finds the leader (the clerk remembers it).
+        let r = ck.get("k").await;
+        assert_eq!(r, Err(kvraft1::KvError::NoKey), "Get(\"k\") of a key never written");
+        use kvraft1::KvError::{NoKey, Version};
+        let cases: [(&str, &str, u64, Result<(), kvraft1::KvError>); 7] = [
+            ("k", "6.5840", 0, Ok(())),
+            ("k", "x", 0, Err(Version)),
+            ("k", "x", 5, Err(Version)),
+            ("k", "lab 4", 1, Ok(())),
+            ("y", "x", 1, Err(NoKey)),
+            ("k", "x", 1, Err(Version)),
+            ("y", "why", 0, Ok(())),
+        ];
+        for (key, value, version, want) in cases {
+            let got = ck.put(key, value, version).await;
+            assert_eq!(
+                got, want,
+                "Put({key:?}, {value:?}, {version}) on a reliable network with a stable leader"
+            );
+        }
+        ck.check_get("k", "lab 4", 2).await;
+        ck.check_get("y", "why", 1).await;
+        cfg.check_linearizable();
+        cfg.end();
+    });
+}
