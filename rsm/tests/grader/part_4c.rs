@@ -32,14 +32,20 @@ fn snapshot_4c() {
     });
 }
 
+/// The maxraftstate of `snapshot_exactly_once_4c`: small, so that its
+/// 2 × bound binds (the 100 Incs of `snapshot_4c` encode in under 2000
+/// bytes even without snapshots).
+const SMALL_MAXRAFTSTATE: usize = 300;
+
 /// (Ours.) Tagged requests (each executed at most once, or the service
 /// panics) with maxraftstate 300, while peers crash and restart from
 /// their snapshots, and a peer cut off long enough to need
-/// InstallSnapshot comes back: every peer ends with the same counter.
+/// InstallSnapshot comes back: every peer ends with the same counter, and
+/// after every round the Raft state is within 2 × maxraftstate.
 #[test]
 fn snapshot_exactly_once_4c() {
     run_test(|| async {
-        let cfg = Config::new(Some(300));
+        let cfg = Config::new(Some(SMALL_MAXRAFTSTATE));
         cfg.begin("Test no request executed twice across snapshots and restarts (4C)");
         let all: Vec<usize> = (0..NSRV).collect();
         for round in 0..6 {
@@ -61,6 +67,12 @@ fn snapshot_exactly_once_4c() {
                 }
                 cfg.connect(victim);
             }
+            let sz = cfg.max_raft_state();
+            assert!(
+                sz <= 2 * SMALL_MAXRAFTSTATE,
+                "round {round}: log not trimmed: the Raft state is {sz} bytes > 2 × maxraftstate ({})",
+                2 * SMALL_MAXRAFTSTATE
+            );
         }
         let n = settled_tag(&cfg).await;
         cfg.check_counter(n, NSRV).await;
