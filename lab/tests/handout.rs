@@ -191,7 +191,16 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
     );
 
     // Every grader test fails, each with a stub's message.
-    for lab_name in ["mapreduce", "kvsrv", "paxos", "raft", "kvraft", "shardkv"] {
+    for lab_name in [
+        "mapreduce",
+        "kvsrv",
+        "paxos",
+        "raft",
+        "kvraft",
+        "rsm",
+        "kvraft1",
+        "shardkv",
+    ] {
         let o = cargo(
             &h,
             &target,
@@ -236,10 +245,10 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
         s.to_str().unwrap(),
         "--solution",
         "--labs",
-        "kvraft",
+        "kvraft,kvraft1",
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("with raft"), "{}", text(&o));
+    assert!(text(&o).contains("with raft, rsm"), "{}", text(&o));
     assert!(
         !s.join("mapreduce").exists(),
         "a lab not selected was written"
@@ -254,6 +263,10 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
             "raft",
             "-p",
             "kvraft",
+            "-p",
+            "rsm",
+            "-p",
+            "kvraft1",
             "--test",
             "grader",
         ],
@@ -290,6 +303,78 @@ fn bad_input_is_refused_with_a_message() {
     let o = lab(&["handout", "--check", "/no/such/dir"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is not a directory"), "{}", text(&o));
+}
+
+/// The lab directories of a handout (those with a README), sorted.
+fn lab_dirs(h: &Path) -> Vec<String> {
+    let mut dirs: Vec<String> = std::fs::read_dir(h)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("README.md").is_file())
+        .filter(|e| e.path().join("tests/grader").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn a_course_selects_its_labs_and_labs_add_to_it() {
+    // The current course: Lab 4 is rsm + kvraft1, and no 2024 lab comes.
+    let h = scratch("course-2026");
+    let o = lab(&["handout", h.to_str().unwrap(), "--course", "2026"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        lab_dirs(&h),
+        ["kvraft1", "kvsrv", "mapreduce", "raft", "rsm"],
+        "{}",
+        text(&o)
+    );
+    let manifest = std::fs::read_to_string(h.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("\"rsm\", \"kvraft1\""), "{manifest}");
+    assert!(!manifest.contains("\"kvraft\""), "{manifest}");
+    let readme = std::fs::read_to_string(h.join("README.md")).unwrap();
+    assert!(readme.contains("(rsm/README.md)"), "{readme}");
+    assert!(!readme.contains("(shardkv/README.md)"), "{readme}");
+
+    // The 2024 course: kvraft and shardkv, no rsm.
+    let h = scratch("course-2024");
+    let o = lab(&["handout", h.to_str().unwrap(), "--course", "2024"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        lab_dirs(&h),
+        ["kvraft", "kvsrv", "mapreduce", "raft", "shardkv"],
+        "{}",
+        text(&o)
+    );
+
+    // --labs adds to a course (paxos is in no course).
+    let h = scratch("course-paxos");
+    let o = lab(&[
+        "handout",
+        h.to_str().unwrap(),
+        "--course",
+        "2026",
+        "--labs",
+        "paxos",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(lab_dirs(&h).contains(&"paxos".to_string()), "{}", text(&o));
+    assert!(lab_dirs(&h).contains(&"rsm".to_string()), "{}", text(&o));
+
+    // An unknown course is named, with the courses there are.
+    let o = lab(&[
+        "handout",
+        scratch("course-x").to_str().unwrap(),
+        "--course",
+        "1999",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown course \"1999\"; the courses are: 2024, 2026"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

@@ -629,7 +629,7 @@ fn check_partition<M: Model>(
             let mut e = next[head as usize];
             while e != NIL && info[e as usize] & 1 == 0 {
                 let op = (info[e as usize] >> 1) as usize;
-                if !read_only[op] {
+                if !read_only[op] && !model.is_inert(&state, inputs[op], outputs[op]) {
                     e = next[e as usize];
                     continue;
                 }

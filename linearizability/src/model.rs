@@ -85,6 +85,25 @@ pub trait Model: Sync {
         false
     }
 
+    /// Search pruning: whether, from `state` and every state reachable
+    /// from it, `step` accepts `input` with `output` and returns the state
+    /// unchanged: the operation has become a read (a versioned put whose
+    /// version the key has passed, whether it reported `ErrMaybe` or never
+    /// returned). The default, `false`, is always safe.
+    ///
+    /// The checker then places the operation as soon as real time allows,
+    /// as it does a read ([`Model::is_read_only`]): many such operations
+    /// overlapping (clerks retrying stale puts around a crash) would
+    /// otherwise make the search try every subset of them.
+    fn is_inert(
+        &self,
+        _state: &Self::State,
+        _input: &Self::Input,
+        _output: Option<&Self::Output>,
+    ) -> bool {
+        false
+    }
+
     /// Search pruning (optional; the defaults never prune): whether the
     /// state after `input` (with `output`) does not depend on the state
     /// before it (a put, a register write). `step` from the initial state

@@ -1,14 +1,19 @@
 //! `lab handout`: the student's workspace, cut from the reference.
 //!
 //! ```text
-//! lab handout OUT [--labs raft,kvraft] [--force]   a student workspace in OUT
+//! lab handout OUT [--course 2026] [--labs raft,kvraft] [--force]
+//!                                                 a student workspace in OUT
 //! lab handout OUT --solution                      the same, with the reference in place
 //! lab handout --check DIR                         no solution line anywhere in DIR
 //! ```
 //!
 //! The source is the workspace around the current directory. Its root
 //! `Cargo.toml` names the labs (`[workspace.metadata.handout] labs`); every
-//! other member is framework and is copied as it is.
+//! other member is framework and is copied as it is. Its
+//! `[workspace.metadata.handout.courses]` names each course's labs (6.5840
+//! of 2026: rsm and kvraft1 for Lab 4; of 2024: kvraft and shardkv):
+//! `--course YEAR` hands those out, `--labs` adds to them, and with
+//! neither every lab is handed out.
 //!
 //! Guarantees:
 //! - Nothing is written unless every marker of every selected lab is well
@@ -47,10 +52,17 @@ pub struct HandoutArgs {
     /// Where to write the handout (a new or empty directory).
     #[arg(value_name = "OUT", required_unless_present = "check")]
     out: Option<PathBuf>,
-    /// The labs to hand out, comma-separated (default: all). The labs they
-    /// depend on come along.
+    /// The labs to hand out, comma-separated (default: all, or those of
+    /// --course). The labs they depend on come along.
     #[arg(long, value_delimiter = ',', value_name = "LAB,...")]
     labs: Vec<String>,
+    /// Hand out the labs of one course, as listed in the root Cargo.toml's
+    /// [workspace.metadata.handout.courses]: 2026 (6.5840 of 2025/26:
+    /// mapreduce, kvsrv, raft, rsm, kvraft1) or 2024 (mapreduce, kvsrv,
+    /// raft, kvraft, shardkv). --labs adds more (e.g. paxos). Default: no
+    /// course; without --labs either, every lab of every course.
+    #[arg(long, value_name = "YEAR", conflicts_with = "check")]
+    course: Option<String>,
     /// Replace OUT if it holds an earlier output of `lab handout`.
     #[arg(long)]
     force: bool,
@@ -76,7 +88,11 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         return Ok(if problems == 0 { EXIT_OK } else { EXIT_FAILED });
     }
     let out = args.out.expect("clap requires OUT without --check");
-    let labs = source.select(&args.labs)?;
+    let labs = source.select(args.course.as_deref(), &args.labs)?;
+    let mut requested = args.labs.clone();
+    if let Some(year) = &args.course {
+        requested.extend(source.courses[year].iter().cloned());
+    }
     let mode = if args.solution {
         Mode::Solution
     } else {
@@ -105,7 +121,7 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
     };
     let added: Vec<&str> = labs
         .iter()
-        .filter(|l| !args.labs.is_empty() && !args.labs.contains(l))
+        .filter(|l| !requested.is_empty() && !requested.contains(l))
         .map(String::as_str)
         .collect();
     crate::say!(

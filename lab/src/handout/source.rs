@@ -78,6 +78,9 @@ pub struct Source {
     pub labs: Vec<String>,
     /// Each lab's labs it depends on.
     deps: BTreeMap<String, BTreeSet<String>>,
+    /// Each course's labs (`[workspace.metadata.handout.courses]`), by
+    /// year.
+    pub courses: BTreeMap<String, Vec<String>>,
     /// The workspace manifest.
     manifest: DocumentMut,
     /// Every file.
@@ -127,6 +130,17 @@ impl Source {
         let mut deps = BTreeMap::new();
         for lab in &labs {
             deps.insert(lab.clone(), lab_deps(&root, lab, &labs)?);
+        }
+        let courses = courses(&manifest);
+        for (year, course) in &courses {
+            if let Some(l) = course.iter().find(|l| !labs.contains(l)) {
+                bail!(
+                    "{}: course {year} of [workspace.metadata.handout.courses] names {l:?}, \
+                     which is not one of the labs ({})",
+                    manifest_path.display(),
+                    labs.join(", ")
+                );
+            }
         }
         let mut files = Vec::new();
         let mut problems = Vec::new();
@@ -189,23 +203,35 @@ impl Source {
             root,
             labs,
             deps,
+            courses,
             manifest,
             files,
         })
     }
 
-    /// The labs to hand out for the requested names (all if none), with the
-    /// labs they depend on, in course order.
-    pub fn select(&self, names: &[String]) -> Result<Vec<String>> {
+    /// The labs to hand out: those of `course` (if given) and the requested
+    /// names (every lab if neither), with the labs they depend on, in
+    /// course order.
+    pub fn select(&self, course: Option<&str>, names: &[String]) -> Result<Vec<String>> {
+        let mut names = names.to_vec();
+        if let Some(year) = course {
+            let Some(labs) = self.courses.get(year) else {
+                bail!(
+                    "unknown course {year:?}; the courses are: {}",
+                    self.courses.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            };
+            names.extend(labs.iter().cloned());
+        }
         if names.is_empty() {
             return Ok(self.labs.clone());
         }
         let mut want = BTreeSet::new();
-        for n in names {
+        for n in &names {
             if !self.labs.contains(n) {
                 bail!("unknown lab {n:?}; the labs are: {}", self.labs.join(", "));
             }
-            let mut stack = vec![n.clone()];
+            let mut stack = vec![n.to_string()];
             while let Some(l) = stack.pop() {
                 if want.insert(l.clone()) {
                     stack.extend(self.deps[&l].iter().cloned());
@@ -300,8 +326,39 @@ impl Source {
         if let Some(a) = doc["workspace"]["metadata"]["handout"]["labs"].as_array_mut() {
             a.retain(keep);
         }
+        if let Some(t) = doc["workspace"]["metadata"]["handout"]["courses"].as_table_like_mut() {
+            for (_, course) in t.iter_mut() {
+                if let Some(a) = course.as_array_mut() {
+                    a.retain(keep);
+                }
+            }
+        }
         doc.to_string()
     }
+}
+
+/// `[workspace.metadata.handout.courses]`: year -> its labs (none if the
+/// table is missing).
+fn courses(doc: &DocumentMut) -> BTreeMap<String, Vec<String>> {
+    let table = doc
+        .get("workspace")
+        .and_then(|w| w.get("metadata"))
+        .and_then(|m| m.get("handout"))
+        .and_then(|h| h.get("courses"))
+        .and_then(Item::as_table_like);
+    table
+        .into_iter()
+        .flat_map(|t| t.iter())
+        .filter_map(|(year, labs)| {
+            let labs = labs.as_array()?;
+            Some((
+                year.to_string(),
+                labs.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            ))
+        })
+        .collect()
 }
 
 fn string_array(doc: &DocumentMut, path: &[&str]) -> Option<Vec<String>> {

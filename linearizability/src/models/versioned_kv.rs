@@ -207,6 +207,28 @@ impl Model for VersionedKvModel {
         }
     }
 
+    /// A put that may not have applied (`ErrMaybe`, or no output) at a
+    /// version below the key's: versions only grow, so it can no longer
+    /// apply anywhere.
+    fn is_inert(
+        &self,
+        state: &VersionedKvState,
+        input: &VersionedKvInput,
+        output: Option<&VersionedKvOutput>,
+    ) -> bool {
+        match input {
+            VersionedKvInput::Get { .. } => false,
+            VersionedKvInput::Put { version, .. } => {
+                state.version > 0
+                    && *version < state.version
+                    && matches!(
+                        output,
+                        None | Some(VersionedKvOutput::ErrMaybe | VersionedKvOutput::ErrVersion)
+                    )
+            }
+        }
+    }
+
     /// Gets, and puts known to have been refused (`ErrVersion`,
     /// `ErrNoKey`).
     fn is_read_only(&self, input: &VersionedKvInput, output: Option<&VersionedKvOutput>) -> bool {
@@ -447,6 +469,16 @@ mod tests {
     #[test]
     fn read_only_operations() {
         let m = VersionedKvModel;
+        let at3 = VersionedKvState {
+            value: Rc::from("v"),
+            version: 3,
+        };
+        assert!(m.is_inert(&at3, &I::put("k", "v", 2), Some(&O::ErrMaybe)));
+        assert!(m.is_inert(&at3, &I::put("k", "v", 0), None));
+        assert!(!m.is_inert(&at3, &I::put("k", "v", 3), Some(&O::ErrMaybe)));
+        assert!(!m.is_inert(&at3, &I::put("k", "v", 4), None));
+        assert!(!m.is_inert(&at3, &I::put("k", "v", 2), Some(&O::Done)));
+        assert!(!m.is_inert(&m.init(), &I::put("k", "v", 0), None));
         assert!(m.is_read_only(&I::get("k"), None));
         assert!(m.is_read_only(&I::put("k", "v", 1), Some(&O::ErrVersion)));
         assert!(m.is_read_only(&I::put("k", "v", 1), Some(&O::ErrNoKey)));
