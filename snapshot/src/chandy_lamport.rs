@@ -138,4 +138,5 @@ impl Snapshots {
         }
     }
     // SOLUTION END
+    // HANDOUT:
 }
