@@ -23,9 +23,15 @@
 //! ```
 
 mod chandy_lamport;
+mod checkpoint;
 pub mod framework;
 
 pub use chandy_lamport::Snapshots;
+pub use checkpoint::{Operator, Sink};
 pub use framework::app::{AppState, LocalSnapshot, Message, ProcId, SnapshotId, Token};
+pub use framework::dataflow::{
+    Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig, Record,
+    SinkState, TaskId, partition,
+};
 pub use framework::system::{Outbox, System, proc_name};
 pub use framework::topology::Topology;

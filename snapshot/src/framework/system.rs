@@ -26,7 +26,7 @@ const PAUSED_POLL: Duration = Duration::from_millis(10);
 /// outgoing channels. A marker goes after every message already put on
 /// that channel and before every message put there after it.
 pub struct Outbox<'a> {
-    senders: &'a BTreeMap<ProcId, Rc<Sender>>,
+    senders: &'a BTreeMap<ProcId, Rc<Sender<Message>>>,
 }
 
 impl Outbox<'_> {
@@ -47,7 +47,7 @@ impl Outbox<'_> {
 struct Process {
     app: RefCell<AppState>,
     snapshots: RefCell<Snapshots>,
-    senders: BTreeMap<ProcId, Rc<Sender>>,
+    senders: BTreeMap<ProcId, Rc<Sender<Message>>>,
 }
 
 impl Process {
@@ -136,7 +136,7 @@ impl System {
         for (p, &node) in nodes.iter().enumerate() {
             let (inbound, outbound) = (topology.inbound(p), topology.outbound(p));
             let snapshots = node::enter(node, || Snapshots::new(p, &inbound, &outbound));
-            let senders: BTreeMap<ProcId, Rc<Sender>> = outbound
+            let senders: BTreeMap<ProcId, Rc<Sender<Message>>> = outbound
                 .iter()
                 .map(|&q| (q, Rc::new(Sender::default())))
                 .collect();
@@ -147,7 +147,10 @@ impl System {
             });
             let receiver = {
                 let proc = proc.clone();
-                Receiver::new(move |from, msg| proc.deliver(from, msg))
+                Receiver::new(0, move |from, msg| {
+                    proc.deliver(from, msg);
+                    true
+                })
             };
             net.add_server(
                 proc_name(p),
@@ -156,7 +159,11 @@ impl System {
             );
             for (&q, sender) in &proc.senders {
                 let client = link::Client::new(net.end_to(node, &proc_name(q)));
-                task::spawn_on(node, sender.clone().pump(p, client)).detach();
+                let deliver = move |batch| {
+                    let client = client.clone();
+                    async move { client.deliver(&batch).await }
+                };
+                task::spawn_on(node, sender.clone().pump(p, 0, deliver)).detach();
             }
             task::spawn_on(node, proc.clone().traffic(gap.clone())).detach();
             procs.push(proc);

@@ -1,0 +1,101 @@
+// Part B: aligned checkpoints. No failures: every completed checkpoint must
+// be a consistent cut of the dataflow (each operator's saved counts are
+// exactly those of the records before the barriers, at the sources' saved
+// offsets), checkpoints must complete under back-pressure and over slow
+// channels, and the output must be a failure-free run's.
+
+/// Virtual time a job may take to produce its whole output.
+const OUTPUT_LIMIT: Duration = Duration::from_secs(20);
+
+/// Runs a job with `config` (after `setup`), without failures, and checks
+/// every checkpoint and the output.
+fn job_sb(header: &'static str, config: JobConfig, reliable: bool, setup: fn(&Job), min_cps: usize) {
+    run_test(move || {
+        let config = config.clone();
+        async move {
+        network().set_reliable(reliable);
+        let job = Job::start(config);
+        setup(&job);
+        let stats = Stats::begin(format!("Test (B): {header}"), job.nodes().len());
+        check_output(&job, OUTPUT_LIMIT).await;
+        let (cps, line) = check_checkpoints(&job, min_cps);
+        stats.end(cps);
+        println!("{line}");
+        }
+    });
+}
+
+/// Makes the channels from source 0 to every operator slow (20-60 ms).
+fn slow_source_sb(job: &Job) {
+    let config = LinkConfig {
+        loss: 0.0,
+        latency: Duration::from_millis(20)..=Duration::from_millis(60),
+    };
+    for p in 0..job.config().operators {
+        network().set_link(
+            job.node(TaskId::Source(0)),
+            job.node(TaskId::Operator(p)),
+            Some(config.clone()),
+        );
+    }
+}
+
+/// Two sources, three word-count instances, a checkpoint every 40 ms.
+#[test]
+fn checkpoints_sb() {
+    job_sb(
+        "aligned checkpoints, 2 sources, 3 operators",
+        JobConfig::default(),
+        true,
+        |_| {},
+        5,
+    );
+}
+
+/// A slow sink: the channels fill up and the sources wait; checkpoints
+/// still complete, and are still consistent.
+#[test]
+fn back_pressure_sb() {
+    job_sb(
+        "checkpoints under back-pressure (a slow sink)",
+        JobConfig {
+            sink_delay: Duration::from_millis(15),
+            capacity: 4,
+            ..JobConfig::default()
+        },
+        true,
+        |_| {},
+        5,
+    );
+}
+
+/// One source's channels are slow: every operator aligns a fast input with
+/// a slow one.
+#[test]
+fn slow_channels_sb() {
+    job_sb(
+        "checkpoints with one slow source (20-60 ms channels)",
+        JobConfig::default(),
+        true,
+        slow_source_sb,
+        5,
+    );
+}
+
+/// More instances, checkpoints close together, a lossy network.
+#[test]
+fn unreliable_network_sb() {
+    job_sb(
+        "4 sources, 4 operators, unreliable network",
+        JobConfig {
+            sources: 4,
+            operators: 4,
+            records_per_source: 150,
+            interval: Duration::from_millis(25),
+            ..JobConfig::default()
+        },
+        false,
+        |_| {},
+        3,
+    );
+}
