@@ -1,6 +1,9 @@
-//! The snapshots lab, part A: Chandy and Lamport's distributed snapshots
+//! The snapshots lab. Part A: Chandy and Lamport's distributed snapshots
 //! ("Distributed Snapshots: Determining Global States of Distributed
-//! Systems", 1985) of a token-passing system on the simulator.
+//! Systems", 1985) of a token-passing system on the simulator. Parts B and
+//! C: aligned checkpoints of a word-count dataflow and exactly-once
+//! recovery from them (Carbone et al., "Lightweight Asynchronous Snapshots
+//! for Distributed Dataflows", 2015).
 //!
 //! # Guarantees (what the grader checks)
 //!
@@ -20,6 +23,18 @@
 //!   system.start_snapshot(p) -> SnapshotId   p initiates a snapshot
 //!   system.local_snapshot(p, id)             what p recorded, once it finished its part
 //! Snapshots (yours): new, start, on_marker, on_token, local_snapshot
+//! ```
+//!
+//! For every completed checkpoint of a dataflow job, and every job: each
+//! operator instance's saved counts are exactly those of the records
+//! before the barriers (at the sources' saved offsets), and the committed
+//! output equals a failure-free run's, each record once, whatever nodes
+//! crash and when.
+//!
+//! ```text
+//! Job::start(config)                         sources, operators, sink, coordinator, job manager
+//!   job.checkpoints() / job.committed()      what the grader checks
+//! Operator, Sink (yours): new, blocked, on_record, on_barrier, (sink) on_complete
 //! ```
 
 mod chandy_lamport;

@@ -107,6 +107,40 @@ pub async fn check_output(job: &Rc<Job>, limit: Duration) {
         expected.len(),
         job.restarts()
     );
+    check_sink_cuts(job);
+}
+
+/// Checks, for every completed checkpoint, that the output committed
+/// under it and the checkpoints before it is exactly what the records
+/// before its barriers produce: the sink's side of the cut.
+pub fn check_sink_cuts(job: &Job) {
+    let committed = job.committed();
+    for cp in job.checkpoints() {
+        let id = cp.info.id;
+        let mut prefix: BTreeSet<Record> = BTreeSet::new();
+        for p in 0..job.config().operators {
+            for (k, &n) in &counts_at(job, &cp, p) {
+                prefix.extend((1..=n).map(|value| Record {
+                    key: k.clone(),
+                    value,
+                }));
+            }
+        }
+        let upto: BTreeSet<Record> = committed
+            .range(..=id)
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect();
+        if upto != prefix {
+            let missing: Vec<&Record> = prefix.difference(&upto).take(3).collect();
+            let extra: Vec<&Record> = upto.difference(&prefix).take(3).collect();
+            panic!(
+                "checkpoint {id} is not a consistent cut at the sink: the output committed with it and before it holds {} records, but the records before its barriers (source offsets {:?}) make {}: missing {missing:?}, not expected {extra:?} (first few)",
+                upto.len(),
+                cp.offsets,
+                prefix.len()
+            );
+        }
+    }
 }
 
 fn total(job: &Job) -> usize {

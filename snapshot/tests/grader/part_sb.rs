@@ -99,3 +99,31 @@ fn unreliable_network_sb() {
         3,
     );
 }
+
+/// The coordinator cannot reach source 0 for 3 s: the first checkpoint is
+/// abandoned (its barrier reached the operators from source 1 only) and
+/// completes its alignment late, when the trigger finally gets through;
+/// the next checkpoint's completion must commit its output too.
+#[test]
+fn abandoned_checkpoint_sb() {
+    run_test(|| async {
+        let job = Job::start(JobConfig::default());
+        let (coord, source) = (job.coordinator_node(), job.node(TaskId::Source(0)));
+        network().cut(coord, source);
+        let stats = Stats::begin(
+            "Test (B): an abandoned checkpoint (source 0 unreachable for 3 s)",
+            job.nodes().len(),
+        );
+        sleep(Duration::from_millis(3060)).await;
+        network().restore(coord, source);
+        check_output(&job, OUTPUT_LIMIT).await;
+        let (cps, line) = check_checkpoints(&job, 3);
+        let first = job.checkpoints()[0].info.id;
+        assert!(
+            first > 1,
+            "checkpoint 1 completed although source 0 never got its trigger in time"
+        );
+        stats.end(cps);
+        println!("{line}");
+    });
+}
