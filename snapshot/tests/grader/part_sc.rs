@@ -143,3 +143,35 @@ fn repeated_crashes_unreliable_sc() {
         },
     );
 }
+
+/// Source 0's acknowledgements take 40-60 ms to reach the coordinator, so
+/// a checkpoint completes well after the sink aligned its barriers; a node
+/// crashes in that window, three times. Output the sink staged for the
+/// checkpoint must not have been committed: the job restarts from the
+/// checkpoint before, and produces it again.
+#[test]
+fn crash_before_completion_sc() {
+    crash_sc(
+        "crashes between the sink's barrier and the checkpoint's completion",
+        JobConfig::default(),
+        true,
+        |job| async move {
+            let slow = LinkConfig {
+                loss: 0.0,
+                latency: Duration::from_millis(40)..=Duration::from_millis(60),
+            };
+            let (source, coord) = (job.node(TaskId::Source(0)), job.coordinator_node());
+            network().set_link(source, coord, Some(slow));
+            for k in 1..=3 {
+                let done = job.checkpoints().len();
+                while job.checkpoints().len() == done {
+                    sleep(Duration::from_millis(1)).await;
+                }
+                let wait = job.config().interval.as_millis() as u64 + labrpc::rand::gen_range(15..35);
+                sleep(Duration::from_millis(wait)).await;
+                node::crash(job.node(any_task_sc(&job)));
+                restarted_sc(&job, k).await;
+            }
+        },
+    );
+}
