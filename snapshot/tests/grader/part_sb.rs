@@ -100,21 +100,27 @@ fn unreliable_network_sb() {
     );
 }
 
-/// The coordinator cannot reach source 0 for 3 s: the first checkpoint is
-/// abandoned (its barrier reached the operators from source 1 only) and
-/// completes its alignment late, when the trigger finally gets through;
-/// the next checkpoint's completion must commit its output too.
+/// The coordinator cannot reach source 0 for the first 3.2 s: the first
+/// checkpoint (triggered at 0.2 s) is abandoned at 3.2 s, its barrier having
+/// reached the operators from source 1 only; its trigger then gets through
+/// to source 0 before the next checkpoint starts (3.4 s), so its alignment
+/// completes late, and the next checkpoint's completion must commit its
+/// output too.
 #[test]
 fn abandoned_checkpoint_sb() {
     run_test(|| async {
-        let job = Job::start(JobConfig::default());
+        let config = JobConfig {
+            interval: Duration::from_millis(200),
+            ..JobConfig::default()
+        };
+        let job = Job::start(config);
         let (coord, source) = (job.coordinator_node(), job.node(TaskId::Source(0)));
         network().cut(coord, source);
         let stats = Stats::begin(
-            "Test (B): an abandoned checkpoint (source 0 unreachable for 3 s)",
+            "Test (B): an abandoned checkpoint (source 0 unreachable for 3.2 s)",
             job.nodes().len(),
         );
-        sleep(Duration::from_millis(3060)).await;
+        sleep(Duration::from_millis(3210)).await;
         network().restore(coord, source);
         check_output(&job, OUTPUT_LIMIT).await;
         let (cps, line) = check_checkpoints(&job, 3);

@@ -175,3 +175,33 @@ fn crash_before_completion_sc() {
         },
     );
 }
+
+/// The coordinator's messages to the sink take 40-60 ms, so the sink
+/// learns late that a checkpoint completed; a node crashes just after a
+/// completion, three times. The restarted sink must commit the output of
+/// the checkpoint it restarts from, which it may never have committed.
+#[test]
+fn crash_after_completion_sc() {
+    crash_sc(
+        "crashes between a checkpoint's completion and the sink's commit",
+        JobConfig::default(),
+        true,
+        |job| async move {
+            let slow = LinkConfig {
+                loss: 0.0,
+                latency: Duration::from_millis(40)..=Duration::from_millis(60),
+            };
+            let (coord, sink) = (job.coordinator_node(), job.node(TaskId::Sink));
+            network().set_link(coord, sink, Some(slow));
+            for k in 1..=3 {
+                let done = job.checkpoints().len();
+                while job.checkpoints().len() == done {
+                    sleep(Duration::from_millis(1)).await;
+                }
+                sleep(Duration::from_millis(labrpc::rand::gen_range(1..30))).await;
+                node::crash(job.node(any_task_sc(&job)));
+                restarted_sc(&job, k).await;
+            }
+        },
+    );
+}
