@@ -1,0 +1,208 @@
+//! Aligned checkpoints in a dataflow (part B) and exactly-once recovery
+//! (part C): the keyed word-count operator and the sink.
+
+// SOLUTION BEGIN
+use std::collections::BTreeSet;
+// SOLUTION END
+// HANDOUT:
+
+use crate::framework::dataflow::{CheckpointId, Counts, Ctx, Record, SinkState};
+
+// SOLUTION BEGIN
+/// Barrier alignment over `inputs` channels: the checkpoint being aligned
+/// and the inputs whose barrier for it has arrived (blocked until the last
+/// one arrives), and the last checkpoint aligned.
+#[derive(Default)]
+struct Alignment {
+    inputs: usize,
+    current: Option<(CheckpointId, BTreeSet<usize>)>,
+    last: CheckpointId,
+}
+
+impl Alignment {
+    fn new(inputs: usize) -> Alignment {
+        Alignment {
+            inputs,
+            current: None,
+            last: 0,
+        }
+    }
+
+    fn blocked(&self, input: usize) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|(_, seen)| seen.contains(&input))
+    }
+
+    /// Barrier `id` arrived on `input`: whether it was the last one. A
+    /// barrier of a later checkpoint abandons the one being aligned (a
+    /// source never started it); one of an earlier checkpoint is stale.
+    fn barrier(&mut self, input: usize, id: CheckpointId) -> bool {
+        let cid = self.current.as_ref().map_or(self.last, |(cid, _)| *cid);
+        if id <= self.last || (self.current.is_some() && id < cid) {
+            return false;
+        }
+        if id > cid || self.current.is_none() {
+            self.current = Some((id, BTreeSet::new()));
+        }
+        let (_, seen) = self.current.as_mut().expect("aligning");
+        seen.insert(input);
+        if seen.len() == self.inputs {
+            self.current = None;
+            self.last = id;
+            return true;
+        }
+        false
+    }
+}
+// SOLUTION END
+// HANDOUT:
+
+/// One instance of the keyed word count: it counts the keys of its
+/// partition and emits each key's new count downstream.
+///
+/// The framework calls it on its node, one call at a time, with the events
+/// of each input in channel order. While `blocked(input)` is true, the
+/// framework leaves that input's events on its channel.
+pub struct Operator {
+    // SOLUTION BEGIN
+    counts: Counts,
+    align: Alignment,
+    // SOLUTION END
+    // HANDOUT: // Your state here (B, C).
+}
+
+impl Operator {
+    /// An instance with `inputs` input channels (one per source), starting
+    /// from `restored` (the state it saved for the checkpoint the job
+    /// restarts from) or, if `None`, from nothing.
+    pub fn new(inputs: usize, restored: Option<Counts>) -> Operator {
+        // SOLUTION BEGIN
+        Operator {
+            counts: restored.unwrap_or_default(),
+            align: Alignment::new(inputs),
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (inputs, restored);
+        // HANDOUT: Operator {}
+    }
+
+    /// Whether events of `input` must wait on their channel.
+    pub fn blocked(&self, input: usize) -> bool {
+        // SOLUTION BEGIN
+        self.align.blocked(input)
+        // SOLUTION END
+        // HANDOUT: let _ = input;
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::blocked)")
+    }
+
+    /// A record from `input`: count it, and emit the key's new count.
+    pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        let _ = input;
+        let count = self.counts.entry(record.key.clone()).or_default();
+        *count += record.value;
+        ctx.emit(Record {
+            key: record.key,
+            value: *count,
+        });
+        // SOLUTION END
+        // HANDOUT: let _ = (input, record, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_record)")
+    }
+
+    /// Checkpoint `id`'s barrier arrived on `input`.
+    pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        if self.align.barrier(input, id) {
+            ctx.snapshot_operator(id, &self.counts);
+            ctx.forward_barrier(id);
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, id, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_barrier)")
+    }
+}
+
+/// The sink: it receives every key's counts from the operators and writes
+/// them to the external output, exactly once.
+pub struct Sink {
+    // SOLUTION BEGIN
+    state: SinkState,
+    /// Records received since the last aligned barrier.
+    staged: Vec<Record>,
+    align: Alignment,
+    // SOLUTION END
+    // HANDOUT: // Your state here (B, C).
+}
+
+impl Sink {
+    /// The sink, with `inputs` input channels (one per operator instance),
+    /// starting from `restored` (its state saved for checkpoint
+    /// `completed`, the one the job restarts from) or from nothing.
+    pub fn new(
+        inputs: usize,
+        restored: Option<SinkState>,
+        completed: Option<CheckpointId>,
+        ctx: &Ctx<'_>,
+    ) -> Sink {
+        // SOLUTION BEGIN
+        let mut sink = Sink {
+            state: restored.unwrap_or_default(),
+            staged: Vec::new(),
+            align: Alignment::new(inputs),
+        };
+        if let Some(id) = completed {
+            sink.on_complete(id, ctx);
+        }
+        sink.state.pending.clear();
+        sink
+        // SOLUTION END
+        // HANDOUT: let _ = (inputs, restored, completed, ctx);
+        // HANDOUT: Sink {}
+    }
+
+    /// Whether events of `input` must wait on their channel.
+    pub fn blocked(&self, input: usize) -> bool {
+        // SOLUTION BEGIN
+        self.align.blocked(input)
+        // SOLUTION END
+        // HANDOUT: let _ = input;
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Sink::blocked)")
+    }
+
+    /// A record (a key's new count) from `input`.
+    pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        let _ = (input, ctx);
+        self.staged.push(record);
+        // SOLUTION END
+        // HANDOUT: let _ = (input, record, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Sink::on_record)")
+    }
+
+    /// Checkpoint `id`'s barrier arrived on `input`.
+    pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        if self.align.barrier(input, id) {
+            let staged = std::mem::take(&mut self.staged);
+            self.state.pending.insert(id, staged);
+            ctx.snapshot_sink(id, &self.state);
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, id, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Sink::on_barrier)")
+    }
+
+    /// Checkpoint `id` completed (every task saved its state).
+    pub fn on_complete(&mut self, id: CheckpointId, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        let later = self.state.pending.split_off(&(id + 1));
+        for (done, records) in std::mem::replace(&mut self.state.pending, later) {
+            ctx.commit(done, records);
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (id, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (Sink::on_complete)")
+    }
+}
