@@ -25,47 +25,16 @@ pub(crate) fn zobrist(i: usize) -> u64 {
 }
 
 /// The hash of a state, with a fixed function (the same on every run and
-/// machine, unlike std's `RandomState`).
+/// machine, unlike std's `RandomState`): rustc-hash's FxHasher, then a
+/// SplitMix64 finalizer, so that the low bits the index uses depend on
+/// every input bit.
 pub(crate) fn state_hash<S: Hash>(state: &S) -> u64 {
-    let mut h = StateHasher(0);
+    let mut h = rustc_hash::FxHasher::default();
     state.hash(&mut h);
-    h.finish()
-}
-
-/// FxHash's word mixing with a final avalanche, so that the low bits the
-/// index uses depend on every input bit.
-struct StateHasher(u64);
-
-impl StateHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for StateHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        z ^ (z >> 33)
-    }
+    let mut z = h.finish();
+    z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    z = (z ^ (z >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    z ^ (z >> 33)
 }
 
 /// The memo key of a set with Zobrist hash `set` in a state hashing to
