@@ -293,3 +293,105 @@ pub fn rand_bytes(n: usize) -> Vec<u8> {
         .map(|_| labrpc::rand::gen_range(b'a'..=b'z'))
         .collect()
 }
+
+/// What the grader knows of the appends to one file: every record any
+/// append was asked to add, and the acknowledged ones with their offsets.
+#[derive(Default)]
+pub struct Appends {
+    /// Every record asked for (acknowledged or not).
+    pub attempted: RefCell<Vec<Vec<u8>>>,
+    /// (offset, record) of every acknowledged append.
+    pub acked: RefCell<Vec<(u64, Vec<u8>)>>,
+}
+
+impl Cluster {
+    /// Checks that the framed `record` is intact at byte `offset` of the
+    /// file on every current replica of its chunk (at least `min`).
+    pub async fn check_record(&self, path: &str, offset: u64, record: &[u8], min: usize) {
+        let (index, within) = (
+            offset / gfs::CHUNK_SIZE,
+            (offset % gfs::CHUNK_SIZE) as usize,
+        );
+        let (_, copies) = self.current_copies(path, index, min).await;
+        for (i, chunk) in copies {
+            let found = gfs::record::decode(&chunk.data, within).map(|(p, _)| p);
+            assert!(
+                found == Some(record),
+                "{path:?}: the append acknowledged at offset {offset} ({} bytes) is not intact \
+                 at that offset on {}: {}",
+                record.len(),
+                chunkserver_name(i),
+                match found {
+                    None => "no intact record starts there".to_string(),
+                    Some(p) => format!("a different record ({} bytes) is there", p.len()),
+                }
+            );
+        }
+    }
+
+    /// The appends' checks: every acknowledged record intact at its offset
+    /// on every current replica; no two acknowledged records overlap; and
+    /// `read_records` returns every acknowledged record at least once and
+    /// nothing that was never appended.
+    pub async fn check_appends(&self, ck: &Client, path: &str, log: &Appends, min: usize) {
+        let mut acked = log.acked.borrow().clone();
+        acked.sort();
+        for (offset, rec) in &acked {
+            self.check_record(path, *offset, rec, min).await;
+        }
+        for w in acked.windows(2) {
+            let end = w[0].0 + (gfs::record::HEADER + w[0].1.len()) as u64;
+            assert!(
+                end <= w[1].0,
+                "{path:?}: acknowledged appends at offsets {} and {} overlap",
+                w[0].0,
+                w[1].0
+            );
+        }
+        let read = ck
+            .read_records(path)
+            .await
+            .unwrap_or_else(|e| panic!("read_records({path:?}) failed: {e}"));
+        let attempted: std::collections::BTreeSet<Vec<u8>> =
+            log.attempted.borrow().iter().cloned().collect();
+        for r in &read {
+            assert!(
+                attempted.contains(r),
+                "read_records({path:?}) returned a {}-byte record nobody appended (padding or \
+                 the remains of a failed append read as a record?)",
+                r.len()
+            );
+        }
+        let found: std::collections::BTreeSet<&Vec<u8>> = read.iter().collect();
+        for (offset, rec) in &acked {
+            assert!(
+                found.contains(rec),
+                "read_records({path:?}) misses the record acknowledged at offset {offset}"
+            );
+        }
+    }
+}
+
+/// Appends a fresh record (unique: it starts with `tag`) and records the
+/// outcome; the offset if acknowledged.
+pub async fn append_logged(
+    c: &Cluster,
+    ck: &Client,
+    path: &str,
+    log: &Appends,
+    tag: &str,
+    len: usize,
+) -> Option<u64> {
+    let mut rec = tag.as_bytes().to_vec();
+    rec.extend(rand_bytes(len.saturating_sub(rec.len())));
+    log.attempted.borrow_mut().push(rec.clone());
+    let r = ck.append(path, &rec).await;
+    c.op();
+    match r {
+        Ok(offset) => {
+            log.acked.borrow_mut().push((offset, rec));
+            Some(offset)
+        }
+        Err(_) => None,
+    }
+}

@@ -26,3 +26,4 @@ mod harness;
 use harness::{Cluster, rand_bytes};
 
 include!("part_a.rs");
+include!("part_b.rs");
