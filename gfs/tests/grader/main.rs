@@ -14,10 +14,11 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use gfs::framework::rpc::{DataId, PushArgs, WriteArgs, chunkserver};
 use gfs::{CHUNK_SIZE, Client, GfsError, LEASE_DURATION, REPLICAS};
-use labrpc::time::sleep;
+use labrpc::time::{Instant, sleep};
 use labrpc::{run_test, task};
 use labtest::Stats;
 
@@ -27,3 +28,4 @@ use harness::{Cluster, rand_bytes};
 
 include!("part_a.rs");
 include!("part_b.rs");
+include!("part_c.rs");
