@@ -34,9 +34,14 @@ impl Master {
             meta.busy = true;
             (replicas, meta.version + 1)
         };
-        // Persist the new version before any replica hears of it.
-        self.log(Op::SetVersion(handle, version));
         let acked = self.announce(handle, version, &replicas).await;
+        // Persisted before anyone uses the lease. (Not before the replicas
+        // hear of it: a master that crashed in between would find every
+        // replica older than its log and collect them all. Crashing here
+        // instead, it adopts the newer version from the replicas' reports.)
+        if !acked.is_empty() {
+            self.log(Op::SetVersion(handle, version));
+        }
         let mut s = self.state.borrow_mut();
         let Some(meta) = s.chunks.get_mut(&handle) else {
             return Err(GfsError::NotFound);

@@ -29,3 +29,4 @@ use harness::{Cluster, rand_bytes};
 include!("part_a.rs");
 include!("part_b.rs");
 include!("part_c.rs");
+include!("part_d.rs");
