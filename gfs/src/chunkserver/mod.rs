@@ -168,6 +168,11 @@ impl chunkserver::Service for ChunkServer {
         if stored > args.version {
             return Err(GfsError::StaleVersion);
         }
+        if stored == args.version {
+            // A retried announcement: mutations may already be ordered
+            // under it, so the serial numbers must not start again.
+            return Ok(());
+        }
         self.store.set_version(args.handle, args.version)?;
         let lease_until = (args.primary == self.me)
             .then(|| Instant::now() + Duration::from_millis(args.lease_ms));

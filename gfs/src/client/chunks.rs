@@ -162,6 +162,11 @@ impl Client {
             match self.try_mutation(&lease, op).await {
                 Ok(r) => return Ok(r),
                 Err(GfsError::ChunkFull) => return Err(GfsError::ChunkFull),
+                // Lost messages, or a secondary that did not apply: the
+                // lease still stands.
+                Err(GfsError::DataMissing | GfsError::Retry | GfsError::Unavailable) => {
+                    sleep(RETRY_INTERVAL).await;
+                }
                 Err(_) => {
                     self.leases.borrow_mut().remove(&lease.handle);
                     self.forget_location(path, index);
@@ -170,6 +175,17 @@ impl Client {
             }
         }
         Err(GfsError::Unavailable)
+    }
+
+    /// Pushes data to one chunkserver, a few times if messages are lost;
+    /// whether it got there.
+    async fn push(&self, to: &str, push: &PushArgs) -> bool {
+        for _ in 0..3 {
+            if self.chunkservers[to].push_data(push).await.is_ok() {
+                return true;
+            }
+        }
+        false
     }
 
     /// One attempt: push the data to every replica, then ask the primary.
@@ -186,9 +202,9 @@ impl Client {
             data: data.to_vec(),
         };
         let replicas = std::iter::once(&lease.primary).chain(&lease.secondaries);
-        let pushes = replicas.map(|r| self.chunkservers[r].push_data(&push));
+        let pushes = replicas.map(|r| self.push(r, &push));
         let pushed = futures::future::join_all(pushes).await;
-        if pushed.iter().any(|r| r.is_err()) {
+        if pushed.iter().any(|ok| !ok) {
             return Err(GfsError::DataMissing);
         }
         let primary = &self.chunkservers[&lease.primary];

@@ -23,7 +23,7 @@ pub const LEASE_DURATION: Duration = Duration::from_millis(1000);
 /// How often a chunkserver reports its chunks to the master.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 /// A chunkserver the master has not heard from for this long is dead.
-pub const DEAD_AFTER: Duration = Duration::from_millis(500);
+pub const DEAD_AFTER: Duration = Duration::from_millis(1000);
 /// How long a client waits after a failed attempt before the next.
 pub const RETRY_INTERVAL: Duration = Duration::from_millis(50);
 /// How long a client tries a mutation (write or append) before it gives up

@@ -32,7 +32,8 @@ impl Master {
             }
             let meta = s.chunks.get_mut(&handle).expect("current_lease found it");
             meta.busy = true;
-            (replicas, meta.version + 1)
+            meta.announced = meta.announced.max(meta.version) + 1;
+            (replicas, meta.announced)
         };
         let acked = self.announce(handle, version, &replicas).await;
         // Persisted before anyone uses the lease. (Not before the replicas

@@ -25,6 +25,9 @@ pub(crate) struct Lease {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ChunkMeta {
     pub version: ChunkVersion,
+    /// The highest version announced (in memory): an announcement no
+    /// replica acknowledged is not logged, yet its version is never reused.
+    pub announced: ChunkVersion,
     /// Chunkservers that reported the chunk at `version` (or were told it).
     pub locations: BTreeSet<String>,
     pub lease: Option<Lease>,
