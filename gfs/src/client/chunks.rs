@@ -162,9 +162,10 @@ impl Client {
             match self.try_mutation(&lease, op).await {
                 Ok(r) => return Ok(r),
                 Err(GfsError::ChunkFull) => return Err(GfsError::ChunkFull),
-                // Lost messages, or a secondary that did not apply: the
-                // lease still stands.
+                // Lost messages, or a replica that may be dead: ask the
+                // master who holds the lease now (the locations stand).
                 Err(GfsError::DataMissing | GfsError::Retry | GfsError::Unavailable) => {
+                    self.leases.borrow_mut().remove(&lease.handle);
                     sleep(RETRY_INTERVAL).await;
                 }
                 Err(_) => {
