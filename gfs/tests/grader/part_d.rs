@@ -7,7 +7,7 @@ const NCS_D: usize = 5;
 /// the master crashes, and each there after it restarts (the operation log
 /// is persisted before the reply).
 #[test]
-fn log_before_reply_d() {
+fn log_then_reply_d() {
     run_test(|| async {
         let c = Cluster::new(NCS_D, true);
         let stats = Stats::begin("Test (D): the operation log is written before replying", NCS_D + 1);
