@@ -362,3 +362,64 @@ fn unreliable_a() {
         stats.end(c.ops());
     });
 }
+
+/// A lease announcement retried after its reply was lost reaches the
+/// primary twice, the second copy late, after a client with a cached lease
+/// has already written under it. Writes acknowledged after that must still
+/// be on every replica (the retry must not restart the primary's order).
+#[test]
+fn lease_retry_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): a retried lease announcement", NCS_A + 1);
+        let (a, b) = (c.client(), c.client());
+        assert_eq!(a.create("/r").await, Ok(()));
+        write_ok(&c, &a, "/r", 0, b"a-first").await;
+        write_ok(&c, &b, "/r", 100, b"b-first").await;
+        let loc = c.locations("/r", 0).await.expect("chunk 0");
+        let primary = c.lease(loc.handle).await.primary;
+        let node = c.chunkserver_node(c.index_of(&primary));
+        sleep(LEASE_DURATION * 2).await;
+        // The next announcement to the primary: its reply is lost, and the
+        // retry arrives 300 ms late.
+        let seen = Rc::new(std::cell::Cell::new((0u32, 0u32)));
+        let s = seen.clone();
+        let hook = labrpc::network().add_hook(move |m| {
+            if m.method != "chunkserver.new_lease" {
+                return labrpc::Verdict::Deliver;
+            }
+            let (req, rep) = s.get();
+            if m.leg == labrpc::trace::Leg::Request && m.to == node {
+                s.set((req + 1, rep));
+                if req == 1 {
+                    return labrpc::Verdict::Delay(std::time::Duration::from_millis(300));
+                }
+            } else if m.leg == labrpc::trace::Leg::Reply && m.from == node {
+                s.set((req, rep + 1));
+                if rep == 0 {
+                    return labrpc::Verdict::Drop;
+                }
+            }
+            labrpc::Verdict::Deliver
+        });
+        let a_data = rand_bytes(3000);
+        let a_write = {
+            let (c, a_data) = (c.clone(), a_data.clone());
+            task::spawn(async move {
+                write_ok(&c, &a, "/r", 1000, &a_data).await;
+                a
+            })
+        };
+        sleep(std::time::Duration::from_millis(100)).await;
+        let b_data = rand_bytes(3000);
+        write_ok(&c, &b, "/r", 5000, &b_data).await;
+        let a = a_write.await.expect("writer a");
+        labrpc::network().remove_hook(hook);
+        let a2 = rand_bytes(3000);
+        write_ok(&c, &a, "/r", 9000, &a2).await;
+        for (off, data) in [(1000, &a_data), (5000, &b_data), (9000, &a2)] {
+            c.check_defined("/r", off, data, REPLICAS).await;
+        }
+        stats.end(c.ops());
+    });
+}
