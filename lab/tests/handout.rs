@@ -190,7 +190,15 @@ fn a_handout_builds_fails_fast_and_leaks_nothing_and_its_solution_passes() {
     );
 
     // Every grader test fails, each with a stub's message.
-    for lab_name in ["mapreduce", "kvsrv", "paxos", "raft", "kvraft", "shardkv", "gfs"] {
+    for lab_name in [
+        "mapreduce",
+        "kvsrv",
+        "paxos",
+        "raft",
+        "kvraft",
+        "shardkv",
+        "gfs",
+    ] {
         let o = cargo(
             &h,
             &target,
