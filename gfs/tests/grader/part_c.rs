@@ -1,0 +1,249 @@
+// Part C: chunkserver failures, stale replicas, re-replication, partitions.
+
+/// Chunkservers of the part C tests.
+const NCS_C: usize = 6;
+
+/// Waits (polling the master) until every listed chunk of `path` has
+/// `REPLICAS` current replicas on live chunkservers, or fails after
+/// `bound`. Returns how long it took.
+async fn wait_replicated(c: &Cluster, path: &str, chunks: u64, bound: Duration, dead: &[usize]) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let mut short = None;
+        for index in 0..chunks {
+            let loc = c.locations(path, index).await.expect("the chunk exists");
+            let live = loc
+                .replicas
+                .iter()
+                .filter(|r| !dead.contains(&c.index_of(r)))
+                .count();
+            if live < REPLICAS {
+                short = Some((index, loc.replicas.clone()));
+                break;
+            }
+        }
+        match short {
+            None => {
+                // The master says so; the disks must agree.
+                for index in 0..chunks {
+                    c.current_copies(path, index, REPLICAS).await;
+                }
+                return t0.elapsed();
+            }
+            Some((index, replicas)) => assert!(
+                t0.elapsed() < bound,
+                "chunk {index} of {path:?} still has replicas {replicas:?} (dead: {dead:?}) \
+                 {bound:?} after the crash: re-replicate chunks that lost a replica"
+            ),
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Writes of a chunk go on after one of its replicas crashes (once the
+/// lease expires, without it); what was acknowledged stays readable; the
+/// chunk is re-replicated within the bound.
+#[test]
+fn replica_crash_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a replica crashes during writes", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/f").await, Ok(()));
+        let mut file = rand_bytes(2 * CHUNK_SIZE as usize);
+        write_ok(&c, &ck, "/f", 0, &file).await;
+        let loc = c.locations("/f", 0).await.expect("chunk 0");
+        // Crash the primary of chunk 0 (the first replica the master names).
+        let victim = c.index_of(&loc.replicas[0]);
+        c.crash_chunkserver(victim);
+        for k in 0..5u64 {
+            let data = rand_bytes(3000);
+            let off = k * 7000;
+            write_ok(&c, &ck, "/f", off, &data).await;
+            file[off as usize..off as usize + 3000].copy_from_slice(&data);
+        }
+        let fresh = c.client();
+        read_expect(&c, &fresh, "/f", 0, &file).await;
+        let took = wait_replicated(&c, "/f", 2, gfs::REREPLICATION_BOUND, &[victim]).await;
+        c.check_defined("/f", 0, &file, REPLICAS).await;
+        println!("  re-replicated in {:.1} s", took.as_secs_f64());
+        stats.end(c.ops());
+    });
+}
+
+/// A replica that was down while the chunk was written under a new lease
+/// is stale when it returns: the master never names it, no client reads
+/// its old bytes, and it is deleted from its disk.
+#[test]
+fn stale_replica_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): stale replicas", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/s").await, Ok(()));
+        let old = rand_bytes(4000);
+        write_ok(&c, &ck, "/s", 0, &old).await;
+        let loc = c.locations("/s", 0).await.expect("chunk 0");
+        let victim = c.index_of(&loc.replicas[1]);
+        c.crash_chunkserver(victim);
+        let new = rand_bytes(4000);
+        write_ok(&c, &ck, "/s", 0, &new).await;
+        c.restart_chunkserver(victim);
+        // Give the master two heartbeats to hear of the stale replica.
+        sleep(gfs::HEARTBEAT_INTERVAL * 3).await;
+        for _ in 0..10 {
+            let r = c.client();
+            read_expect(&c, &r, "/s", 0, &new).await;
+            // Every replica the master names holds the current version.
+            c.current_copies("/s", 0, 1).await;
+        }
+        let stale = c.copies(loc.handle).into_iter().find(|(i, _)| *i == victim);
+        if let Some((_, chunk)) = stale {
+            let cur = c.locations("/s", 0).await.expect("chunk 0");
+            assert!(
+                chunk.version == cur.version && chunk.data.get(..4000) == Some(&new[..]),
+                "cs-{victim} still holds its stale replica (version {}, current {}) after the \
+                 master heard from it: stale replicas are garbage",
+                chunk.version,
+                cur.version
+            );
+        }
+        stats.end(c.ops());
+    });
+}
+
+/// Two chunkservers die: every chunk is back to three live replicas within
+/// the bound, those that lost two replicas included; a deleted file's
+/// chunks are collected from every disk.
+#[test]
+fn rereplication_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): re-replication and garbage collection", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/r").await, Ok(()));
+        assert_eq!(ck.create("/gone").await, Ok(()));
+        let data = rand_bytes(5 * CHUNK_SIZE as usize);
+        write_ok(&c, &ck, "/r", 0, &data).await;
+        write_ok(&c, &ck, "/gone", 0, &rand_bytes(2 * CHUNK_SIZE as usize)).await;
+        let gone = [
+            c.locations("/gone", 0).await.expect("chunk").handle,
+            c.locations("/gone", 1).await.expect("chunk").handle,
+        ];
+        assert_eq!(ck.delete("/gone").await, Ok(()));
+        let loc = c.locations("/r", 0).await.expect("chunk 0");
+        let dead = [c.index_of(&loc.replicas[0]), c.index_of(&loc.replicas[1])];
+        for d in dead {
+            c.crash_chunkserver(d);
+        }
+        wait_replicated(&c, "/r", 5, gfs::REREPLICATION_BOUND, &dead).await;
+        let fresh = c.client();
+        read_expect(&c, &fresh, "/r", 0, &data).await;
+        for h in gone {
+            let left: Vec<usize> = c
+                .copies(h)
+                .into_iter()
+                .map(|(i, _)| i)
+                .filter(|i| !dead.contains(i))
+                .collect();
+            assert!(
+                left.is_empty(),
+                "chunk {h} of a deleted file is still on {left:?} seconds later: collect garbage"
+            );
+        }
+        stats.end(c.ops());
+    });
+}
+
+/// A client cut off from a chunk's primary cannot write it: its write
+/// fails (or succeeds late), never corrupting what others wrote; clients
+/// that can reach the primary go on; once healed, the cut-off client
+/// writes again.
+#[test]
+fn partition_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a client partitioned from the primary", NCS_C + 1);
+        let (cut, cut_node) = c.client_on_node();
+        let other = c.client();
+        assert_eq!(other.create("/p").await, Ok(()));
+        let base = rand_bytes(10_000);
+        write_ok(&c, &other, "/p", 0, &base).await;
+        write_ok(&c, &cut, "/p", 20_000, b"cached").await;
+        let lease = c.locations("/p", 0).await.expect("chunk 0");
+        let net = labrpc::network();
+        for r in &lease.replicas {
+            net.cut(cut_node, c.chunkserver_node(c.index_of(r)));
+            net.cut(c.chunkserver_node(c.index_of(r)), cut_node);
+        }
+        let failing = task::spawn(async move {
+            let r = cut.write("/p", 0, &rand_bytes(10_000)).await;
+            (cut, r)
+        });
+        let mut mine = rand_bytes(3000);
+        for k in 0..5 {
+            mine = rand_bytes(3000);
+            write_ok(&c, &other, "/p", 30_000 + k, &mine).await;
+        }
+        let (cut, r) = failing.await.expect("cut-off writer");
+        assert!(
+            r.is_err(),
+            "a write by a client cut off from every replica returned {r:?}"
+        );
+        c.check_defined("/p", 0, &base, REPLICAS).await;
+        c.check_defined("/p", 30_004, &mine, REPLICAS).await;
+        net.heal();
+        let late = rand_bytes(500);
+        write_ok(&c, &cut, "/p", 40_000, &late).await;
+        c.check_defined("/p", 40_000, &late, REPLICAS).await;
+        stats.end(c.ops());
+    });
+}
+
+/// Appends go on while chunkservers crash and restart one at a time (a
+/// minority of every chunk's replicas): no acknowledged record is lost.
+#[test]
+fn appends_through_crashes_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): appends while chunkservers crash", NCS_C + 1);
+        let setup = c.client();
+        assert_eq!(setup.create("/a").await, Ok(()));
+        let log = Rc::new(harness::Appends::default());
+        let done = Rc::new(std::cell::Cell::new(false));
+        let tasks: Vec<_> = (0..3)
+            .map(|me| {
+                let (c, log, done) = (c.clone(), log.clone(), done.clone());
+                let ck = c.client();
+                task::spawn(async move {
+                    let mut k = 0;
+                    while !done.get() {
+                        let tag = format!("c{me}r{k}:");
+                        harness::append_logged(&c, &ck, "/a", &log, &tag, 2000).await;
+                        k += 1;
+                    }
+                })
+            })
+            .collect();
+        for round in 0..4 {
+            let victim = labrpc::rand::gen_range(0..NCS_C);
+            sleep(Duration::from_millis(700)).await;
+            c.crash_chunkserver(victim);
+            sleep(Duration::from_millis(labrpc::rand::gen_range(300..1500))).await;
+            c.restart_chunkserver(victim);
+            let _ = round;
+        }
+        done.set(true);
+        for t in tasks {
+            t.await.expect("appender");
+        }
+        assert!(
+            log.acked.borrow().len() >= 10,
+            "only {} appends succeeded while one chunkserver at a time was down",
+            log.acked.borrow().len()
+        );
+        sleep(gfs::REREPLICATION_BOUND).await;
+        c.check_appends(&setup, "/a", &log, REPLICAS - 1).await;
+        stats.end(c.ops());
+    });
+}
