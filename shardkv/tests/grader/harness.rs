@@ -489,6 +489,12 @@ impl System {
         self.leavem(&[gi]).await;
     }
 
+    /// The nodes of group `gi`'s servers (for hooks and holds of
+    /// `labrpc::network()`).
+    pub fn nodes(&self, gi: usize) -> Vec<NodeId> {
+        self.groups.borrow()[gi].nodes.clone()
+    }
+
     /// Crashes server `i` of group `gi`.
     pub fn shutdown_server(&self, gi: usize, i: usize) {
         let mut groups = self.groups.borrow_mut();
