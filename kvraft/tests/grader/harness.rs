@@ -321,6 +321,17 @@ impl Config {
         }
     }
 
+    /// Server `i`'s node (for holds and links of `labrpc::network()`).
+    pub fn node(&self, i: usize) -> NodeId {
+        self.nodes[i]
+    }
+
+    /// The size of server `i`'s persisted Raft state: it grows when the
+    /// server's Raft appends an entry to its log.
+    pub fn raft_state_size(&self, i: usize) -> usize {
+        node::persister(self.nodes[i]).state_size()
+    }
+
     /// The largest persisted Raft state.
     pub fn log_size(&self) -> usize {
         self.nodes

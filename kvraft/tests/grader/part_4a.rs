@@ -226,3 +226,86 @@ fn persist_partition_unreliable_linearizable_4a() {
         })
     });
 }
+
+/// Waits (up to 5 s) until one of `among` believes it leads, and returns it.
+async fn leader_among_4a(cfg: &Config, among: &[usize]) -> usize {
+    for _ in 0..500 {
+        if let Some(l) = cfg.leader().filter(|l| among.contains(l)) {
+            return l;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no leader among servers {among:?} after 5 s");
+}
+
+/// A deposed leader's waiting request must not take another clerk's
+/// operation, committed at its index in a later term, for its own.
+///
+/// The leader is cut off; the others elect a new one. Clerk A's first
+/// Append reaches the old leader (index i, old term); clerk B's first Put
+/// (the same sequence number, if clerks number their operations alike)
+/// commits at index i in the new term. On the heal the old leader hears
+/// only from the new one (its own requests are held), takes B's entry at
+/// i and applies it while A's request still waits there: it must answer A
+/// "wrong leader" (the entry is not A's), not OK, and A's Append must then
+/// be applied exactly once.
+#[test]
+fn overwritten_entry_same_seq_4a() {
+    run_test(|| async {
+        let cfg = Config::new(3);
+        cfg.begin("Test: a waiter whose log entry another clerk's took (4A)");
+        let ck = cfg.make_client(&cfg.all());
+        ck.put("a", "0").await;
+        // Every follower gets the Put before the cut.
+        sleep(Duration::from_millis(300)).await;
+        let old = cfg.leader().expect("a leader after a completed Put");
+        let rest: Vec<usize> = cfg.all().into_iter().filter(|&i| i != old).collect();
+        cfg.partition(&[old], &rest);
+        leader_among_4a(&cfg, &rest).await;
+
+        // Clerk A's first operation waits at the old leader.
+        let size = cfg.raft_state_size(old);
+        let a = std::rc::Rc::new(cfg.make_client(&[old]));
+        let append = {
+            let a = a.clone();
+            task::spawn(async move { a.append("a", "A").await })
+        };
+        let mut waited = 0;
+        while cfg.raft_state_size(old) == size {
+            assert!(
+                waited < 500,
+                "clerk A's Append did not reach the cut-off leader {old} within 500 ms"
+            );
+            sleep(Duration::from_millis(1)).await;
+            waited += 1;
+        }
+        // Clerk B's first operation commits at the same index, later term.
+        cfg.make_client(&rest).put("b", "B").await;
+
+        // The old leader learns of the new term only from the new leader's
+        // AppendEntries, which replace its entry with B's and commit it.
+        let net = labrpc::network();
+        let quiet = net.hold(
+            labrpc::Filter::new()
+                .from(cfg.node(old))
+                .leg(labrpc::trace::Leg::Request),
+        );
+        cfg.connect_all();
+        a.connect_to(&cfg.all());
+        labrpc::time::timeout(Duration::from_secs(5), append)
+            .await
+            .expect("clerk A's Append did not complete within 5 s of the heal")
+            .unwrap();
+        net.remove_hold(quiet);
+        let v = ck.get("a").await;
+        assert_eq!(
+            v, "0A",
+            "clerk A's Append(\"a\", \"A\") returned, yet Get(\"a\") = {v:?}: the cut-off \
+             leader {old} answered A's waiting request with the result of clerk B's Put, which \
+             a new leader committed at A's index in a later term (check the term, and the \
+             clerk *and* sequence number, of the entry applied at a waiter's index)"
+        );
+        cfg.check_linearizable();
+        cfg.end();
+    });
+}

@@ -182,3 +182,83 @@ fn challenge2_partial_5b() {
         sys.end();
     });
 }
+
+// Challenge 1, scripted: a schedule the random tests reach too rarely
+// (found by mutation testing: docs/instructors-mutation.md).
+
+/// How long the acknowledgements of a hand-over are lost in
+/// `challenge1_lost_ack_5b`.
+const ACK_LOSS: Duration = Duration::from_secs(2);
+
+/// Loses, for [`ACK_LOSS`] from the first one, every reply from group
+/// `from` to group `to` of a method other than the first one `to` called
+/// on `from` (its pull, in a design where the new owner pulls): in such a
+/// design, the previous owner's answers to "I have the shards, delete your
+/// copy". The network may lose any reply; this schedule loses these.
+fn lose_acks_5b(from: Vec<labrpc::NodeId>, to: Vec<labrpc::NodeId>) -> labrpc::net::HookId {
+    let first: RefCell<Option<String>> = RefCell::new(None);
+    let until: Cell<Option<labrpc::time::Instant>> = Cell::new(None);
+    labrpc::network().add_hook(move |m| {
+        use labrpc::trace::Leg;
+        if m.leg == Leg::Request && to.contains(&m.from) && from.contains(&m.to) {
+            first
+                .borrow_mut()
+                .get_or_insert_with(|| m.method.to_string());
+        }
+        let ack = m.leg == Leg::Reply
+            && from.contains(&m.from)
+            && to.contains(&m.to)
+            && first.borrow().as_deref().is_some_and(|f| f != m.method);
+        if !ack {
+            return labrpc::Verdict::Deliver;
+        }
+        let now = labrpc::time::Instant::now();
+        let end = *until.get().get_or_insert(now + ACK_LOSS);
+        until.set(Some(end));
+        if now < end {
+            labrpc::Verdict::Drop
+        } else {
+            labrpc::Verdict::Deliver
+        }
+    })
+}
+
+/// A new owner that has the shards tells the previous owner to delete
+/// them; when the previous owner's acknowledgement is lost and it moves on
+/// to the next configuration meanwhile, the new owner asks again, and the
+/// previous owner must still say "done" for the configuration it has left
+/// behind. Otherwise the new owner waits for ever, cannot take the next
+/// configuration, and the group that joins next never gets its shards.
+#[test]
+fn challenge1_lost_ack_5b() {
+    run_test(|| async {
+        let sys = System::new();
+        sys.begin("Test (5B): a hand-over whose acknowledgement is lost");
+        let ck = sys.make_client();
+        sys.join(0).await;
+        let keys: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        for k in &keys {
+            ck.put(k, k).await;
+        }
+        let hook = lose_acks_5b(sys.nodes(0), sys.nodes(1));
+        // Group 101 takes half the shards from 100, which then moves on
+        // to the next configuration (102 joins) as soon as it has deleted
+        // them, while its acknowledgements to 101 are lost.
+        sys.join(1).await;
+        sys.join(2).await;
+        sleep(ACK_LOSS + Duration::from_secs(1)).await;
+        for k in &keys {
+            check_put_within(
+                &ck,
+                k,
+                k,
+                &format!("{k}+"),
+                "group 101 never finished taking its shards from 100: when 100 had moved on to \
+                 the next configuration, it did not confirm again that it had deleted them",
+            )
+            .await;
+        }
+        labrpc::network().remove_hook(hook);
+        sys.end();
+    });
+}

@@ -489,6 +489,33 @@ impl System {
         self.leavem(&[gi]).await;
     }
 
+    /// The nodes of group `gi`'s servers (for hooks and holds of
+    /// `labrpc::network()`).
+    pub fn nodes(&self, gi: usize) -> Vec<NodeId> {
+        self.groups.borrow()[gi].nodes.clone()
+    }
+
+    /// A server of group `gi` that believes it leads (the one in the
+    /// highest term).
+    pub fn leader(&self, gi: usize) -> Option<usize> {
+        let groups = self.groups.borrow();
+        let g = &groups[gi];
+        (0..N)
+            .filter_map(|i| {
+                let s = g.servers[i].as_ref()?;
+                let (term, leader) = node::enter(g.nodes[i], || s.raft().state());
+                leader.then_some((term, i))
+            })
+            .max()
+            .map(|(_, i)| i)
+    }
+
+    /// The size of the persisted Raft state of server `i` of group `gi`:
+    /// it grows as the server's Raft appends entries.
+    pub fn state_size(&self, gi: usize, i: usize) -> usize {
+        node::persister(self.groups.borrow()[gi].nodes[i]).state_size()
+    }
+
     /// Crashes server `i` of group `gi`.
     pub fn shutdown_server(&self, gi: usize, i: usize) {
         let mut groups = self.groups.borrow_mut();

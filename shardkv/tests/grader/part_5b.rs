@@ -400,3 +400,81 @@ fn unreliable3_5b() {
         sys.end();
     });
 }
+
+/// A new leader must get the entries of earlier terms applied even when no
+/// clerk calls its group (Raft commits them only with an entry of its own
+/// term).
+///
+/// Group 101 takes half the shards from 100. As soon as a follower of
+/// 101's leader has the shards' data in its log, the leader's
+/// AppendEntries are held: it commits and applies the data, has 100 delete
+/// its copy, but its followers never learn that the entry is committed.
+/// The leader crashes; a follower leads. Then 102 joins and takes shards
+/// from 101, and a clerk uses only those: 101 must finish its hand-over
+/// without any clerk calling it, or 102 waits for ever.
+#[test]
+fn new_leader_unblocks_5b() {
+    run_test(|| async {
+        let sys = System::new();
+        sys.begin("Test (5B): a new leader applies what its predecessor committed");
+        let ck = sys.make_client();
+        sys.join(0).await;
+        let (ka, va) = put_keys(&ck, 20, 1000).await;
+        let base: Vec<usize> = (0..3).map(|i| sys.state_size(1, i)).collect();
+        sys.join(1).await;
+        let mut waited = 0;
+        let leader = loop {
+            if let Some(l) = sys.leader(1) {
+                break l;
+            }
+            assert!(waited < 5000, "group 101 elected no leader within 5 s");
+            sleep_ms(1).await;
+            waited += 1;
+        };
+        // The shards' data (about 10 KB) reaches a follower's log.
+        while (0..3)
+            .filter(|&i| i != leader)
+            .all(|i| sys.state_size(1, i) < base[i] + 4000)
+        {
+            assert!(
+                waited < 10_000,
+                "group 101's followers did not receive the shards' data within 10 s"
+            );
+            sleep_ms(1).await;
+            waited += 1;
+        }
+        let net = labrpc::network();
+        let appends = net.hold(
+            labrpc::Filter::new()
+                .method("raft.append_entries")
+                .from(sys.nodes(1)[leader]),
+        );
+        sleep_ms(400).await;
+        sys.shutdown_server(1, leader);
+        net.remove_hold(appends);
+        let c2 = sys.mck().query(None).await;
+        sys.join(2).await;
+        let c3 = sys.mck().query(None).await;
+        let ck2 = sys.make_client();
+        let mut used = 0;
+        for (k, v) in ka.iter().zip(&va) {
+            let s = key2shard(k);
+            if c2.shards[s] == GIDS[1] && c3.shards[s] == GIDS[2] {
+                check_put_within(
+                    &ck2,
+                    k,
+                    v,
+                    "x",
+                    "group 102 never got this shard from 101: 101's new leader did not get \
+                     the entries its predecessor committed applied (a new leader commits an \
+                     entry of its own term, e.g. a no-op, at once)",
+                )
+                .await;
+                used += 1;
+            }
+        }
+        assert!(used > 0, "no key of a shard moving from 101 to 102");
+        sys.start_server(1, leader);
+        sys.end();
+    });
+}
