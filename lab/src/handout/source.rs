@@ -320,8 +320,32 @@ impl Source {
                     && (!self.labs.iter().any(|l| l == dir) || labs.iter().any(|l| l == dir))
             })
         };
+        let removed: Vec<String> = doc["workspace"]["members"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|v| !keep(v))
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Some(a) = doc["workspace"]["members"].as_array_mut() {
             a.retain(keep);
+        }
+        // A profile override of a member left out would make cargo warn
+        // ("did not match any packages"): `[profile.release.package.scenario]`.
+        // (Members whose package name is their directory's, as the tooling's.)
+        if let Some(profiles) = doc.get_mut("profile").and_then(|p| p.as_table_like_mut()) {
+            for (_, profile) in profiles.iter_mut() {
+                if let Some(packages) = profile
+                    .get_mut("package")
+                    .and_then(|p| p.as_table_like_mut())
+                {
+                    for name in &removed {
+                        packages.remove(name);
+                    }
+                }
+            }
         }
         if let Some(a) = doc["workspace"]["metadata"]["handout"]["labs"].as_array_mut() {
             a.retain(keep);
