@@ -247,3 +247,67 @@ fn appends_through_crashes_c() {
         stats.end(c.ops());
     });
 }
+
+/// A mutation the old primary ordered under the old version reaches a
+/// secondary only after the master has given the chunk a new version (the
+/// grader holds it back, shorter than the primary waits): the secondary,
+/// now at the new version, must refuse it. Applied, it would carry the old
+/// serial number into the new lease and the secondary would skip the next
+/// write as a duplicate, holding other bytes than its peers at the same
+/// version.
+#[test]
+fn late_apply_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a mutation of an old lease arrives late", NCS_C + 1);
+        let (ck, other) = (c.client(), c.client());
+        assert_eq!(ck.create("/v").await, Ok(()));
+        // The master grants the first lease during the first write: it ends
+        // 1 s after (a few ms before) the write returns.
+        write_ok(&c, &ck, "/v", 0, &rand_bytes(3000)).await;
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            write_ok(&c, &ck, "/v", 0, &rand_bytes(3000)).await;
+        }
+        let handle = c.locations("/v", 0).await.expect("chunk 0").handle;
+        let old_lease = c.lease(handle).await;
+        let late = c.chunkserver_node(c.index_of(&old_lease.secondaries[0]));
+        // Well inside the lease, 250 ms before it ends: the next write is
+        // ordered under it, and its apply to that secondary is held.
+        sleep((t0 + LEASE_DURATION - Duration::from_millis(250)).saturating_duration_since(Instant::now())).await;
+        let net = labrpc::network();
+        let filter = labrpc::net::Filter::new()
+            .method("chunkserver.apply")
+            .to(late)
+            .leg(labrpc::trace::Leg::Request);
+        let hold = net.hold_first(filter, 1);
+        let writer = task::spawn(async move { ck.write("/v", 0, &rand_bytes(3000)).await });
+        let t_held = Instant::now();
+        while net.held(hold) == 0 {
+            assert!(t_held.elapsed() < Duration::from_millis(100), "the write sent no apply to the secondary");
+            sleep(Duration::from_millis(1)).await;
+        }
+        // The lease expires; the master gives the chunk a new version.
+        let new_lease = loop {
+            let l = c.lease(handle).await;
+            if l.version > old_lease.version {
+                break l;
+            }
+            sleep(Duration::from_millis(10)).await;
+        };
+        let held_for = t_held.elapsed();
+        assert_eq!(net.remove_hold(hold), 1, "the held apply was given up before the new lease");
+        let _ = writer.await.expect("writer");
+        c.op();
+        let new = rand_bytes(3000);
+        write_ok(&c, &other, "/v", 0, &new).await;
+        c.check_defined("/v", 0, &new, REPLICAS).await;
+        println!(
+            "  old version {} held for {} ms until version {}",
+            old_lease.version,
+            held_for.as_millis(),
+            new_lease.version
+        );
+        stats.end(c.ops());
+    });
+}
