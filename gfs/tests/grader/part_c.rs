@@ -311,3 +311,97 @@ fn late_apply_c() {
         stats.end(c.ops());
     });
 }
+
+/// The chunks of `/one` (6 of them, created first) and `/two` (2), with
+/// how many of their replicas are on `dead`: (path, index, lost).
+async fn losses(c: &Cluster, dead: &[usize]) -> Vec<(&'static str, u64, usize)> {
+    let mut out = Vec::new();
+    for (path, n) in [("/one", 6), ("/two", 2)] {
+        for index in 0..n {
+            let loc = c.locations(path, index).await.expect("the chunk exists");
+            let lost = loc
+                .replicas
+                .iter()
+                .filter(|r| dead.contains(&c.index_of(r)))
+                .count();
+            out.push((path, index, lost));
+        }
+    }
+    out
+}
+
+/// Live replicas of a chunk as the master names them now, if it answers.
+async fn live_now(c: &Cluster, path: &str, index: u64, dead: &[usize]) -> Option<usize> {
+    let loc = c.locations_once(path, index).await?;
+    Some(
+        loc.replicas
+            .iter()
+            .filter(|r| !dead.contains(&c.index_of(r)))
+            .count(),
+    )
+}
+
+/// Three chunkservers die at once, so some chunks lose two replicas and
+/// others one: while a chunk that lost two has a single live replica, no
+/// chunk that lost one is brought back to three (the paper: the chunks
+/// that lost more replicas first). A chunk is given 30 ms of grace for
+/// clones already under way.
+#[test]
+fn rereplication_priority_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): re-replication by priority", NCS_C + 1);
+        let ck = c.client();
+        for (path, n) in [("/one", 6), ("/two", 2)] {
+            assert_eq!(ck.create(path).await, Ok(()));
+            write_ok(&c, &ck, path, 0, &rand_bytes(n * CHUNK_SIZE as usize)).await;
+        }
+        // Two replicas of one chunk die, and one of a chunk that kept all.
+        let loc = c.locations("/two", 0).await.expect("chunk 0");
+        let mut dead = vec![c.index_of(&loc.replicas[0]), c.index_of(&loc.replicas[1])];
+        let (path, index, _) = *losses(&c, &dead)
+            .await
+            .iter()
+            .find(|l| l.2 == 0)
+            .expect("the placement spreads chunks over more than three chunkservers");
+        let other = c.locations(path, index).await.expect("the chunk exists");
+        dead.push(c.index_of(&other.replicas[0]));
+        let chunks = losses(&c, &dead).await;
+        assert!(
+            chunks.iter().any(|l| l.2 == 1),
+            "setup: no chunk lost exactly one replica ({chunks:?})"
+        );
+        for &d in &dead {
+            c.crash_chunkserver(d);
+        }
+        let t0 = Instant::now();
+        let mut restored = 0;
+        while t0.elapsed() < gfs::REREPLICATION_BOUND {
+            let mut live = Vec::new();
+            for &(path, index, lost) in &chunks {
+                live.push((path, index, lost, live_now(&c, path, index, &dead).await));
+            }
+            let back = live.iter().find(|(_, _, lost, n)| *lost == 1 && *n == Some(REPLICAS));
+            let waiting = live.iter().find(|(_, _, lost, n)| *lost == 2 && *n == Some(1));
+            if let (Some(&(bp, bi, _, _)), Some(&(wp, wi, _, _))) = (back, waiting) {
+                sleep(Duration::from_millis(30)).await;
+                assert!(
+                    live_now(&c, wp, wi, &dead).await != Some(1),
+                    "chunk {wi} of {wp:?} lost two of its replicas and still has one, while \
+                     chunk {bi} of {bp:?}, which lost one, is back to {REPLICAS}: re-replicate \
+                     the chunks that lost more replicas first"
+                );
+            }
+            restored = live.iter().filter(|l| l.3 == Some(REPLICAS)).count();
+            if restored == chunks.len() {
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        wait_replicated(&c, "/one", 6, gfs::REREPLICATION_BOUND, &dead).await;
+        wait_replicated(&c, "/two", 2, gfs::REREPLICATION_BOUND, &dead).await;
+        let lost: Vec<usize> = chunks.iter().map(|l| l.2).collect();
+        println!("  replicas lost per chunk: {lost:?}; {restored} restored in the loop");
+        stats.end(c.ops());
+    });
+}
