@@ -201,6 +201,17 @@ impl Cluster {
         panic!("the master did not locate chunk {index} of {path:?} within 10 s");
     }
 
+    /// The master's answer for chunk `index` of `path`, asked once: `None`
+    /// if the call or the master failed.
+    pub async fn locations_once(&self, path: &str, index: u64) -> Option<ChunkLocations> {
+        let args = FindChunkArgs {
+            path: path.into(),
+            index,
+            create: false,
+        };
+        self.grader_master.find_chunk(&args).await.ok()?.ok()
+    }
+
     /// The chunk's current lease, as the master tells the grader (granting
     /// one if none is held), retried through lost messages.
     pub async fn lease(&self, handle: ChunkHandle) -> gfs::LeaseInfo {

@@ -247,3 +247,161 @@ fn appends_through_crashes_c() {
         stats.end(c.ops());
     });
 }
+
+/// A mutation the old primary ordered under the old version reaches a
+/// secondary only after the master has given the chunk a new version (the
+/// grader holds it back, shorter than the primary waits): the secondary,
+/// now at the new version, must refuse it. Applied, it would carry the old
+/// serial number into the new lease and the secondary would skip the next
+/// write as a duplicate, holding other bytes than its peers at the same
+/// version.
+#[test]
+fn late_apply_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a mutation of an old lease arrives late", NCS_C + 1);
+        let (ck, other) = (c.client(), c.client());
+        assert_eq!(ck.create("/v").await, Ok(()));
+        // The master grants the first lease during the first write: it ends
+        // 1 s after (a few ms before) the write returns.
+        write_ok(&c, &ck, "/v", 0, &rand_bytes(3000)).await;
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            write_ok(&c, &ck, "/v", 0, &rand_bytes(3000)).await;
+        }
+        let handle = c.locations("/v", 0).await.expect("chunk 0").handle;
+        let old_lease = c.lease(handle).await;
+        let late = c.chunkserver_node(c.index_of(&old_lease.secondaries[0]));
+        // Well inside the lease, 250 ms before it ends: the next write is
+        // ordered under it, and its apply to that secondary is held.
+        sleep((t0 + LEASE_DURATION - Duration::from_millis(250)).saturating_duration_since(Instant::now())).await;
+        let net = labrpc::network();
+        let filter = labrpc::net::Filter::new()
+            .method("chunkserver.apply")
+            .to(late)
+            .leg(labrpc::trace::Leg::Request);
+        let hold = net.hold_first(filter, 1);
+        let writer = task::spawn(async move { ck.write("/v", 0, &rand_bytes(3000)).await });
+        let t_held = Instant::now();
+        while net.held(hold) == 0 {
+            assert!(t_held.elapsed() < Duration::from_millis(100), "the write sent no apply to the secondary");
+            sleep(Duration::from_millis(1)).await;
+        }
+        // The lease expires; the master gives the chunk a new version.
+        let new_lease = loop {
+            let l = c.lease(handle).await;
+            if l.version > old_lease.version {
+                break l;
+            }
+            sleep(Duration::from_millis(10)).await;
+        };
+        let held_for = t_held.elapsed();
+        assert_eq!(net.remove_hold(hold), 1, "the held apply was given up before the new lease");
+        let _ = writer.await.expect("writer");
+        c.op();
+        let new = rand_bytes(3000);
+        write_ok(&c, &other, "/v", 0, &new).await;
+        c.check_defined("/v", 0, &new, REPLICAS).await;
+        println!(
+            "  old version {} held for {} ms until version {}",
+            old_lease.version,
+            held_for.as_millis(),
+            new_lease.version
+        );
+        stats.end(c.ops());
+    });
+}
+
+/// The chunks of `/one` (6 of them, created first) and `/two` (2), with
+/// how many of their replicas are on `dead`: (path, index, lost).
+async fn losses(c: &Cluster, dead: &[usize]) -> Vec<(&'static str, u64, usize)> {
+    let mut out = Vec::new();
+    for (path, n) in [("/one", 6), ("/two", 2)] {
+        for index in 0..n {
+            let loc = c.locations(path, index).await.expect("the chunk exists");
+            let lost = loc
+                .replicas
+                .iter()
+                .filter(|r| dead.contains(&c.index_of(r)))
+                .count();
+            out.push((path, index, lost));
+        }
+    }
+    out
+}
+
+/// Live replicas of a chunk as the master names them now, if it answers.
+async fn live_now(c: &Cluster, path: &str, index: u64, dead: &[usize]) -> Option<usize> {
+    let loc = c.locations_once(path, index).await?;
+    Some(
+        loc.replicas
+            .iter()
+            .filter(|r| !dead.contains(&c.index_of(r)))
+            .count(),
+    )
+}
+
+/// Three chunkservers die at once, so some chunks lose two replicas and
+/// others one: while a chunk that lost two has a single live replica, no
+/// chunk that lost one is brought back to three (the paper: the chunks
+/// that lost more replicas first). A chunk is given 30 ms of grace for
+/// clones already under way.
+#[test]
+fn rereplication_priority_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): re-replication by priority", NCS_C + 1);
+        let ck = c.client();
+        for (path, n) in [("/one", 6), ("/two", 2)] {
+            assert_eq!(ck.create(path).await, Ok(()));
+            write_ok(&c, &ck, path, 0, &rand_bytes(n * CHUNK_SIZE as usize)).await;
+        }
+        // Two replicas of one chunk die, and one of a chunk that kept all.
+        let loc = c.locations("/two", 0).await.expect("chunk 0");
+        let mut dead = vec![c.index_of(&loc.replicas[0]), c.index_of(&loc.replicas[1])];
+        let (path, index, _) = *losses(&c, &dead)
+            .await
+            .iter()
+            .find(|l| l.2 == 0)
+            .expect("the placement spreads chunks over more than three chunkservers");
+        let other = c.locations(path, index).await.expect("the chunk exists");
+        dead.push(c.index_of(&other.replicas[0]));
+        let chunks = losses(&c, &dead).await;
+        assert!(
+            chunks.iter().any(|l| l.2 == 1),
+            "setup: no chunk lost exactly one replica ({chunks:?})"
+        );
+        for &d in &dead {
+            c.crash_chunkserver(d);
+        }
+        let t0 = Instant::now();
+        let mut restored = 0;
+        while t0.elapsed() < gfs::REREPLICATION_BOUND {
+            let mut live = Vec::new();
+            for &(path, index, lost) in &chunks {
+                live.push((path, index, lost, live_now(&c, path, index, &dead).await));
+            }
+            let back = live.iter().find(|(_, _, lost, n)| *lost == 1 && *n == Some(REPLICAS));
+            let waiting = live.iter().find(|(_, _, lost, n)| *lost == 2 && *n == Some(1));
+            if let (Some(&(bp, bi, _, _)), Some(&(wp, wi, _, _))) = (back, waiting) {
+                sleep(Duration::from_millis(30)).await;
+                assert!(
+                    live_now(&c, wp, wi, &dead).await != Some(1),
+                    "chunk {wi} of {wp:?} lost two of its replicas and still has one, while \
+                     chunk {bi} of {bp:?}, which lost one, is back to {REPLICAS}: re-replicate \
+                     the chunks that lost more replicas first"
+                );
+            }
+            restored = live.iter().filter(|l| l.3 == Some(REPLICAS)).count();
+            if restored == chunks.len() {
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        wait_replicated(&c, "/one", 6, gfs::REREPLICATION_BOUND, &dead).await;
+        wait_replicated(&c, "/two", 2, gfs::REREPLICATION_BOUND, &dead).await;
+        let lost: Vec<usize> = chunks.iter().map(|l| l.2).collect();
+        println!("  replicas lost per chunk: {lost:?}; {restored} restored in the loop");
+        stats.end(c.ops());
+    });
+}
