@@ -31,13 +31,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::bail;
 use crate::error::{EXIT_FAILED, EXIT_OK, Result, io};
 use crate::outcome::{Failure, Outcome, Status};
-use crate::report::{self, RunRecord};
+use crate::report::{self, RunRecord, Shard};
 use crate::run::RunSpec;
 use crate::workspace::{TestCase, Workspace, filter_tests};
 
 /// Arguments of `lab grade`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct GradeArgs {
+    /// `lab grade merge`: one table from the summaries of shards.
+    #[command(subcommand)]
+    pub command: Option<GradeCommand>,
     /// Labs to grade (workspace packages with simulated tests); default:
     /// all of them.
     pub labs: Vec<String>,
@@ -73,6 +77,12 @@ pub struct GradeArgs {
     /// Run every seed twice and compare the traces (LAB_DETERMINISM=1).
     #[arg(long)]
     pub determinism: bool,
+    /// Grade only shard K of N (K from 1): the seeds are cut into N runs of
+    /// consecutive seeds and this grade takes the K-th, so N machines given
+    /// the same --seeds and --first-seed share the work. `lab grade merge`
+    /// makes one table of their summaries.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     /// Directory for the summary and the logs of failing runs (default:
     /// lab-runs/<UTC time> under the workspace root).
     #[arg(long, value_name = "DIR")]
@@ -89,8 +99,42 @@ pub struct GradeArgs {
     pub manifest_path: Option<PathBuf>,
 }
 
+/// The subcommands of `lab grade`.
+#[derive(clap::Subcommand, Debug)]
+pub enum GradeCommand {
+    /// Merge the JSON summaries of `lab grade --shard K/N` runs (or of any
+    /// grades of disjoint seeds) into one table and one summary; exits 1 if
+    /// any run failed, 2 if a shard is missing or two overlap.
+    Merge(crate::merge::MergeArgs),
+}
+
+/// `--shard K/N`.
+fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
+    let bad = || format!("expected K/N with 1 <= K <= N (e.g. 2/4), got {text:?}");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, of) = (
+        k.trim().parse::<u64>().map_err(|_| bad())?,
+        n.trim().parse::<u64>().map_err(|_| bad())?,
+    );
+    if index == 0 || index > of {
+        return Err(bad());
+    }
+    Ok(Shard { index, of })
+}
+
+/// The seeds of shard `index` of `of` among `count` seeds from `first`:
+/// the `index`-th of `of` runs of consecutive seeds, as even as can be.
+pub fn shard_seeds(first: u64, count: u64, shard: Shard) -> Vec<u64> {
+    let lo = (shard.index - 1) * count / shard.of;
+    let hi = shard.index * count / shard.of;
+    (lo..hi).map(|k| first + k).collect()
+}
+
 /// Runs `lab grade`; returns the exit code.
 pub fn grade(args: GradeArgs) -> Result<u8> {
+    if let Some(GradeCommand::Merge(m)) = args.command {
+        return crate::merge::merge(m);
+    }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         bail!(
             "--timeout must be a positive number of seconds, got {}",
@@ -143,7 +187,18 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| out.join("summary.json"));
 
-    let seeds: Vec<u64> = (0..args.seeds).map(|k| args.first_seed + k).collect();
+    let seeds: Vec<u64> = match args.shard {
+        Some(shard) if shard.of > args.seeds => bail!(
+            "--shard {}/{}: {} seeds cannot be cut into {} shards; grade at least as many \
+             seeds as shards",
+            shard.index,
+            shard.of,
+            args.seeds,
+            shard.of
+        ),
+        Some(shard) => shard_seeds(args.first_seed, args.seeds, shard),
+        None => (0..args.seeds).map(|k| args.first_seed + k).collect(),
+    };
     let started = Instant::now();
     let records = run_all(&args, &tests, &seeds, jobs, &out);
     let wall = started.elapsed();
@@ -151,6 +206,14 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
     let summary = report::summarize(&report::Setup {
         tests: &tests,
         seeds: &seeds,
+        shard: args.shard.map(|shard| report::ShardOf {
+            index: shard.index,
+            of: shard.of,
+            all: report::Seeds {
+                first: args.first_seed,
+                count: args.seeds as usize,
+            },
+        }),
         jobs,
         wall,
         out_dir: &out,
@@ -580,6 +643,27 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101-000000");
         assert_eq!(utc_stamp(951_782_400), "20000229-000000");
         assert_eq!(utc_stamp(1_700_000_000), "20231114-221320");
+    }
+
+    #[test]
+    fn shards_cut_the_seeds_into_runs_that_cover_them_once() {
+        for (count, of) in [(10, 3), (7, 7), (100, 4), (5, 2)] {
+            let all: Vec<u64> = (1..=of)
+                .flat_map(|index| shard_seeds(1, count, Shard { index, of }))
+                .collect();
+            assert_eq!(
+                all,
+                (1..=count).collect::<Vec<_>>(),
+                "{count} seeds, {of} shards"
+            );
+        }
+        assert_eq!(
+            shard_seeds(50, 10, Shard { index: 2, of: 3 }),
+            vec![53, 54, 55]
+        );
+        assert!(parse_shard("0/3").is_err() && parse_shard("4/3").is_err());
+        assert!(parse_shard("x").is_err() && parse_shard("1/0").is_err());
+        assert_eq!(parse_shard("2/3"), Ok(Shard { index: 2, of: 3 }));
     }
 
     #[test]

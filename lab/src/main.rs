@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! lab grade [LAB...] [--seeds N] [--jobs J] [--test FILTER]   many seeds, a table, a JSON summary
+//! lab grade ... --shard K/N | lab grade merge SUMMARY...       a grade spread over machines
 //! lab replay LAB TEST --seed S [--trace F] [--html F]         one run again: logs, trace, picture
 //! lab picture TRACE [--html F]                                 the picture of a trace file
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
@@ -29,6 +30,7 @@ mod error;
 mod grade;
 mod handout;
 mod logs;
+mod merge;
 mod outcome;
 mod picture;
 mod replay;

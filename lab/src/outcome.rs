@@ -30,14 +30,14 @@
 use std::time::Duration;
 
 use labrpc::harness::FailureMessage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Numbers a test reports on its stats line (the line's one definition is
 /// labtest's).
 pub use labtest::StatsLine as Stats;
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The test passed.

@@ -4,7 +4,9 @@
 //! # The JSON summary (`summary.json`, format version 1)
 //!
 //! ```text
-//! { "version": 1, "passed": bool, "seeds": {"first": 1, "count": 100}, "jobs": 2,
+//! { "version": 1, "passed": bool, "seeds": {"first": 1, "count": 100},
+//!   "shard": null | {"index": 2, "of": 4, "all": {"first": 1, "count": 400}},
+//!   "merged_from": null | 4, "jobs": 2,
 //!   "wall_s": 93.2, "runs": 2600, "failed_runs": 3, "busy": 0.98,
 //!   "overhead_ms_mean": 2.1 | null, "out_dir": "...",
 //!   "labs": [ { "lab": "raft", "tests_passed": 25, "tests": 26, "grade": "25/26",
@@ -23,11 +25,17 @@
 //! `jobs × wall_s` (how much of the workers' time went to tests);
 //! `overhead_ms_mean` is the mean of (run wall time − the test's own
 //! `wall_ms` stat), the cost of running each seed as its own process.
+//!
+//! A grade of one shard (`--shard K/N`) has `seeds` = its own seeds and
+//! `shard` = which shard of which seeds; `lab grade merge` writes the same
+//! format for the whole, with `shard` null, `merged_from` the number of
+//! summaries merged, `wall_s` the longest of theirs (they ran side by side)
+//! and `jobs` the sum. Readers ignore fields they do not know.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, io};
 use crate::outcome::{Outcome, Status};
@@ -70,10 +78,32 @@ pub struct Setup<'a> {
     pub out_dir: &'a Path,
     /// Every run.
     pub records: &'a [RunRecord],
+    /// Which shard of which seeds, for `--shard`.
+    pub shard: Option<ShardOf>,
+}
+
+/// `--shard K/N`: the K-th of N runs of consecutive seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// K, from 1.
+    pub index: u64,
+    /// N.
+    pub of: u64,
+}
+
+/// A shard's place in the whole grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardOf {
+    /// K, from 1.
+    pub index: u64,
+    /// N.
+    pub of: u64,
+    /// The seeds of the whole grade (`--first-seed`, `--seeds`).
+    pub all: Seeds,
 }
 
 /// The whole grade (serialized as the JSON summary).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// Format version.
     pub version: u32,
@@ -81,6 +111,12 @@ pub struct Summary {
     pub passed: bool,
     /// The seeds.
     pub seeds: Seeds,
+    /// Which shard of which seeds this grade ran (`--shard`).
+    #[serde(default)]
+    pub shard: Option<ShardOf>,
+    /// How many summaries `lab grade merge` made this one of.
+    #[serde(default)]
+    pub merged_from: Option<usize>,
     /// Workers.
     pub jobs: usize,
     /// Wall time of all runs, in seconds.
@@ -104,7 +140,7 @@ pub struct Summary {
 }
 
 /// The seeds of a grade.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seeds {
     /// The first seed.
     pub first: u64,
@@ -113,7 +149,7 @@ pub struct Seeds {
 }
 
 /// One lab's results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabSummary {
     /// The lab.
     pub lab: String,
@@ -128,7 +164,7 @@ pub struct LabSummary {
 }
 
 /// One test's results over all seeds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestSummary {
     /// The test name.
     pub test: String,
@@ -158,7 +194,7 @@ pub struct TestSummary {
 }
 
 /// One failed run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureSummary {
     /// The lab.
     pub lab: String,
@@ -292,6 +328,8 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
             first: s.seeds.first().copied().unwrap_or(0),
             count: s.seeds.len(),
         },
+        shard: s.shard.clone(),
+        merged_from: None,
         jobs: s.jobs,
         wall_s,
         runs: s.records.len(),
@@ -314,6 +352,24 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 /// Prints the tables, the failures and the totals to stdout.
 pub fn print(s: &Summary) {
+    if let Some(sh) = &s.shard {
+        crate::say!(
+            "shard {}/{}: seeds {}..={} of {}..={} (lab grade merge makes one table of the shards)",
+            sh.index,
+            sh.of,
+            s.seeds.first,
+            (s.seeds.first + s.seeds.count as u64).saturating_sub(1),
+            sh.all.first,
+            (sh.all.first + sh.all.count as u64).saturating_sub(1)
+        );
+    }
+    if let Some(n) = s.merged_from {
+        crate::say!(
+            "merged from {n} summaries: seeds {}..={}",
+            s.seeds.first,
+            (s.seeds.first + s.seeds.count as u64).saturating_sub(1)
+        );
+    }
     for lab in &s.labs {
         crate::say!();
         crate::say!(

@@ -493,3 +493,83 @@ fn logs_read_stdin_even_when_it_is_not_utf8() {
         "{text}"
     );
 }
+
+#[test]
+fn shards_merge_into_the_grade_of_all_their_seeds() {
+    let dir = scratch("shards");
+    let fail = [("LAB_CLI_FIXTURE_FAIL", "1")];
+    let grade = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "grade",
+            "lab",
+            "--test",
+            "fixture_",
+            "--seeds",
+            "8",
+            "--log",
+            "off",
+            "--no-progress",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = lab(&args, &fail);
+        assert!([0, 1].contains(&o.code), "{}\n{}", o.stdout, o.stderr);
+        o
+    };
+    let summary = |path: PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let whole = grade("whole", &[]);
+    assert_eq!(
+        whole.code, 1,
+        "seeds 1..=8 have a failure:\n{}",
+        whole.stdout
+    );
+    let first = grade("s1", &["--shard", "1/2"]);
+    assert!(
+        first.stdout.contains("shard 1/2: seeds 1..=4 of 1..=8"),
+        "{}",
+        first.stdout
+    );
+    grade("s2", &["--shard", "2/2"]);
+    let merged = dir.join("merged.json");
+    let s1 = dir.join("s1");
+    let s2 = dir.join("s2/summary.json");
+    let o = lab(
+        &[
+            "grade",
+            "merge",
+            s1.to_str().unwrap(),
+            s2.to_str().unwrap(),
+            "--json",
+            merged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.code, 1,
+        "a failed run fails the merge too:\n{}\n{}",
+        o.stdout, o.stderr
+    );
+    let (whole, merged) = (summary(dir.join("whole/summary.json")), summary(merged));
+    assert_eq!(merged["merged_from"], 2);
+    for key in ["seeds", "runs", "failed_runs", "passed"] {
+        assert_eq!(whole[key], merged[key], "{key}");
+    }
+    let seeds = |s: &Value| -> Vec<Value> {
+        s["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["seed"].clone())
+            .collect()
+    };
+    assert_eq!(seeds(&whole), seeds(&merged));
+    assert_eq!(whole["labs"][0]["grade"], merged["labs"][0]["grade"]);
+
+    // One shard alone is not the grade.
+    let o = lab(&["grade", "merge", s1.to_str().unwrap()], &[]);
+    usage_error(&o, "shard 2/2 missing");
+}
