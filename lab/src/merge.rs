@@ -328,7 +328,7 @@ mod tests {
             (4, 1, vec![4])
         );
         assert_eq!(r.wall_mean_s, 4.0);
-        let whole_sd = (((9.0 + 1.0 + 1.0 + 9.0) / 3.0) as f64).sqrt();
+        let whole_sd = f64::sqrt((9.0 + 1.0 + 1.0 + 9.0) / 3.0);
         assert!((r.wall_sd_s - whole_sd).abs() < 1e-9, "{}", r.wall_sd_s);
         assert_eq!(r.virtual_mean_s, Some(40.0));
         assert_eq!(m.labs[0].grade, "0/1");
