@@ -135,6 +135,24 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
     if let Some(GradeCommand::Merge(m)) = args.command {
         return crate::merge::merge(m);
     }
+    let (summary, json_path) = run_grade(&args)?;
+    report::print(&summary);
+    crate::say!("summary: {}", report::short_path(&json_path).display());
+    if summary.failed_runs > 0 {
+        crate::say!(
+            "logs of failing runs: {}",
+            report::short_path(&summary.out_dir).display()
+        );
+        Ok(EXIT_FAILED)
+    } else {
+        Ok(EXIT_OK)
+    }
+}
+
+/// Runs a grade and writes its JSON summary, printing nothing but cargo's
+/// build progress and the progress bar; returns the summary and where it
+/// was written.
+pub fn run_grade(args: &GradeArgs) -> Result<(report::Summary, PathBuf)> {
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         bail!(
             "--timeout must be a positive number of seconds, got {}",
@@ -200,7 +218,7 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
         None => (0..args.seeds).map(|k| args.first_seed + k).collect(),
     };
     let started = Instant::now();
-    let records = run_all(&args, &tests, &seeds, jobs, &out);
+    let records = run_all(args, &tests, &seeds, jobs, &out);
     let wall = started.elapsed();
 
     let summary = report::summarize(&report::Setup {
@@ -219,18 +237,8 @@ pub fn grade(args: GradeArgs) -> Result<u8> {
         out_dir: &out,
         records: &records,
     });
-    report::print(&summary);
     report::write_json(&summary, &json_path)?;
-    crate::say!("summary: {}", report::short_path(&json_path).display());
-    if summary.failed_runs > 0 {
-        crate::say!(
-            "logs of failing runs: {}",
-            report::short_path(&out).display()
-        );
-        Ok(EXIT_FAILED)
-    } else {
-        Ok(EXIT_OK)
-    }
+    Ok((summary, json_path))
 }
 
 /// A unit of work: one process running `count` seeds of one test.

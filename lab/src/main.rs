@@ -8,6 +8,7 @@
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
+//! lab autograde SUBMISSION --lab LAB [--seeds N]             a student's files in the course's graders
 //! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
 //! ```
 //!
@@ -26,6 +27,7 @@
 //! Exit codes: 0 all passed, 1 a run failed, 2 the tool could not do its
 //! job (bad arguments, unknown lab or test, build failure, bad file).
 
+mod autograde;
 mod error;
 mod grade;
 mod handout;
@@ -85,6 +87,12 @@ enum Command {
     /// steps on it (and, with clients, the history view beside it).
     /// Exits 1 if an expectation failed.
     Scenario(scenario::ScenarioArgs),
+    /// Grade a student's submission as course staff do: only the lab's
+    /// student files are taken from SUBMISSION and put into the course's
+    /// own framework and graders; writes a score file in the shape
+    /// Gradescope's autograder reads (results.json). Exits 1 unless every
+    /// test passed on every seed.
+    Autograde(autograde::AutogradeArgs),
 }
 
 /// Arguments of `lab list`.
@@ -125,6 +133,7 @@ fn main() -> ExitCode {
         Command::List(a) => list(a),
         Command::Handout(a) => handout::handout(a),
         Command::Scenario(a) => scenario::scenario(a),
+        Command::Autograde(a) => autograde::autograde(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

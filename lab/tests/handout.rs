@@ -2,6 +2,7 @@
 //! builds without warnings, passes `--check`, and every grader test of it
 //! fails at once with a "not implemented yet" stub message; the solution
 //! written the same way passes raft's and kvraft's graders (the round trip).
+//! `lab autograde` grades a submission with only the student's files taken.
 //!
 //! The handout is built in a target directory of its own, seeded with hard
 //! links to this build's registry dependencies, so only the workspace's
@@ -13,6 +14,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
+
+use serde_json::Value;
 
 /// The reference workspace (this crate's parent).
 fn root() -> PathBuf {
@@ -420,4 +423,95 @@ fn a_closed_pipe_is_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// `lab autograde DIR --lab kvsrv` with this build's registry crates.
+fn autograde(submission: &Path, results: &Path, work: &Path, target: &Path) -> (i32, Value) {
+    let o = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["autograde", submission.to_str().unwrap(), "--lab", "kvsrv"])
+        .args(["--seeds", "2", "--results", results.to_str().unwrap()])
+        .args(["--work", work.to_str().unwrap()])
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .expect("run the lab binary");
+    let code = o.status.code().unwrap_or(-1);
+    let json = std::fs::read_to_string(results)
+        .unwrap_or_else(|e| panic!("no score file ({e}):\n{}", text(&o)));
+    (code, serde_json::from_str(&json).unwrap())
+}
+
+#[test]
+#[ignore = "slow (builds the kvsrv lab three times, ~2 min): .ci/run runs it with --ignored"]
+fn autograde_takes_only_the_students_files() {
+    let dir = scratch("autograde");
+    let target = seeded_target("autograde");
+    let work = dir.join("work");
+    let tests = lab(&["list", "kvsrv"]);
+    let count = text(&tests)
+        .lines()
+        .filter(|l| l.starts_with("kvsrv "))
+        .count();
+    assert!(count >= 10, "{}", text(&tests));
+
+    // A full solution whose grader and framework were "improved": the
+    // course's copies grade it, and every test scores.
+    let good = dir.join("good");
+    let o = lab(&[
+        "handout",
+        good.to_str().unwrap(),
+        "--solution",
+        "--labs",
+        "kvsrv",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::write(good.join("kvsrv/tests/grader/main.rs"), "// no tests\n").unwrap();
+    let (code, r) = autograde(&good, &dir.join("good.json"), &work, &target);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["score"], count as f64, "{r:#}");
+    assert_eq!(r["tests"].as_array().unwrap().len(), count);
+    let output = r["output"].as_str().unwrap();
+    assert!(
+        output.contains("the course's copies were used):\n  kvsrv/tests/grader/main.rs"),
+        "{output}"
+    );
+
+    // The handout as it is, one file deleted: nothing scores, every test
+    // says why and how to reproduce it.
+    let stub = dir.join("stub");
+    let o = lab(&["handout", stub.to_str().unwrap(), "--labs", "kvsrv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::remove_file(stub.join("kvsrv/src/lock.rs")).unwrap();
+    let (code, r) = autograde(&stub, &dir.join("stub.json"), &work, &target);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["score"], 0.0);
+    assert_eq!(r["max_score"], count as f64);
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("MISSING from the submission")
+    );
+    for t in r["tests"].as_array().unwrap() {
+        let out = t["output"].as_str().unwrap();
+        assert_eq!(t["status"], "failed");
+        assert!(
+            out.contains("not implemented yet") && out.contains("cargo test -p kvsrv"),
+            "{out}"
+        );
+    }
+
+    // Code that does not compile scores 0 on every test, with the error.
+    std::fs::write(good.join("kvsrv/src/server.rs"), "fn broken( {\n").unwrap();
+    let (code, r) = autograde(&good, &dir.join("bad.json"), &work, &target);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        (r["score"].as_f64(), r["max_score"].as_f64()),
+        (Some(0.0), Some(count as f64))
+    );
+    let output = r["output"].as_str().unwrap();
+    assert!(
+        output.contains("DOES NOT BUILD") && output.contains("unclosed delimiter"),
+        "{output}"
+    );
 }

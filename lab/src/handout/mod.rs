@@ -32,7 +32,7 @@
 
 mod check;
 pub mod markers;
-mod source;
+pub mod source;
 mod student;
 
 use std::fs;
@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use crate::bail;
 use crate::error::{EXIT_FAILED, EXIT_OK, Result, io};
 
-use source::{Mode, Source};
+pub use source::{Mode, OutFile, Source};
 
 /// The file that marks a directory as this command's output.
 pub const STAMP: &str = ".handout-stamp";
@@ -99,22 +99,7 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         Mode::Handout
     };
     let files = source.render(&labs, mode)?;
-    prepare_out(&out, args.force)?;
-    let mut blocks = 0;
-    for f in &files {
-        let path = out.join(&f.path);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
-        }
-        fs::write(&path, &f.bytes).map_err(io(format!("cannot write {}", path.display())))?;
-        if f.executable {
-            make_executable(&path)?;
-        }
-        blocks += f.blocks;
-    }
-    fs::write(out.join(STAMP), stamp_text(&labs, mode))
-        .map_err(io(format!("cannot write {}", out.join(STAMP).display())))?;
+    let blocks = write_tree(&out, &files, args.force, &stamp_text(&labs, mode))?;
     let what = match mode {
         Mode::Handout => "handout",
         Mode::Solution => "solution",
@@ -153,6 +138,29 @@ pub fn handout(args: HandoutArgs) -> Result<u8> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// Writes `files` under `out` (see [`prepare_out`] for when `out` may hold
+/// something already) and the stamp that marks it as ours; returns the
+/// number of solution blocks in the files.
+pub fn write_tree(out: &Path, files: &[OutFile], force: bool, stamp: &str) -> Result<usize> {
+    prepare_out(out, force)?;
+    let mut blocks = 0;
+    for f in files {
+        let path = out.join(&f.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        fs::write(&path, &f.bytes).map_err(io(format!("cannot write {}", path.display())))?;
+        if f.executable {
+            make_executable(&path)?;
+        }
+        blocks += f.blocks;
+    }
+    fs::write(out.join(STAMP), stamp)
+        .map_err(io(format!("cannot write {}", out.join(STAMP).display())))?;
+    Ok(blocks)
 }
 
 fn stamp_text(labs: &[String], mode: Mode) -> String {
