@@ -82,6 +82,11 @@ pub struct AutogradeArgs {
     /// target/autograde/LAB in the course's workspace).
     #[arg(long, value_name = "DIR")]
     work: Option<PathBuf>,
+    /// Where cargo builds the graded workspace (default: WORK/target);
+    /// CARGO_TARGET_DIR is not used, so the course's own build is never
+    /// overwritten by a submission's.
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
     /// The course's workspace Cargo.toml (default: found from the current
     /// directory).
     #[arg(long, value_name = "PATH")]
@@ -151,13 +156,18 @@ pub fn autograde(args: AutogradeArgs) -> Result<u8> {
         .unwrap_or_else(|| source.root.join("target").join("autograde").join(&args.lab));
     let taken = assemble(&source, &labs, &args.submission, &work)?;
     let manifest = work.join("Cargo.toml");
-    let results = match build(&manifest, &args.lab)? {
+    let target = args
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| work.join("target"));
+    let results = match build(&manifest, &target, &args.lab)? {
         Err(errors) => {
             let names = reference_tests(&args);
             build_failed(&args, &taken, &errors, &names)
         }
         Ok(()) => {
-            let (summary, _) = crate::grade::run_grade(&grade_args(&args, &work, &manifest))?;
+            let (summary, _) =
+                crate::grade::run_grade(&grade_args(&args, &work, &manifest, &target))?;
             scored(&args, &taken, &summary)
         }
     };
@@ -258,12 +268,14 @@ fn added_sources(submission: &Path, lab: &str, files: &[OutFile]) -> Result<Vec<
 
 /// Builds the lab's tests; `Ok(Err(messages))` when the code does not
 /// compile.
-fn build(manifest: &Path, lab: &str) -> Result<std::result::Result<(), String>> {
+fn build(manifest: &Path, target: &Path, lab: &str) -> Result<std::result::Result<(), String>> {
     crate::say!("building {lab} with the submission's files ...");
     let out = crate::workspace::cargo()
         .args(["build", "--release", "--tests", "--quiet", "-p", lab])
         .arg("--manifest-path")
         .arg(manifest)
+        .arg("--target-dir")
+        .arg(target)
         .env("CARGO_TERM_COLOR", "never")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -280,7 +292,7 @@ fn build(manifest: &Path, lab: &str) -> Result<std::result::Result<(), String>> 
     Ok(Err(format!("{}{more}", &text[..cut])))
 }
 
-fn grade_args(args: &AutogradeArgs, work: &Path, manifest: &Path) -> GradeArgs {
+fn grade_args(args: &AutogradeArgs, work: &Path, manifest: &Path, target: &Path) -> GradeArgs {
     GradeArgs {
         command: None,
         labs: vec![args.lab.clone()],
@@ -298,6 +310,7 @@ fn grade_args(args: &AutogradeArgs, work: &Path, manifest: &Path) -> GradeArgs {
         json: None,
         no_progress: true,
         manifest_path: Some(manifest.to_path_buf()),
+        target_dir: Some(target.to_path_buf()),
     }
 }
 

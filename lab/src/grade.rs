@@ -97,6 +97,10 @@ pub struct GradeArgs {
     /// directory, as cargo does).
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
+    /// Where cargo builds the tests (cargo's --target-dir; default: its
+    /// own default).
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
 }
 
 /// The subcommands of `lab grade`.
@@ -166,7 +170,8 @@ pub fn run_grade(args: &GradeArgs) -> Result<(report::Summary, PathBuf)> {
             args.seeds
         );
     }
-    let ws = Workspace::load(args.manifest_path.as_deref())?;
+    let mut ws = Workspace::load(args.manifest_path.as_deref())?;
+    ws.target_dir.clone_from(&args.target_dir);
     let labs = ws.select(&args.labs)?;
     let all = ws.build_and_list(&labs, false)?;
     let names: Vec<String> = all

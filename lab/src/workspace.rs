@@ -68,6 +68,8 @@ pub struct Workspace {
     /// Its root directory (where `lab-runs/` goes).
     pub root: PathBuf,
     manifest_path: Option<PathBuf>,
+    /// cargo's `--target-dir` for the build, if not its default.
+    pub target_dir: Option<PathBuf>,
     packages: Vec<Package>,
 }
 
@@ -182,6 +184,7 @@ impl Workspace {
         Ok(Workspace {
             root: meta.workspace_root,
             manifest_path: manifest_path.map(Path::to_path_buf),
+            target_dir: None,
             packages,
         })
     }
@@ -260,6 +263,9 @@ impl Workspace {
         }
         if let Some(p) = &self.manifest_path {
             cmd.arg("--manifest-path").arg(p);
+        }
+        if let Some(dir) = &self.target_dir {
+            cmd.arg("--target-dir").arg(dir);
         }
         for lab in labs {
             cmd.args(["-p", &lab.name]);

@@ -431,8 +431,8 @@ fn autograde(submission: &Path, results: &Path, work: &Path, target: &Path) -> (
         .args(["autograde", submission.to_str().unwrap(), "--lab", "kvsrv"])
         .args(["--seeds", "2", "--results", results.to_str().unwrap()])
         .args(["--work", work.to_str().unwrap()])
+        .args(["--target-dir", target.to_str().unwrap()])
         .current_dir(root())
-        .env("CARGO_TARGET_DIR", target)
         .output()
         .expect("run the lab binary");
     let code = o.status.code().unwrap_or(-1);
