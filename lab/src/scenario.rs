@@ -13,6 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use cargo_metadata::Message;
+
 use crate::bail;
 use crate::error::{EXIT_OK, Result, io};
 use crate::picture;
@@ -67,13 +69,12 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
     if !out.status.success() {
         bail!("building the scenario runner failed (cargo's messages are above)");
     }
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
-            && v["reason"] == "compiler-artifact"
-            && v["target"]["name"] == SCENARIO_PACKAGE
-            && let Some(exe) = v["executable"].as_str()
+    for message in Message::parse_stream(out.stdout.as_slice()).flatten() {
+        if let Message::CompilerArtifact(a) = message
+            && a.target.name == SCENARIO_PACKAGE
+            && let Some(exe) = a.executable
         {
-            return Ok(PathBuf::from(exe));
+            return Ok(exe.into_std_path_buf());
         }
     }
     bail!("cargo built the scenario package but named no `scenario` executable")

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Deserialize;
+use cargo_metadata::{Message, TargetKind};
 
 use crate::bail;
 use crate::error::{Error, Result, io};
@@ -90,50 +90,6 @@ pub struct TestCase {
     pub version: String,
 }
 
-#[derive(Deserialize)]
-struct Metadata {
-    packages: Vec<MetaPackage>,
-    workspace_root: PathBuf,
-}
-
-#[derive(Deserialize)]
-struct MetaPackage {
-    name: String,
-    version: String,
-    manifest_path: PathBuf,
-    targets: Vec<MetaTarget>,
-    dependencies: Vec<MetaDependency>,
-}
-
-#[derive(Deserialize)]
-struct MetaTarget {
-    name: String,
-    kind: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct MetaDependency {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Artifact {
-    reason: String,
-    #[serde(default)]
-    manifest_path: Option<PathBuf>,
-    #[serde(default)]
-    target: Option<MetaTarget>,
-    #[serde(default)]
-    profile: Option<Profile>,
-    #[serde(default)]
-    executable: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct Profile {
-    test: bool,
-}
-
 pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
@@ -142,24 +98,18 @@ impl Workspace {
     /// Reads the workspace with `cargo metadata --no-deps`, from the current
     /// directory or `manifest_path`.
     pub fn load(manifest_path: Option<&Path>) -> Result<Workspace> {
-        let mut cmd = cargo();
-        cmd.args(["metadata", "--no-deps", "--format-version", "1"]);
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        cmd.no_deps();
         if let Some(p) = manifest_path {
-            cmd.arg("--manifest-path").arg(p);
+            cmd.manifest_path(p);
         }
-        let out = cmd
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(io("cannot run `cargo metadata` (is cargo on the PATH?)"))?;
-        if !out.status.success() {
-            bail!(
+        let meta = cmd.exec().map_err(|e| {
+            Error::usage(format!(
                 "`cargo metadata` failed; run lab inside the distlab workspace or pass \
                  --manifest-path:\n{}",
-                String::from_utf8_lossy(&out.stderr).trim_end()
-            );
-        }
-        let meta: Metadata = serde_json::from_slice(&out.stdout)
-            .map_err(|e| Error::usage(format!("cannot read `cargo metadata` output: {e}")))?;
+                e.to_string().trim_end()
+            ))
+        })?;
         let packages = meta
             .packages
             .into_iter()
@@ -169,20 +119,20 @@ impl Workspace {
                 test_targets: p
                     .targets
                     .iter()
-                    .filter(|t| t.kind.iter().any(|k| k == "test"))
+                    .filter(|t| t.is_kind(TargetKind::Test))
                     .map(|t| t.name.clone())
                     .collect(),
                 dir: p
                     .manifest_path
                     .parent()
-                    .map(Path::to_path_buf)
+                    .map(|d| d.as_std_path().to_path_buf())
                     .unwrap_or_default(),
-                name: p.name,
-                version: p.version,
+                name: p.name.to_string(),
+                version: p.version.to_string(),
             })
             .collect();
         Ok(Workspace {
-            root: meta.workspace_root,
+            root: meta.workspace_root.into_std_path_buf(),
             manifest_path: manifest_path.map(Path::to_path_buf),
             target_dir: None,
             packages,
@@ -283,32 +233,25 @@ impl Workspace {
             );
         }
         let mut binaries: Vec<(Package, String, PathBuf)> = Vec::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(a) = serde_json::from_str::<Artifact>(line) else {
+        for message in Message::parse_stream(out.stdout.as_slice()).flatten() {
+            let Message::CompilerArtifact(a) = message else {
                 continue;
             };
-            let (Some(manifest), Some(target), Some(profile), Some(exe)) =
-                (a.manifest_path, a.target, a.profile, a.executable)
-            else {
-                continue;
-            };
-            if a.reason != "compiler-artifact"
-                || !profile.test
-                || !target.kind.iter().any(|k| k == "test")
-            {
+            let Some(exe) = a.executable else { continue };
+            if !a.profile.test || !a.target.is_kind(TargetKind::Test) {
                 continue;
             }
-            let Some(lab) = labs
-                .iter()
-                .find(|l| manifest.parent() == Some(l.dir.as_path()))
-            else {
+            let Some(lab) = labs.iter().find(|l| {
+                a.manifest_path.parent().map(|d| d.as_std_path()) == Some(l.dir.as_path())
+            }) else {
                 continue;
             };
-            if lab.name == SELF_PACKAGE && target.name != SELF_FIXTURE_TARGET {
+            if lab.name == SELF_PACKAGE && a.target.name != SELF_FIXTURE_TARGET {
                 continue;
             }
+            let exe = exe.into_std_path_buf();
             if !binaries.iter().any(|b| b.2 == exe) {
-                binaries.push((lab.clone(), target.name, exe));
+                binaries.push((lab.clone(), a.target.name, exe));
             }
         }
         // Labs in the order asked for, targets by name.
