@@ -195,85 +195,22 @@ pub fn check_with<M: Model>(
         })
         .clamp(1, partitions.len().max(1));
 
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; partitions.len()];
-    let mut refutations: Vec<Option<Refutation>> = vec![None; partitions.len()];
-    let mut undecided = order;
-    let mut round = 0;
-    while !undecided.is_empty() && !cancel.cancelled() {
-        let budget = BUDGETS.get(round).copied();
-        round += 1;
-        let searched = run_parallel(&undecided, threads, |p| {
-            if cancel.cancelled() {
-                return Search::Done(Outcome::Unknown {
-                    longest: Vec::new(),
-                });
-            }
-            let search = check_partition(model, history, &partitions[p].ops, &cancel, budget);
-            if let Search::Done(Outcome::NotLinearizable { .. }) = search {
-                found.store(true, Ordering::Relaxed);
-            }
-            search
-        });
-        undecided.clear();
-        for (p, search) in searched {
-            match search {
-                Search::Done(outcome) => outcomes[p] = Some(outcome),
-                Search::OutOfBudget => undecided.push(p),
-            }
-        }
-        undecided.sort_by_key(|&p| (partitions[p].ops.len(), p));
-        if round == 1 {
-            // The partitions the first, small budget did not decide: try
-            // the cheap refutations before searching them to the end.
-            let refuted = refute(
-                model,
-                history,
-                &partitions,
-                &undecided,
-                &cancel,
-                options,
-                threads,
-            );
-            for (p, refutation, outcome) in refuted {
-                refutations[p] = Some(refutation);
-                if outcome.verdict() == Verdict::NotLinearizable {
-                    found.store(true, Ordering::Relaxed);
-                }
-                outcomes[p] = Some(outcome);
-                undecided.retain(|&q| q != p);
-            }
-        }
-    }
+    let (outcomes, refutations) = search_rounds(
+        model,
+        history,
+        &partitions,
+        order,
+        &Round {
+            cancel: &cancel,
+            found: &found,
+            options,
+            threads,
+        },
+    );
 
     let stopped_early = !options.all && found.load(Ordering::Relaxed);
-    let partitions: Vec<PartitionResult> = partitions
-        .into_iter()
-        .zip(outcomes)
-        .zip(refutations)
-        .map(|((part, outcome), refutation)| {
-            let outcome = match outcome {
-                Some(Outcome::Unknown { .. }) | None if stopped_early => Outcome::NotChecked,
-                Some(outcome) => outcome,
-                None => Outcome::Unknown {
-                    longest: Vec::new(),
-                },
-            };
-            PartitionResult {
-                label: part.label,
-                ops: part.ops,
-                outcome,
-                refutation,
-            }
-        })
-        .collect();
-    let any = |v: Verdict| partitions.iter().any(|p| p.outcome.verdict() == v);
-    let verdict = if any(Verdict::NotLinearizable) {
-        Verdict::NotLinearizable
-    } else if any(Verdict::Unknown) {
-        Verdict::Unknown
-    } else {
-        Verdict::Linearizable
-    };
+    let partitions = partition_results(partitions, outcomes, refutations, stopped_early);
+    let verdict = overall_verdict(&partitions);
     let gave_up = (verdict == Verdict::Unknown).then(|| {
         if memory.exceeded.load(Ordering::Relaxed) {
             GaveUp::Memory {
@@ -293,6 +230,121 @@ pub fn check_with<M: Model>(
         elapsed: now().duration_since(start),
         gave_up,
         peak_memory: memory.peak.load(Ordering::Relaxed),
+    }
+}
+
+/// What every round of a check shares.
+struct Round<'a, 'b> {
+    cancel: &'a Cancel<'b>,
+    /// Set once a partition is proven not linearizable.
+    found: &'a AtomicBool,
+    options: &'a CheckOptions<'b>,
+    threads: usize,
+}
+
+/// Searches the partitions in `order` in rounds of growing step budgets
+/// (the cheap refutations after the first round); each partition's
+/// outcome (`None`: never decided) and refutation.
+fn search_rounds<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    partitions: &[Partition],
+    order: Vec<usize>,
+    r: &Round<'_, '_>,
+) -> (Vec<Option<Outcome>>, Vec<Option<Refutation>>) {
+    let (cancel, found) = (r.cancel, r.found);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; partitions.len()];
+    let mut refutations: Vec<Option<Refutation>> = vec![None; partitions.len()];
+    let mut undecided = order;
+    let mut round = 0;
+    while !undecided.is_empty() && !cancel.cancelled() {
+        let budget = BUDGETS.get(round).copied();
+        round += 1;
+        let searched = run_parallel(&undecided, r.threads, |p| {
+            if cancel.cancelled() {
+                return Search::Done(Outcome::Unknown {
+                    longest: Vec::new(),
+                });
+            }
+            let search = check_partition(model, history, &partitions[p].ops, cancel, budget);
+            if let Search::Done(Outcome::NotLinearizable { .. }) = search {
+                found.store(true, Ordering::Relaxed);
+            }
+            search
+        });
+        undecided.clear();
+        for (p, search) in searched {
+            match search {
+                Search::Done(outcome) => outcomes[p] = Some(outcome),
+                Search::OutOfBudget => undecided.push(p),
+            }
+        }
+        undecided.sort_by_key(|&p| (partitions[p].ops.len(), p));
+        if round == 1 {
+            // The partitions the first, small budget did not decide: try
+            // the cheap refutations before searching them to the end.
+            let refuted = refute(
+                model,
+                history,
+                partitions,
+                &undecided,
+                cancel,
+                r.options,
+                r.threads,
+            );
+            for (p, refutation, outcome) in refuted {
+                refutations[p] = Some(refutation);
+                if outcome.verdict() == Verdict::NotLinearizable {
+                    found.store(true, Ordering::Relaxed);
+                }
+                outcomes[p] = Some(outcome);
+                undecided.retain(|&q| q != p);
+            }
+        }
+    }
+
+    (outcomes, refutations)
+}
+
+/// Each partition's result; those never decided are unknown, or not
+/// checked when the check stopped at a violation.
+fn partition_results(
+    partitions: Vec<Partition>,
+    outcomes: Vec<Option<Outcome>>,
+    refutations: Vec<Option<Refutation>>,
+    stopped_early: bool,
+) -> Vec<PartitionResult> {
+    partitions
+        .into_iter()
+        .zip(outcomes)
+        .zip(refutations)
+        .map(|((part, outcome), refutation)| {
+            let outcome = match outcome {
+                Some(Outcome::Unknown { .. }) | None if stopped_early => Outcome::NotChecked,
+                Some(outcome) => outcome,
+                None => Outcome::Unknown {
+                    longest: Vec::new(),
+                },
+            };
+            PartitionResult {
+                label: part.label,
+                ops: part.ops,
+                outcome,
+                refutation,
+            }
+        })
+        .collect()
+}
+
+/// Not linearizable if a partition is not; else unknown if one is unknown.
+fn overall_verdict(partitions: &[PartitionResult]) -> Verdict {
+    let any = |v: Verdict| partitions.iter().any(|p| p.outcome.verdict() == v);
+    if any(Verdict::NotLinearizable) {
+        Verdict::NotLinearizable
+    } else if any(Verdict::Unknown) {
+        Verdict::Unknown
+    } else {
+        Verdict::Linearizable
     }
 }
 
@@ -527,6 +579,260 @@ struct Frame<S> {
     forced: bool,
 }
 
+/// The call and return entries of one partition's operations, in time
+/// order, as a doubly linked list from which placed operations are lifted
+/// (Lowe's list; see the module docs).
+struct Entries {
+    /// `info[e] = op << 1 | is_return`.
+    info: Vec<u32>,
+    /// Each operation's return entry, or [`NIL`] if it never returned.
+    ret_entry: Vec<u32>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// The list's head sentinel (`next[head]` is the first entry).
+    head: u32,
+}
+
+impl Entries {
+    fn new<I, O>(history: &[Operation<I, O>], ops: &[usize]) -> Entries {
+        let n = ops.len();
+        // Sorted by (time, return after call, op): a total order, so the
+        // search is the same on every run.
+        let mut sorted: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
+        for (local, &i) in ops.iter().enumerate() {
+            let op = &history[i];
+            sorted.push((op.call, false, local as u32));
+            if let Some(ret) = op.ret {
+                sorted.push((ret, true, local as u32));
+            }
+        }
+        sorted.sort_unstable();
+        let m = sorted.len();
+        let info: Vec<u32> = sorted
+            .iter()
+            .map(|&(_, is_ret, op)| (op << 1) | u32::from(is_ret))
+            .collect();
+        let mut ret_entry = vec![NIL; n];
+        for (e, &(_, is_ret, op)) in sorted.iter().enumerate() {
+            if is_ret {
+                ret_entry[op as usize] = e as u32;
+            }
+        }
+        let mut next: Vec<u32> = (1..=m as u32).collect();
+        next.push(if m == 0 { NIL } else { 0 });
+        if m > 0 {
+            next[m - 1] = NIL;
+        }
+        let mut prev: Vec<u32> = (0..=m as u32).map(|e| e.wrapping_sub(1)).collect();
+        if m > 0 {
+            prev[0] = m as u32;
+        }
+        Entries {
+            info,
+            ret_entry,
+            next,
+            prev,
+            head: m as u32,
+        }
+    }
+
+    fn first(&self) -> u32 {
+        self.next[self.head as usize]
+    }
+
+    /// The operation (local index) of entry `e`.
+    fn op(&self, e: u32) -> usize {
+        (self.info[e as usize] >> 1) as usize
+    }
+
+    fn is_return(&self, e: u32) -> bool {
+        self.info[e as usize] & 1 == 1
+    }
+
+    /// Takes `op`'s call entry `e` and its return out of the list.
+    fn lift(&mut self, e: u32, op: usize) {
+        lift(&mut self.next, &mut self.prev, e, self.ret_entry[op]);
+    }
+
+    /// Undoes the last [`Entries::lift`].
+    fn unlift(&mut self, e: u32, op: usize) {
+        unlift(&mut self.next, &mut self.prev, e, self.ret_entry[op]);
+    }
+}
+
+/// The search of one partition: the operations placed so far (in `stack`,
+/// as a bit set and its Zobrist hash), the state they lead to, and what it
+/// remembers of configurations already tried.
+struct PartitionSearch<'a, M: Model> {
+    model: &'a M,
+    inputs: Vec<&'a M::Input>,
+    outputs: Vec<Option<&'a M::Output>>,
+    read_only: Vec<bool>,
+    keys: Vec<u64>,
+    dead_ends: DeadEnds,
+    entries: Entries,
+    bits: Vec<u64>,
+    hash: u64,
+    state: M::State,
+    stack: Vec<Frame<M::State>>,
+    memo: Memo<M::State>,
+    longest: Longest,
+    /// Completed operations not yet placed.
+    unplaced: usize,
+}
+
+/// What looking for a read to place first found.
+enum FreshRead {
+    /// One was placed.
+    Placed,
+    /// A read can never become legal here, or the configuration after the
+    /// read was tried before: this configuration fails.
+    Fail,
+    /// No read can go now.
+    None,
+}
+
+impl<'a, M: Model> PartitionSearch<'a, M> {
+    fn new(model: &'a M, history: &'a [Operation<M::Input, M::Output>], ops: &[usize]) -> Self {
+        let n = ops.len();
+        let inputs: Vec<&M::Input> = ops.iter().map(|&i| &history[i].input).collect();
+        let outputs: Vec<Option<&M::Output>> =
+            ops.iter().map(|&i| history[i].known_output()).collect();
+        let read_only: Vec<bool> = (0..n)
+            .map(|op| model.is_read_only(inputs[op], outputs[op]))
+            .collect();
+        let dead_ends = DeadEnds::new(model, history, ops, &read_only);
+        let words = n.div_ceil(64).max(1);
+        PartitionSearch {
+            model,
+            inputs,
+            outputs,
+            read_only,
+            keys: (0..n).map(zobrist).collect(),
+            dead_ends,
+            entries: Entries::new(history, ops),
+            bits: vec![0u64; words],
+            hash: 0,
+            state: model.init(),
+            stack: Vec::new(),
+            memo: Memo::new(words),
+            longest: Longest::default(),
+            unplaced: ops.iter().filter(|&&i| history[i].ret.is_some()).count(),
+        }
+    }
+
+    /// Bytes the search holds (its memo and its stack).
+    fn held(&self) -> usize {
+        self.memo.bytes() + self.stack.capacity() * size_of::<Frame<M::State>>()
+    }
+
+    /// Places `op` (call entry `e`) next, leading to `new_state`, unless
+    /// that configuration was tried before; whether it was placed.
+    fn place(&mut self, e: u32, op: usize, new_state: M::State, forced: bool) -> bool {
+        let new_hash = self.hash ^ self.keys[op];
+        self.bits[op / 64] |= 1 << (op % 64);
+        let heap = self.model.heap_bytes(&self.state, &new_state);
+        let key = key(new_hash, state_hash(&new_state));
+        if !self.memo.insert(key, &self.bits, &new_state, heap) {
+            self.bits[op / 64] &= !(1 << (op % 64));
+            return false;
+        }
+        let old = std::mem::replace(&mut self.state, new_state);
+        self.stack.push(Frame {
+            entry: e,
+            state: old,
+            forced,
+        });
+        self.hash = new_hash;
+        self.entries.lift(e, op);
+        self.unplaced -= usize::from(self.entries.ret_entry[op] != NIL);
+        self.longest.pushed(self.stack.len());
+        true
+    }
+
+    /// In a new configuration, places the first read (or inert operation)
+    /// that is legal now, before any other choice: if the configuration
+    /// after it fails, this one fails too.
+    fn place_fresh_read(&mut self) -> FreshRead {
+        let mut e = self.entries.first();
+        while e != NIL && !self.entries.is_return(e) {
+            let op = self.entries.op(e);
+            let (input, output) = (self.inputs[op], self.outputs[op]);
+            if !self.read_only[op] && !self.model.is_inert(&self.state, input, output) {
+                e = self.entries.next[e as usize];
+                continue;
+            }
+            let Some(new_state) = self.model.step(&self.state, input, output) else {
+                let dead =
+                    self.dead_ends
+                        .is_dead(self.model, &self.state, op, input, output, &self.bits);
+                if dead {
+                    // This read can never become legal here: give up on
+                    // the configuration now, not at its return.
+                    return FreshRead::Fail;
+                }
+                e = self.entries.next[e as usize];
+                continue;
+            };
+            return if self.place(e, op, new_state, true) {
+                FreshRead::Placed
+            } else {
+                FreshRead::Fail
+            };
+        }
+        FreshRead::None
+    }
+
+    /// Tries entry `e` of the list: a call is placed if the model allows it
+    /// (`Ok(true)`) or skipped (`Ok(false)`); at a return, the
+    /// configuration fails (`Err`): that operation can no longer go after
+    /// this prefix.
+    fn try_entry(&mut self, e: u32) -> Result<bool, ()> {
+        if self.entries.is_return(e) {
+            return Err(());
+        }
+        let op = self.entries.op(e);
+        // Reads were tried first, in place_fresh_read.
+        if self.read_only[op] {
+            return Ok(false);
+        }
+        match self
+            .model
+            .step(&self.state, self.inputs[op], self.outputs[op])
+        {
+            Some(new_state) => Ok(self.place(e, op, new_state, false)),
+            None => Ok(false),
+        }
+    }
+
+    /// Undoes choices up to the last one that had alternatives; the entry
+    /// to try next, or `None` when there is nothing left to undo.
+    fn backtrack(&mut self) -> Option<u32> {
+        loop {
+            self.longest
+                .save(&self.stack, &self.entries.info, self.hash);
+            let frame = self.stack.pop()?;
+            self.state = frame.state;
+            let op = self.entries.op(frame.entry);
+            self.bits[op / 64] &= !(1 << (op % 64));
+            self.hash ^= self.keys[op];
+            self.entries.unlift(frame.entry, op);
+            self.unplaced += usize::from(self.entries.ret_entry[op] != NIL);
+            if !frame.forced {
+                return Some(self.entries.next[frame.entry as usize]);
+            }
+        }
+    }
+
+    /// The placed operations, as history indices.
+    fn order(&self, ops: &[usize]) -> Vec<usize> {
+        self.stack
+            .iter()
+            .map(|f| ops[self.entries.op(f.entry)])
+            .collect()
+    }
+}
+
 /// Searches one partition; `ops` are history indices. Gives up after
 /// `budget` steps (`None`: never) or when `cancel` says so.
 fn check_partition<M: Model>(
@@ -536,211 +842,79 @@ fn check_partition<M: Model>(
     cancel: &Cancel<'_>,
     budget: Option<u64>,
 ) -> Search {
-    let n = ops.len();
     assert!(
-        n < (u32::MAX / 2) as usize,
+        ops.len() < (u32::MAX / 2) as usize,
         "linearizability: partition too large"
     );
-    let inputs: Vec<&M::Input> = ops.iter().map(|&i| &history[i].input).collect();
-    let outputs: Vec<Option<&M::Output>> = ops.iter().map(|&i| history[i].known_output()).collect();
-    let read_only: Vec<bool> = (0..n)
-        .map(|op| model.is_read_only(inputs[op], outputs[op]))
-        .collect();
-    let keys: Vec<u64> = (0..n).map(zobrist).collect();
-    let dead_ends = DeadEnds::new(model, history, ops, &read_only);
-
-    // Entries sorted by (time, return after call, op): a total order, so the
-    // search is the same on every run.
-    let mut sorted: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
-    for (local, &i) in ops.iter().enumerate() {
-        let op = &history[i];
-        sorted.push((op.call, false, local as u32));
-        if let Some(ret) = op.ret {
-            sorted.push((ret, true, local as u32));
-        }
-    }
-    sorted.sort_unstable();
-    let m = sorted.len();
-    let head = m as u32;
-    // info[e] = op << 1 | is_return.
-    let info: Vec<u32> = sorted
-        .iter()
-        .map(|&(_, is_ret, op)| (op << 1) | u32::from(is_ret))
-        .collect();
-    let mut ret_entry = vec![NIL; n];
-    for (e, &(_, is_ret, op)) in sorted.iter().enumerate() {
-        if is_ret {
-            ret_entry[op as usize] = e as u32;
-        }
-    }
-    drop(sorted);
-    let mut next: Vec<u32> = (1..=m as u32).collect();
-    next.push(if m == 0 { NIL } else { 0 });
-    if m > 0 {
-        next[m - 1] = NIL;
-    }
-    let mut prev: Vec<u32> = (0..=m as u32).map(|e| e.wrapping_sub(1)).collect();
-    if m > 0 {
-        prev[0] = head;
-    }
-
-    let words = n.div_ceil(64).max(1);
-    let mut bits = vec![0u64; words];
-    let mut hash = 0u64;
-    let mut memo: Memo<M::State> = Memo::new(words);
+    let mut search = PartitionSearch::new(model, history, ops);
     let mut charge = Charge::new(cancel.memory);
-    let mut state = model.init();
-    let mut stack: Vec<Frame<M::State>> = Vec::new();
-    let mut longest = Longest::default();
     let mut steps: u64 = 0;
-    // Completed operations not yet placed.
-    let mut unplaced = ops.iter().filter(|&&i| history[i].ret.is_some()).count();
-
     // `fresh`: the search just reached a new configuration, so it first
     // looks for a read to place (see the module docs).
     let mut fresh = true;
-    let mut entry = next[head as usize];
+    let mut entry = search.entries.first();
     loop {
         steps += 1;
         if steps.is_multiple_of(POLL_EVERY) {
             if budget.is_some_and(|b| steps >= b) {
                 return Search::OutOfBudget;
             }
-            let held = memo.bytes() + stack.capacity() * size_of::<Frame<M::State>>();
-            if !charge.update(held) || cancel.cancelled() {
-                longest.save(&stack, &info, hash);
+            if !charge.update(search.held()) || cancel.cancelled() {
+                let s = &mut search;
+                s.longest.save(&s.stack, &s.entries.info, s.hash);
                 return Search::Done(Outcome::Unknown {
-                    longest: longest.finish(model, history, ops),
+                    longest: search.longest.finish(model, history, ops),
                 });
             }
         }
         let mut fail = false;
-        if fresh && unplaced == 0 {
-            // Every completed operation is placed; the pending ones left
-            // never took effect.
-            let order = stack
-                .iter()
-                .map(|f| ops[(info[f.entry as usize] >> 1) as usize])
-                .collect();
-            return Search::Done(Outcome::Linearizable { order });
-        }
         if fresh {
+            if search.unplaced == 0 {
+                // Every completed operation is placed; the pending ones
+                // left never took effect.
+                return Search::Done(Outcome::Linearizable {
+                    order: search.order(ops),
+                });
+            }
             fresh = false;
-            let mut e = next[head as usize];
-            while e != NIL && info[e as usize] & 1 == 0 {
-                let op = (info[e as usize] >> 1) as usize;
-                if !read_only[op] && !model.is_inert(&state, inputs[op], outputs[op]) {
-                    e = next[e as usize];
-                    continue;
-                }
-                let Some(new_state) = model.step(&state, inputs[op], outputs[op]) else {
-                    if dead_ends.is_dead(model, &state, op, inputs[op], outputs[op], &bits) {
-                        // This read can never become legal here: give up
-                        // on the configuration now, not at its return.
-                        fail = true;
-                        break;
-                    }
-                    e = next[e as usize];
-                    continue;
-                };
-                // Placing this read now is as good as any order: if the
-                // configuration after it fails, this one fails too.
-                let new_hash = hash ^ keys[op];
-                bits[op / 64] |= 1 << (op % 64);
-                let heap = model.heap_bytes(&state, &new_state);
-                if memo.insert(
-                    key(new_hash, state_hash(&new_state)),
-                    &bits,
-                    &new_state,
-                    heap,
-                ) {
-                    let old = std::mem::replace(&mut state, new_state);
-                    stack.push(Frame {
-                        entry: e,
-                        state: old,
-                        forced: true,
-                    });
-                    hash = new_hash;
-                    lift(&mut next, &mut prev, e, ret_entry[op]);
-                    unplaced -= usize::from(ret_entry[op] != NIL);
-                    longest.pushed(stack.len());
+            match search.place_fresh_read() {
+                FreshRead::Placed => {
                     fresh = true;
-                } else {
-                    bits[op / 64] &= !(1 << (op % 64));
-                    fail = true;
+                    entry = search.entries.first();
+                    continue;
                 }
-                break;
+                FreshRead::Fail => fail = true,
+                FreshRead::None => {}
             }
-            if fresh {
-                entry = next[head as usize];
-                continue;
-            }
-            entry = next[head as usize];
+            entry = search.entries.first();
         }
         if !fail {
             if entry == NIL {
-                let order = stack
-                    .iter()
-                    .map(|f| ops[(info[f.entry as usize] >> 1) as usize])
-                    .collect();
-                return Search::Done(Outcome::Linearizable { order });
+                return Search::Done(Outcome::Linearizable {
+                    order: search.order(ops),
+                });
             }
-            let e = entry as usize;
-            let op = (info[e] >> 1) as usize;
-            if info[e] & 1 == 0 {
-                // A call: try to linearize `op` now (reads were tried).
-                if !read_only[op]
-                    && let Some(new_state) = model.step(&state, inputs[op], outputs[op])
-                {
-                    bits[op / 64] |= 1 << (op % 64);
-                    let new_hash = hash ^ keys[op];
-                    let heap = model.heap_bytes(&state, &new_state);
-                    if memo.insert(
-                        key(new_hash, state_hash(&new_state)),
-                        &bits,
-                        &new_state,
-                        heap,
-                    ) {
-                        let old = std::mem::replace(&mut state, new_state);
-                        stack.push(Frame {
-                            entry,
-                            state: old,
-                            forced: false,
-                        });
-                        hash = new_hash;
-                        lift(&mut next, &mut prev, entry, ret_entry[op]);
-                        unplaced -= usize::from(ret_entry[op] != NIL);
-                        longest.pushed(stack.len());
-                        fresh = true;
-                        entry = next[head as usize];
-                        continue;
-                    }
-                    bits[op / 64] &= !(1 << (op % 64));
+            match search.try_entry(entry) {
+                Ok(true) => {
+                    fresh = true;
+                    entry = search.entries.first();
+                    continue;
                 }
-                entry = next[e];
-                continue;
+                Ok(false) => {
+                    entry = search.entries.next[entry as usize];
+                    continue;
+                }
+                Err(()) => {}
             }
-            // A return: its operation can no longer be placed after this
-            // prefix, so this configuration fails.
         }
         // Backtrack: undo the last choice and try the next candidate after
         // it; a forced read had no alternatives, so undo further.
-        loop {
-            longest.save(&stack, &info, hash);
-            let Some(frame) = stack.pop() else {
+        match search.backtrack() {
+            Some(next) => entry = next,
+            None => {
                 return Search::Done(Outcome::NotLinearizable {
-                    longest: longest.finish(model, history, ops),
+                    longest: search.longest.finish(model, history, ops),
                 });
-            };
-            state = frame.state;
-            let op = (info[frame.entry as usize] >> 1) as usize;
-            bits[op / 64] &= !(1 << (op % 64));
-            hash ^= keys[op];
-            unlift(&mut next, &mut prev, frame.entry, ret_entry[op]);
-            unplaced += usize::from(ret_entry[op] != NIL);
-            if !frame.forced {
-                entry = next[frame.entry as usize];
-                break;
             }
         }
     }
