@@ -441,6 +441,18 @@ impl CallShared {
 
     /// Whether the end and the server are still there (a gone server never
     /// acknowledges anything).
+    /// Whether `leg` can go now: the end enabled, the server live, the
+    /// link from its sender to its receiver up.
+    fn deliverable(&self, leg: Leg) -> Result<(), DropReason> {
+        let (from, to) = match leg {
+            Leg::Request => (self.client, self.server.node),
+            Leg::Reply => (self.server.node, self.client),
+        };
+        self.net
+            .borrow()
+            .deliverable(&self.end, &self.server, from, to)
+    }
+
     fn check_server(&self, sim: &Sim) -> Result<(), RpcError> {
         let valid = self.net.borrow().still_valid(&self.end, &self.server);
         valid.map_err(|reason| {
@@ -469,16 +481,7 @@ impl CallShared {
                 return self.settle(sim, Fate::Lost(RpcError::Unreachable));
             }
         };
-        let arrival = {
-            let net = self.net.borrow();
-            net.still_valid(&self.end, &self.server).and_then(|()| {
-                if net.link_up(self.client, self.server.node) {
-                    Ok(())
-                } else {
-                    Err(DropReason::LinkDown)
-                }
-            })
-        };
+        let arrival = self.deliverable(Leg::Request);
         if let Err(reason) = arrival {
             // The request never reached a handler of the server it was sent to.
             let reason = if reason == DropReason::ServerGone {
@@ -659,17 +662,7 @@ impl Duplicate {
         let (rpc, node, client) = (call.rpc, call.server.node, call.client);
         let lose = |at: NodeId, reason| dup_event(&sim, at, rpc, DuplicateStep::Lost(reason));
         time::sleep(delay).await;
-        let arrival = lost.map_or_else(
-            || {
-                let net = net.borrow();
-                net.still_valid(&call.end, &call.server)?;
-                if !net.link_up(client, node) {
-                    return Err(DropReason::LinkDown);
-                }
-                Ok(())
-            },
-            Err,
-        );
+        let arrival = lost.map_or_else(|| call.deliverable(Leg::Request), Err);
         if let Err(reason) = arrival {
             return lose(node, reason);
         }
@@ -690,12 +683,8 @@ impl Duplicate {
             return lose(node, DropReason::ServerGone);
         };
         let msg = call.message(Leg::Reply);
-        let valid = net.borrow().still_valid(&call.end, &call.server);
-        if let Err(reason) = valid {
+        if let Err(reason) = call.deliverable(Leg::Reply) {
             return lose(node, reason);
-        }
-        if !net.borrow().link_up(node, client) {
-            return lose(node, DropReason::LinkDown);
         }
         let plan = plan_leg(&sim, net, &msg);
         if let Some(reason) = plan.lost {

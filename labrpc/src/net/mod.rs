@@ -291,6 +291,24 @@ impl NetState {
         Ok(())
     }
 
+    /// Whether a message of the call on `end` to `slot` can go from `from`
+    /// to `to` now: the end enabled, the server live and the link up (in
+    /// that order: the first that fails is the reason).
+    fn deliverable(
+        &self,
+        end: &ClientEnd,
+        slot: &ServerSlot,
+        from: NodeId,
+        to: NodeId,
+    ) -> Result<(), DropReason> {
+        self.still_valid(end, slot)?;
+        if self.link_up(from, to) {
+            Ok(())
+        } else {
+            Err(DropReason::LinkDown)
+        }
+    }
+
     /// Removes the server `name`, if any; it is no longer live.
     fn remove_server(&mut self, name: &str) -> Option<Rc<ServerSlot>> {
         let slot = self.servers.remove(name)?;
