@@ -284,13 +284,7 @@ fn search_rounds<M: Model>(
             // The partitions the first, small budget did not decide: try
             // the cheap refutations before searching them to the end.
             let refuted = refute(
-                model,
-                history,
-                partitions,
-                &undecided,
-                cancel,
-                r.options,
-                r.threads,
+                model, history, partitions, &undecided, cancel, r.options, r.threads,
             );
             for (p, refutation, outcome) in refuted {
                 refutations[p] = Some(refutation);

@@ -19,22 +19,52 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::history::Operation;
 use crate::model::{History, Model};
 
-/// A model whose inputs and outputs have a JSON form.
-pub trait JsonModel: Model {
-    /// Parses an `input` object; the error says what is wrong with it.
-    fn input_from_json(&self, input: &Value) -> Result<Self::Input, String>;
-    /// Parses the `output` object of an operation with `input`.
-    fn output_from_json(&self, input: &Self::Input, output: &Value)
-    -> Result<Self::Output, String>;
-    /// The JSON form of an input; `input_from_json` inverts it.
-    fn input_to_json(&self, input: &Self::Input) -> Value;
-    /// The JSON form of an output; `output_from_json` inverts it.
-    fn output_to_json(&self, output: &Self::Output) -> Value;
+/// A model whose operations have a JSON form: its inputs and outputs are
+/// serde types (each model's docs give their shapes; unknown fields are
+/// refused). An output is read on its own, then checked against its input.
+pub trait JsonModel:
+    Model<Input: Serialize + DeserializeOwned, Output: Serialize + DeserializeOwned>
+{
+    /// `None` if `output` is one an operation with `input` can have; else
+    /// the shape it should have (`a get's output is {"value": "..."}`).
+    fn expected_output(&self, input: &Self::Input, output: &Self::Output) -> Option<&'static str>;
+}
+
+/// One line of a history file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(bound(deserialize = "I: Deserialize<'de>, O: Deserialize<'de>"))]
+struct Line<I, O> {
+    client: u64,
+    call: u64,
+    /// Required, `null` if the operation never returned.
+    #[serde(rename = "return", deserialize_with = "present")]
+    ret: Option<u64>,
+    input: I,
+    /// Required, `null` if unknown.
+    #[serde(deserialize_with = "present")]
+    output: Option<O>,
+}
+
+/// A field that must be present but may be `null` (serde would otherwise
+/// read a missing `Option` field as `None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::deserialize(d)
+}
+
+/// `{"value": V}` or `{}`: the output of the models whose operations
+/// return a value or nothing.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MaybeValue<V> {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<V>,
 }
 
 /// A bad history file: where, and what is wrong.
@@ -84,135 +114,64 @@ pub fn read_history<M: JsonModel>(
 
 fn parse_line<M: JsonModel>(
     model: &M,
-    line: &str,
+    text: &str,
 ) -> Result<Operation<M::Input, M::Output>, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let map = as_object(&value, "an operation")?;
-    only_fields(map, &["client", "call", "return", "input", "output"])?;
-    let client = required_u64(map, "client")?;
-    let call = required_u64(map, "call")?;
-    let ret = match required(map, "return")? {
-        Value::Null => None,
-        v => Some(
-            v.as_u64()
-                .ok_or("\"return\" must be a non-negative integer or null")?,
-        ),
-    };
-    if let Some(ret) = ret
-        && ret < call
-    {
-        return Err(format!("returns at {ret}, before its call at {call}"));
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        // The position is within the line: say "column", not "line 1".
+        let message = e.to_string();
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        let m = message.strip_suffix(&at).unwrap_or(&message);
+        format!("invalid JSON: {m} (column {})", e.column())
+    })?;
+    if !value.is_object() {
+        return Err(format!("an operation must be a JSON object, not {value}"));
     }
-    let input = model
-        .input_from_json(required(map, "input")?)
-        .map_err(|e| format!("input: {e}"))?;
-    let output = match required(map, "output")? {
-        Value::Null => None,
-        _ if ret.is_none() => {
+    let line: Line<M::Input, M::Output> =
+        serde_json::from_value(value).map_err(|e| e.to_string())?;
+    if let Some(ret) = line.ret
+        && ret < line.call
+    {
+        return Err(format!(
+            "returns at {ret}, before its call at {}",
+            line.call
+        ));
+    }
+    if let Some(output) = &line.output {
+        if line.ret.is_none() {
             return Err(String::from(
                 "an operation that never returned (\"return\": null) cannot have an output; use \"output\": null",
             ));
         }
-        v => Some(
-            model
-                .output_from_json(&input, v)
-                .map_err(|e| format!("output: {e}"))?,
-        ),
-    };
+        if let Some(shape) = model.expected_output(&line.input, output) {
+            let found = serde_json::to_string(output).unwrap_or_default();
+            return Err(format!("output {found} does not fit its input: {shape}"));
+        }
+    }
     Ok(Operation {
-        client,
-        input,
-        call,
-        output,
-        ret,
+        client: line.client,
+        input: line.input,
+        call: line.call,
+        output: line.output,
+        ret: line.ret,
     })
 }
 
 /// Writes `history` as JSON lines, one operation a line.
 pub fn write_history<M: JsonModel>(
-    model: &M,
+    _model: &M,
     history: &[Operation<M::Input, M::Output>],
     mut writer: impl Write,
 ) -> io::Result<()> {
     for op in history {
-        let mut map = Map::new();
-        map.insert("client".into(), op.client.into());
-        map.insert("call".into(), op.call.into());
-        map.insert("return".into(), op.ret.map_or(Value::Null, Value::from));
-        map.insert("input".into(), model.input_to_json(&op.input));
-        let output = op
-            .known_output()
-            .map_or(Value::Null, |o| model.output_to_json(o));
-        map.insert("output".into(), output);
-        serde_json::to_writer(&mut writer, &Value::Object(map))?;
+        let line = Line {
+            client: op.client,
+            call: op.call,
+            ret: op.ret,
+            input: &op.input,
+            output: op.known_output(),
+        };
+        serde_json::to_writer(&mut writer, &line)?;
         writer.write_all(b"\n")?;
     }
     writer.flush()
-}
-
-// Helpers for models' JSON forms.
-
-pub(crate) fn as_object<'a>(
-    value: &'a Value,
-    what: &str,
-) -> Result<&'a Map<String, Value>, String> {
-    value
-        .as_object()
-        .ok_or_else(|| format!("{what} must be a JSON object, not {value}"))
-}
-
-pub(crate) fn only_fields(map: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
-    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) if allowed.is_empty() => Err(format!("unexpected field \"{k}\"")),
-        Some(k) => Err(format!(
-            "unknown field \"{k}\" (expected {})",
-            allowed
-                .iter()
-                .map(|a| format!("\"{a}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        None => Ok(()),
-    }
-}
-
-pub(crate) fn required<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a Value, String> {
-    map.get(field)
-        .ok_or_else(|| format!("missing field \"{field}\""))
-}
-
-pub(crate) fn required_u64(map: &Map<String, Value>, field: &str) -> Result<u64, String> {
-    required(map, field)?
-        .as_u64()
-        .ok_or_else(|| format!("\"{field}\" must be a non-negative integer"))
-}
-
-pub(crate) fn required_i64(map: &Map<String, Value>, field: &str) -> Result<i64, String> {
-    required(map, field)?
-        .as_i64()
-        .ok_or_else(|| format!("\"{field}\" must be an integer"))
-}
-
-pub(crate) fn required_str<'a>(
-    map: &'a Map<String, Value>,
-    field: &str,
-) -> Result<&'a str, String> {
-    required(map, field)?
-        .as_str()
-        .ok_or_else(|| format!("\"{field}\" must be a string"))
-}
-
-pub(crate) fn op_name<'a>(map: &'a Map<String, Value>, ops: &[&str]) -> Result<&'a str, String> {
-    let op = required_str(map, "op")?;
-    if ops.contains(&op) {
-        Ok(op)
-    } else {
-        Err(format!(
-            "unknown op \"{op}\" (expected {})",
-            ops.iter()
-                .map(|a| format!("\"{a}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    }
 }

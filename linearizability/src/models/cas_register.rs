@@ -7,19 +7,21 @@
 //! output `{"value": 5}` or `{"value": null}` (absent) for a read, `{}` for
 //! a write, `{"ok": true | false}` for a cas.
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::format::{JsonModel, as_object, only_fields, op_name, required, required_i64};
+use crate::format::JsonModel;
 use crate::model::Model;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "CasOp", into = "CasOp")]
 pub enum CasInput {
     Read,
     Write(i64),
     Cas { from: i64, to: i64 },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "CasReply", into = "CasReply")]
 pub enum CasOutput {
     /// A read's value; `None` if absent.
     Value(Option<i64>),
@@ -97,66 +99,90 @@ impl Model for CasRegisterModel {
 }
 
 impl JsonModel for CasRegisterModel {
-    fn input_from_json(&self, input: &Value) -> Result<CasInput, String> {
-        let map = as_object(input, "a cas-register input")?;
-        match op_name(map, &["read", "write", "cas"])? {
-            "read" => {
-                only_fields(map, &["op"])?;
-                Ok(CasInput::Read)
-            }
-            "write" => {
-                only_fields(map, &["op", "value"])?;
-                Ok(CasInput::Write(required_i64(map, "value")?))
-            }
-            _ => {
-                only_fields(map, &["op", "from", "to"])?;
-                Ok(CasInput::Cas {
-                    from: required_i64(map, "from")?,
-                    to: required_i64(map, "to")?,
-                })
+    fn expected_output(&self, input: &CasInput, output: &CasOutput) -> Option<&'static str> {
+        match (input, output) {
+            (CasInput::Read, CasOutput::Value(_))
+            | (CasInput::Write(_), CasOutput::Done)
+            | (CasInput::Cas { .. }, CasOutput::Cas(_)) => None,
+            (CasInput::Read, _) => Some("a read's output is {\"value\": 5} or {\"value\": null}"),
+            (CasInput::Write(_), _) => Some("a write's output is {}"),
+            (CasInput::Cas { .. }, _) => {
+                Some("a cas's output is {\"ok\": true} or {\"ok\": false}")
             }
         }
     }
+}
 
-    fn output_from_json(&self, input: &CasInput, output: &Value) -> Result<CasOutput, String> {
-        let map = as_object(output, "a cas-register output")?;
+/// The JSON form of a cas-register input: `{"op": "read"}`, `{"op":
+/// "write", "value": 5}`, `{"op": "cas", "from": 1, "to": 2}`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+enum CasOp {
+    Read,
+    Write { value: i64 },
+    Cas { from: i64, to: i64 },
+}
+
+impl From<CasOp> for CasInput {
+    fn from(op: CasOp) -> Self {
+        match op {
+            CasOp::Read => CasInput::Read,
+            CasOp::Write { value } => CasInput::Write(value),
+            CasOp::Cas { from, to } => CasInput::Cas { from, to },
+        }
+    }
+}
+
+impl From<CasInput> for CasOp {
+    fn from(input: CasInput) -> Self {
         match input {
-            CasInput::Read => {
-                only_fields(map, &["value"])?;
-                match required(map, "value")? {
-                    Value::Null => Ok(CasOutput::Value(None)),
-                    v => v.as_i64().map(|v| CasOutput::Value(Some(v))).ok_or_else(|| {
-                        String::from("\"value\" must be an integer or null: a read's output is {\"value\": 5} or {\"value\": null}")
-                    }),
-                }
-            }
-            CasInput::Write(_) => {
-                only_fields(map, &[]).map_err(|e| format!("{e}: a write's output is {{}}"))?;
-                Ok(CasOutput::Done)
-            }
-            CasInput::Cas { .. } => {
-                only_fields(map, &["ok"])?;
-                required(map, "ok")?
-                    .as_bool()
-                    .map(CasOutput::Cas)
-                    .ok_or_else(|| String::from("\"ok\" must be true or false"))
-            }
+            CasInput::Read => CasOp::Read,
+            CasInput::Write(value) => CasOp::Write { value },
+            CasInput::Cas { from, to } => CasOp::Cas { from, to },
         }
     }
+}
 
-    fn input_to_json(&self, input: &CasInput) -> Value {
-        match input {
-            CasInput::Read => json!({"op": "read"}),
-            CasInput::Write(v) => json!({"op": "write", "value": v}),
-            CasInput::Cas { from, to } => json!({"op": "cas", "from": from, "to": to}),
+/// The JSON form of a cas-register output: `{"value": 5}` or `{"value":
+/// null}` (a read), `{}` (a write), `{"ok": true}` (a cas).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CasReply {
+    /// Missing, or present and maybe `null`.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    value: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+}
+
+fn some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::deserialize(d).map(Some)
+}
+
+impl TryFrom<CasReply> for CasOutput {
+    type Error = &'static str;
+
+    fn try_from(r: CasReply) -> Result<Self, Self::Error> {
+        match (r.value, r.ok) {
+            (Some(v), None) => Ok(CasOutput::Value(v)),
+            (None, Some(ok)) => Ok(CasOutput::Cas(ok)),
+            (None, None) => Ok(CasOutput::Done),
+            (Some(_), Some(_)) => Err("a cas-register output has \"value\" or \"ok\", not both"),
         }
     }
+}
 
-    fn output_to_json(&self, output: &CasOutput) -> Value {
-        match output {
-            CasOutput::Value(v) => json!({ "value": v }),
-            CasOutput::Done => Value::Object(Map::new()),
-            CasOutput::Cas(ok) => json!({ "ok": ok }),
-        }
+impl From<CasOutput> for CasReply {
+    fn from(o: CasOutput) -> Self {
+        let (value, ok) = match o {
+            CasOutput::Value(v) => (Some(v), None),
+            CasOutput::Done => (None, None),
+            CasOutput::Cas(ok) => (None, Some(ok)),
+        };
+        CasReply { value, ok }
     }
 }

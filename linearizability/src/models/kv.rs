@@ -14,16 +14,17 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::format::{JsonModel, as_object, only_fields, op_name, required_str};
+use crate::format::{JsonModel, MaybeValue};
 use crate::history::Operation;
 use crate::model::{Model, Partition};
 use crate::refute::refute_kv;
 use crate::result::Refutation;
 
 /// A KV operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum KvInput {
     Get { key: String },
     Put { key: String, value: String },
@@ -58,7 +59,8 @@ impl KvInput {
 }
 
 /// A KV result.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "MaybeValue<String>", into = "MaybeValue<String>")]
 pub enum KvOutput {
     /// A get's value, or the old value an append replaced.
     Value(String),
@@ -400,79 +402,34 @@ impl Model for KvUnpartitionedModel {
 }
 
 impl JsonModel for KvUnpartitionedModel {
-    fn input_from_json(&self, input: &Value) -> Result<KvInput, String> {
-        KvModel.input_from_json(input)
-    }
-
-    fn output_from_json(&self, input: &KvInput, output: &Value) -> Result<KvOutput, String> {
-        KvModel.output_from_json(input, output)
-    }
-
-    fn input_to_json(&self, input: &KvInput) -> Value {
-        KvModel.input_to_json(input)
-    }
-
-    fn output_to_json(&self, output: &KvOutput) -> Value {
-        KvModel.output_to_json(output)
+    fn expected_output(&self, input: &KvInput, output: &KvOutput) -> Option<&'static str> {
+        KvModel.expected_output(input, output)
     }
 }
 
 impl JsonModel for KvModel {
-    fn input_from_json(&self, input: &Value) -> Result<KvInput, String> {
-        let map = as_object(input, "a kv input")?;
-        match op_name(map, &["get", "put", "append"])? {
-            "get" => {
-                only_fields(map, &["op", "key"])?;
-                Ok(KvInput::get(required_str(map, "key")?))
-            }
-            op => {
-                only_fields(map, &["op", "key", "value"])?;
-                let key = required_str(map, "key")?;
-                let value = required_str(map, "value")?;
-                Ok(if op == "put" {
-                    KvInput::put(key, value)
-                } else {
-                    KvInput::append(key, value)
-                })
-            }
+    fn expected_output(&self, input: &KvInput, output: &KvOutput) -> Option<&'static str> {
+        match (input, output) {
+            (KvInput::Get { .. }, KvOutput::Done) => Some("a get's output is {\"value\": \"...\"}"),
+            (KvInput::Put { .. }, KvOutput::Value(_)) => Some("a put's output is {}"),
+            _ => None,
         }
     }
+}
 
-    fn output_from_json(&self, input: &KvInput, output: &Value) -> Result<KvOutput, String> {
-        let map = as_object(output, "a kv output")?;
-        match input {
-            KvInput::Get { .. } => {
-                only_fields(map, &["value"])?;
-                Ok(KvOutput::value(required_str(map, "value").map_err(
-                    |e| format!("{e}: a get's output is {{\"value\": \"...\"}}"),
-                )?))
-            }
-            KvInput::Put { .. } => {
-                only_fields(map, &[]).map_err(|e| format!("{e}: a put's output is {{}}"))?;
-                Ok(KvOutput::Done)
-            }
-            KvInput::Append { .. } => {
-                only_fields(map, &["value"])?;
-                match map.get("value") {
-                    None => Ok(KvOutput::Done),
-                    Some(_) => Ok(KvOutput::value(required_str(map, "value")?)),
-                }
-            }
-        }
+impl From<MaybeValue<String>> for KvOutput {
+    fn from(m: MaybeValue<String>) -> Self {
+        m.value.map_or(KvOutput::Done, KvOutput::Value)
     }
+}
 
-    fn input_to_json(&self, input: &KvInput) -> Value {
-        match input {
-            KvInput::Get { key } => json!({"op": "get", "key": key}),
-            KvInput::Put { key, value } => json!({"op": "put", "key": key, "value": value}),
-            KvInput::Append { key, value } => json!({"op": "append", "key": key, "value": value}),
-        }
-    }
-
-    fn output_to_json(&self, output: &KvOutput) -> Value {
-        match output {
-            KvOutput::Value(v) => json!({ "value": v }),
-            KvOutput::Done => Value::Object(Map::new()),
+impl From<KvOutput> for MaybeValue<String> {
+    fn from(o: KvOutput) -> Self {
+        MaybeValue {
+            value: match o {
+                KvOutput::Value(v) => Some(v),
+                KvOutput::Done => None,
+            },
         }
     }
 }

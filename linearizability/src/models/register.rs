@@ -3,18 +3,20 @@
 //! JSON: input `{"op": "read"}` or `{"op": "write", "value": 5}`; output
 //! `{"value": 5}` for a read, `{}` for a write.
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::format::{JsonModel, as_object, only_fields, op_name, required_i64};
+use crate::format::{JsonModel, MaybeValue};
 use crate::model::Model;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "RegisterOp", into = "RegisterOp")]
 pub enum RegisterInput {
     Read,
     Write(i64),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "MaybeValue<i64>", into = "MaybeValue<i64>")]
 pub enum RegisterOutput {
     /// A read's value.
     Value(i64),
@@ -71,51 +73,61 @@ impl Model for RegisterModel {
 }
 
 impl JsonModel for RegisterModel {
-    fn input_from_json(&self, input: &Value) -> Result<RegisterInput, String> {
-        let map = as_object(input, "a register input")?;
-        match op_name(map, &["read", "write"])? {
-            "read" => {
-                only_fields(map, &["op"])?;
-                Ok(RegisterInput::Read)
-            }
-            _ => {
-                only_fields(map, &["op", "value"])?;
-                Ok(RegisterInput::Write(required_i64(map, "value")?))
-            }
-        }
-    }
-
-    fn output_from_json(
+    fn expected_output(
         &self,
         input: &RegisterInput,
-        output: &Value,
-    ) -> Result<RegisterOutput, String> {
-        let map = as_object(output, "a register output")?;
-        match input {
-            RegisterInput::Read => {
-                only_fields(map, &["value"])?;
-                Ok(RegisterOutput::Value(required_i64(map, "value").map_err(
-                    |e| format!("{e}: a read's output is {{\"value\": 5}}"),
-                )?))
+        output: &RegisterOutput,
+    ) -> Option<&'static str> {
+        match (input, output) {
+            (RegisterInput::Read, RegisterOutput::Done) => {
+                Some("a read's output is {\"value\": 5}")
             }
-            RegisterInput::Write(_) => {
-                only_fields(map, &[]).map_err(|e| format!("{e}: a write's output is {{}}"))?;
-                Ok(RegisterOutput::Done)
-            }
+            (RegisterInput::Write(_), RegisterOutput::Value(_)) => Some("a write's output is {}"),
+            _ => None,
         }
     }
+}
 
-    fn input_to_json(&self, input: &RegisterInput) -> Value {
-        match input {
-            RegisterInput::Read => json!({"op": "read"}),
-            RegisterInput::Write(v) => json!({"op": "write", "value": v}),
+/// The JSON form of a register input: `{"op": "read"}`, `{"op": "write",
+/// "value": 5}`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+enum RegisterOp {
+    Read,
+    Write { value: i64 },
+}
+
+impl From<RegisterOp> for RegisterInput {
+    fn from(op: RegisterOp) -> Self {
+        match op {
+            RegisterOp::Read => RegisterInput::Read,
+            RegisterOp::Write { value } => RegisterInput::Write(value),
         }
     }
+}
 
-    fn output_to_json(&self, output: &RegisterOutput) -> Value {
-        match output {
-            RegisterOutput::Value(v) => json!({ "value": v }),
-            RegisterOutput::Done => Value::Object(Map::new()),
+impl From<RegisterInput> for RegisterOp {
+    fn from(input: RegisterInput) -> Self {
+        match input {
+            RegisterInput::Read => RegisterOp::Read,
+            RegisterInput::Write(value) => RegisterOp::Write { value },
+        }
+    }
+}
+
+impl From<MaybeValue<i64>> for RegisterOutput {
+    fn from(m: MaybeValue<i64>) -> Self {
+        m.value.map_or(RegisterOutput::Done, RegisterOutput::Value)
+    }
+}
+
+impl From<RegisterOutput> for MaybeValue<i64> {
+    fn from(o: RegisterOutput) -> Self {
+        MaybeValue {
+            value: match o {
+                RegisterOutput::Value(v) => Some(v),
+                RegisterOutput::Done => None,
+            },
         }
     }
 }

@@ -38,14 +38,15 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::format::{JsonModel, as_object, only_fields, op_name, required_str, required_u64};
+use crate::format::JsonModel;
 use crate::history::Operation;
 use crate::model::{Model, Partition};
 
 /// A versioned KV operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum VersionedKvInput {
     /// Read a key's value and version.
     Get { key: String },
@@ -79,7 +80,8 @@ impl VersionedKvInput {
 }
 
 /// A versioned KV result.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "VersionedReply", into = "VersionedReply")]
 pub enum VersionedKvOutput {
     /// A get that found the key: its value and version.
     Value { value: String, version: u64 },
@@ -273,92 +275,84 @@ impl Model for VersionedKvModel {
 }
 
 impl JsonModel for VersionedKvModel {
-    fn input_from_json(&self, input: &Value) -> Result<VersionedKvInput, String> {
-        let map = as_object(input, "a versioned-kv input")?;
-        match op_name(map, &["get", "put"])? {
-            "get" => {
-                only_fields(map, &["op", "key"])?;
-                Ok(VersionedKvInput::get(required_str(map, "key")?))
-            }
-            _ => {
-                only_fields(map, &["op", "key", "value", "version"])?;
-                Ok(VersionedKvInput::put(
-                    required_str(map, "key")?,
-                    required_str(map, "value")?,
-                    required_u64(map, "version")?,
-                ))
-            }
-        }
-    }
-
-    fn output_from_json(
+    fn expected_output(
         &self,
         input: &VersionedKvInput,
-        output: &Value,
-    ) -> Result<VersionedKvOutput, String> {
-        let map = as_object(output, "a versioned-kv output")?;
-        if map.contains_key("err") {
-            only_fields(map, &["err"])?;
-            let err = required_str(map, "err")?;
-            let (allowed, parsed): (&[&str], _) = match input {
-                VersionedKvInput::Get { .. } => (&["ErrNoKey"], err),
-                VersionedKvInput::Put { .. } => {
-                    (&["OK", "ErrNoKey", "ErrVersion", "ErrMaybe"], err)
-                }
-            };
-            if !allowed.contains(&parsed) {
-                return Err(format!(
-                    "\"err\" of a {} must be one of {}, not {parsed:?}",
-                    if matches!(input, VersionedKvInput::Get { .. }) {
-                        "get"
-                    } else {
-                        "put"
-                    },
-                    allowed
-                        .iter()
-                        .map(|a| format!("\"{a}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+        output: &VersionedKvOutput,
+    ) -> Option<&'static str> {
+        use VersionedKvOutput as O;
+        match (input, output) {
+            (VersionedKvInput::Get { .. }, O::Value { .. } | O::ErrNoKey) => None,
+            (VersionedKvInput::Get { .. }, _) => Some(
+                "a get's output is {\"value\": \"v\", \"version\": 3} or {\"err\": \"ErrNoKey\"}",
+            ),
+            (VersionedKvInput::Put { .. }, O::Value { .. }) => {
+                Some("a put's output is {\"err\": \"OK\"} (or ErrNoKey, ErrVersion, ErrMaybe)")
             }
-            return Ok(match parsed {
-                "OK" => VersionedKvOutput::Done,
-                "ErrNoKey" => VersionedKvOutput::ErrNoKey,
-                "ErrVersion" => VersionedKvOutput::ErrVersion,
-                _ => VersionedKvOutput::ErrMaybe,
-            });
-        }
-        match input {
-            VersionedKvInput::Get { .. } => {
-                only_fields(map, &["value", "version"])?;
-                Ok(VersionedKvOutput::value(
-                    required_str(map, "value")?,
-                    required_u64(map, "version")?,
-                ))
-            }
-            VersionedKvInput::Put { .. } => Err(String::from(
-                "missing field \"err\": a put's output is {\"err\": \"OK\"} (or ErrNoKey, ErrVersion, ErrMaybe)",
-            )),
+            (VersionedKvInput::Put { .. }, _) => None,
         }
     }
+}
 
-    fn input_to_json(&self, input: &VersionedKvInput) -> Value {
-        match input {
-            VersionedKvInput::Get { key } => json!({"op": "get", "key": key}),
-            VersionedKvInput::Put {
-                key,
-                value,
-                version,
-            } => json!({"op": "put", "key": key, "value": value, "version": version}),
-        }
-    }
+/// The answers a versioned KV operation can carry in `"err"`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum Answer {
+    #[serde(rename = "OK")]
+    Ok,
+    ErrNoKey,
+    ErrVersion,
+    ErrMaybe,
+}
 
-    fn output_to_json(&self, output: &VersionedKvOutput) -> Value {
-        match output {
-            VersionedKvOutput::Value { value, version } => {
-                json!({"value": value, "version": version})
+/// The JSON form of an output: `{"value": "v", "version": 3}` or `{"err":
+/// E}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionedReply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    err: Option<Answer>,
+}
+
+impl TryFrom<VersionedReply> for VersionedKvOutput {
+    type Error = &'static str;
+
+    fn try_from(r: VersionedReply) -> Result<Self, Self::Error> {
+        Ok(match (r.value, r.version, r.err) {
+            (Some(value), Some(version), None) => VersionedKvOutput::Value { value, version },
+            (None, None, Some(Answer::Ok)) => VersionedKvOutput::Done,
+            (None, None, Some(Answer::ErrNoKey)) => VersionedKvOutput::ErrNoKey,
+            (None, None, Some(Answer::ErrVersion)) => VersionedKvOutput::ErrVersion,
+            (None, None, Some(Answer::ErrMaybe)) => VersionedKvOutput::ErrMaybe,
+            _ => {
+                return Err(
+                    "a versioned-kv output is {\"value\": \"v\", \"version\": 3} or {\"err\": E}",
+                );
             }
-            err => json!({"err": err.err_name().unwrap_or_default()}),
+        })
+    }
+}
+
+impl From<VersionedKvOutput> for VersionedReply {
+    fn from(o: VersionedKvOutput) -> Self {
+        let err = |e| VersionedReply {
+            value: None,
+            version: None,
+            err: Some(e),
+        };
+        match o {
+            VersionedKvOutput::Value { value, version } => VersionedReply {
+                value: Some(value),
+                version: Some(version),
+                err: None,
+            },
+            VersionedKvOutput::Done => err(Answer::Ok),
+            VersionedKvOutput::ErrNoKey => err(Answer::ErrNoKey),
+            VersionedKvOutput::ErrVersion => err(Answer::ErrVersion),
+            VersionedKvOutput::ErrMaybe => err(Answer::ErrMaybe),
         }
     }
 }
@@ -574,10 +568,14 @@ mod tests {
         let m = VersionedKvModel;
         let inputs = [I::get("k"), I::put("k", "v", 3)];
         for i in &inputs {
-            assert_eq!(&m.input_from_json(&m.input_to_json(i)).unwrap(), i);
+            let text = serde_json::to_string(i).unwrap();
+            assert_eq!(&serde_json::from_str::<I>(&text).unwrap(), i, "{text}");
         }
-        let get = &inputs[0];
-        let put = &inputs[1];
+        assert_eq!(
+            serde_json::to_string(&inputs[1]).unwrap(),
+            r#"{"op":"put","key":"k","value":"v","version":3}"#
+        );
+        let (get, put) = (&inputs[0], &inputs[1]);
         for (i, o) in [
             (get, O::value("v", 2)),
             (get, O::ErrNoKey),
@@ -586,16 +584,15 @@ mod tests {
             (put, O::ErrVersion),
             (put, O::ErrMaybe),
         ] {
-            assert_eq!(m.output_from_json(i, &m.output_to_json(&o)).unwrap(), o);
+            let text = serde_json::to_string(&o).unwrap();
+            assert_eq!(serde_json::from_str::<O>(&text).unwrap(), o, "{text}");
+            assert_eq!(m.expected_output(i, &o), None, "{text}");
         }
-        assert!(
-            m.output_from_json(get, &json!({"err": "ErrMaybe"}))
-                .is_err()
-        );
-        assert!(m.output_from_json(put, &json!({})).is_err());
-        assert!(
-            m.input_from_json(&json!({"op": "put", "key": "k", "value": "v"}))
-                .is_err()
-        );
+        assert_eq!(serde_json::to_string(&O::Done).unwrap(), r#"{"err":"OK"}"#);
+        assert!(m.expected_output(get, &O::ErrMaybe).is_some());
+        assert!(m.expected_output(put, &O::value("v", 1)).is_some());
+        assert!(serde_json::from_str::<O>("{}").is_err());
+        assert!(serde_json::from_str::<O>(r#"{"err":"ErrSomething"}"#).is_err());
+        assert!(serde_json::from_str::<I>(r#"{"op":"put","key":"k","value":"v"}"#).is_err());
     }
 }

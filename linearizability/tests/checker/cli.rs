@@ -151,7 +151,7 @@ fn bad_input_exits_3_naming_the_line() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("bad.jsonl: line 5: missing field \"return\""),
+        stderr.contains("bad.jsonl: line 5: missing field `return`"),
         "{stderr}"
     );
 

@@ -88,11 +88,11 @@ fn bad_lines_are_named_with_the_reason() {
         (r#"[1, 2]"#, "line 3: an operation must be a JSON object"),
         (
             r#"{"client": 0, "call": 1, "input": {"op": "read"}, "output": null}"#,
-            r#"line 3: missing field "return""#,
+            "line 3: missing field `return`",
         ),
         (
             r#"{"client": -1, "call": 1, "return": 2, "input": {"op": "read"}, "output": null}"#,
-            r#""client" must be a non-negative integer"#,
+            "invalid value: integer `-1`, expected u64",
         ),
         (
             r#"{"client": 0, "call": 5, "return": 2, "input": {"op": "read"}, "output": null}"#,
@@ -104,19 +104,19 @@ fn bad_lines_are_named_with_the_reason() {
         ),
         (
             r#"{"client": 0, "call": 1, "return": 2, "input": {"op": "rread"}, "output": null}"#,
-            r#"line 3: input: unknown op "rread""#,
+            "line 3: unknown variant `rread`, expected `read` or `write`",
         ),
         (
             r#"{"client": 0, "call": 1, "return": 2, "input": {"op": "read"}, "output": {}}"#,
-            r#"line 3: output: missing field "value""#,
+            r#"line 3: output {} does not fit its input: a read's output is {"value": 5}"#,
         ),
         (
             r#"{"client": 0, "call": 1, "return": 2, "input": {"op": "write", "value": 1}, "output": {"value": 1}}"#,
-            r#"unexpected field "value": a write's output is {}"#,
+            r#"output {"value":1} does not fit its input: a write's output is {}"#,
         ),
         (
             r#"{"client": 0, "call": 1, "retrun": 2, "input": {"op": "read"}, "output": null}"#,
-            r#"unknown field "retrun""#,
+            "unknown field `retrun`, expected one of `client`, `call`, `return`, `input`, `output`",
         ),
     ];
     for (line, expected) in cases {
@@ -132,5 +132,12 @@ fn bad_lines_are_named_with_the_reason() {
         error_of(&KvModel, get_without_value).contains(r#"a get's output is {"value": "..."}"#)
     );
     let cas_bad = r#"{"client": 0, "call": 1, "return": 2, "input": {"op": "cas", "from": 1, "to": 2}, "output": {"ok": 1}}"#;
-    assert!(error_of(&CasRegisterModel, cas_bad).contains(r#""ok" must be true or false"#));
+    let err = error_of(&CasRegisterModel, cas_bad);
+    assert!(
+        err.contains("invalid type: integer `1`, expected a boolean"),
+        "{err}"
+    );
+    let cas_both = r#"{"client": 0, "call": 1, "return": 2, "input": {"op": "read"}, "output": {"value": 1, "ok": true}}"#;
+    let err = error_of(&CasRegisterModel, cas_both);
+    assert!(err.contains(r#"has "value" or "ok", not both"#), "{err}");
 }
