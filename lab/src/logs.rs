@@ -102,7 +102,8 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
     let topic = e.kind.name().to_string();
     let text = match &e.kind {
         Kind::NodeCreated { name } => return (topic, name.to_string(), Some(name.to_string())),
-        Kind::Lab { topic, message } => return (topic.to_string(), message.clone(), None),
+        Kind::Lab { topic, fields } => return (topic.to_string(), fields.to_string(), None),
+        Kind::State { fields } => fields.to_string(),
         Kind::Crash | Kind::Restart => String::new(),
         Kind::Send {
             rpc,

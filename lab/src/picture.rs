@@ -215,8 +215,8 @@ fn render(
         .filter_map(|e| match &e.kind {
             // Drawn on the time axis instead.
             Kind::Lab { topic, .. } if &**topic == "scenario" => None,
-            Kind::Lab { topic, message } => {
-                Some((e.node.0, e.time, topic.to_string(), message.clone()))
+            Kind::Lab { topic, fields } => {
+                Some((e.node.0, e.time, topic.to_string(), fields.to_string()))
             }
             Kind::Hold { rpc, leg, hold } => Some((
                 e.node.0,
@@ -486,8 +486,8 @@ fn network_state(
             }
             Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
             // A scenario's steps (`lab scenario`) on the time axis.
-            Kind::Lab { topic, message } if &**topic == "scenario" => {
-                global.push((e.time, "step", message.clone()));
+            Kind::Lab { topic, fields } if &**topic == "scenario" => {
+                global.push((e.time, "step", fields.to_string()));
             }
             _ => {}
         }
@@ -561,7 +561,7 @@ mod tests {
             ev(
                 95,
                 1,
-                r#""kind":"lab","topic":"leader","message":"term 2 <b>""#,
+                r#""kind":"lab","topic":"leader","fields":{"text":"term 2 <b>"}"#,
             ),
         ]
     }

@@ -473,7 +473,7 @@ impl Builder {
 ///   seed:         3
 ///   virtual time: 1.500000s
 ///   node:         n1 (raft-0)
-///   reproduce:    LAB_SEED=3 LAB_TRACE_VERSION=2 cargo test -p raft --release -- x_3a --exact
+///   reproduce:    LAB_SEED=3 LAB_TRACE_VERSION=3 cargo test -p raft --release -- x_3a --exact
 /// ```
 ///
 /// The headline may span lines (the nondeterminism report does); the
@@ -737,7 +737,7 @@ mod tests {
         let message = refused.downcast_ref::<String>().unwrap();
         assert!(
             message.starts_with(
-                "labrpc: LAB_TRACE_VERSION=1, but this build is trace version 2: seed 7 runs \
+                "labrpc: LAB_TRACE_VERSION=1, but this build is trace version 3: seed 7 runs \
                  differently here"
             ),
             "{message}"
@@ -749,11 +749,11 @@ mod tests {
     fn the_reproduce_command_names_the_trace_version() {
         assert_eq!(
             reproduce_command_for(7, "raft", " --release", Some("backup_3b")),
-            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p raft --release -- backup_3b --exact"
+            "LAB_SEED=7 LAB_TRACE_VERSION=3 cargo test -p raft --release -- backup_3b --exact"
         );
         assert_eq!(
             reproduce_command_for(7, "kvsrv", "", None),
-            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p kvsrv"
+            "LAB_SEED=7 LAB_TRACE_VERSION=3 cargo test -p kvsrv"
         );
     }
 
