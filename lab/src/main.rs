@@ -30,6 +30,7 @@ mod grade;
 mod handout;
 mod logs;
 mod outcome;
+mod page;
 mod picture;
 mod replay;
 mod report;

@@ -297,6 +297,8 @@ impl Builder {
         };
         crate::logging::init();
         let sim = Sim::new(seed, limits, record);
+        let payloads = self.trace_path.is_some() || self.record_trace;
+        sim.trace.borrow_mut().keep_payloads(payloads);
         sim.watch.configure(
             self.stall_limit,
             format!("seed {seed}; reproduce: {}", self.reproduce(seed)),

@@ -368,6 +368,40 @@ impl fmt::Display for Fields {
     }
 }
 
+/// A message's content as JSON, kept only when a trace is written
+/// (`LAB_TRACE`): it is not part of the trace hash (it hashes as nothing),
+/// so recording it never changes a run's hash. Values longer than
+/// [`PAYLOAD_MAX`] characters are kept as a cut string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(pub Option<serde_json::Value>);
+
+/// The longest payload kept whole, in characters of JSON.
+pub const PAYLOAD_MAX: usize = 600;
+
+impl Payload {
+    /// Whether there is none.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// `value` as JSON, cut to [`PAYLOAD_MAX`] characters.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Payload {
+        let Ok(json) = serde_json::to_value(value) else {
+            return Payload(None);
+        };
+        let text = json.to_string();
+        Payload(Some(match text.char_indices().nth(PAYLOAD_MAX) {
+            Some((at, _)) => serde_json::Value::String(format!("{}…", &text[..at])),
+            None => json,
+        }))
+    }
+}
+
+impl Hash for Payload {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
 /// What happened.
 ///
 /// Hashed with the derived `Hash` (the trace hash): a field's type may
@@ -402,6 +436,10 @@ pub enum EventKind {
         /// Encoded request size.
         #[serde(default)]
         bytes: usize,
+        /// The arguments, as JSON (only in a trace written with
+        /// `LAB_TRACE`; not part of the trace hash).
+        #[serde(default, skip_serializing_if = "Payload::is_none")]
+        args: Payload,
     },
     /// A request reached its server and its handler started (on the
     /// server's node).
@@ -423,6 +461,9 @@ pub enum EventKind {
         /// Encoded reply size (0 for an error reply).
         #[serde(default)]
         bytes: usize,
+        /// The decoded reply, as JSON (as `args` of `send`).
+        #[serde(default, skip_serializing_if = "Payload::is_none")]
+        reply: Payload,
     },
     /// A request or reply was lost.
     Drop {
@@ -591,6 +632,10 @@ pub(crate) struct Trace {
     events: Option<Vec<Event>>,
     /// Per node, the last value [`observe`] saw of each field.
     observed: BTreeMap<NodeId, Fields>,
+    /// Keep messages' content ([`Payload`]).
+    payloads: bool,
+    /// The arguments of the `send` event about to be recorded.
+    pending_args: Payload,
 }
 
 impl Trace {
@@ -600,6 +645,39 @@ impl Trace {
             count: 0,
             events: record.then(Vec::new),
             observed: BTreeMap::new(),
+            payloads: false,
+            pending_args: Payload::default(),
+        }
+    }
+
+    /// Keeps messages' content from now on (only when events are kept).
+    pub fn keep_payloads(&mut self, on: bool) {
+        self.payloads = on && self.events.is_some();
+    }
+
+    /// Whether messages' content is kept.
+    pub fn payloads(&self) -> bool {
+        self.payloads
+    }
+
+    /// `args` go into the next `send` event.
+    pub fn stash_args(&mut self, args: Payload) {
+        self.pending_args = args;
+    }
+
+    /// Puts `reply` into the latest `reply` event of `rpc` (recorded just
+    /// before the reply is decoded).
+    pub fn attach_reply(&mut self, rpc_id: u64, payload: Payload) {
+        let Some(events) = &mut self.events else {
+            return;
+        };
+        for e in events.iter_mut().rev().take(8) {
+            if let EventKind::Reply { rpc, reply, .. } = &mut e.kind
+                && *rpc == rpc_id
+            {
+                *reply = payload;
+                return;
+            }
         }
     }
 
@@ -635,6 +713,10 @@ impl Trace {
             self.observed.remove(&node);
         }
         if let Some(events) = &mut self.events {
+            let mut kind = kind;
+            if let EventKind::Send { args, .. } = &mut kind {
+                *args = std::mem::take(&mut self.pending_args);
+            }
             events.push(Event {
                 seq,
                 time,
@@ -886,6 +968,7 @@ mod tests {
                 to: Some(n2),
                 method: "Raft.request_vote".into(),
                 bytes: 9,
+                args: Payload::of(&[1, 2]),
             },
             EventKind::Send {
                 rpc: 2,
@@ -894,6 +977,7 @@ mod tests {
                 to: None,
                 method: "Raft.append_entries".into(),
                 bytes: 0,
+                args: Payload::default(),
             },
             EventKind::Deliver {
                 rpc: 1,
@@ -904,6 +988,7 @@ mod tests {
                 rpc: 1,
                 from: n2,
                 bytes: 4,
+                reply: Payload::default(),
             },
             EventKind::Hold {
                 rpc: 3,
@@ -1014,7 +1099,8 @@ mod tests {
                 server: "".into(),
                 to: None,
                 method: "m".into(),
-                bytes: 0
+                bytes: 0,
+                args: Payload::default(),
             }
         );
         assert!(parse_line("   1.0s n1 x INFO a: b").is_none());
