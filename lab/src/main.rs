@@ -5,6 +5,7 @@
 //! lab replay LAB TEST --seed S [--trace F] [--html F]         one run again: logs, trace, picture
 //! lab picture TRACE [--html F]                                 the picture of a trace file
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
+//! lab diff A.jsonl B.jsonl                                     where two traces of a seed part
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
@@ -25,6 +26,7 @@
 //! Exit codes: 0 all passed, 1 a run failed, 2 the tool could not do its
 //! job (bad arguments, unknown lab or test, build failure, bad file).
 
+mod diff;
 mod error;
 mod grade;
 mod handout;
@@ -71,6 +73,10 @@ enum Command {
     /// Print a trace (JSON lines) or a captured log as one column per node,
     /// coloured by topic.
     Logs(logs::LogsArgs),
+    /// Compare two traces of one seed: print the first event where they
+    /// differ, with the events before it and its node. Exits 1 if they
+    /// differ.
+    Diff(diff::DiffArgs),
     /// List the labs of the workspace and, with names, their tests.
     List(ListArgs),
     /// Write the student's workspace: every solution block replaced by its
@@ -121,6 +127,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay::replay(a),
         Command::Picture(a) => picture::picture_command(a),
         Command::Logs(a) => logs::logs(a),
+        Command::Diff(a) => diff::diff(a),
         Command::List(a) => list(a),
         Command::Handout(a) => handout::handout(a),
         Command::Scenario(a) => scenario::scenario(a),

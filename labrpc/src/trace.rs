@@ -968,7 +968,7 @@ mod tests {
                 to: Some(n2),
                 method: "Raft.request_vote".into(),
                 bytes: 9,
-                args: Payload::of(&[1, 2]),
+                args: Payload::default(),
             },
             EventKind::Send {
                 rpc: 2,
@@ -977,7 +977,7 @@ mod tests {
                 to: None,
                 method: "Raft.append_entries".into(),
                 bytes: 0,
-                args: Payload::default(),
+                args: Payload::of(&[1, 2]),
             },
             EventKind::Deliver {
                 rpc: 1,

@@ -275,21 +275,16 @@ impl Config {
     }
 
     /// Records in the trace what each running server's Raft says of
-    /// itself (`state()`) and its persisted state's size, for the page of
-    /// a failing run (`lab replay --html`); only changes are recorded.
+    /// itself (`state()`), for the page of a failing run (`lab replay
+    /// --html`); only changes are recorded.
     pub fn observe_servers(&self) {
         let servers = self.servers.borrow();
         for (i, s) in servers.iter().enumerate() {
             let Some(s) = s else { continue };
             let (term, leader) = node::enter(self.nodes[i], || s.raft().state());
-            let bytes = self.raft_state_size(i);
             labrpc::trace::observe(
                 self.nodes[i],
-                [
-                    ("term", term.into()),
-                    ("leader", leader.into()),
-                    ("raft_bytes", bytes.into()),
-                ],
+                [("term", term.into()), ("leader", leader.into())],
             );
         }
     }
