@@ -1,36 +1,39 @@
-//! The picture: a space-time (Lamport) diagram of one run, as one
-//! self-contained HTML file.
+//! The page of a run: one self-contained HTML file that explains it, on
+//! one time axis (what `lab replay --html`, `lab picture` and `lab scenario
+//! --html` write; `LAB_HTML=DIR` makes a failing test write it).
 //!
 //! Guarantees:
-//! - **Self-contained and deterministic**: one HTML file with inline SVG
-//!   drawing code and the data inline; no network, no external file. The
-//!   same trace gives the same bytes.
-//! - **What is drawn**: one lane per node (named from `node_created`, the
-//!   tester is `n0`), time left to right. A request is an arrow from its
-//!   `send` (client lane) to its `deliver` (server lane); a reply is an
-//!   arrow from the delivery back to the client's `reply`. The trace does
-//!   not record when a handler returned, so a reply arrow starts where the
-//!   request arrived. A lost message is a red dashed arrow ending in an X
-//!   half-way, at the virtual time its loss was recorded (hover for the
-//!   reason). Crash..restart intervals are hatched grey; partitions tint
-//!   each lane with its group's colour until the next partition or heal;
-//!   links cut (`link` events) hatch the lane orange, darker the more of
-//!   the other nodes it is cut off from. Lab events
-//!   (`trace::event(topic, ..)`: leader elected, term, commit, snapshot,
-//!   ...) are diamonds coloured by topic, and so are held and released
-//!   messages (topics `held`, `released`, on the sender's lane) and
-//!   duplicated requests (topic `duplicate`); network settings (holds and
-//!   duplication included), partitions and
-//!   heals are marked on the time axis. A failure (from the run's output)
-//!   is a red line and X.
-//! - **Zoom**: drag across the diagram to zoom to that window, mouse wheel
-//!   to zoom around the pointer, buttons to zoom out, pan and reset, and a
-//!   from/to form (virtual seconds).
+//! - **Self-contained and deterministic**: one HTML file with inline
+//!   drawing code (a canvas) and the data inline as JSON; no network, no
+//!   external file. The same trace and output give the same bytes.
+//! - **The space-time diagram**: one lane per node (named from
+//!   `node_created`, the tester is `n0`), time left to right. A request is
+//!   an arrow from its `send` to its `deliver`, a reply from the delivery
+//!   back to the client's `reply` (the trace does not record when a handler
+//!   returned). A lost message is a red dashed arrow ending in an X at the
+//!   time its loss was recorded. Crash..restart intervals are hatched
+//!   grey; partitions tint each lane with its group's colour; links cut
+//!   (`link` events) hatch the lane orange. Lab events are diamonds
+//!   coloured by topic, and so are held, released and duplicated messages;
+//!   network settings, partitions, heals and a scenario's steps are marked
+//!   on the time axis; the failure is a red line and X with its message and
+//!   reproduce command in the header.
+//! - **Beside it, on the same axis** ([`crate::page`]): a state strip per
+//!   node (the harness's `state` observations: term, leadership, applied
+//!   index, snapshot), the KV history's operations as bars (the checker's
+//!   violating ones red), and the log in columns per node (log lines of
+//!   the run's output, lab events, faults), filtered by node, topic, level
+//!   and text. A click puts the cursor (the log scrolls to it, each node's
+//!   state at that instant is listed); a click on a log row moves the
+//!   cursor there; a click on a message shows its method, ends, times,
+//!   fate, arguments and reply.
+//! - **Zoom**: drag across the diagram, the mouse wheel, buttons, a
+//!   from/to form; a link may carry `#from=S&to=S`, `#cursor=S`, `#rpc=N`.
 //! - **The cap**: at most [`DEFAULT_MAX_EVENTS`] trace events are drawn
 //!   (`--max-events` changes it). When the trace (or the `--from`/`--to`
-//!   window) has more, the first ones are drawn and a visible note at the
-//!   top says how many were left out and from which virtual time; network
-//!   state (crashes, partitions) is still computed from the whole trace.
+//!   window) has more, the first ones are drawn and a visible note says
+//!   how many were left out and from which virtual time; network state
+//!   (crashes, partitions) is still computed from the whole trace.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
