@@ -209,3 +209,55 @@ pub fn trace_violation(result: &CheckResult) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labrpc::trace::EventKind;
+
+    /// A stale read: client 2 reads "" after client 1's put of "1" to the
+    /// same key returned. The trace names both operations and the read as
+    /// the one no linearization can place.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    fn a_violation_is_recorded_in_the_trace_with_its_operations() {
+        let report = labrpc::Builder::new()
+            .seed(1)
+            .record_trace(true)
+            .run(|| async {
+                let h = KvHistory::new();
+                let put = h.call(1, KvInput::put("x", "1"));
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                h.finish(put, KvOutput::Done);
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                let get = h.call(2, KvInput::get("x"));
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                h.finish(get, KvOutput::value(""));
+                let history = h.recorder.history();
+                trace_violation(&check_with(&KvModel, &history, &check_options()));
+            });
+        let labs: Vec<(String, String)> = report
+            .trace
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Lab { topic, fields } => Some((topic.to_string(), fields.to_string())),
+                _ => None,
+            })
+            .collect();
+        let topics: Vec<&str> = labs.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            topics,
+            [
+                "kv_call",
+                "kv_return",
+                "kv_call",
+                "kv_return",
+                "kv_violation"
+            ]
+        );
+        let violation = &labs[4].1;
+        assert!(violation.contains("ops=1 partition=0 1"), "{violation}");
+        assert!(labs[0].1.contains("op=0"), "{}", labs[0].1);
+    }
+}
