@@ -102,7 +102,8 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
     let topic = e.kind.name().to_string();
     let text = match &e.kind {
         Kind::NodeCreated { name } => return (topic, name.to_string(), Some(name.to_string())),
-        Kind::Lab { topic, message } => return (topic.to_string(), message.clone(), None),
+        Kind::Lab { topic, fields } => return (topic.to_string(), fields.to_string(), None),
+        Kind::State { fields } => fields.to_string(),
         Kind::Crash | Kind::Restart => String::new(),
         Kind::Send {
             rpc,
@@ -116,7 +117,9 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
             format!("→{to} {method} #{rpc} ({bytes} B)")
         }
         Kind::Deliver { rpc, from, method } => format!("←{from} {method} #{rpc}"),
-        Kind::Reply { rpc, from, bytes } => format!("reply #{rpc} from {from} ({bytes} B)"),
+        Kind::Reply {
+            rpc, from, bytes, ..
+        } => format!("reply #{rpc} from {from} ({bytes} B)"),
         Kind::Drop { rpc, leg, reason } => format!("✗ #{rpc} {leg}: {reason}"),
         Kind::Hold { rpc, leg, hold } => format!("⏸ #{rpc} {leg} held (hold #{hold})"),
         Kind::Release { rpc, leg, hold } => format!("▶ #{rpc} {leg} released (hold #{hold})"),
@@ -144,6 +147,11 @@ fn describe(e: &Event) -> (String, String, Option<String>) {
         Kind::Unknown => "(an event kind this lab version does not know)".into(),
     };
     (topic, text, None)
+}
+
+/// A trace event as the text `lab logs` prints for it.
+pub fn describe_text(e: &Event) -> String {
+    describe(e).1
 }
 
 fn parse(line: &str) -> Entry {

@@ -6,6 +6,7 @@
 //! lab replay LAB TEST --seed S [--trace F] [--html F]         one run again: logs, trace, picture
 //! lab picture TRACE [--html F]                                 the picture of a trace file
 //! lab logs FILE [--topics a,b] [--exclude c]                   a trace or log, one column per node
+//! lab diff A.jsonl B.jsonl                                     where two traces of a seed part
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! lab autograde SUBMISSION --lab LAB [--seeds N]             a student's files in the course's graders
@@ -28,12 +29,14 @@
 //! job (bad arguments, unknown lab or test, build failure, bad file).
 
 mod autograde;
+mod diff;
 mod error;
 mod grade;
 mod handout;
 mod logs;
 mod merge;
 mod outcome;
+mod page;
 mod picture;
 mod replay;
 mod report;
@@ -74,6 +77,10 @@ enum Command {
     /// Print a trace (JSON lines) or a captured log as one column per node,
     /// coloured by topic.
     Logs(logs::LogsArgs),
+    /// Compare two traces of one seed: print the first event where they
+    /// differ, with the events before it and its node. Exits 1 if they
+    /// differ.
+    Diff(diff::DiffArgs),
     /// List the labs of the workspace and, with names, their tests.
     List(ListArgs),
     /// Write the student's workspace: every solution block replaced by its
@@ -130,6 +137,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay::replay(a),
         Command::Picture(a) => picture::picture_command(a),
         Command::Logs(a) => logs::logs(a),
+        Command::Diff(a) => diff::diff(a),
         Command::List(a) => list(a),
         Command::Handout(a) => handout::handout(a),
         Command::Scenario(a) => scenario::scenario(a),

@@ -134,6 +134,12 @@ pub fn parse_all_stats(output: &str) -> Vec<Stats> {
     Stats::find_all(output)
 }
 
+/// The failure a labrpc failure message (e.g. a trace's `failure` event)
+/// describes.
+pub fn failure_in(message: &str) -> Failure {
+    parse_failure(message)
+}
+
 fn parse_failure(output: &str) -> Failure {
     let lines: Vec<&str> = output.lines().collect();
     if let Some(m) = FailureMessage::find(output) {

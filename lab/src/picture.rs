@@ -1,36 +1,39 @@
-//! The picture: a space-time (Lamport) diagram of one run, as one
-//! self-contained HTML file.
+//! The page of a run: one self-contained HTML file that explains it, on
+//! one time axis (what `lab replay --html`, `lab picture` and `lab scenario
+//! --html` write; `LAB_HTML=DIR` makes a failing test write it).
 //!
 //! Guarantees:
-//! - **Self-contained and deterministic**: one HTML file with inline SVG
-//!   drawing code and the data inline; no network, no external file. The
-//!   same trace gives the same bytes.
-//! - **What is drawn**: one lane per node (named from `node_created`, the
-//!   tester is `n0`), time left to right. A request is an arrow from its
-//!   `send` (client lane) to its `deliver` (server lane); a reply is an
-//!   arrow from the delivery back to the client's `reply`. The trace does
-//!   not record when a handler returned, so a reply arrow starts where the
-//!   request arrived. A lost message is a red dashed arrow ending in an X
-//!   half-way, at the virtual time its loss was recorded (hover for the
-//!   reason). Crash..restart intervals are hatched grey; partitions tint
-//!   each lane with its group's colour until the next partition or heal;
-//!   links cut (`link` events) hatch the lane orange, darker the more of
-//!   the other nodes it is cut off from. Lab events
-//!   (`trace::event(topic, ..)`: leader elected, term, commit, snapshot,
-//!   ...) are diamonds coloured by topic, and so are held and released
-//!   messages (topics `held`, `released`, on the sender's lane) and
-//!   duplicated requests (topic `duplicate`); network settings (holds and
-//!   duplication included), partitions and
-//!   heals are marked on the time axis. A failure (from the run's output)
-//!   is a red line and X.
-//! - **Zoom**: drag across the diagram to zoom to that window, mouse wheel
-//!   to zoom around the pointer, buttons to zoom out, pan and reset, and a
-//!   from/to form (virtual seconds).
+//! - **Self-contained and deterministic**: one HTML file with inline
+//!   drawing code (a canvas) and the data inline as JSON; no network, no
+//!   external file. The same trace and output give the same bytes.
+//! - **The space-time diagram**: one lane per node (named from
+//!   `node_created`, the tester is `n0`), time left to right. A request is
+//!   an arrow from its `send` to its `deliver`, a reply from the delivery
+//!   back to the client's `reply` (the trace does not record when a handler
+//!   returned). A lost message is a red dashed arrow ending in an X at the
+//!   time its loss was recorded. Crash..restart intervals are hatched
+//!   grey; partitions tint each lane with its group's colour; links cut
+//!   (`link` events) hatch the lane orange. Lab events are diamonds
+//!   coloured by topic, and so are held, released and duplicated messages;
+//!   network settings, partitions, heals and a scenario's steps are marked
+//!   on the time axis; the failure is a red line and X with its message and
+//!   reproduce command in the header.
+//! - **Beside it, on the same axis** ([`crate::page`]): a state strip per
+//!   node (the harness's `state` observations: term, leadership, applied
+//!   index, snapshot), the KV history's operations as bars (the checker's
+//!   violating ones red), and the log in columns per node (log lines of
+//!   the run's output, lab events, faults), filtered by node, topic, level
+//!   and text. A click puts the cursor (the log scrolls to it, each node's
+//!   state at that instant is listed); a click on a log row moves the
+//!   cursor there; a click on a message shows its method, ends, times,
+//!   fate, arguments and reply.
+//! - **Zoom**: drag across the diagram, the mouse wheel, buttons, a
+//!   from/to form; a link may carry `#from=S&to=S`, `#cursor=S`, `#rpc=N`.
 //! - **The cap**: at most [`DEFAULT_MAX_EVENTS`] trace events are drawn
 //!   (`--max-events` changes it). When the trace (or the `--from`/`--to`
-//!   window) has more, the first ones are drawn and a visible note at the
-//!   top says how many were left out and from which virtual time; network
-//!   state (crashes, partitions) is still computed from the whole trace.
+//!   window) has more, the first ones are drawn and a visible note says
+//!   how many were left out and from which virtual time; network state
+//!   (crashes, partitions) is still computed from the whole trace.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,8 +45,9 @@ use crate::error::{Result, io};
 use crate::outcome::Failure;
 use crate::trace::{self, Event, Kind, Leg, fmt_time};
 
-/// The default cap on drawn trace events.
-pub const DEFAULT_MAX_EVENTS: usize = 20_000;
+/// The default cap on drawn trace events: the largest grader runs (about
+/// 40,000 events) are drawn whole.
+pub const DEFAULT_MAX_EVENTS: usize = 100_000;
 
 const TEMPLATE: &str = include_str!("picture.html");
 
@@ -84,9 +88,18 @@ pub fn picture_command(args: PictureArgs) -> Result<u8> {
         .trace
         .file_name()
         .map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
-    let summary = write(&out, &title, &events, &args.window, None)?;
+    let summary = write(&out, &title, &events, &args.window, &Run::default())?;
     crate::say!("picture: {} ({summary})", out.display());
     Ok(crate::error::EXIT_OK)
+}
+
+/// What the tool knows of the run beside its trace.
+#[derive(Default)]
+pub struct Run<'a> {
+    /// How it failed (else the trace's `failure` event says, if any).
+    pub failure: Option<&'a Failure>,
+    /// Everything it printed: its log lines go into the page.
+    pub output: &'a str,
 }
 
 /// Draws `events` to `out`; returns a one-line summary of what was drawn.
@@ -95,9 +108,9 @@ pub fn write(
     title: &str,
     events: &[Event],
     window: &Window,
-    failure: Option<&Failure>,
+    run: &Run<'_>,
 ) -> Result<String> {
-    let (html, summary) = render(title, events, window, failure)?;
+    let (html, summary) = render(title, events, window, run)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     }
@@ -127,8 +140,11 @@ struct Data {
     marks: Vec<(u32, u64, String, String)>,
     /// `[t, kind, text]`: partitions, heals, network settings.
     global: Vec<(u64, &'static str, String)>,
-    /// `[t, node (-1: unknown), message]`.
-    failure: Option<(u64, i64, String)>,
+    /// `[t, node (-1: unknown), message, reproduce command]`.
+    failure: Option<(u64, i64, String, String)>,
+    /// States, logs, KV history, message content.
+    #[serde(flatten)]
+    extras: crate::page::Extras,
     /// Set when events were left out.
     note: Option<String>,
     drawn: usize,
@@ -149,7 +165,7 @@ fn render(
     title: &str,
     events: &[Event],
     window: &Window,
-    failure: Option<&Failure>,
+    run: &Run<'_>,
 ) -> Result<(String, String)> {
     let end = events.iter().map(|e| e.time).max().unwrap_or(0);
     let from = window.from.map(secs_to_nanos).transpose()?.unwrap_or(0);
@@ -215,8 +231,10 @@ fn render(
         .filter_map(|e| match &e.kind {
             // Drawn on the time axis instead.
             Kind::Lab { topic, .. } if &**topic == "scenario" => None,
-            Kind::Lab { topic, message } => {
-                Some((e.node.0, e.time, topic.to_string(), message.clone()))
+            // Drawn as the KV history's bars.
+            Kind::Lab { topic, .. } if topic.starts_with("kv_") => None,
+            Kind::Lab { topic, fields } => {
+                Some((e.node.0, e.time, topic.to_string(), fields.to_string()))
             }
             Kind::Hold { rpc, leg, hold } => Some((
                 e.node.0,
@@ -253,17 +271,7 @@ fn render(
             _ => None,
         })
         .collect();
-    let failure = failure.and_then(|f| {
-        let t = secs_to_nanos(f.virtual_s?).ok()?;
-        let node = f
-            .node
-            .as_deref()
-            .and_then(|n| n.strip_prefix('n'))
-            .and_then(|n| n.split_whitespace().next())
-            .and_then(|n| n.parse::<i64>().ok())
-            .unwrap_or(-1);
-        Some((t, node, f.message.clone()))
-    });
+    let failure = failure_of(run.failure, events);
     let summary = format!(
         "{} lanes, {} messages, {} of {} events drawn{}",
         lanes.len(),
@@ -286,6 +294,7 @@ fn render(
         note,
         drawn: drawn.len(),
         total: events.len(),
+        extras: crate::page::extras(drawn, run.output, (t0, t1)),
     };
     // '<' only occurs inside JSON strings, where \u003c means the same:
     // the data can never close the <script> element.
@@ -296,6 +305,36 @@ fn render(
         .replace("__TITLE__", &html_escape(title))
         .replace("/*__DATA__*/null", &json);
     Ok((html, summary))
+}
+
+/// The failure to pin on the axis: the run's, else the trace's `failure`
+/// event (its message names node, time and the reproduce command).
+fn failure_of(failure: Option<&Failure>, events: &[Event]) -> Option<(u64, i64, String, String)> {
+    // The trace's message is whole (the output's headline is one line).
+    let traced = events.iter().rev().find_map(|e| match &e.kind {
+        Kind::Failure { message } => Some(message),
+        _ => None,
+    });
+    let from_trace;
+    let f = match (failure, traced) {
+        (Some(f), _) => f,
+        (None, Some(message)) => {
+            from_trace = crate::outcome::failure_in(message);
+            &from_trace
+        }
+        (None, None) => return None,
+    };
+    let t = secs_to_nanos(f.virtual_s?).ok()?;
+    let node = f
+        .node
+        .as_deref()
+        .and_then(|n| n.strip_prefix('n'))
+        .and_then(|n| n.split_whitespace().next())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(-1);
+    let reproduce = f.reproduce.clone().unwrap_or_default();
+    let message = traced.map_or_else(|| f.message.clone(), Clone::clone);
+    Some((t, node, message, reproduce))
 }
 
 fn html_escape(s: &str) -> String {
@@ -486,8 +525,8 @@ fn network_state(
             }
             Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
             // A scenario's steps (`lab scenario`) on the time axis.
-            Kind::Lab { topic, message } if &**topic == "scenario" => {
-                global.push((e.time, "step", message.clone()));
+            Kind::Lab { topic, fields } if &**topic == "scenario" => {
+                global.push((e.time, "step", fields.to_string()));
             }
             _ => {}
         }
@@ -561,7 +600,7 @@ mod tests {
             ev(
                 95,
                 1,
-                r#""kind":"lab","topic":"leader","message":"term 2 <b>""#,
+                r#""kind":"lab","topic":"leader","fields":{"text":"term 2 <b>"}"#,
             ),
         ]
     }
@@ -589,11 +628,11 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained_deterministic_and_escaped() {
-        let (a, summary) = render("t<1>", &sample(), &all(), None).unwrap();
-        let (b, _) = render("t<1>", &sample(), &all(), None).unwrap();
+        let (a, summary) = render("t<1>", &sample(), &all(), &Run::default()).unwrap();
+        let (b, _) = render("t<1>", &sample(), &all(), &Run::default()).unwrap();
         assert_eq!(a, b);
         assert!(summary.contains("2 messages"), "{summary}");
-        assert!(!a.contains("<b>") && !a.contains("t<1>"));
+        assert!(!a.contains("term 2 <b>") && !a.contains("t<1>"));
         assert!(!a.contains("http://") && !a.contains("https://") && !a.contains("src="));
     }
 
@@ -606,9 +645,18 @@ mod tests {
             node: Some("n2 (b)".into()),
             reproduce: None,
         };
-        let (html, _) = render("t", &sample(), &all(), Some(&f)).unwrap();
+        let (html, _) = render(
+            "t",
+            &sample(),
+            &all(),
+            &Run {
+                failure: Some(&f),
+                output: "",
+            },
+        )
+        .unwrap();
         assert!(
-            html.contains("\"failure\":[90,2,\"labrpc: boom\"]"),
+            html.contains("\"failure\":[90,2,\"labrpc: boom\",\"\"]"),
             "{html}"
         );
     }
@@ -619,7 +667,7 @@ mod tests {
             max_events: 5,
             ..all()
         };
-        let (html, summary) = render("t", &sample(), &w, None).unwrap();
+        let (html, summary) = render("t", &sample(), &w, &Run::default()).unwrap();
         assert!(summary.ends_with(", cut"));
         assert!(html.contains("Cut: only the first 5 of 12 events"));
     }

@@ -154,10 +154,13 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
             &title,
             &events,
             &args.window,
-            outcome.failure.as_ref(),
+            &picture::Run {
+                failure: outcome.failure.as_ref(),
+                output: &result.output,
+            },
         )?;
         crate::say!(
-            "picture:   {} ({summary})",
+            "page:      {} ({summary})",
             short_path(&html_path).display()
         );
     } else if outcome.passed() {

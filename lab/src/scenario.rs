@@ -126,7 +126,7 @@ pub fn scenario(args: ScenarioArgs) -> Result<u8> {
             to: None,
             max_events: picture::DEFAULT_MAX_EVENTS,
         };
-        let summary = picture::write(html, &title, &events, &window, None)?;
+        let summary = picture::write(html, &title, &events, &window, &picture::Run::default())?;
         crate::say!("picture: {} ({summary})", html.display());
         if args.trace.is_none() {
             let _ = std::fs::remove_file(trace);

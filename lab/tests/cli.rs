@@ -277,7 +277,7 @@ fn a_failing_seed_is_reported_kept_and_reproduced() {
         assert_eq!(
             f["reproduce"],
             format!(
-                "LAB_SEED={seed} LAB_TRACE_VERSION=2 cargo test -p lab --release -- fixture_flaky --exact"
+                "LAB_SEED={seed} LAB_TRACE_VERSION=3 cargo test -p lab --release -- fixture_flaky --exact"
             )
         );
         assert!(o.stdout.contains(f["reproduce"].as_str().unwrap()));

@@ -151,7 +151,7 @@ fn print_trace(trace: &[Event], end: u64) {
             EventKind::Heal => println!("{at:>11}  HEAL"),
             EventKind::Crash => println!("{at:>11}  CRASH {}", e.node),
             EventKind::Restart => println!("{at:>11}  RESTART {}", e.node),
-            EventKind::Lab { topic, message } => println!("{at:>11}  [{topic}] {message}"),
+            EventKind::Lab { topic, fields } => println!("{at:>11}  [{topic}] {fields}"),
             _ => {}
         }
     }

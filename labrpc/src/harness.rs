@@ -12,6 +12,7 @@
 //! | `LAB_RUNS` | number of runs; run *k* uses seed `LAB_SEED + k` | 1 |
 //! | `LAB_DETERMINISM` | `1`: run each seed twice and compare the traces event by event | off |
 //! | `LAB_TRACE` | write each run's trace as JSON lines to this path; `{seed}` and `{test}` in it are replaced | off |
+//! | `LAB_HTML` | a failing run writes its trace and its page (`lab picture`: diagram, node states, KV history, the failure) to this directory, as `<test>-<seed>.jsonl` and `.html` | off |
 //! | `LAB_TRACE_VERSION` | the trace version a seed was recorded with (reproduce commands carry it): a run fails at once if this build's [`crate::trace::VERSION`] differs, since the seed would run differently | unchecked |
 //! | `LAB_TIME_LIMIT` | virtual seconds a run may last before it fails | 120 (or the test's own) |
 //! | `LAB_STALL_LIMIT` | wall seconds one poll of one task may block the thread | 5 |
@@ -79,6 +80,8 @@ pub struct Builder {
     runs: u64,
     determinism: bool,
     trace_path: Option<String>,
+    /// `LAB_HTML`: where a failing run writes its page.
+    html_dir: Option<String>,
     record_trace: bool,
     time_limit: Duration,
     livelock_polls: u64,
@@ -121,6 +124,7 @@ impl Builder {
             runs: 1,
             determinism: false,
             trace_path: None,
+            html_dir: None,
             record_trace: false,
             time_limit: DEFAULT_TIME_LIMIT,
             livelock_polls: DEFAULT_LIVELOCK_POLLS,
@@ -156,6 +160,9 @@ impl Builder {
         }
         if let Some(p) = env_var("LAB_TRACE") {
             self.trace_path = Some(p);
+        }
+        if let Some(d) = env_var("LAB_HTML") {
+            self.html_dir = Some(d);
         }
         if let Some(v) = parse_env::<u32>("LAB_TRACE_VERSION", "a trace version (a number)") {
             check_trace_version(v, self.seed);
@@ -235,7 +242,7 @@ impl Builder {
     {
         let mut b = self.clone();
         let seed = b.resolve_seed();
-        let record = b.record_trace || b.trace_path.is_some();
+        let record = b.record_trace || b.trace_path.is_some() || b.html_dir.is_some();
         let report = b.run_seed(seed, record, &body);
         b.write_trace(&report);
         report
@@ -260,7 +267,8 @@ impl Builder {
         let mut reports = Vec::new();
         for k in 0..b.runs {
             let seed = first.wrapping_add(k);
-            let record = b.record_trace || b.trace_path.is_some() || b.determinism;
+            let record =
+                b.record_trace || b.trace_path.is_some() || b.html_dir.is_some() || b.determinism;
             let report = b.run_seed(seed, record, &body);
             if b.determinism {
                 let again = b.run_seed(seed, true, &body);
@@ -297,6 +305,8 @@ impl Builder {
         };
         crate::logging::init();
         let sim = Sim::new(seed, limits, record);
+        let payloads = self.trace_path.is_some() || self.record_trace || self.html_dir.is_some();
+        sim.trace.borrow_mut().keep_payloads(payloads);
         sim.watch.configure(
             self.stall_limit,
             format!("seed {seed}; reproduce: {}", self.reproduce(seed)),
@@ -316,7 +326,7 @@ impl Builder {
             let message = self.failure_message(&sim, seed, now, node, &what);
             // A failed run's trace is the one worth looking at: write it,
             // ending with the failure itself.
-            if self.trace_path.is_some() {
+            if self.trace_path.is_some() || self.html_dir.is_some() {
                 let events = {
                     let mut trace = sim.trace.borrow_mut();
                     trace.push(
@@ -328,10 +338,14 @@ impl Builder {
                     );
                     trace.take_events()
                 };
-                if let Some(events) = events
-                    && let Err(e) = self.write_events(seed, &events)
-                {
-                    eprintln!("labrpc: cannot write the trace of the failed run: {e}");
+                if let Some(events) = events {
+                    if let Err(e) = self.write_events(seed, &events) {
+                        eprintln!("labrpc: cannot write the trace of the failed run: {e}");
+                    }
+                    if let Some(dir) = &self.html_dir {
+                        let test = test_name().unwrap_or_else(|| "run".into());
+                        crate::failpage::write(dir, &test.replace("::", "-"), seed, &events);
+                    }
                 }
             }
             panic!("{message}");
@@ -383,25 +397,11 @@ impl Builder {
             a.trace.as_deref().unwrap_or_default(),
             b.trace.as_deref().unwrap_or_default(),
         );
-        let first = ea.iter().zip(eb).position(|(x, y)| x != y);
-        let detail = match first {
-            Some(i) => format!(
-                "first difference at event #{i} (virtual time {}, node {}):\n    run 1: {}\n    run 2: {}",
-                crate::time::Instant::from_nanos(ea[i].time.min(eb[i].time)),
-                ea[i].node,
-                ea[i],
-                eb[i]
-            ),
-            None => format!(
-                "run 1 recorded {} events, run 2 recorded {}; they agree on the first {}",
-                ea.len(),
-                eb.len(),
-                ea.len().min(eb.len())
-            ),
-        };
+        let detail = crate::diff::first_difference(ea, eb)
+            .unwrap_or_else(|| "the traces agree event by event (only their hashes differ)".into());
         let message = FailureMessage {
             headline: format!(
-                "{}nondeterminism: seed {} gave two different runs; {detail}\n  something \
+                "{}nondeterminism: seed {} gave two different runs; {detail}  something \
                  inside the simulation depends on the wall clock, OS randomness, HashMap \
                  order, threads, or state kept between runs",
                 FailureMessage::PREFIX,
@@ -473,7 +473,7 @@ impl Builder {
 ///   seed:         3
 ///   virtual time: 1.500000s
 ///   node:         n1 (raft-0)
-///   reproduce:    LAB_SEED=3 LAB_TRACE_VERSION=2 cargo test -p raft --release -- x_3a --exact
+///   reproduce:    LAB_SEED=3 LAB_TRACE_VERSION=3 cargo test -p raft --release -- x_3a --exact
 /// ```
 ///
 /// The headline may span lines (the nondeterminism report does); the
@@ -737,7 +737,7 @@ mod tests {
         let message = refused.downcast_ref::<String>().unwrap();
         assert!(
             message.starts_with(
-                "labrpc: LAB_TRACE_VERSION=1, but this build is trace version 2: seed 7 runs \
+                "labrpc: LAB_TRACE_VERSION=1, but this build is trace version 3: seed 7 runs \
                  differently here"
             ),
             "{message}"
@@ -749,11 +749,11 @@ mod tests {
     fn the_reproduce_command_names_the_trace_version() {
         assert_eq!(
             reproduce_command_for(7, "raft", " --release", Some("backup_3b")),
-            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p raft --release -- backup_3b --exact"
+            "LAB_SEED=7 LAB_TRACE_VERSION=3 cargo test -p raft --release -- backup_3b --exact"
         );
         assert_eq!(
             reproduce_command_for(7, "kvsrv", "", None),
-            "LAB_SEED=7 LAB_TRACE_VERSION=2 cargo test -p kvsrv"
+            "LAB_SEED=7 LAB_TRACE_VERSION=3 cargo test -p kvsrv"
         );
     }
 

@@ -112,6 +112,8 @@
 //! `Rc<RefCell<_>>`. The price is that a task which blocks the thread blocks
 //! the world: a watchdog notices and fails the run with a clear message.
 
+pub mod diff;
+mod failpage;
 pub mod handout;
 pub mod harness;
 pub mod logging;

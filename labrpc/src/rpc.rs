@@ -327,7 +327,7 @@ macro_rules! service {
                 $(
                     $(#[$mmeta])*
                     pub async fn $method(&self, args: &$arg) -> ::std::result::Result<$reply, $crate::RpcError> {
-                        let call = self.end.call::<$arg, $reply>(
+                        let call = self.end.call_traced::<$arg, $reply>(
                             concat!(stringify!($svc), ".", stringify!($method)),
                             args,
                         );

@@ -17,7 +17,7 @@
 //!   changes a run.
 //! - **Versioned.** [`VERSION`] names both the format and the way a seed
 //!   schedules a run; a trace file starts with a [`Header`] line naming it,
-//!   a failure's reproduce command carries it (`LAB_TRACE_VERSION=2`), and
+//!   a failure's reproduce command carries it (`LAB_TRACE_VERSION=3`), and
 //!   a seed or a trace of another version is reported as such rather than
 //!   silently replayed differently.
 //!
@@ -34,6 +34,7 @@
 //! `docs/simulator.md`.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -53,9 +54,12 @@ use crate::runtime::{self, Sim};
 ///   1fb20a0); their trace files have no header line.
 /// - **2**: requests arrive by a timer of their own and a reply's fate is
 ///   decided as the handler answers (see `docs/simulator.md`).
-pub const VERSION: u32 = 2;
+/// - **3**: lab events are typed (a topic and named [`Fields`], no
+///   formatted message), and harnesses record what they observe of each
+///   node (`state` events, [`observe`]).
+pub const VERSION: u32 = 3;
 
-/// The first line of a trace file: `{"trace_version":2}`.
+/// The first line of a trace file: `{"trace_version":3}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     /// The [`VERSION`] of the build that wrote the trace.
@@ -252,6 +256,152 @@ impl<'de> Deserialize<'de> for NodeId {
     }
 }
 
+/// The value of a lab event's field: a flag, a number or a text. Written
+/// as the JSON value itself (`true`, `3`, `"x"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// A flag.
+    Bool(bool),
+    /// A number (unsigned values above `i64::MAX` saturate).
+    Int(i64),
+    /// A text.
+    Text(Rc<str>),
+}
+
+impl Value {
+    /// The number, if it is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The text, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Value {
+                Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+    )*};
+}
+int_value!(i32, i64, u32, u64, usize);
+
+impl From<&str> for Value {
+    fn from(t: &str) -> Value {
+        Value::Text(t.into())
+    }
+}
+
+impl From<String> for Value {
+    fn from(t: String) -> Value {
+        Value::Text(t.into())
+    }
+}
+
+/// The named fields of a lab event or an observation, by name. Written as
+/// a JSON object; displayed as `name=value` pairs, or as the bare text of
+/// an event that has only a `text` field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fields(pub BTreeMap<Cow<'static, str>, Value>);
+
+impl Fields {
+    /// The field `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    /// The field `name`, if it is a number.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.get(name)?.as_i64()
+    }
+}
+
+impl<'a> FromIterator<(&'a str, Value)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (&'a str, Value)>>(iter: I) -> Fields {
+        Fields(
+            iter.into_iter()
+                .map(|(k, v)| (Cow::Owned(k.to_string()), v))
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (1, Some(text)) = (self.0.len(), self.get("text")) {
+            return write!(f, "{text}");
+        }
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A message's content as JSON, kept only when a trace is written
+/// (`LAB_TRACE`): it is not part of the trace hash (it hashes as nothing),
+/// so recording it never changes a run's hash. Values longer than
+/// [`PAYLOAD_MAX`] characters are kept as a cut string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(pub Option<serde_json::Value>);
+
+/// The longest payload kept whole, in characters of JSON.
+pub const PAYLOAD_MAX: usize = 600;
+
+impl Payload {
+    /// Whether there is none.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// `value` as JSON, cut to [`PAYLOAD_MAX`] characters.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Payload {
+        let Ok(json) = serde_json::to_value(value) else {
+            return Payload(None);
+        };
+        let text = json.to_string();
+        Payload(Some(match text.char_indices().nth(PAYLOAD_MAX) {
+            Some((at, _)) => serde_json::Value::String(format!("{}…", &text[..at])),
+            None => json,
+        }))
+    }
+}
+
+impl Hash for Payload {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
 /// What happened.
 ///
 /// Hashed with the derived `Hash` (the trace hash): a field's type may
@@ -286,6 +436,10 @@ pub enum EventKind {
         /// Encoded request size.
         #[serde(default)]
         bytes: usize,
+        /// The arguments, as JSON (only in a trace written with
+        /// `LAB_TRACE`; not part of the trace hash).
+        #[serde(default, skip_serializing_if = "Payload::is_none")]
+        args: Payload,
     },
     /// A request reached its server and its handler started (on the
     /// server's node).
@@ -307,6 +461,9 @@ pub enum EventKind {
         /// Encoded reply size (0 for an error reply).
         #[serde(default)]
         bytes: usize,
+        /// The decoded reply, as JSON (as `args` of `send`).
+        #[serde(default, skip_serializing_if = "Payload::is_none")]
+        reply: Payload,
     },
     /// A request or reply was lost.
     Drop {
@@ -389,12 +546,22 @@ pub enum EventKind {
         /// The failure message, with seed and reproduce command.
         message: String,
     },
-    /// An event defined by a lab, e.g. `topic = "leader"`.
+    /// An event defined by a lab, e.g. `topic = "leader"`, with named
+    /// fields (`{"peer":0,"term":3}`); see [`event_with`].
     Lab {
         /// Short topic, used for filtering and colours.
         topic: Rc<str>,
-        /// Human-readable description.
-        message: String,
+        /// What happened, field by field.
+        #[serde(default)]
+        fields: Fields,
+    },
+    /// What a harness observed of this node through the lab's public API
+    /// (e.g. Raft's term and whether it believes it leads), recorded by
+    /// [`observe`]: only the fields that changed since the last
+    /// observation of the node (all of them again after a crash).
+    State {
+        /// The changed fields.
+        fields: Fields,
     },
     /// A kind this version does not know, read from a newer trace (its
     /// fields are skipped). Never recorded.
@@ -425,6 +592,7 @@ impl EventKind {
             EventKind::End { .. } => "end",
             EventKind::Failure { .. } => "failure",
             EventKind::Lab { .. } => "lab",
+            EventKind::State { .. } => "state",
             EventKind::Unknown => "unknown",
         }
     }
@@ -462,6 +630,12 @@ pub(crate) struct Trace {
     hasher: rustc_hash::FxHasher,
     count: u64,
     events: Option<Vec<Event>>,
+    /// Per node, the last value [`observe`] saw of each field.
+    observed: BTreeMap<NodeId, Fields>,
+    /// Keep messages' content ([`Payload`]).
+    payloads: bool,
+    /// The arguments of the `send` event about to be recorded.
+    pending_args: Payload,
 }
 
 impl Trace {
@@ -470,7 +644,59 @@ impl Trace {
             hasher: rustc_hash::FxHasher::default(),
             count: 0,
             events: record.then(Vec::new),
+            observed: BTreeMap::new(),
+            payloads: false,
+            pending_args: Payload::default(),
         }
+    }
+
+    /// Keeps messages' content from now on (only when events are kept).
+    pub fn keep_payloads(&mut self, on: bool) {
+        self.payloads = on && self.events.is_some();
+    }
+
+    /// Whether messages' content is kept.
+    pub fn payloads(&self) -> bool {
+        self.payloads
+    }
+
+    /// `args` go into the next `send` event.
+    pub fn stash_args(&mut self, args: Payload) {
+        self.pending_args = args;
+    }
+
+    /// Puts `reply` into the latest `reply` event of `rpc` (recorded just
+    /// before the reply is decoded).
+    pub fn attach_reply(&mut self, rpc_id: u64, payload: Payload) {
+        let Some(events) = &mut self.events else {
+            return;
+        };
+        for e in events.iter_mut().rev().take(8) {
+            if let EventKind::Reply { rpc, reply, .. } = &mut e.kind
+                && *rpc == rpc_id
+            {
+                *reply = payload;
+                return;
+            }
+        }
+    }
+
+    /// The fields of `fields` whose value differs from the last one
+    /// observed on `node`; remembers the new values.
+    fn observed_changes<'a>(
+        &mut self,
+        node: NodeId,
+        fields: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Fields {
+        let seen = self.observed.entry(node).or_default();
+        let mut changed = Fields::default();
+        for (name, value) in fields {
+            if seen.0.get(name) != Some(&value) {
+                seen.0.insert(Cow::Owned(name.to_string()), value.clone());
+                changed.0.insert(Cow::Owned(name.to_string()), value);
+            }
+        }
+        changed
     }
 
     pub fn push(&mut self, time: u64, node: NodeId, kind: EventKind) {
@@ -483,7 +709,14 @@ impl Trace {
         node.hash(&mut self.hasher);
         kind.hash(&mut self.hasher);
         self.count += 1;
+        if matches!(kind, EventKind::Crash) {
+            self.observed.remove(&node);
+        }
         if let Some(events) = &mut self.events {
+            let mut kind = kind;
+            if let EventKind::Send { args, .. } = &mut kind {
+                *args = std::mem::take(&mut self.pending_args);
+            }
             events.push(Event {
                 seq,
                 time,
@@ -517,20 +750,41 @@ pub(crate) fn record(sim: &Sim, kind: EventKind) {
     record_at(sim, sim.current_node.get(), kind);
 }
 
-/// Records a lab-defined event on the current node, e.g.
-/// `event("leader", format!("term {term}"))`. It becomes part of the trace
-/// (and its hash), and is logged at `debug` level under target `event`.
-pub fn event(topic: &str, message: impl fmt::Display) {
+/// Records a lab event with one field, `text`, on the current node, e.g.
+/// `event("scenario", "crash peer 1")`: for events that are prose. Events
+/// a tool reads field by field use [`event_with`].
+pub fn event(topic: &str, text: impl fmt::Display) {
+    event_with(topic, [("text", Value::from(text.to_string()))]);
+}
+
+/// Records a lab-defined event on the current node, with named fields,
+/// e.g. `event_with("leader", [("peer", me.into()), ("term", term.into())])`.
+/// It becomes part of the trace (and its hash), and is logged at `debug`
+/// level under target `event` as `[leader] peer=0 term=3`.
+pub fn event_with<'a>(topic: &str, fields: impl IntoIterator<Item = (&'a str, Value)>) {
     let sim = runtime::current();
-    let message = message.to_string();
-    log::debug!(target: "event", "[{topic}] {message}");
+    let fields = Fields::from_iter(fields);
+    log::debug!(target: "event", "[{topic}] {fields}");
     record(
         &sim,
         EventKind::Lab {
             topic: topic.into(),
-            message,
+            fields,
         },
     );
+}
+
+/// Records what a harness observes of `node` through the lab's public API,
+/// e.g. `observe(node, [("term", 3.into()), ("leader", true.into())])`:
+/// a `state` event on `node` with the fields whose value changed since the
+/// node's last observation (none: nothing is recorded), so a harness may
+/// call it as often as it looks. A crash forgets the node's observations.
+pub fn observe<'a>(node: NodeId, fields: impl IntoIterator<Item = (&'a str, Value)>) {
+    let sim = runtime::current();
+    let changed = sim.trace.borrow_mut().observed_changes(node, fields);
+    if !changed.0.is_empty() {
+        record_at(&sim, node, EventKind::State { fields: changed });
+    }
 }
 
 /// The hash of the trace so far.
@@ -640,7 +894,7 @@ mod tests {
         let mut out = Vec::new();
         write_json_lines(&events, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("{\"trace_version\":2}\n"), "{text}");
+        assert!(text.starts_with("{\"trace_version\":3}\n"), "{text}");
         assert_eq!(version_of(&text), Some(VERSION));
         assert_eq!(version_warning(version_of(&text)), None);
         assert_eq!(read_json_lines(&text).unwrap(), events);
@@ -654,10 +908,39 @@ mod tests {
                 .starts_with("has no version line: written before trace version 2")
         );
         assert!(
-            version_warning(Some(3))
+            version_warning(Some(4))
                 .unwrap()
-                .starts_with("written by trace version 3, and this build reads version 2")
+                .starts_with("written by trace version 4, and this build reads version 3")
         );
+    }
+
+    #[test]
+    fn lab_events_are_typed_and_observations_record_changes_only() {
+        let f = Fields::from_iter([("peer", 0.into()), ("term", 3u64.into())]);
+        assert_eq!(f.to_string(), "peer=0 term=3");
+        assert_eq!(f.int("term"), Some(3));
+        assert_eq!(
+            Fields::from_iter([("text", "crash 1".into())]).to_string(),
+            "crash 1"
+        );
+        let kind = EventKind::Lab {
+            topic: "leader".into(),
+            fields: f,
+        };
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"lab","topic":"leader","fields":{"peer":0,"term":3}}"#
+        );
+        let mut trace = Trace::new(true);
+        let seen = |t: &mut Trace, term: u64| {
+            t.observed_changes(NodeId(1), [("term", term.into()), ("leader", false.into())])
+        };
+        assert_eq!(seen(&mut trace, 1).0.len(), 2);
+        assert!(seen(&mut trace, 1).0.is_empty());
+        assert_eq!(seen(&mut trace, 2).to_string(), "term=2");
+        trace.push(0, NodeId(1), EventKind::Crash);
+        assert_eq!(seen(&mut trace, 2).0.len(), 2, "a crash forgets");
     }
 
     #[test]
@@ -685,6 +968,7 @@ mod tests {
                 to: Some(n2),
                 method: "Raft.request_vote".into(),
                 bytes: 9,
+                args: Payload::default(),
             },
             EventKind::Send {
                 rpc: 2,
@@ -693,6 +977,7 @@ mod tests {
                 to: None,
                 method: "Raft.append_entries".into(),
                 bytes: 0,
+                args: Payload::of(&[1, 2]),
             },
             EventKind::Deliver {
                 rpc: 1,
@@ -703,6 +988,7 @@ mod tests {
                 rpc: 1,
                 from: n2,
                 bytes: 4,
+                reply: Payload::default(),
             },
             EventKind::Hold {
                 rpc: 3,
@@ -741,7 +1027,10 @@ mod tests {
             },
             EventKind::Lab {
                 topic: "leader".into(),
-                message: "term 4 \"quoted\" ✓".into(),
+                fields: Fields::from_iter([("peer", 1.into()), ("note", "\"quoted\" ✓".into())]),
+            },
+            EventKind::State {
+                fields: Fields::from_iter([("term", 4u64.into()), ("leader", true.into())]),
             },
         ];
         for reason in DropReason::ALL {
@@ -810,7 +1099,8 @@ mod tests {
                 server: "".into(),
                 to: None,
                 method: "m".into(),
-                bytes: 0
+                bytes: 0,
+                args: Payload::default(),
             }
         );
         assert!(parse_line("   1.0s n1 x INFO a: b").is_none());

@@ -8,11 +8,13 @@
 //! [`KvHistory::check`] at the end of the test.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::time::Duration;
 
 use labrpc::time::Instant;
 use linearizability::{
-    Annotation, CheckOptions, KvInput, KvModel, KvOutput, OpId, Recorder, Verdict, check_with,
+    Annotation, CheckOptions, CheckResult, KvInput, KvModel, KvOutput, OpId, Outcome, Recorder,
+    Verdict, check_with,
 };
 
 /// Wall-clock budget of the check (6.824's is 1 s); a search still
@@ -52,13 +54,15 @@ impl KvHistory {
         KvHistory::default()
     }
 
-    /// Records the call of `input` by `client`, now.
+    /// Records the call of `input` by `client`, now (and in the trace).
     pub fn call(&self, client: u64, input: KvInput) -> OpId {
+        trace_call(self.recorder.len(), client, &input);
         self.recorder.call(client, input, now())
     }
 
-    /// Records the return of `op`, now.
+    /// Records the return of `op`, now (and in the trace).
     pub fn finish(&self, op: OpId, output: KvOutput) {
+        trace_return(op.index(), &output);
         self.recorder.finish(op, output, now());
     }
 
@@ -111,6 +115,7 @@ impl KvHistory {
                     .map_or_else(String::new, |why| why.to_string())
             ),
             Verdict::NotLinearizable => {
+                trace_violation(&result);
                 let test = std::thread::current()
                     .name()
                     .unwrap_or(lab)
@@ -131,5 +136,128 @@ impl KvHistory {
                 );
             }
         }
+    }
+}
+
+/// The longest text of an operation the trace keeps (an append-heavy
+/// test's values grow to kilobytes; the checker's message has them whole).
+const TRACE_TEXT_MAX: usize = 120;
+
+fn short(value: impl fmt::Debug) -> String {
+    let text = format!("{value:?}");
+    match text.char_indices().nth(TRACE_TEXT_MAX) {
+        Some((at, _)) => format!("{}… ({} chars)", &text[..at], text.chars().count()),
+        None => text,
+    }
+}
+
+/// Records in the trace that `client` called operation `op` (its index in
+/// the history) with `input`: a `kv_call` lab event, which `lab replay
+/// --html` draws as the start of the operation's bar.
+pub fn trace_call(op: usize, client: u64, input: impl fmt::Debug) {
+    labrpc::trace::event_with(
+        "kv_call",
+        [
+            ("op", op.into()),
+            ("client", client.into()),
+            ("input", short(input).into()),
+        ],
+    );
+}
+
+/// Records in the trace that operation `op` returned `output`
+/// (`kv_return`).
+pub fn trace_return(op: usize, output: impl fmt::Debug) {
+    labrpc::trace::event_with(
+        "kv_return",
+        [("op", op.into()), ("output", short(output).into())],
+    );
+}
+
+/// Records in the trace the operations of a failed check
+/// (`kv_violation`), one event per violating partition: `ops`, the ones
+/// the violation is about (the refutation's, else those no linearization
+/// could place next), and `partition`, all of the partition's (history
+/// indices, space-separated).
+pub fn trace_violation(result: &CheckResult) {
+    let list = |ops: &[usize]| {
+        ops.iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for p in result.violations() {
+        let mut culprits: Vec<usize> = match (&p.refutation, &p.outcome) {
+            (Some(r), _) => r.ops.clone(),
+            (None, Outcome::NotLinearizable { longest }) => longest
+                .iter()
+                .flat_map(|l| l.stuck.iter().copied())
+                .collect(),
+            _ => Vec::new(),
+        };
+        culprits.sort_unstable();
+        culprits.dedup();
+        let why = p.refutation.as_ref().map_or("", |r| r.reason.as_str());
+        labrpc::trace::event_with(
+            "kv_violation",
+            [
+                ("label", p.label.as_str().into()),
+                ("ops", list(&culprits).into()),
+                ("partition", list(&p.ops).into()),
+                ("why", why.into()),
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labrpc::trace::EventKind;
+
+    /// A stale read: client 2 reads "" after client 1's put of "1" to the
+    /// same key returned. The trace names both operations and the read as
+    /// the one no linearization can place.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
+    fn a_violation_is_recorded_in_the_trace_with_its_operations() {
+        let report = labrpc::Builder::new()
+            .seed(1)
+            .record_trace(true)
+            .run(|| async {
+                let h = KvHistory::new();
+                let put = h.call(1, KvInput::put("x", "1"));
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                h.finish(put, KvOutput::Done);
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                let get = h.call(2, KvInput::get("x"));
+                labrpc::time::sleep(Duration::from_millis(1)).await;
+                h.finish(get, KvOutput::value(""));
+                let history = h.recorder.history();
+                trace_violation(&check_with(&KvModel, &history, &check_options()));
+            });
+        let labs: Vec<(String, String)> = report
+            .trace
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Lab { topic, fields } => Some((topic.to_string(), fields.to_string())),
+                _ => None,
+            })
+            .collect();
+        let topics: Vec<&str> = labs.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            topics,
+            [
+                "kv_call",
+                "kv_return",
+                "kv_call",
+                "kv_return",
+                "kv_violation"
+            ]
+        );
+        let violation = &labs[4].1;
+        assert!(violation.contains("ops=1 partition=0 1"), "{violation}");
+        assert!(labs[0].1.contains("op=0"), "{}", labs[0].1);
     }
 }

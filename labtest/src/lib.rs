@@ -14,6 +14,9 @@ mod history;
 mod memory;
 mod stats;
 
-pub use history::{CHECK_MAX_MEMORY, CHECK_TIMEOUT, KvHistory, check_options};
+pub use history::{
+    CHECK_MAX_MEMORY, CHECK_TIMEOUT, KvHistory, check_options, trace_call, trace_return,
+    trace_violation,
+};
 pub use memory::{CountingAllocator, live_bytes};
 pub use stats::{STATS_PREFIX, Stats, StatsLine};

@@ -167,6 +167,13 @@ pub fn operations_from_events<I, O>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OpId(usize);
 
+impl OpId {
+    /// The operation's index in [`Recorder::history`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// Records a history from many simulated clients on one thread.
 ///
 /// Cloning is cheap and every clone appends to the same history. A client

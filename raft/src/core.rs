@@ -417,9 +417,9 @@ impl Core {
         self.role = Role::Follower;
         if was_leader {
             debug!(target: "raft::vote", "{}: steps down in term {}", self.me, self.term);
-            labrpc::trace::event(
+            labrpc::trace::event_with(
                 "follower",
-                format!("{} steps down, term {}", self.me, self.term),
+                [("peer", self.me.into()), ("term", self.term.into())],
             );
         }
     }
@@ -430,7 +430,10 @@ impl Core {
         let index = index.min(self.log.last_index());
         if index > self.commit_index {
             debug!(target: "raft::commit", "{}: commit {} -> {} (term {})", self.me, self.commit_index, index, self.term);
-            labrpc::trace::event("commit", format!("{} commits ..={index}", self.me));
+            labrpc::trace::event_with(
+                "commit",
+                [("peer", self.me.into()), ("index", index.into())],
+            );
             self.commit_index = index;
             self.apply_wake.notify();
         }

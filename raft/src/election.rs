@@ -127,7 +127,10 @@ impl Core {
             last_heard: vec![Instant::now(); n],
         });
         debug!(target: "raft::vote", "{}: leader of term {}", self.me, self.term);
-        labrpc::trace::event("leader", format!("{} leads term {}", self.me, self.term));
+        labrpc::trace::event_with(
+            "leader",
+            [("peer", self.me.into()), ("term", self.term.into())],
+        );
     }
 }
 // SOLUTION END

@@ -184,12 +184,12 @@ impl Core {
             return reply;
         }
         debug!(target: "raft::snapshot", "{}: install snapshot ..={} (term {})", self.me, args.last_included_index, args.last_included_term);
-        labrpc::trace::event(
+        labrpc::trace::event_with(
             "snapshot",
-            format!(
-                "{} installs snapshot ..={}",
-                self.me, args.last_included_index
-            ),
+            [
+                ("peer", self.me.into()),
+                ("index", args.last_included_index.into()),
+            ],
         );
         self.log
             .compact(args.last_included_index, args.last_included_term);

@@ -38,27 +38,28 @@ pub fn timeline(s: &Scenario, events: &[Event]) -> Vec<String> {
     };
     for e in events {
         let line = match &e.kind {
-            EventKind::Lab { topic, message } => match topic.as_ref() {
-                "scenario" => Some(format!("▶ {message}")),
-                "leader" => Some(format!("★ peer {message}")),
-                "follower" => Some(format!("☆ peer {message}")),
-                "commit" => {
-                    // "<peer> commits ..=<index>"
-                    let index = message
-                        .rsplit("..=")
-                        .next()
-                        .and_then(|i| i.parse::<u64>().ok())
-                        .unwrap_or(0);
-                    (index > commit).then(|| {
-                        commit = index;
-                        format!("  commit ..={index} (first on peer {message})")
-                            .replace(&format!(" commits ..={index})"), ")")
-                    })
+            EventKind::Lab { topic, fields } => {
+                let int = |name| fields.int(name).unwrap_or(0);
+                match topic.as_ref() {
+                    "scenario" => Some(format!("▶ {fields}")),
+                    "leader" => Some(format!("★ peer {} leads term {}", int("peer"), int("term"))),
+                    "follower" => Some(format!(
+                        "☆ peer {} steps down, term {}",
+                        int("peer"),
+                        int("term")
+                    )),
+                    "commit" => {
+                        let index = int("index") as u64;
+                        (index > commit).then(|| {
+                            commit = index;
+                            format!("  commit ..={index} (first on peer {})", int("peer"))
+                        })
+                    }
+                    "client" => Some(format!("  {fields}")),
+                    "expect" => Some(format!("? {fields}")),
+                    _ => None,
                 }
-                "client" => Some(format!("  {message}")),
-                "expect" => Some(format!("? {message}")),
-                _ => None,
-            },
+            }
             EventKind::Crash => Some(format!("✖ {} crashed", peer(e.node.0))),
             EventKind::Restart => Some(format!("↻ {} restarted", peer(e.node.0))),
             EventKind::Failure { message } => Some(format!("!! {message}")),

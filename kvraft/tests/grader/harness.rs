@@ -71,6 +71,7 @@ impl TestClerk {
         let v = self.clerk.get(key).await;
         self.cfg.history.finish(op, KvOutput::value(v.clone()));
         self.cfg.ops.set(self.cfg.ops.get() + 1);
+        self.cfg.observe_servers();
         v
     }
 
@@ -80,6 +81,7 @@ impl TestClerk {
         self.clerk.put(key, value).await;
         self.cfg.history.finish(op, KvOutput::Done);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
+        self.cfg.observe_servers();
     }
 
     /// Appends to `key`, recording the operation.
@@ -88,6 +90,7 @@ impl TestClerk {
         self.clerk.append(key, value).await;
         self.cfg.history.finish(op, KvOutput::Done);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
+        self.cfg.observe_servers();
     }
 
     /// Gets `key` and checks the value.
@@ -271,8 +274,24 @@ impl Config {
         (p1, p2)
     }
 
+    /// Records in the trace what each running server's Raft says of
+    /// itself (`state()`), for the page of a failing run (`lab replay
+    /// --html`); only changes are recorded.
+    pub fn observe_servers(&self) {
+        let servers = self.servers.borrow();
+        for (i, s) in servers.iter().enumerate() {
+            let Some(s) = s else { continue };
+            let (term, leader) = node::enter(self.nodes[i], || s.raft().state());
+            labrpc::trace::observe(
+                self.nodes[i],
+                [("term", term.into()), ("leader", leader.into())],
+            );
+        }
+    }
+
     /// A server that believes it leads (the one in the highest term).
     pub fn leader(&self) -> Option<usize> {
+        self.observe_servers();
         let servers = self.servers.borrow();
         (0..self.n)
             .filter_map(|i| {

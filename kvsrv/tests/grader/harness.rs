@@ -122,6 +122,7 @@ impl Harness {
                     .map_or_else(String::new, |why| why.to_string())
             ),
             Verdict::NotLinearizable => {
+                labtest::trace_violation(&result);
                 let name = std::thread::current()
                     .name()
                     .unwrap_or("kvsrv")
@@ -154,13 +155,16 @@ impl TestClerk {
     /// A recorded Get. Fails the test if the clerk returns anything but a
     /// value or `NoKey`.
     pub async fn get(&self, key: &str) -> Result<(String, Version), KvError> {
-        let op = self.h.history.call(self.id, Input::get(key), now());
+        let input = Input::get(key);
+        labtest::trace_call(self.h.history.len(), self.id, &input);
+        let op = self.h.history.call(self.id, input, now());
         let r = self.clerk.get(key).await;
         let out = match &r {
             Ok((v, ver)) => Output::value(v.clone(), *ver),
             Err(KvError::NoKey) => Output::ErrNoKey,
             Err(e) => panic!("Get({key:?}) returned {e}: a Get returns a value or ErrNoKey"),
         };
+        labtest::trace_return(op.index(), &out);
         self.h.history.finish(op, out, now());
         self.h.ops.set(self.h.ops.get() + 1);
         r
@@ -168,10 +172,9 @@ impl TestClerk {
 
     /// A recorded Put.
     pub async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvError> {
-        let op = self
-            .h
-            .history
-            .call(self.id, Input::put(key, value, version), now());
+        let input = Input::put(key, value, version);
+        labtest::trace_call(self.h.history.len(), self.id, &input);
+        let op = self.h.history.call(self.id, input, now());
         let r = self.clerk.put(key, value, version).await;
         let out = match r {
             Ok(()) => Output::Done,
@@ -179,6 +182,7 @@ impl TestClerk {
             Err(KvError::Version) => Output::ErrVersion,
             Err(KvError::Maybe) => Output::ErrMaybe,
         };
+        labtest::trace_return(op.index(), &out);
         self.h.history.finish(op, out, now());
         self.h.ops.set(self.h.ops.get() + 1);
         r

@@ -24,6 +24,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::trace::Payload;
 use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -78,6 +79,30 @@ impl ClientEnd {
         let decoded = labcodec::decode(&reply).map_err(|e| RpcError::Decode(e.to_string()));
         runtime::recycle_buffer(reply);
         decoded
+    }
+
+    /// [`ClientEnd::call`], keeping the arguments and the reply in the
+    /// trace when it keeps messages' content (`LAB_TRACE`); what the
+    /// typed clients of `labrpc::service!` call.
+    pub async fn call_traced<A: Serialize, R: Serialize + DeserializeOwned>(
+        &self,
+        method: &'static str,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let sim = runtime::current();
+        if !sim.trace.borrow().payloads() {
+            return self.call(method, args).await;
+        }
+        sim.trace.borrow_mut().stash_args(Payload::of(args));
+        let rpc = {
+            let net = self.state.net.upgrade().unwrap_or_else(|| net_of(&sim));
+            net.borrow().next_rpc + 1
+        };
+        let reply: Result<R, RpcError> = self.call(method, args).await;
+        if let Ok(r) = &reply {
+            sim.trace.borrow_mut().attach_reply(rpc, Payload::of(r));
+        }
+        reply
     }
 
     /// Calls `method` with already-encoded bytes; returns the encoded reply.
@@ -265,6 +290,7 @@ impl Call {
                 to: route.as_ref().ok().map(|r| r.server.node),
                 method: method.into(),
                 bytes: req.len(),
+                args: Payload::default(),
             },
         );
         match route {
@@ -416,6 +442,7 @@ impl Call {
                 rpc: self.rpc,
                 from: self.server.node,
                 bytes,
+                reply: Payload::default(),
             },
         );
     }

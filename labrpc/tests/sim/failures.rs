@@ -10,7 +10,7 @@ fn assert_reproducible(msg: &str, seed: u64, test: &str) {
     );
     assert!(msg.contains("\n  virtual time: "), "{msg}");
     assert!(msg.contains("\n  node:         "), "{msg}");
-    let cmd = format!("reproduce:    LAB_SEED={seed} LAB_TRACE_VERSION=2 cargo test -p labrpc");
+    let cmd = format!("reproduce:    LAB_SEED={seed} LAB_TRACE_VERSION=3 cargo test -p labrpc");
     assert!(msg.contains(&cmd), "{msg}");
     assert!(msg.contains(&format!("-- {test} --exact")), "{msg}");
 }

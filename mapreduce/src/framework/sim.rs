@@ -59,18 +59,24 @@ impl mr::Service for CoordinatorServer {
     async fn get_task(&self, args: GetTaskArgs) -> Assignment {
         let a = self.tracker.borrow_mut().assign(self.start.elapsed());
         if let Some(task) = a.task() {
-            labrpc::trace::event(
+            labrpc::trace::event_with(
                 "mr",
-                format_args!("assign {task:?} to worker {}", args.worker),
+                [
+                    ("assign", format!("{task:?}").into()),
+                    ("worker", args.worker.into()),
+                ],
             );
         }
         a
     }
 
     async fn task_done(&self, args: TaskDoneArgs) {
-        labrpc::trace::event(
+        labrpc::trace::event_with(
             "mr",
-            format_args!("worker {} finished {:?}", args.worker, args.task),
+            [
+                ("finished", format!("{:?}", args.task).into()),
+                ("worker", args.worker.into()),
+            ],
         );
         self.tracker.borrow_mut().complete(args.task);
     }

@@ -280,6 +280,11 @@ impl Config {
             let Some((term, leader)) = self.state(i) else {
                 continue;
             };
+            // The page of a failing run (`lab replay --html`) draws these.
+            labrpc::trace::observe(
+                self.nodes[i],
+                [("term", term.into()), ("leader", leader.into())],
+            );
             let led = self.led.borrow()[i];
             assert!(
                 term >= led,
@@ -425,6 +430,11 @@ impl Config {
                 applied.last_applied[i] = index;
                 applied.restarted_from[i] = index;
             }
+            let from = applied.restarted_from[i];
+            labrpc::trace::observe(
+                node_i,
+                [("applied", from.into()), ("snapshot", from.into())],
+            );
         }
         let net = network();
         let peers: Vec<raft_rpc::Client> = (0..self.n)
@@ -763,8 +773,10 @@ async fn apply_loop(
                     (snapshot && (index + 1) % SNAPSHOT_INTERVAL == 0)
                         .then(|| encode_snapshot(index, &a.logs[i]))
                 };
+                observe_applied(index, None);
                 if let Some(data) = snap {
                     raft.snapshot(index, data);
+                    observe_applied(index, Some(index));
                 }
             }
             ApplyMsg::Snapshot { index, term, data } => {
@@ -802,7 +814,16 @@ async fn apply_loop(
                 }
                 a.logs[i] = ByIndex::from(log);
                 a.last_applied[i] = index;
+                observe_applied(index, Some(index));
             }
         }
     }
+}
+
+/// Records in the trace what this peer's service applied (and the index
+/// of its latest snapshot), as the apply channel shows them.
+fn observe_applied(applied: u64, snapshot: Option<u64>) {
+    let node = labrpc::node::current();
+    let snap = snapshot.map(|s| ("snapshot", s.into()));
+    labrpc::trace::observe(node, [("applied", applied.into())].into_iter().chain(snap));
 }

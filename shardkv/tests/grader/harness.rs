@@ -316,6 +316,7 @@ impl TestClerk {
         let v = within(describe("Get", key), self.clerk.get(key)).await;
         self.sys.history.finish(op, KvOutput::value(v.clone()));
         self.sys.ops.set(self.sys.ops.get() + 1);
+        self.sys.observe_servers();
         v
     }
 
@@ -325,6 +326,7 @@ impl TestClerk {
         within(describe("Put", key), self.clerk.put(key, value)).await;
         self.sys.history.finish(op, KvOutput::Done);
         self.sys.ops.set(self.sys.ops.get() + 1);
+        self.sys.observe_servers();
     }
 
     /// Appends to `key`.
@@ -333,6 +335,7 @@ impl TestClerk {
         within(describe("Append", key), self.clerk.append(key, value)).await;
         self.sys.history.finish(op, KvOutput::Done);
         self.sys.ops.set(self.sys.ops.get() + 1);
+        self.sys.observe_servers();
     }
 
     /// Gets `key` and checks the value.
@@ -493,6 +496,22 @@ impl System {
     /// `labrpc::network()`).
     pub fn nodes(&self, gi: usize) -> Vec<NodeId> {
         self.groups.borrow()[gi].nodes.clone()
+    }
+
+    /// Records in the trace what each running server's Raft says of
+    /// itself (`state()`), for the page of a failing run (`lab replay
+    /// --html`); only changes are recorded.
+    pub fn observe_servers(&self) {
+        for g in self.groups.borrow().iter() {
+            for (i, s) in g.servers.iter().enumerate() {
+                let Some(s) = s else { continue };
+                let (term, leader) = node::enter(g.nodes[i], || s.raft().state());
+                labrpc::trace::observe(
+                    g.nodes[i],
+                    [("term", term.into()), ("leader", leader.into())],
+                );
+            }
+        }
     }
 
     /// A server of group `gi` that believes it leads (the one in the
