@@ -27,12 +27,15 @@ use linearizability::{
 use raft::rpc::raft as raft_rpc;
 use raft::{ApplyMsg, Raft};
 
+use crate::monitor::{Monitor, Seen};
 use crate::spec::{Action, Check, Expect, Lab, OpKind, Peers, Role, Scenario, Step};
 
 /// How often a windowed expectation looks.
 pub const POLL: Duration = Duration::from_millis(10);
 /// How long a `key` expectation's Get may take without `within`.
 pub const GET_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a `progress` expectation may take without `within`.
+pub const PROGRESS_WITHIN: Duration = Duration::from_secs(5);
 /// Wall-clock budget of a linearizability check.
 pub const LIN_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -76,6 +79,10 @@ pub struct Outcome {
     pub annotations: Vec<Annotation>,
     /// Virtual time at the end.
     pub virtual_time: Duration,
+    /// The safety monitor that stopped the run, if one did.
+    pub violation: Option<String>,
+    /// Coverage: situation -> times reached.
+    pub coverage: BTreeMap<&'static str, u64>,
 }
 
 impl Outcome {
@@ -90,6 +97,8 @@ impl Outcome {
 struct Found {
     results: Vec<ExpectResult>,
     error: Option<String>,
+    violation: Option<String>,
+    coverage: BTreeMap<&'static str, u64>,
     history: Vec<Operation<KvInput, KvOutput>>,
     annotations: Vec<Annotation>,
 }
@@ -157,6 +166,8 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
         history: found.history,
         annotations: found.annotations,
         virtual_time,
+        violation: found.violation,
+        coverage: found.coverage,
     }
 }
 
@@ -201,11 +212,17 @@ struct World {
     found: Rc<RefCell<Found>>,
     stopped: Cell<bool>,
     next_checker: Cell<u64>,
+    monitor: RefCell<Monitor>,
+    /// Commands proposed by `progress` checks so far.
+    live: Cell<u64>,
 }
 
 async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let net = network();
     net.set_reliable(s.reliable);
+    net.set_duplication(s.duplication);
+    net.set_long_delays(s.long_delays);
+    net.set_long_reordering(s.long_reordering);
     let nodes: Vec<NodeId> = (0..s.peers)
         .map(|i| node::create(server_name(s.lab, i)))
         .collect();
@@ -240,6 +257,8 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         found,
         stopped: Cell::new(false),
         next_checker: Cell::new(1000),
+        monitor: RefCell::new(Monitor::new(s.peers)),
+        live: Cell::new(0),
         s: s.clone(),
     });
     for i in 0..s.peers {
@@ -268,9 +287,25 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
             w.expect(&e).await;
         }));
     }
+    {
+        let w = w.clone();
+        task::spawn(async move { w.watch().await }).detach();
+    }
     for step in &s.steps {
-        sleep_until(at(step.at)).await;
+        if !w.sleep_until(step.at).await {
+            return;
+        }
         if let Err(why) = w.step(step) {
+            if s.skip_unresolved {
+                event(
+                    "scenario",
+                    format!(
+                        "step {} (line {}) skipped: {why}",
+                        step.number, step.place.line
+                    ),
+                );
+                continue;
+            }
             w.stop(format!(
                 "{}:{}: field `{}`: {why} (at {}, seed {})",
                 s.file,
@@ -282,7 +317,9 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
             return;
         }
     }
-    sleep_until(at(s.duration)).await;
+    if !w.sleep_until(s.duration).await {
+        return;
+    }
     for e in s.expects.iter().filter(|e| e.at.is_none()) {
         let (w, e) = (w.clone(), e.clone());
         checks.push(task::spawn(async move { w.expect(&e).await }));
@@ -305,6 +342,7 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let mut f = w.found.borrow_mut();
     f.history = w.history.history();
     f.annotations = w.annotations.borrow().clone();
+    f.coverage = w.monitor.borrow().coverage.clone();
     drop(f);
     drop(waits);
 }
@@ -321,6 +359,119 @@ impl World {
         f.error.get_or_insert(message);
         f.history = self.history.history();
         f.annotations = self.annotations.borrow().clone();
+        f.coverage = self.monitor.borrow().coverage.clone();
+    }
+
+    /// Sleeps until `t` (virtual, from the start); false if the run was
+    /// stopped meanwhile (a monitor found a violation).
+    async fn sleep_until(&self, t: Duration) -> bool {
+        const SLICE: Duration = Duration::from_millis(50);
+        loop {
+            if self.stopped.get() {
+                return false;
+            }
+            let n = now();
+            if n >= t {
+                return true;
+            }
+            sleep_until(at(t.min(n + SLICE))).await;
+        }
+    }
+
+    /// A safety monitor's verdict: a violation stops the run, reported as
+    /// its error (like a failed expectation), with the instant and seed.
+    fn verdict(&self, r: Result<(), (&'static str, String)>) {
+        if let Err((name, why)) = r
+            && !self.stopped.get()
+        {
+            let msg = format!(
+                "safety monitor `{name}` violated at {} (seed {}): {why}",
+                secs(now()),
+                labrpc::rand::seed()
+            );
+            self.found.borrow_mut().violation = Some(name.to_string());
+            self.stop(msg);
+        }
+    }
+
+    /// What the monitor sees of every peer now.
+    fn seen(&self) -> Vec<Seen> {
+        let net = network();
+        let states = self.states();
+        (0..self.s.peers)
+            .map(|i| Seen {
+                state: states[i],
+                reach: (0..self.s.peers)
+                    .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
+                    .count(),
+            })
+            .collect()
+    }
+
+    /// The monitor's poll loop, for the whole run.
+    async fn watch(self: Rc<Self>) {
+        while self.s.monitors && !self.stopped.get() {
+            let seen = self.seen();
+            let r = self.monitor.borrow_mut().poll(&seen);
+            self.verdict(r);
+            sleep(crate::monitor::POLL).await;
+        }
+    }
+
+    /// Peer `i` applied a command.
+    fn on_apply(&self, i: usize, index: u64, term: u64, command: &[u8]) {
+        self.applied.borrow_mut()[i].insert(index, command.to_vec());
+        if !self.s.monitors {
+            return;
+        }
+        let terms: Vec<Option<u64>> = self.states().iter().map(|s| s.map(|s| s.0)).collect();
+        let r = self
+            .monitor
+            .borrow_mut()
+            .applied(i, index, term, command, &terms);
+        self.verdict(r);
+    }
+
+    /// `start` on peer `i`: what it returned, checked by the monitor.
+    fn start_on(&self, i: usize, command: &[u8]) -> Option<(u64, u64)> {
+        let raft = self.rafts.borrow()[i].clone()?;
+        let r = node::enter(self.nodes[i], || raft.start(command.to_vec()));
+        if let Some((index, term)) = r
+            && self.s.monitors
+        {
+            let v = self.monitor.borrow_mut().started(i, index, term, command);
+            self.verdict(v);
+        }
+        r
+    }
+
+    /// Every peer's observable state, one line each (for a stuck run).
+    fn observable(&self) -> String {
+        let seen = self.seen();
+        let m = self.monitor.borrow();
+        let lines: Vec<String> = seen
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let state = match s.state {
+                    None => "crashed".to_string(),
+                    Some((t, l)) => {
+                        format!("term {t}, {}", if l { "leader" } else { "not leader" })
+                    }
+                };
+                let applied = if self.lab() == Lab::Raft {
+                    format!(", applied ..={}", m.last_applied(i))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "  peer {i}: {state}{applied}, links up to {}/{} peers",
+                    s.reach,
+                    self.s.peers - 1
+                )
+            })
+            .collect();
+        lines.join("\n")
     }
 
     fn note(&self, tag: &str, text: impl Into<String>) {
@@ -345,8 +496,13 @@ impl World {
                 let w = self.clone();
                 task::spawn_on(me, async move {
                     while let Some(m) = rx.next().await {
-                        if let ApplyMsg::Command { index, command, .. } = m {
-                            w.applied.borrow_mut()[i].insert(index, command);
+                        if let ApplyMsg::Command {
+                            index,
+                            term,
+                            command,
+                        } = m
+                        {
+                            w.on_apply(i, index, term, &command);
                         }
                     }
                 })
@@ -368,6 +524,8 @@ impl World {
     }
 
     fn crash_peer(&self, i: usize) {
+        let leads = self.states()[i].is_some_and(|s| s.1);
+        self.monitor.borrow_mut().crashed(i, leads);
         node::crash(self.nodes[i]);
         self.rafts.borrow_mut()[i] = None;
         self.kvs.borrow_mut()[i] = None;
@@ -564,6 +722,7 @@ impl World {
                 for &i in &v {
                     if !node::is_alive(self.nodes[i]) {
                         node::restart(self.nodes[i]);
+                        self.monitor.borrow_mut().restarted(i);
                         self.start_peer(i);
                     }
                 }
@@ -684,12 +843,8 @@ impl World {
                 let v = self.resolve(on, &[])?;
                 let mut outcomes = Vec::new();
                 for &i in &v {
-                    let raft = self.rafts.borrow()[i].clone();
-                    let r = raft.and_then(|r| {
-                        node::enter(self.nodes[i], || {
-                            r.start(labcodec::encode(command).expect("a string encodes"))
-                        })
-                    });
+                    let bytes = labcodec::encode(command).expect("a string encodes");
+                    let r = self.start_on(i, &bytes);
                     outcomes.push(match r {
                         Some((index, term)) => {
                             format!("peer {i} takes it at index {index}, term {term}")
@@ -728,12 +883,8 @@ impl World {
                     let command = format!("c{}.{k}", c.id);
                     let bytes = labcodec::encode(&command).expect("a string encodes");
                     let mut took = None;
-                    let rafts = self.rafts.borrow().clone();
-                    for (i, r) in rafts.iter().enumerate() {
-                        if let Some(r) = r
-                            && let Some((index, term)) =
-                                node::enter(self.nodes[i], || r.start(bytes.clone()))
-                        {
+                    for i in 0..self.s.peers {
+                        if let Some((index, term)) = self.start_on(i, &bytes) {
                             took = Some((i, index, term));
                         }
                     }
@@ -862,7 +1013,11 @@ impl World {
             e.check,
             Check::NotCommitted(..) | Check::TermAtMost(_) | Check::RpcsAtMost(_)
         );
+        let progress = matches!(e.check, Check::Progress);
         let (held, why) = loop {
+            if progress {
+                break self.progress(e.within.unwrap_or(PROGRESS_WITHIN)).await;
+            }
             let (ok, why) = match self.probe(e).await {
                 Ok(r) => r,
                 Err(why) => {
@@ -911,6 +1066,77 @@ impl World {
         });
     }
 
+    /// Liveness: a fresh command (raft: proposed to whoever leads, again
+    /// each second) applied on every peer, or a fresh Append (kvraft)
+    /// returning, within `within`; else every peer's observable state.
+    async fn progress(self: &Rc<Self>, within: Duration) -> (bool, String) {
+        let start = now();
+        let deadline = start + within;
+        if self.lab() == Lab::Kvraft {
+            let clerk = self.clerk(&(0..self.s.peers).collect::<Vec<_>>());
+            let id = self.next_checker.get();
+            self.next_checker.set(id + 1);
+            let value = format!("live.{id} ");
+            let op = self.history.call(
+                id,
+                KvInput::append("live", &value),
+                Instant::now().as_nanos(),
+            );
+            if labrpc::time::timeout(within, clerk.append("live", &value))
+                .await
+                .is_ok()
+            {
+                self.history
+                    .finish(op, KvOutput::Done, Instant::now().as_nanos());
+                return (
+                    true,
+                    format!("Append(\"live\") returned after {}", secs(now() - start)),
+                );
+            }
+        } else {
+            let mut proposed: Vec<Vec<u8>> = Vec::new();
+            let mut next_propose = start;
+            while now() < deadline && !self.stopped.get() {
+                if now() >= next_propose {
+                    let k = self.live.get();
+                    self.live.set(k + 1);
+                    let bytes = labcodec::encode(&format!("live.{k}")).expect("a string encodes");
+                    for i in 0..self.s.peers {
+                        self.start_on(i, &bytes);
+                    }
+                    proposed.push(bytes);
+                    next_propose = now() + Duration::from_secs(1);
+                }
+                let done = {
+                    let applied = self.applied.borrow();
+                    proposed
+                        .iter()
+                        .find(|c| applied.iter().all(|a| a.values().any(|v| v == *c)))
+                        .cloned()
+                };
+                if let Some(c) = done {
+                    return (
+                        true,
+                        format!(
+                            "{} applied on every peer after {}",
+                            show_cmd(&c),
+                            secs(now() - start)
+                        ),
+                    );
+                }
+                sleep(POLL).await;
+            }
+        }
+        (
+            false,
+            format!(
+                "stuck: no progress within {} after every fault was healed; every peer now:\n{}",
+                secs(within),
+                self.observable()
+            ),
+        )
+    }
+
     /// Looks once: (holds, why). `Err` when a role does not resolve.
     async fn probe(self: &Rc<Self>, e: &Expect) -> Result<(bool, String), String> {
         Ok(match &e.check {
@@ -945,6 +1171,7 @@ impl World {
                     format!("highest term {top} (terms {})", self.terms()),
                 )
             }
+            Check::Progress => unreachable!("progress is checked by World::progress"),
             Check::RpcsAtMost(max) => {
                 let n = network().total_rpcs();
                 (n <= *max, format!("{n} RPCs so far"))
@@ -1046,7 +1273,7 @@ impl World {
     }
 }
 
-fn show_cmd(c: &[u8]) -> String {
+pub(crate) fn show_cmd(c: &[u8]) -> String {
     labcodec::decode::<String>(c)
         .map_or_else(|_| format!("<{} bytes>", c.len()), |s| format!("{s:?}"))
 }
@@ -1104,6 +1331,10 @@ pub fn describe(e: &Expect) -> String {
         Check::Linearizable => "the client history is linearizable".into(),
         Check::KeyValue(k, v) => format!("Get({k:?}) returns {v:?}"),
         Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+        Check::Progress => format!(
+            "progress: a new command completes on every peer within {}s",
+            w.unwrap_or(PROGRESS_WITHIN.as_secs_f64())
+        ),
     };
     match e.at {
         Some(t) => format!("at {}: {what}", secs(t)),

@@ -250,6 +250,9 @@ pub enum Check {
     KeyValue(String, String),
     /// The network carried at most N RPCs so far.
     RpcsAtMost(u64),
+    /// Liveness: a new command (raft) or operation (kvraft) proposed now
+    /// completes on every peer within the window.
+    Progress,
 }
 
 /// One expectation.
@@ -325,6 +328,19 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// The expectations, in file order.
     pub expects: Vec<Expect>,
+    /// Requests are duplicated now and then (`cluster.duplication`).
+    pub duplication: bool,
+    /// Undeliverable calls fail after a long delay (`cluster.long_delays`).
+    pub long_delays: bool,
+    /// Replies are reordered by long delays (`cluster.long_reordering`).
+    pub long_reordering: bool,
+    /// A step whose peers do not resolve is skipped (noted in the
+    /// timeline) instead of stopping the run: `skip_unresolved = true`, as
+    /// generated scenarios (`lab fuzz`) say.
+    pub skip_unresolved: bool,
+    /// The safety monitors run (always, from a file; off only to measure
+    /// what they cost).
+    pub monitors: bool,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -337,6 +353,7 @@ struct RawFile {
     lab: Spanned<String>,
     seed: Option<Spanned<i64>>,
     duration: Option<Spanned<f64>>,
+    skip_unresolved: Option<bool>,
     cluster: Spanned<RawCluster>,
     #[serde(default)]
     client: Vec<Spanned<RawClient>>,
@@ -352,6 +369,9 @@ struct RawCluster {
     peers: Spanned<i64>,
     reliable: Option<bool>,
     latency_ms: Option<Spanned<Millis>>,
+    duplication: Option<bool>,
+    long_delays: Option<bool>,
+    long_reordering: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -399,6 +419,9 @@ struct RawStep {
     by_ms: Option<Spanned<f64>>,
     latency_ms: Option<Spanned<Millis>>,
     loss: Option<Spanned<f64>>,
+    // Repetition: the step again every `every` seconds, `times` in all.
+    every: Option<Spanned<f64>>,
+    times: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +439,7 @@ struct RawExpect {
     key: Option<Spanned<String>>,
     value: Option<Spanned<String>>,
     rpcs_at_most: Option<Spanned<i64>>,
+    progress: Option<Spanned<bool>>,
     on: Option<Spanned<RawPeers>>,
 }
 
@@ -784,8 +808,10 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
     raw_steps.sort_by_key(|(i, at, _)| (*at, *i));
     let mut steps = Vec::new();
     for (number, at, s) in raw_steps {
-        steps.push(check_step(ctx, lab, &mut known, number, at, s)?);
+        let step = check_step(ctx, lab, &mut known, number, at, s)?;
+        steps.extend(repeat(ctx, step, s.get_ref())?);
     }
+    steps.sort_by_key(|s| (s.at, s.number));
     let last_step = steps.iter().map(|s| s.at).max().unwrap_or_default();
 
     let mut clients = Vec::new();
@@ -844,7 +870,61 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         clients,
         steps,
         expects,
+        duplication: cluster.duplication.unwrap_or(false),
+        long_delays: cluster.long_delays.unwrap_or(false),
+        long_reordering: cluster.long_reordering.unwrap_or(false),
+        skip_unresolved: raw.skip_unresolved.unwrap_or(false),
+        monitors: true,
     })
+}
+
+/// Most copies a `times` may make.
+pub const MAX_REPEAT: i64 = 1000;
+
+/// The step and its repetitions (`every = K`, `times = N`: at `at`,
+/// `at + K`, ..., N in all), for flapping faults.
+fn repeat(ctx: &Ctx<'_>, step: Step, r: &RawStep) -> Result<Vec<Step>, SpecError> {
+    let field = |n: &str| format!("step[{}].{n}", step.number);
+    let (every, times) = match (&r.every, &r.times) {
+        (None, None) => return Ok(vec![step]),
+        (Some(e), Some(t)) => (e, t),
+        (Some(e), None) => {
+            return Err(ctx.err(&e.span(), &field("every"), "`every` needs `times`"));
+        }
+        (None, Some(t)) => {
+            return Err(ctx.err(&t.span(), &field("times"), "`times` needs `every`"));
+        }
+    };
+    let k = ctx.secs(every, &field("every"))?;
+    let n = *times.get_ref();
+    if !(1..=MAX_REPEAT).contains(&n) || k.is_zero() {
+        return Err(ctx.err(
+            &times.span(),
+            &field("times"),
+            format!(
+                "repeat {n} times every {}s: 1 to {MAX_REPEAT} times, every more than 0 s",
+                k.as_secs_f64()
+            ),
+        ));
+    }
+    let last = step.at + k * (n as u32 - 1);
+    if last > MAX_DURATION {
+        return Err(ctx.err(
+            &times.span(),
+            &field("times"),
+            format!(
+                "the last repetition is at {}s, after {}s",
+                last.as_secs_f64(),
+                MAX_DURATION.as_secs_f64()
+            ),
+        ));
+    }
+    Ok((0..n as u32)
+        .map(|j| Step {
+            at: step.at + k * j,
+            ..step.clone()
+        })
+        .collect())
 }
 
 fn check_step(
@@ -1288,6 +1368,7 @@ fn check_expect(
         ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
         ("key", r.key.as_ref().map(|v| v.span())),
         ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
+        ("progress", r.progress.as_ref().map(|v| v.span())),
     ]
     .into_iter()
     .filter_map(|(n, s)| s.map(|s| (n, s)))
@@ -1301,7 +1382,7 @@ fn check_expect(
                 &e.span(),
                 &format!("expect[{number}]"),
                 "an expectation needs one check: leader, no_leader, term_at_most, committed, \
-                 not_committed, log_prefix, linearizable, key (with value) or rpcs_at_most",
+                 not_committed, log_prefix, linearizable, key (with value), rpcs_at_most or progress",
             ));
         }
         [_, second, ..] => {
@@ -1430,6 +1511,12 @@ fn check_expect(
             )
         }
         "rpcs_at_most" => Check::RpcsAtMost(count(r.rpcs_at_most.as_ref().expect("p"))?),
+        "progress" => {
+            if !*r.progress.as_ref().expect("p").get_ref() {
+                return Err(ctx.err(&span, &field, "write `progress = true`"));
+            }
+            Check::Progress
+        }
         _ => unreachable!("every check is listed"),
     };
     let at = r.at.as_ref().map(|v| ctx.secs(v, &f("at"))).transpose()?;
