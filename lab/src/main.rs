@@ -8,6 +8,7 @@
 //! lab list [LAB...]                                            the labs and their tests
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
+//! lab fuzz LAB [--seeds N] [--first-seed S] [--jobs J] [--until-covered]   swarm fault testing
 //! ```
 //!
 //! One spelling per option: `--seed S` (`-s`) is one seed, `--seeds N`
@@ -26,6 +27,7 @@
 //! job (bad arguments, unknown lab or test, build failure, bad file).
 
 mod error;
+mod fuzz;
 mod grade;
 mod handout;
 mod logs;
@@ -83,6 +85,12 @@ enum Command {
     /// steps on it (and, with clients, the history view beside it).
     /// Exits 1 if an expectation failed.
     Scenario(scenario::ScenarioArgs),
+    /// Swarm fault testing (docs/fuzzing.md): each seed draws which fault
+    /// kinds are on and how hard, runs them with the safety monitors on,
+    /// heals everything and demands progress. Prints every failing seed
+    /// (shrunk into a scenario file) and the coverage table. Exits 1 if a
+    /// seed failed.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// Arguments of `lab list`.
@@ -123,6 +131,7 @@ fn main() -> ExitCode {
         Command::List(a) => list(a),
         Command::Handout(a) => handout::handout(a),
         Command::Scenario(a) => scenario::scenario(a),
+        Command::Fuzz(a) => fuzz::fuzz(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -45,6 +45,12 @@ pub struct ScenarioArgs {
 
 /// Builds the scenario runner; returns its path.
 fn build(ws: &Workspace) -> Result<PathBuf> {
+    build_bin(ws, SCENARIO_PACKAGE)
+}
+
+/// Builds binary `bin` of the scenario package (`scenario`, or `fuzz` for
+/// `lab fuzz`); returns its path.
+pub fn build_bin(ws: &Workspace, bin: &str) -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.args([
         "build",
@@ -54,7 +60,7 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
         "-p",
         SCENARIO_PACKAGE,
         "--bin",
-        SCENARIO_PACKAGE,
+        bin,
     ]);
     if let Some(p) = ws.manifest_path() {
         cmd.arg("--manifest-path").arg(p);
@@ -65,18 +71,18 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
         .output()
         .map_err(io("cannot run `cargo build -p scenario`"))?;
     if !out.status.success() {
-        bail!("building the scenario runner failed (cargo's messages are above)");
+        bail!("building the scenario package's `{bin}` failed (cargo's messages are above)");
     }
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
             && v["reason"] == "compiler-artifact"
-            && v["target"]["name"] == SCENARIO_PACKAGE
+            && v["target"]["name"] == bin
             && let Some(exe) = v["executable"].as_str()
         {
             return Ok(PathBuf::from(exe));
         }
     }
-    bail!("cargo built the scenario package but named no `scenario` executable")
+    bail!("cargo built the scenario package but named no `{bin}` executable")
 }
 
 /// Runs `lab scenario`.
