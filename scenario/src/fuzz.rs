@@ -78,6 +78,9 @@ pub enum Kind {
     Unreliable,
     /// A peer flapping: isolated and reconnected every `period` s, n times.
     Flap(usize, f64, u32),
+    /// Leader churn (Figure 8's test): whoever leads crashes every
+    /// `period` s, n times, and every peer restarts in between.
+    Churn(f64, u32),
 }
 
 /// A fault: a kind from `at` for `len` virtual seconds.
@@ -112,7 +115,7 @@ pub struct Plan {
     pub faults: Vec<Fault>,
 }
 
-const KINDS: usize = 10;
+const KINDS: usize = 11;
 
 /// Draws the plan of `seed` for `lab`.
 pub fn plan(lab: Lab, seed: u64) -> Plan {
@@ -205,6 +208,7 @@ fn draw_kind(r: &mut Rng, lab: Lab, k: usize, n: usize) -> Kind {
         6 => Kind::Delay(method, 100 + r.below(3000)),
         7 => Kind::Drop(method),
         8 => Kind::Unreliable,
+        9 => Kind::Churn(round(r.range(0.2, 1.0)), 3 + r.below(18) as u32),
         _ => Kind::Flap(
             r.below(n as u64) as usize,
             round(r.range(0.1, 1.0)),
@@ -276,6 +280,11 @@ impl Fault {
             Kind::Unreliable => {
                 step(out, a, "reliable = false");
                 step(out, b, "reliable = true");
+            }
+            Kind::Churn(period, times) => {
+                let r = format!("every = {period}\ntimes = {times}");
+                step(out, a, &format!("crash = \"leader\"\n{r}"));
+                step(out, a + period * 0.6, &format!("restart = \"all\"\n{r}"));
             }
             Kind::Flap(p, period, times) => {
                 let p = p % n;
@@ -371,7 +380,7 @@ impl Plan {
 
 fn flap_tail(f: &Fault) -> f64 {
     match f.kind {
-        Kind::Flap(_, period, times) => period * f64::from(times),
+        Kind::Flap(_, period, times) | Kind::Churn(period, times) => period * f64::from(times),
         _ => 0.0,
     }
 }

@@ -640,76 +640,15 @@ impl World {
     /// Carries out one step; the reason if it cannot.
     fn step(self: &Rc<Self>, step: &Step) -> Result<(), String> {
         let net = network();
-        let n = self.s.peers;
-        let node_of = |v: &[usize]| v.iter().map(|&i| self.nodes[i]).collect::<Vec<_>>();
         let what = match &step.action {
-            Action::Partition(groups) => {
-                let named: Vec<usize> = groups
-                    .iter()
-                    .flat_map(|g| g.roles.iter())
-                    .filter(|r| **r != Role::Rest)
-                    .map(|r| {
-                        self.resolve(
-                            &Peers {
-                                roles: vec![r.clone()],
-                                place: step.place.clone(),
-                            },
-                            &[],
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let rest: Vec<usize> = (0..n).filter(|i| !named.contains(i)).collect();
-                let mut sets = Vec::new();
-                for g in groups {
-                    let set = self.resolve(g, &rest)?;
-                    for i in &set {
-                        if sets.iter().any(|s: &Vec<usize>| s.contains(i)) {
-                            return Err(format!(
-                                "peer {i} is in two groups of the partition (roles resolve to \
-                                 peers when the step runs)"
-                            ));
-                        }
-                    }
-                    sets.push(set);
-                }
-                let groups_nodes: Vec<Vec<NodeId>> = sets.iter().map(|s| node_of(s)).collect();
-                let refs: Vec<&[NodeId]> = groups_nodes.iter().map(Vec::as_slice).collect();
-                net.partition(&refs);
-                let text = sets
-                    .iter()
-                    .map(|s| show_set(s))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                *self.partition.borrow_mut() = Some(sets);
-                format!("partition {text}")
-            }
+            Action::Partition(groups) => self.partition(groups, step)?,
             Action::Heal => {
                 net.heal();
                 *self.partition.borrow_mut() = None;
                 "heal: every link up".into()
             }
-            Action::Cut(a, b) | Action::Restore(a, b) => {
-                let (from, to) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
-                let cut = matches!(step.action, Action::Cut(..));
-                for &x in &from {
-                    for &y in &to {
-                        if cut {
-                            net.cut(self.nodes[x], self.nodes[y]);
-                        } else {
-                            net.restore(self.nodes[x], self.nodes[y]);
-                        }
-                    }
-                }
-                format!(
-                    "{} {} → {}",
-                    if cut { "cut" } else { "restore" },
-                    show_set(&from),
-                    show_set(&to)
-                )
-            }
+            Action::Cut(a, b) => self.links(a, b, true)?,
+            Action::Restore(a, b) => self.links(a, b, false)?,
             Action::Crash(p) => {
                 let v = self.resolve(p, &[])?;
                 for &i in &v {
@@ -728,146 +667,237 @@ impl World {
                 }
                 format!("restart {} from persisted state", show_set(&v))
             }
-            Action::Isolate(p) | Action::Reconnect(p) => {
-                let v = self.resolve(p, &[])?;
-                let iso = matches!(step.action, Action::Isolate(_));
-                for &i in &v {
-                    let others: Vec<NodeId> =
-                        (0..n).filter(|&j| j != i).map(|j| self.nodes[j]).collect();
-                    if iso {
-                        net.isolate(self.nodes[i], &others);
-                    } else {
-                        net.reconnect(self.nodes[i], &others);
-                    }
-                }
-                format!(
-                    "{} {}",
-                    if iso { "isolate" } else { "reconnect" },
-                    show_set(&v)
-                )
-            }
+            Action::Isolate(p) => self.isolate(p, true)?,
+            Action::Reconnect(p) => self.isolate(p, false)?,
             Action::Slow {
                 from,
                 to,
                 latency,
                 loss,
-            } => {
-                let (a, b) = (self.resolve(from, &[])?, self.resolve(to, &[])?);
-                for &x in &a {
-                    for &y in &b {
-                        if x != y {
-                            net.set_link(
-                                self.nodes[x],
-                                self.nodes[y],
-                                Some(LinkConfig {
-                                    loss: *loss,
-                                    latency: latency.0..=latency.1,
-                                }),
-                            );
-                        }
-                    }
-                }
-                format!(
-                    "slow {} → {}: latency {}–{} ms, loss {loss}",
-                    show_set(&a),
-                    show_set(&b),
-                    latency.0.as_millis(),
-                    latency.1.as_millis()
-                )
-            }
+            } => self.slow(from, to, *latency, *loss)?,
             Action::Hook {
                 method,
                 delay,
                 from,
                 to,
-            } => {
-                let from = from
-                    .as_ref()
-                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
-                    .transpose()?;
-                let to = to
-                    .as_ref()
-                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
-                    .transpose()?;
-                let m = method.clone();
-                let verdict = match delay {
-                    Some(d) => Verdict::Delay(*d),
-                    None => Verdict::Drop,
-                };
-                let (f2, t2) = (from.clone(), to.clone());
-                let id = net.add_hook(move |msg| {
-                    let hit = msg.method == m
-                        && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
-                        && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
-                    if hit { verdict } else { Verdict::Deliver }
-                });
-                self.hooks.borrow_mut().push((method.clone(), id));
-                let peers = |v: &Option<Vec<NodeId>>| {
-                    v.as_ref().map_or("any".to_string(), |v| {
-                        show_set(
-                            &v.iter()
-                                .map(|n| self.nodes.iter().position(|m| m == n).unwrap_or(0))
-                                .collect::<Vec<_>>(),
-                        )
-                    })
-                };
-                format!(
-                    "{} {method} from {} to {}",
-                    match delay {
-                        Some(d) => format!("delay by {} ms", d.as_millis()),
-                        None => "drop".into(),
-                    },
-                    peers(&from),
-                    peers(&to)
-                )
-            }
-            Action::Deliver(method) => {
-                let mut hooks = self.hooks.borrow_mut();
-                let mut removed = 0;
-                hooks.retain(|(m, id)| {
-                    if m == method {
-                        net.remove_hook(*id);
-                        removed += 1;
-                        false
-                    } else {
-                        true
-                    }
-                });
-                format!("deliver {method} again ({removed} rules removed)")
-            }
+            } => self.hook(method, *delay, from.as_ref(), to.as_ref())?,
+            Action::Deliver(method) => self.deliver(method),
             Action::Reliable(on) => {
                 net.set_reliable(*on);
                 format!("network {}", if *on { "reliable" } else { "unreliable" })
             }
-            Action::Start { command, on } => {
-                let v = self.resolve(on, &[])?;
-                let mut outcomes = Vec::new();
-                for &i in &v {
-                    let bytes = labcodec::encode(command).expect("a string encodes");
-                    let r = self.start_on(i, &bytes);
-                    outcomes.push(match r {
-                        Some((index, term)) => {
-                            format!("peer {i} takes it at index {index}, term {term}")
-                        }
-                        None => format!("peer {i} refuses (not leader)"),
-                    });
-                }
-                format!("start {command:?}: {}", outcomes.join("; "))
-            }
-            Action::Bind(binds) => {
-                let mut parts = Vec::new();
-                for (name, p) in binds {
-                    let v = self.resolve(p, &[])?;
-                    parts.push(format!("{name} = {}", show_set(&v)));
-                    self.names.borrow_mut().insert(name.clone(), v);
-                }
-                format!("bind {}", parts.join(", "))
-            }
+            Action::Start { command, on } => self.start_step(command, on)?,
+            Action::Bind(binds) => self.bind(binds)?,
         };
         let text = format!("step {} (line {}): {what}", step.number, step.place.line);
         self.note("scenario", what);
         event("scenario", text);
         Ok(())
+    }
+
+    fn node_of(&self, v: &[usize]) -> Vec<NodeId> {
+        v.iter().map(|&i| self.nodes[i]).collect()
+    }
+
+    /// `partition`: the groups, resolved now ("rest": everyone not named).
+    fn partition(&self, groups: &[Peers], step: &Step) -> Result<String, String> {
+        let n = self.s.peers;
+        let named: Vec<usize> = groups
+            .iter()
+            .flat_map(|g| g.roles.iter())
+            .filter(|r| **r != Role::Rest)
+            .map(|r| {
+                self.resolve(
+                    &Peers {
+                        roles: vec![r.clone()],
+                        place: step.place.clone(),
+                    },
+                    &[],
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let rest: Vec<usize> = (0..n).filter(|i| !named.contains(i)).collect();
+        let mut sets = Vec::new();
+        for g in groups {
+            let set = self.resolve(g, &rest)?;
+            for i in &set {
+                if sets.iter().any(|s: &Vec<usize>| s.contains(i)) {
+                    return Err(format!(
+                        "peer {i} is in two groups of the partition (roles resolve to \
+                         peers when the step runs)"
+                    ));
+                }
+            }
+            sets.push(set);
+        }
+        let groups_nodes: Vec<Vec<NodeId>> = sets.iter().map(|s| self.node_of(s)).collect();
+        let refs: Vec<&[NodeId]> = groups_nodes.iter().map(Vec::as_slice).collect();
+        network().partition(&refs);
+        let text = sets
+            .iter()
+            .map(|s| show_set(s))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        *self.partition.borrow_mut() = Some(sets);
+        Ok(format!("partition {text}"))
+    }
+
+    /// `cut` (or `restore`): the one-way links from each of `a` to each of `b`.
+    fn links(&self, a: &Peers, b: &Peers, cut: bool) -> Result<String, String> {
+        let net = network();
+        let (from, to) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
+        for &x in &from {
+            for &y in &to {
+                if cut {
+                    net.cut(self.nodes[x], self.nodes[y]);
+                } else {
+                    net.restore(self.nodes[x], self.nodes[y]);
+                }
+            }
+        }
+        Ok(format!(
+            "{} {} → {}",
+            if cut { "cut" } else { "restore" },
+            show_set(&from),
+            show_set(&to)
+        ))
+    }
+
+    /// `isolate` (or `reconnect`): every link of the peers, both ways.
+    fn isolate(&self, p: &Peers, iso: bool) -> Result<String, String> {
+        let net = network();
+        let v = self.resolve(p, &[])?;
+        for &i in &v {
+            let others: Vec<NodeId> = (0..self.s.peers)
+                .filter(|&j| j != i)
+                .map(|j| self.nodes[j])
+                .collect();
+            if iso {
+                net.isolate(self.nodes[i], &others);
+            } else {
+                net.reconnect(self.nodes[i], &others);
+            }
+        }
+        Ok(format!(
+            "{} {}",
+            if iso { "isolate" } else { "reconnect" },
+            show_set(&v)
+        ))
+    }
+
+    /// `slow`: the links' own latency and loss.
+    fn slow(
+        &self,
+        from: &Peers,
+        to: &Peers,
+        latency: (Duration, Duration),
+        loss: f64,
+    ) -> Result<String, String> {
+        let net = network();
+        let (a, b) = (self.resolve(from, &[])?, self.resolve(to, &[])?);
+        for &x in &a {
+            for &y in b.iter().filter(|&&y| y != x) {
+                let config = LinkConfig {
+                    loss,
+                    latency: latency.0..=latency.1,
+                };
+                net.set_link(self.nodes[x], self.nodes[y], Some(config));
+            }
+        }
+        Ok(format!(
+            "slow {} → {}: latency {}–{} ms, loss {loss}",
+            show_set(&a),
+            show_set(&b),
+            latency.0.as_millis(),
+            latency.1.as_millis()
+        ))
+    }
+
+    /// `drop` / `delay`: a hook on a method's messages.
+    fn hook(
+        &self,
+        method: &str,
+        delay: Option<Duration>,
+        from: Option<&Peers>,
+        to: Option<&Peers>,
+    ) -> Result<String, String> {
+        let nodes = |p: Option<&Peers>| {
+            p.map(|p| self.resolve(p, &[]).map(|v| self.node_of(&v)))
+                .transpose()
+        };
+        let (from, to) = (nodes(from)?, nodes(to)?);
+        let verdict = delay.map_or(Verdict::Drop, Verdict::Delay);
+        let (m, f2, t2) = (method.to_string(), from.clone(), to.clone());
+        let id = network().add_hook(move |msg| {
+            let hit = msg.method == m
+                && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
+                && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
+            if hit { verdict } else { Verdict::Deliver }
+        });
+        self.hooks.borrow_mut().push((method.to_string(), id));
+        let peers = |v: &Option<Vec<NodeId>>| {
+            v.as_ref().map_or("any".to_string(), |v| {
+                let ix: Vec<usize> = v
+                    .iter()
+                    .map(|n| self.nodes.iter().position(|m| m == n).unwrap_or(0))
+                    .collect();
+                show_set(&ix)
+            })
+        };
+        Ok(format!(
+            "{} {method} from {} to {}",
+            match delay {
+                Some(d) => format!("delay by {} ms", d.as_millis()),
+                None => "drop".into(),
+            },
+            peers(&from),
+            peers(&to)
+        ))
+    }
+
+    /// `deliver`: removes a method's drop and delay rules.
+    fn deliver(&self, method: &str) -> String {
+        let net = network();
+        let mut hooks = self.hooks.borrow_mut();
+        let mut removed = 0;
+        hooks.retain(|(m, id)| {
+            if m == method {
+                net.remove_hook(*id);
+                removed += 1;
+                false
+            } else {
+                true
+            }
+        });
+        format!("deliver {method} again ({removed} rules removed)")
+    }
+
+    /// `start`: proposes a command on the peers.
+    fn start_step(&self, command: &str, on: &Peers) -> Result<String, String> {
+        let v = self.resolve(on, &[])?;
+        let mut outcomes = Vec::new();
+        for &i in &v {
+            let bytes = labcodec::encode(&command.to_string()).expect("a string encodes");
+            outcomes.push(match self.start_on(i, &bytes) {
+                Some((index, term)) => format!("peer {i} takes it at index {index}, term {term}"),
+                None => format!("peer {i} refuses (not leader)"),
+            });
+        }
+        Ok(format!("start {command:?}: {}", outcomes.join("; ")))
+    }
+
+    /// `bind`: names for the peers the roles resolve to now.
+    fn bind(&self, binds: &[(String, Peers)]) -> Result<String, String> {
+        let mut parts = Vec::new();
+        for (name, p) in binds {
+            let v = self.resolve(p, &[])?;
+            parts.push(format!("{name} = {}", show_set(&v)));
+            self.names.borrow_mut().insert(name.clone(), v);
+        }
+        Ok(format!("bind {}", parts.join(", ")))
     }
 
     /// A client's whole schedule.

@@ -982,6 +982,19 @@ fn check_step(
         }
     };
     let field = f(name);
+    check_modifiers(ctx, r, name, number)?;
+    let action = parse_action(ctx, lab, known, r, name, span.clone(), field.clone())?;
+    Ok(Step {
+        number,
+        at,
+        action,
+        place: ctx.place(&span, field),
+    })
+}
+
+/// The modifiers (`on`, `from`, `by_ms`, ...) allowed with action `name`, and no other.
+fn check_modifiers(ctx: &Ctx<'_>, r: &RawStep, name: &str, number: usize) -> Result<(), SpecError> {
+    let f = |name: &str| format!("step[{number}].{name}");
     // Modifiers allowed with this action.
     let allowed: &[&str] = match name {
         "slow" => &["latency_ms", "loss"],
@@ -1016,6 +1029,19 @@ fn check_step(
             ));
         }
     }
+    Ok(())
+}
+
+/// The action `name` of a step, checked (`field`: `step[N].NAME`).
+fn parse_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    name: &str,
+    span: Range<usize>,
+    field: String,
+) -> Result<Action, SpecError> {
     let pair = |v: &Spanned<Vec<RawPeers>>| -> Result<(Peers, Peers), SpecError> {
         match v.get_ref().as_slice() {
             [a, b] => Ok((
@@ -1094,66 +1120,9 @@ fn check_step(
         )?),
         "slow" => {
             let (from, to) = pair(r.slow.as_ref().expect("present"))?;
-            let latency = match &r.latency_ms {
-                Some(l) => ctx.millis(l, &f("latency_ms"))?,
-                None => (Duration::from_millis(100), Duration::from_millis(100)),
-            };
-            let loss = match &r.loss {
-                Some(l) => {
-                    let p = *l.get_ref();
-                    if !(0.0..=1.0).contains(&p) {
-                        return Err(ctx.err(
-                            &l.span(),
-                            &f("loss"),
-                            format!("{p} is not a probability (0 to 1)"),
-                        ));
-                    }
-                    p
-                }
-                None => 0.0,
-            };
-            Action::Slow {
-                from,
-                to,
-                latency,
-                loss,
-            }
+            slow_action(ctx, r, from, to, &field)?
         }
-        "drop" | "delay" => {
-            let m = if name == "drop" { &r.drop } else { &r.delay };
-            let method = method(ctx, lab, m.as_ref().expect("present"), &field)?;
-            let delay = if name == "delay" {
-                let by = r.by_ms.as_ref().ok_or_else(|| {
-                    ctx.err(&span, &field, "a delay needs `by_ms`, the added latency")
-                })?;
-                let ms = *by.get_ref();
-                if !(ms.is_finite() && ms > 0.0 && ms <= 60_000.0) {
-                    return Err(ctx.err(
-                        &by.span(),
-                        &f("by_ms"),
-                        format!("{ms} ms: a delay is more than 0 and at most 60000 ms"),
-                    ));
-                }
-                Some(Duration::from_secs_f64(ms / 1000.0))
-            } else {
-                None
-            };
-            let from = r
-                .from
-                .as_ref()
-                .map(|p| parse_peers(ctx, known, p, &f("from")))
-                .transpose()?;
-            let to =
-                r.to.as_ref()
-                    .map(|p| parse_peers(ctx, known, p, &f("to")))
-                    .transpose()?;
-            Action::Hook {
-                method,
-                delay,
-                from,
-                to,
-            }
-        }
+        "drop" | "delay" => hook_action(ctx, lab, known, r, name == "delay", &span, &field)?,
         "deliver" => Action::Deliver(method(
             ctx,
             lab,
@@ -1161,65 +1130,168 @@ fn check_step(
             &field,
         )?),
         "reliable" => Action::Reliable(*r.reliable.as_ref().expect("present").get_ref()),
-        "start" => {
-            if lab != Lab::Raft {
-                return Err(ctx.err(
-                    &span,
-                    &field,
-                    format!(
-                        "`start` proposes a raw command to Raft (lab = \"raft\"); {} is driven \
-                         by its clients ([[client]])",
-                        lab.name()
-                    ),
-                ));
-            }
-            let on = match &r.on {
-                Some(p) => parse_peers(ctx, known, p, &f("on"))?,
-                None => Peers {
-                    roles: vec![Role::Leader],
-                    place: ctx.place(&span, &field),
-                },
-            };
-            Action::Start {
-                command: r.start.as_ref().expect("present").get_ref().clone(),
-                on,
-            }
-        }
-        "bind" => {
-            let b = r.bind.as_ref().expect("present");
-            let mut out = Vec::new();
-            for (n, p) in b.get_ref() {
-                let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                let reserved = ["leader", "follower", "minority", "majority", "all", "rest"];
-                if !ok || reserved.contains(&n.as_str()) || n == "others" {
-                    return Err(ctx.err(
-                        &span,
-                        &field,
-                        format!(
-                            "{n:?} cannot be a name: names are letters, digits and _, start \
-                             with a letter, and are not roles"
-                        ),
-                    ));
-                }
-                out.push((
-                    n.clone(),
-                    parse_peers_at(ctx, known, p, &span, &field, false)?,
-                ));
-            }
-            for (n, _) in &out {
-                known.names.insert(n.clone());
-            }
-            Action::Bind(out)
-        }
+        "start" => start_action(ctx, lab, known, r, &span, &field)?,
+        "bind" => bind_action(ctx, known, r, &span, &field)?,
         _ => unreachable!("every action is listed"),
     };
-    Ok(Step {
-        number,
-        at,
-        action,
-        place: ctx.place(&span, field),
+    Ok(action)
+}
+
+/// `slow = [from, to]` with its `latency_ms` and `loss`.
+fn slow_action(
+    ctx: &Ctx<'_>,
+    r: &RawStep,
+    from: Peers,
+    to: Peers,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    let latency = match &r.latency_ms {
+        Some(l) => ctx.millis(l, &f("latency_ms"))?,
+        None => (Duration::from_millis(100), Duration::from_millis(100)),
+    };
+    let loss = match &r.loss {
+        Some(l) => {
+            let p = *l.get_ref();
+            if !(0.0..=1.0).contains(&p) {
+                return Err(ctx.err(
+                    &l.span(),
+                    &f("loss"),
+                    format!("{p} is not a probability (0 to 1)"),
+                ));
+            }
+            p
+        }
+        None => 0.0,
+    };
+    Ok(Action::Slow {
+        from,
+        to,
+        latency,
+        loss,
     })
+}
+
+/// `drop = METHOD` or `delay = METHOD` (with `by_ms`), with `from`, `to`.
+fn hook_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    is_delay: bool,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    let m = if is_delay { &r.delay } else { &r.drop };
+    let method = method(ctx, lab, m.as_ref().expect("present"), field)?;
+    let delay = if is_delay {
+        let by = r
+            .by_ms
+            .as_ref()
+            .ok_or_else(|| ctx.err(span, field, "a delay needs `by_ms`, the added latency"))?;
+        let ms = *by.get_ref();
+        if !(ms.is_finite() && ms > 0.0 && ms <= 60_000.0) {
+            return Err(ctx.err(
+                &by.span(),
+                &f("by_ms"),
+                format!("{ms} ms: a delay is more than 0 and at most 60000 ms"),
+            ));
+        }
+        Some(Duration::from_secs_f64(ms / 1000.0))
+    } else {
+        None
+    };
+    let from = r
+        .from
+        .as_ref()
+        .map(|p| parse_peers(ctx, known, p, &f("from")))
+        .transpose()?;
+    let to =
+        r.to.as_ref()
+            .map(|p| parse_peers(ctx, known, p, &f("to")))
+            .transpose()?;
+    Ok(Action::Hook {
+        method,
+        delay,
+        from,
+        to,
+    })
+}
+
+/// `start = COMMAND` (raft), with `on`.
+fn start_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    if lab != Lab::Raft {
+        return Err(ctx.err(
+            span,
+            field,
+            format!(
+                "`start` proposes a raw command to Raft (lab = \"raft\"); {} is driven \
+                     by its clients ([[client]])",
+                lab.name()
+            ),
+        ));
+    }
+    let on = match &r.on {
+        Some(p) => parse_peers(ctx, known, p, &f("on"))?,
+        None => Peers {
+            roles: vec![Role::Leader],
+            place: ctx.place(span, field),
+        },
+    };
+    Ok(Action::Start {
+        command: r.start.as_ref().expect("present").get_ref().clone(),
+        on,
+    })
+}
+
+/// `bind = { NAME = PEERS, ... }`.
+fn bind_action(
+    ctx: &Ctx<'_>,
+    known: &mut Known,
+    r: &RawStep,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let b = r.bind.as_ref().expect("present");
+    let mut out = Vec::new();
+    for (n, p) in b.get_ref() {
+        let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let reserved = ["leader", "follower", "minority", "majority", "all", "rest"];
+        if !ok || reserved.contains(&n.as_str()) || n == "others" {
+            return Err(ctx.err(
+                span,
+                field,
+                format!(
+                    "{n:?} cannot be a name: names are letters, digits and _, start \
+                         with a letter, and are not roles"
+                ),
+            ));
+        }
+        out.push((
+            n.clone(),
+            parse_peers_at(ctx, known, p, span, field, false)?,
+        ));
+    }
+    for (n, _) in &out {
+        known.names.insert(n.clone());
+    }
+    Ok(Action::Bind(out))
+}
+
+/// `step[3].by_ms` for `step[3].delay` and `by_ms`.
+fn sibling(field: &str, name: &str) -> String {
+    let step = field.rsplit_once('.').map_or(field, |(s, _)| s);
+    format!("{step}.{name}")
 }
 
 fn check_client(
