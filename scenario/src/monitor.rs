@@ -2,7 +2,7 @@
 //! `lab fuzz` run).
 //!
 //! They see what the grader sees, nothing more: each peer's `state()`
-//! (polled every [`POLL`]), the apply channel, what `start` returns, and
+//! (polled every [`POLL`] while elections go on, ten times less often in between), the apply channel, what `start` returns, and
 //! the faults the run injects. So they work on a student's Raft as on the
 //! reference. The properties (Raft paper, Figure 3):
 //!
@@ -22,8 +22,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// How often the monitor polls every peer's state.
-pub const POLL: Duration = Duration::from_millis(5);
+/// How often the monitor polls every peer's state while elections go on.
+pub const POLL: Duration = Duration::from_millis(20);
+/// How long after a RequestVote message the monitor polls every [`POLL`]
+/// (then every tenth time, until the next).
+pub const DENSE: Duration = Duration::from_secs(3);
 
 /// The situations coverage counts, in table order.
 pub const SITUATIONS: &[&str] = &[
@@ -73,7 +76,7 @@ pub struct Monitor {
     led: Vec<Vec<u64>>,
     top_term_with_leader: u64,
     /// Situation -> times reached.
-    pub coverage: BTreeMap<&'static str, u64>,
+    counts: Vec<u64>,
 }
 
 impl Monitor {
@@ -93,18 +96,32 @@ impl Monitor {
             restarted: vec![false; n],
             led: vec![Vec::new(); n],
             top_term_with_leader: 0,
-            coverage: SITUATIONS.iter().map(|s| (*s, 0)).collect(),
+            counts: vec![0; SITUATIONS.len()],
         }
     }
 
-    fn hit(&mut self, situation: &'static str) {
-        debug_assert!(SITUATIONS.contains(&situation), "{situation}");
-        *self.coverage.entry(situation).or_default() += 1;
+    /// Situation `k` of [`SITUATIONS`] was reached once more.
+    fn hit(&mut self, k: usize) {
+        self.counts[k] += 1;
+    }
+
+    /// Coverage so far: situation -> times reached.
+    pub fn coverage(&self) -> BTreeMap<&'static str, u64> {
+        SITUATIONS
+            .iter()
+            .copied()
+            .zip(self.counts.iter().copied())
+            .collect()
     }
 
     /// The highest index any peer applied.
     pub fn max_applied(&self) -> u64 {
         self.first.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Whether some peer applied `index` already.
+    pub fn knows(&self, index: u64) -> bool {
+        self.first.contains_key(&index)
     }
 
     /// Per peer, the highest index applied since its last (re)start.
@@ -119,7 +136,7 @@ impl Monitor {
             self.crashed_leader = Some(i);
         }
         if self.crashed.iter().all(|&c| c) {
-            self.hit("every peer down at once");
+            self.hit(10) /* every peer down at once */;
         }
     }
 
@@ -157,7 +174,7 @@ impl Monitor {
         }
         self.last_applied[i] = index;
         if self.restarted[i] && index == 5 {
-            self.hit("restarted peer re-applied its log");
+            self.hit(11) /* restarted peer re-applied its log */;
         }
         match self.first.get(&index) {
             Some((j, c, t)) if c.as_slice() != command || *t != term => {
@@ -182,16 +199,16 @@ impl Monitor {
                     .chain(self.max_term.iter().copied());
                 self.bound.insert(index, b.max().unwrap_or(0));
                 if self.crashed.iter().any(|&c| c) {
-                    self.hit("commit while a peer is down");
+                    self.hit(9) /* commit while a peer is down */;
                 }
                 if index == 100 {
-                    self.hit("100 entries committed");
+                    self.hit(13) /* 100 entries committed */;
                 }
             }
         }
         if let Some((_, _, c)) = self.pending.get(&index) {
             if c.as_slice() != command {
-                self.hit("uncommitted entry overwritten");
+                self.hit(3) /* uncommitted entry overwritten */;
             }
             self.pending.remove(&index);
         }
@@ -218,7 +235,7 @@ impl Monitor {
             ));
         }
         if self.max_term.iter().any(|&t| t > term) {
-            self.hit("stale leader accepted a command");
+            self.hit(8) /* stale leader accepted a command */;
         }
         self.pending.insert(index, (i, term, command.to_vec()));
         Ok(())
@@ -244,7 +261,7 @@ impl Monitor {
             if let Some((t0, _)) = self.prev[i]
                 && term >= t0 + 3
             {
-                self.hit("term jumped by 3 or more at once");
+                self.hit(5) /* term jumped by 3 or more at once */;
             }
             self.max_term[i] = term;
             if leads {
@@ -274,30 +291,30 @@ impl Monitor {
             && top >= self.top_term_with_leader + 3
             && self.top_term_with_leader > 0
         {
-            self.hit("terms passed with no leader (split votes)");
+            self.hit(6) /* terms passed with no leader (split votes) */;
             self.top_term_with_leader = top;
         }
         if leading.len() >= 2 {
-            self.hit("two peers lead at once (different terms)");
+            self.hit(4) /* two peers lead at once (different terms) */;
         }
         for &(i, term) in leading {
             self.top_term_with_leader = self.top_term_with_leader.max(term);
             let new = self.prev[i] != Some((term, true));
             if !new {
                 if (seen[i].reach + 1) * 2 <= self.n {
-                    self.hit("leader cut off from a majority");
+                    self.hit(7) /* leader cut off from a majority */;
                 }
                 continue;
             }
-            self.hit("leader elected");
+            self.hit(0) /* leader elected */;
             if self.crashed_leader.is_some_and(|c| c != i) {
-                self.hit("new leader after the leader crashed");
+                self.hit(1) /* new leader after the leader crashed */;
                 self.crashed_leader = None;
             }
             if !self.led[i].contains(&term) {
                 self.led[i].push(term);
                 if self.led[i].len() == 2 {
-                    self.hit("a peer led two different terms");
+                    self.hit(12) /* a peer led two different terms */;
                 }
             }
         }
@@ -312,7 +329,7 @@ impl Monitor {
                     .iter()
                     .any(|(&idx, &(p, pt, _))| p == i && pt == t && idx > applied);
                 if holds {
-                    self.hit("leader deposed holding uncommitted entries");
+                    self.hit(2) /* leader deposed holding uncommitted entries */;
                 }
             }
         }

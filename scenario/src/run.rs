@@ -342,7 +342,7 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let mut f = w.found.borrow_mut();
     f.history = w.history.history();
     f.annotations = w.annotations.borrow().clone();
-    f.coverage = w.monitor.borrow().coverage.clone();
+    f.coverage = w.monitor.borrow().coverage();
     drop(f);
     drop(waits);
 }
@@ -359,7 +359,7 @@ impl World {
         f.error.get_or_insert(message);
         f.history = self.history.history();
         f.annotations = self.annotations.borrow().clone();
-        f.coverage = self.monitor.borrow().coverage.clone();
+        f.coverage = self.monitor.borrow().coverage();
     }
 
     /// Sleeps until `t` (virtual, from the start); false if the run was
@@ -394,27 +394,57 @@ impl World {
         }
     }
 
-    /// What the monitor sees of every peer now.
+    /// What the monitor sees of every peer now (links counted for leaders
+    /// only: coverage asks whether a leader is cut off).
     fn seen(&self) -> Vec<Seen> {
         let net = network();
         let states = self.states();
         (0..self.s.peers)
             .map(|i| Seen {
                 state: states[i],
-                reach: (0..self.s.peers)
-                    .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
-                    .count(),
+                reach: if states[i].is_some_and(|s| s.1) {
+                    (0..self.s.peers)
+                        .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
+                        .count()
+                } else {
+                    0
+                },
             })
             .collect()
     }
 
     /// The monitor's poll loop, for the whole run.
+    ///
+    /// Leaders are made by votes: for [`DENSE`] after any RequestVote
+    /// message (request or reply, as it is sent) it polls every [`POLL`],
+    /// otherwise every tenth time (a quiet cluster costs little).
+    ///
+    /// [`DENSE`]: crate::monitor::DENSE
+    /// [`POLL`]: crate::monitor::POLL
     async fn watch(self: Rc<Self>) {
-        while self.s.monitors && !self.stopped.get() {
-            let seen = self.seen();
-            let r = self.monitor.borrow_mut().poll(&seen);
-            self.verdict(r);
-            sleep(crate::monitor::POLL).await;
+        use crate::monitor::{DENSE, POLL};
+        if !self.s.monitors {
+            return;
+        }
+        let votes = Rc::new(Cell::new(Duration::ZERO));
+        {
+            let votes = votes.clone();
+            network().add_hook(move |msg| {
+                if msg.method == "raft.request_vote" {
+                    votes.set(now());
+                }
+                Verdict::Deliver
+            });
+        }
+        let mut tick = 0u64;
+        while !self.stopped.get() {
+            if tick.is_multiple_of(10) || now() <= votes.get() + DENSE {
+                let seen = self.seen();
+                let r = self.monitor.borrow_mut().poll(&seen);
+                self.verdict(r);
+            }
+            tick += 1;
+            sleep(POLL).await;
         }
     }
 
@@ -424,7 +454,13 @@ impl World {
         if !self.s.monitors {
             return;
         }
-        let terms: Vec<Option<u64>> = self.states().iter().map(|s| s.map(|s| s.0)).collect();
+        // Every live peer's term, for leader completeness: only needed
+        // when the index is applied for the first time.
+        let terms: Vec<Option<u64>> = if self.monitor.borrow().knows(index) {
+            Vec::new()
+        } else {
+            self.states().iter().map(|s| s.map(|s| s.0)).collect()
+        };
         let r = self
             .monitor
             .borrow_mut()
@@ -447,16 +483,20 @@ impl World {
 
     /// Every peer's observable state, one line each (for a stuck run).
     fn observable(&self) -> String {
-        let seen = self.seen();
+        let net = network();
+        let states = self.states();
         let m = self.monitor.borrow();
-        let lines: Vec<String> = seen
+        let lines: Vec<String> = states
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let state = match s.state {
+                let reach = (0..self.s.peers)
+                    .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
+                    .count();
+                let state = match s {
                     None => "crashed".to_string(),
                     Some((t, l)) => {
-                        format!("term {t}, {}", if l { "leader" } else { "not leader" })
+                        format!("term {t}, {}", if *l { "leader" } else { "not leader" })
                     }
                 };
                 let applied = if self.lab() == Lab::Raft {
@@ -466,7 +506,7 @@ impl World {
                 };
                 format!(
                     "  peer {i}: {state}{applied}, links up to {}/{} peers",
-                    s.reach,
+                    reach,
                     self.s.peers - 1
                 )
             })
@@ -533,7 +573,7 @@ impl World {
 
     /// (term, leads) of each live peer.
     fn states(&self) -> Vec<Option<(u64, bool)>> {
-        let rafts = self.rafts.borrow().clone();
+        let rafts = self.rafts.borrow();
         rafts
             .iter()
             .enumerate()
