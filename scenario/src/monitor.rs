@@ -46,6 +46,14 @@ pub const SITUATIONS: &[&str] = &[
     "100 entries committed",
 ];
 
+/// Whether situation `k` of [`SITUATIONS`] can be observed in `lab`: those
+/// that watch `start` and the apply channel need lab = "raft" (in kvraft
+/// the servers read them).
+pub fn observable_in(lab: crate::Lab, k: usize) -> bool {
+    const APPLY_CHANNEL: [usize; 6] = [2, 3, 8, 9, 11, 13];
+    lab == crate::Lab::Raft || !APPLY_CHANNEL.contains(&k)
+}
+
 /// What one peer looks like from outside at one instant.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Seen {

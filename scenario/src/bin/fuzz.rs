@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use scenario::fuzz::{Plan, plan, shrink, verdict};
-use scenario::monitor::SITUATIONS;
+use scenario::monitor::{SITUATIONS, observable_in};
 use scenario::{Lab, Outcome};
 
 /// Swarm fault testing with safety monitors, a liveness phase and coverage.
@@ -56,13 +56,21 @@ fn run_plan(p: &Plan, monitors: bool) -> Outcome {
     scenario::run(&s, p.seed)
 }
 
-fn coverage(o: &Outcome) -> String {
-    let v: Vec<String> = SITUATIONS
-        .iter()
+/// The situations of the lab's coverage table (indices into SITUATIONS).
+fn situations(lab: Lab) -> Vec<usize> {
+    (0..SITUATIONS.len())
+        .filter(|&k| observable_in(lab, k))
+        .collect()
+}
+
+/// `row:count,...` for the situations reached (rows of the lab's table).
+fn coverage(lab: Lab, o: &Outcome) -> String {
+    let v: Vec<String> = situations(lab)
+        .into_iter()
         .enumerate()
-        .filter_map(|(k, name)| {
-            let c = o.coverage.get(name).copied().unwrap_or(0);
-            (c > 0).then(|| format!("{k}:{c}"))
+        .filter_map(|(row, k)| {
+            let c = o.coverage.get(SITUATIONS[k]).copied().unwrap_or(0);
+            (c > 0).then(|| format!("{row}:{c}"))
         })
         .collect();
     v.join(",")
@@ -120,7 +128,7 @@ fn one_seed(args: &Args, lab: Lab, seed: u64) -> bool {
     let (result, what) = verdict(&o);
     println!(
         "seed {seed} {result} {what} wall_ms={wall:.1} cov={}",
-        coverage(&o)
+        coverage(lab, &o)
     );
     if result == "ok" {
         return true;
@@ -163,7 +171,8 @@ fn main() -> ExitCode {
     };
     std::panic::set_hook(Box::new(|_| {}));
     if !args.print {
-        println!("situations: {}", SITUATIONS.join("|"));
+        let names: Vec<&str> = situations(lab).into_iter().map(|k| SITUATIONS[k]).collect();
+        println!("situations: {}", names.join("|"));
     }
     let mut ok = true;
     for k in 0..args.seeds {
