@@ -238,7 +238,7 @@ impl Monitor {
                     "peer {i}, leader of term {term}, put a new command at index {index}, but \
                      index {j} was committed while no peer's term was above {b}: a leader of a \
                      later term holds every committed entry (is the vote's up-to-date check \
-                     right?)"
+                     right? does a candidate count only votes granted in its current term?)"
                 ),
             ));
         }
