@@ -11,6 +11,7 @@
 //! lab handout OUT [--labs a,b] [--solution] | --check DIR      the student's workspace
 //! lab autograde SUBMISSION --lab LAB [--seeds N]             a student's files in the course's graders
 //! lab scenario FILE [--seed S] [--seeds N] [--html F] [--trace F]   a scripted fault scenario
+//! lab fuzz LAB [--seeds N] [--first-seed S] [--jobs J] [--until-covered]   swarm fault testing
 //! ```
 //!
 //! One spelling per option: `--seed S` (`-s`) is one seed, `--seeds N`
@@ -31,6 +32,7 @@
 mod autograde;
 mod diff;
 mod error;
+mod fuzz;
 mod grade;
 mod handout;
 mod logs;
@@ -100,6 +102,12 @@ enum Command {
     /// Gradescope's autograder reads (results.json). Exits 1 unless every
     /// test passed on every seed.
     Autograde(autograde::AutogradeArgs),
+    /// Swarm fault testing (docs/fuzzing.md): each seed draws which fault
+    /// kinds are on and how hard, runs them with the safety monitors on,
+    /// heals everything and demands progress. Prints every failing seed
+    /// (shrunk into a scenario file) and the coverage table. Exits 1 if a
+    /// seed failed.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// Arguments of `lab list`.
@@ -142,6 +150,7 @@ fn main() -> ExitCode {
         Command::Handout(a) => handout::handout(a),
         Command::Scenario(a) => scenario::scenario(a),
         Command::Autograde(a) => autograde::autograde(a),
+        Command::Fuzz(a) => fuzz::fuzz(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -47,6 +47,12 @@ pub struct ScenarioArgs {
 
 /// Builds the scenario runner; returns its path.
 fn build(ws: &Workspace) -> Result<PathBuf> {
+    build_bin(ws, SCENARIO_PACKAGE)
+}
+
+/// Builds binary `bin` of the scenario package (`scenario`, or `fuzz` for
+/// `lab fuzz`); returns its path.
+pub fn build_bin(ws: &Workspace, bin: &str) -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.args([
         "build",
@@ -56,7 +62,7 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
         "-p",
         SCENARIO_PACKAGE,
         "--bin",
-        SCENARIO_PACKAGE,
+        bin,
     ]);
     if let Some(p) = ws.manifest_path() {
         cmd.arg("--manifest-path").arg(p);
@@ -67,17 +73,17 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
         .output()
         .map_err(io("cannot run `cargo build -p scenario`"))?;
     if !out.status.success() {
-        bail!("building the scenario runner failed (cargo's messages are above)");
+        bail!("building the scenario package's `{bin}` failed (cargo's messages are above)");
     }
     for message in Message::parse_stream(out.stdout.as_slice()).flatten() {
         if let Message::CompilerArtifact(a) = message
-            && a.target.name == SCENARIO_PACKAGE
+            && a.target.name == bin
             && let Some(exe) = a.executable
         {
             return Ok(exe.into_std_path_buf());
         }
     }
-    bail!("cargo built the scenario package but named no `scenario` executable")
+    bail!("cargo built the scenario package but named no `{bin}` executable")
 }
 
 /// Runs `lab scenario`.

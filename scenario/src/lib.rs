@@ -12,6 +12,8 @@
 //! (it needs the raft and kvraft crates, which a handout may leave out).
 //! `lab scenario FILE` builds and runs its binary, then draws the picture.
 
+pub mod fuzz;
+pub mod monitor;
 pub mod run;
 pub mod spec;
 

@@ -27,12 +27,15 @@ use linearizability::{
 use raft::rpc::raft as raft_rpc;
 use raft::{ApplyMsg, Raft};
 
+use crate::monitor::{Monitor, Seen};
 use crate::spec::{Action, Check, Expect, Lab, OpKind, Peers, Role, Scenario, Step};
 
 /// How often a windowed expectation looks.
 pub const POLL: Duration = Duration::from_millis(10);
 /// How long a `key` expectation's Get may take without `within`.
 pub const GET_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a `progress` expectation may take without `within`.
+pub const PROGRESS_WITHIN: Duration = Duration::from_secs(5);
 /// Wall-clock budget of a linearizability check.
 pub const LIN_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -76,6 +79,10 @@ pub struct Outcome {
     pub annotations: Vec<Annotation>,
     /// Virtual time at the end.
     pub virtual_time: Duration,
+    /// The safety monitor that stopped the run, if one did.
+    pub violation: Option<String>,
+    /// Coverage: situation -> times reached.
+    pub coverage: BTreeMap<&'static str, u64>,
 }
 
 impl Outcome {
@@ -90,6 +97,8 @@ impl Outcome {
 struct Found {
     results: Vec<ExpectResult>,
     error: Option<String>,
+    violation: Option<String>,
+    coverage: BTreeMap<&'static str, u64>,
     history: Vec<Operation<KvInput, KvOutput>>,
     annotations: Vec<Annotation>,
 }
@@ -157,6 +166,8 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
         history: found.history,
         annotations: found.annotations,
         virtual_time,
+        violation: found.violation,
+        coverage: found.coverage,
     }
 }
 
@@ -201,11 +212,17 @@ struct World {
     found: Rc<RefCell<Found>>,
     stopped: Cell<bool>,
     next_checker: Cell<u64>,
+    monitor: RefCell<Monitor>,
+    /// Commands proposed by `progress` checks so far.
+    live: Cell<u64>,
 }
 
 async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let net = network();
     net.set_reliable(s.reliable);
+    net.set_duplication(s.duplication);
+    net.set_long_delays(s.long_delays);
+    net.set_long_reordering(s.long_reordering);
     let nodes: Vec<NodeId> = (0..s.peers)
         .map(|i| node::create(server_name(s.lab, i)))
         .collect();
@@ -240,6 +257,8 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         found,
         stopped: Cell::new(false),
         next_checker: Cell::new(1000),
+        monitor: RefCell::new(Monitor::new(s.peers)),
+        live: Cell::new(0),
         s: s.clone(),
     });
     for i in 0..s.peers {
@@ -268,9 +287,25 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
             w.expect(&e).await;
         }));
     }
+    {
+        let w = w.clone();
+        task::spawn(async move { w.watch().await }).detach();
+    }
     for step in &s.steps {
-        sleep_until(at(step.at)).await;
+        if !w.sleep_until(step.at).await {
+            return;
+        }
         if let Err(why) = w.step(step) {
+            if s.skip_unresolved {
+                event(
+                    "scenario",
+                    format!(
+                        "step {} (line {}) skipped: {why}",
+                        step.number, step.place.line
+                    ),
+                );
+                continue;
+            }
             w.stop(format!(
                 "{}:{}: field `{}`: {why} (at {}, seed {})",
                 s.file,
@@ -282,7 +317,9 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
             return;
         }
     }
-    sleep_until(at(s.duration)).await;
+    if !w.sleep_until(s.duration).await {
+        return;
+    }
     for e in s.expects.iter().filter(|e| e.at.is_none()) {
         let (w, e) = (w.clone(), e.clone());
         checks.push(task::spawn(async move { w.expect(&e).await }));
@@ -305,6 +342,7 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let mut f = w.found.borrow_mut();
     f.history = w.history.history();
     f.annotations = w.annotations.borrow().clone();
+    f.coverage = w.monitor.borrow().coverage();
     drop(f);
     drop(waits);
 }
@@ -321,6 +359,159 @@ impl World {
         f.error.get_or_insert(message);
         f.history = self.history.history();
         f.annotations = self.annotations.borrow().clone();
+        f.coverage = self.monitor.borrow().coverage();
+    }
+
+    /// Sleeps until `t` (virtual, from the start); false if the run was
+    /// stopped meanwhile (a monitor found a violation).
+    async fn sleep_until(&self, t: Duration) -> bool {
+        const SLICE: Duration = Duration::from_millis(50);
+        loop {
+            if self.stopped.get() {
+                return false;
+            }
+            let n = now();
+            if n >= t {
+                return true;
+            }
+            sleep_until(at(t.min(n + SLICE))).await;
+        }
+    }
+
+    /// A safety monitor's verdict: a violation stops the run, reported as
+    /// its error (like a failed expectation), with the instant and seed.
+    fn verdict(&self, r: Result<(), (&'static str, String)>) {
+        if let Err((name, why)) = r
+            && !self.stopped.get()
+        {
+            let msg = format!(
+                "safety monitor `{name}` violated at {} (seed {}): {why}",
+                secs(now()),
+                labrpc::rand::seed()
+            );
+            self.found.borrow_mut().violation = Some(name.to_string());
+            self.stop(msg);
+        }
+    }
+
+    /// What the monitor sees of every peer now (links counted for leaders
+    /// only: coverage asks whether a leader is cut off).
+    fn seen(&self) -> Vec<Seen> {
+        let net = network();
+        let states = self.states();
+        (0..self.s.peers)
+            .map(|i| Seen {
+                state: states[i],
+                reach: if states[i].is_some_and(|s| s.1) {
+                    (0..self.s.peers)
+                        .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
+                        .count()
+                } else {
+                    0
+                },
+            })
+            .collect()
+    }
+
+    /// The monitor's poll loop, for the whole run.
+    ///
+    /// Leaders are made by votes: for [`DENSE`] after any RequestVote
+    /// message (request or reply, as it is sent) it polls every [`POLL`],
+    /// otherwise every tenth time (a quiet cluster costs little).
+    ///
+    /// [`DENSE`]: crate::monitor::DENSE
+    /// [`POLL`]: crate::monitor::POLL
+    async fn watch(self: Rc<Self>) {
+        use crate::monitor::{DENSE, POLL};
+        if !self.s.monitors {
+            return;
+        }
+        let votes = Rc::new(Cell::new(Duration::ZERO));
+        {
+            let votes = votes.clone();
+            network().add_hook(move |msg| {
+                if msg.method == "raft.request_vote" {
+                    votes.set(now());
+                }
+                Verdict::Deliver
+            });
+        }
+        let mut tick = 0u64;
+        while !self.stopped.get() {
+            if tick.is_multiple_of(10) || now() <= votes.get() + DENSE {
+                let seen = self.seen();
+                let r = self.monitor.borrow_mut().poll(&seen);
+                self.verdict(r);
+            }
+            tick += 1;
+            sleep(POLL).await;
+        }
+    }
+
+    /// Peer `i` applied a command.
+    fn on_apply(&self, i: usize, index: u64, term: u64, command: &[u8]) {
+        self.applied.borrow_mut()[i].insert(index, command.to_vec());
+        if !self.s.monitors {
+            return;
+        }
+        // Every live peer's term, for leader completeness: only needed
+        // when the index is applied for the first time.
+        let terms: Vec<Option<u64>> = if self.monitor.borrow().knows(index) {
+            Vec::new()
+        } else {
+            self.states().iter().map(|s| s.map(|s| s.0)).collect()
+        };
+        let r = self
+            .monitor
+            .borrow_mut()
+            .applied(i, index, term, command, &terms);
+        self.verdict(r);
+    }
+
+    /// `start` on peer `i`: what it returned, checked by the monitor.
+    fn start_on(&self, i: usize, command: &[u8]) -> Option<(u64, u64)> {
+        let raft = self.rafts.borrow()[i].clone()?;
+        let r = node::enter(self.nodes[i], || raft.start(command.to_vec()));
+        if let Some((index, term)) = r
+            && self.s.monitors
+        {
+            let v = self.monitor.borrow_mut().started(i, index, term, command);
+            self.verdict(v);
+        }
+        r
+    }
+
+    /// Every peer's observable state, one line each (for a stuck run).
+    fn observable(&self) -> String {
+        let net = network();
+        let states = self.states();
+        let m = self.monitor.borrow();
+        let lines: Vec<String> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let reach = (0..self.s.peers)
+                    .filter(|&j| j != i && net.link_up(self.nodes[i], self.nodes[j]))
+                    .count();
+                let state = match s {
+                    None => "crashed".to_string(),
+                    Some((t, l)) => {
+                        format!("term {t}, {}", if *l { "leader" } else { "not leader" })
+                    }
+                };
+                let applied = if self.lab() == Lab::Raft {
+                    format!(", applied ..={}", m.last_applied(i))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "  peer {i}: {state}{applied}, links up to {}/{} peers",
+                    reach,
+                    self.s.peers - 1
+                )
+            })
+            .collect();
+        lines.join("\n")
     }
 
     fn note(&self, tag: &str, text: impl Into<String>) {
@@ -345,8 +536,13 @@ impl World {
                 let w = self.clone();
                 task::spawn_on(me, async move {
                     while let Some(m) = rx.next().await {
-                        if let ApplyMsg::Command { index, command, .. } = m {
-                            w.applied.borrow_mut()[i].insert(index, command);
+                        if let ApplyMsg::Command {
+                            index,
+                            term,
+                            command,
+                        } = m
+                        {
+                            w.on_apply(i, index, term, &command);
                         }
                     }
                 })
@@ -368,6 +564,8 @@ impl World {
     }
 
     fn crash_peer(&self, i: usize) {
+        let leads = self.states()[i].is_some_and(|s| s.1);
+        self.monitor.borrow_mut().crashed(i, leads);
         node::crash(self.nodes[i]);
         self.rafts.borrow_mut()[i] = None;
         self.kvs.borrow_mut()[i] = None;
@@ -375,7 +573,7 @@ impl World {
 
     /// (term, leads) of each live peer.
     fn states(&self) -> Vec<Option<(u64, bool)>> {
-        let rafts = self.rafts.borrow().clone();
+        let rafts = self.rafts.borrow();
         rafts
             .iter()
             .enumerate()
@@ -482,76 +680,15 @@ impl World {
     /// Carries out one step; the reason if it cannot.
     fn step(self: &Rc<Self>, step: &Step) -> Result<(), String> {
         let net = network();
-        let n = self.s.peers;
-        let node_of = |v: &[usize]| v.iter().map(|&i| self.nodes[i]).collect::<Vec<_>>();
         let what = match &step.action {
-            Action::Partition(groups) => {
-                let named: Vec<usize> = groups
-                    .iter()
-                    .flat_map(|g| g.roles.iter())
-                    .filter(|r| **r != Role::Rest)
-                    .map(|r| {
-                        self.resolve(
-                            &Peers {
-                                roles: vec![r.clone()],
-                                place: step.place.clone(),
-                            },
-                            &[],
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let rest: Vec<usize> = (0..n).filter(|i| !named.contains(i)).collect();
-                let mut sets = Vec::new();
-                for g in groups {
-                    let set = self.resolve(g, &rest)?;
-                    for i in &set {
-                        if sets.iter().any(|s: &Vec<usize>| s.contains(i)) {
-                            return Err(format!(
-                                "peer {i} is in two groups of the partition (roles resolve to \
-                                 peers when the step runs)"
-                            ));
-                        }
-                    }
-                    sets.push(set);
-                }
-                let groups_nodes: Vec<Vec<NodeId>> = sets.iter().map(|s| node_of(s)).collect();
-                let refs: Vec<&[NodeId]> = groups_nodes.iter().map(Vec::as_slice).collect();
-                net.partition(&refs);
-                let text = sets
-                    .iter()
-                    .map(|s| show_set(s))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                *self.partition.borrow_mut() = Some(sets);
-                format!("partition {text}")
-            }
+            Action::Partition(groups) => self.partition(groups, step)?,
             Action::Heal => {
                 net.heal();
                 *self.partition.borrow_mut() = None;
                 "heal: every link up".into()
             }
-            Action::Cut(a, b) | Action::Restore(a, b) => {
-                let (from, to) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
-                let cut = matches!(step.action, Action::Cut(..));
-                for &x in &from {
-                    for &y in &to {
-                        if cut {
-                            net.cut(self.nodes[x], self.nodes[y]);
-                        } else {
-                            net.restore(self.nodes[x], self.nodes[y]);
-                        }
-                    }
-                }
-                format!(
-                    "{} {} → {}",
-                    if cut { "cut" } else { "restore" },
-                    show_set(&from),
-                    show_set(&to)
-                )
-            }
+            Action::Cut(a, b) => self.links(a, b, true)?,
+            Action::Restore(a, b) => self.links(a, b, false)?,
             Action::Crash(p) => {
                 let v = self.resolve(p, &[])?;
                 for &i in &v {
@@ -564,155 +701,243 @@ impl World {
                 for &i in &v {
                     if !node::is_alive(self.nodes[i]) {
                         node::restart(self.nodes[i]);
+                        self.monitor.borrow_mut().restarted(i);
                         self.start_peer(i);
                     }
                 }
                 format!("restart {} from persisted state", show_set(&v))
             }
-            Action::Isolate(p) | Action::Reconnect(p) => {
-                let v = self.resolve(p, &[])?;
-                let iso = matches!(step.action, Action::Isolate(_));
-                for &i in &v {
-                    let others: Vec<NodeId> =
-                        (0..n).filter(|&j| j != i).map(|j| self.nodes[j]).collect();
-                    if iso {
-                        net.isolate(self.nodes[i], &others);
-                    } else {
-                        net.reconnect(self.nodes[i], &others);
-                    }
-                }
-                format!(
-                    "{} {}",
-                    if iso { "isolate" } else { "reconnect" },
-                    show_set(&v)
-                )
-            }
+            Action::Isolate(p) => self.isolate(p, true)?,
+            Action::Reconnect(p) => self.isolate(p, false)?,
             Action::Slow {
                 from,
                 to,
                 latency,
                 loss,
-            } => {
-                let (a, b) = (self.resolve(from, &[])?, self.resolve(to, &[])?);
-                for &x in &a {
-                    for &y in &b {
-                        if x != y {
-                            net.set_link(
-                                self.nodes[x],
-                                self.nodes[y],
-                                Some(LinkConfig {
-                                    loss: *loss,
-                                    latency: latency.0..=latency.1,
-                                }),
-                            );
-                        }
-                    }
-                }
-                format!(
-                    "slow {} → {}: latency {}–{} ms, loss {loss}",
-                    show_set(&a),
-                    show_set(&b),
-                    latency.0.as_millis(),
-                    latency.1.as_millis()
-                )
-            }
+            } => self.slow(from, to, *latency, *loss)?,
             Action::Hook {
                 method,
                 delay,
                 from,
                 to,
-            } => {
-                let from = from
-                    .as_ref()
-                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
-                    .transpose()?;
-                let to = to
-                    .as_ref()
-                    .map(|p| self.resolve(p, &[]).map(|v| node_of(&v)))
-                    .transpose()?;
-                let m = method.clone();
-                let verdict = match delay {
-                    Some(d) => Verdict::Delay(*d),
-                    None => Verdict::Drop,
-                };
-                let (f2, t2) = (from.clone(), to.clone());
-                let id = net.add_hook(move |msg| {
-                    let hit = msg.method == m
-                        && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
-                        && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
-                    if hit { verdict } else { Verdict::Deliver }
-                });
-                self.hooks.borrow_mut().push((method.clone(), id));
-                let peers = |v: &Option<Vec<NodeId>>| {
-                    v.as_ref().map_or("any".to_string(), |v| {
-                        show_set(
-                            &v.iter()
-                                .map(|n| self.nodes.iter().position(|m| m == n).unwrap_or(0))
-                                .collect::<Vec<_>>(),
-                        )
-                    })
-                };
-                format!(
-                    "{} {method} from {} to {}",
-                    match delay {
-                        Some(d) => format!("delay by {} ms", d.as_millis()),
-                        None => "drop".into(),
-                    },
-                    peers(&from),
-                    peers(&to)
-                )
-            }
-            Action::Deliver(method) => {
-                let mut hooks = self.hooks.borrow_mut();
-                let mut removed = 0;
-                hooks.retain(|(m, id)| {
-                    if m == method {
-                        net.remove_hook(*id);
-                        removed += 1;
-                        false
-                    } else {
-                        true
-                    }
-                });
-                format!("deliver {method} again ({removed} rules removed)")
-            }
+            } => self.hook(method, *delay, from.as_ref(), to.as_ref())?,
+            Action::Deliver(method) => self.deliver(method),
             Action::Reliable(on) => {
                 net.set_reliable(*on);
                 format!("network {}", if *on { "reliable" } else { "unreliable" })
             }
-            Action::Start { command, on } => {
-                let v = self.resolve(on, &[])?;
-                let mut outcomes = Vec::new();
-                for &i in &v {
-                    let raft = self.rafts.borrow()[i].clone();
-                    let r = raft.and_then(|r| {
-                        node::enter(self.nodes[i], || {
-                            r.start(labcodec::encode(command).expect("a string encodes"))
-                        })
-                    });
-                    outcomes.push(match r {
-                        Some((index, term)) => {
-                            format!("peer {i} takes it at index {index}, term {term}")
-                        }
-                        None => format!("peer {i} refuses (not leader)"),
-                    });
-                }
-                format!("start {command:?}: {}", outcomes.join("; "))
-            }
-            Action::Bind(binds) => {
-                let mut parts = Vec::new();
-                for (name, p) in binds {
-                    let v = self.resolve(p, &[])?;
-                    parts.push(format!("{name} = {}", show_set(&v)));
-                    self.names.borrow_mut().insert(name.clone(), v);
-                }
-                format!("bind {}", parts.join(", "))
-            }
+            Action::Start { command, on } => self.start_step(command, on)?,
+            Action::Bind(binds) => self.bind(binds)?,
         };
         let text = format!("step {} (line {}): {what}", step.number, step.place.line);
         self.note("scenario", what);
         event("scenario", text);
         Ok(())
+    }
+
+    fn node_of(&self, v: &[usize]) -> Vec<NodeId> {
+        v.iter().map(|&i| self.nodes[i]).collect()
+    }
+
+    /// `partition`: the groups, resolved now ("rest": everyone not named).
+    fn partition(&self, groups: &[Peers], step: &Step) -> Result<String, String> {
+        let n = self.s.peers;
+        let named: Vec<usize> = groups
+            .iter()
+            .flat_map(|g| g.roles.iter())
+            .filter(|r| **r != Role::Rest)
+            .map(|r| {
+                self.resolve(
+                    &Peers {
+                        roles: vec![r.clone()],
+                        place: step.place.clone(),
+                    },
+                    &[],
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let rest: Vec<usize> = (0..n).filter(|i| !named.contains(i)).collect();
+        let mut sets = Vec::new();
+        for g in groups {
+            let set = self.resolve(g, &rest)?;
+            for i in &set {
+                if sets.iter().any(|s: &Vec<usize>| s.contains(i)) {
+                    return Err(format!(
+                        "peer {i} is in two groups of the partition (roles resolve to \
+                         peers when the step runs)"
+                    ));
+                }
+            }
+            sets.push(set);
+        }
+        let groups_nodes: Vec<Vec<NodeId>> = sets.iter().map(|s| self.node_of(s)).collect();
+        let refs: Vec<&[NodeId]> = groups_nodes.iter().map(Vec::as_slice).collect();
+        network().partition(&refs);
+        let text = sets
+            .iter()
+            .map(|s| show_set(s))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        *self.partition.borrow_mut() = Some(sets);
+        Ok(format!("partition {text}"))
+    }
+
+    /// `cut` (or `restore`): the one-way links from each of `a` to each of `b`.
+    fn links(&self, a: &Peers, b: &Peers, cut: bool) -> Result<String, String> {
+        let net = network();
+        let (from, to) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
+        for &x in &from {
+            for &y in &to {
+                if cut {
+                    net.cut(self.nodes[x], self.nodes[y]);
+                } else {
+                    net.restore(self.nodes[x], self.nodes[y]);
+                }
+            }
+        }
+        Ok(format!(
+            "{} {} → {}",
+            if cut { "cut" } else { "restore" },
+            show_set(&from),
+            show_set(&to)
+        ))
+    }
+
+    /// `isolate` (or `reconnect`): every link of the peers, both ways.
+    fn isolate(&self, p: &Peers, iso: bool) -> Result<String, String> {
+        let net = network();
+        let v = self.resolve(p, &[])?;
+        for &i in &v {
+            let others: Vec<NodeId> = (0..self.s.peers)
+                .filter(|&j| j != i)
+                .map(|j| self.nodes[j])
+                .collect();
+            if iso {
+                net.isolate(self.nodes[i], &others);
+            } else {
+                net.reconnect(self.nodes[i], &others);
+            }
+        }
+        Ok(format!(
+            "{} {}",
+            if iso { "isolate" } else { "reconnect" },
+            show_set(&v)
+        ))
+    }
+
+    /// `slow`: the links' own latency and loss.
+    fn slow(
+        &self,
+        from: &Peers,
+        to: &Peers,
+        latency: (Duration, Duration),
+        loss: f64,
+    ) -> Result<String, String> {
+        let net = network();
+        let (a, b) = (self.resolve(from, &[])?, self.resolve(to, &[])?);
+        for &x in &a {
+            for &y in b.iter().filter(|&&y| y != x) {
+                let config = LinkConfig {
+                    loss,
+                    latency: latency.0..=latency.1,
+                };
+                net.set_link(self.nodes[x], self.nodes[y], Some(config));
+            }
+        }
+        Ok(format!(
+            "slow {} → {}: latency {}–{} ms, loss {loss}",
+            show_set(&a),
+            show_set(&b),
+            latency.0.as_millis(),
+            latency.1.as_millis()
+        ))
+    }
+
+    /// `drop` / `delay`: a hook on a method's messages.
+    fn hook(
+        &self,
+        method: &str,
+        delay: Option<Duration>,
+        from: Option<&Peers>,
+        to: Option<&Peers>,
+    ) -> Result<String, String> {
+        let nodes = |p: Option<&Peers>| {
+            p.map(|p| self.resolve(p, &[]).map(|v| self.node_of(&v)))
+                .transpose()
+        };
+        let (from, to) = (nodes(from)?, nodes(to)?);
+        let verdict = delay.map_or(Verdict::Drop, Verdict::Delay);
+        let (m, f2, t2) = (method.to_string(), from.clone(), to.clone());
+        let id = network().add_hook(move |msg| {
+            let hit = msg.method == m
+                && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
+                && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
+            if hit { verdict } else { Verdict::Deliver }
+        });
+        self.hooks.borrow_mut().push((method.to_string(), id));
+        let peers = |v: &Option<Vec<NodeId>>| {
+            v.as_ref().map_or("any".to_string(), |v| {
+                let ix: Vec<usize> = v
+                    .iter()
+                    .map(|n| self.nodes.iter().position(|m| m == n).unwrap_or(0))
+                    .collect();
+                show_set(&ix)
+            })
+        };
+        Ok(format!(
+            "{} {method} from {} to {}",
+            match delay {
+                Some(d) => format!("delay by {} ms", d.as_millis()),
+                None => "drop".into(),
+            },
+            peers(&from),
+            peers(&to)
+        ))
+    }
+
+    /// `deliver`: removes a method's drop and delay rules.
+    fn deliver(&self, method: &str) -> String {
+        let net = network();
+        let mut hooks = self.hooks.borrow_mut();
+        let mut removed = 0;
+        hooks.retain(|(m, id)| {
+            if m == method {
+                net.remove_hook(*id);
+                removed += 1;
+                false
+            } else {
+                true
+            }
+        });
+        format!("deliver {method} again ({removed} rules removed)")
+    }
+
+    /// `start`: proposes a command on the peers.
+    fn start_step(&self, command: &str, on: &Peers) -> Result<String, String> {
+        let v = self.resolve(on, &[])?;
+        let mut outcomes = Vec::new();
+        for &i in &v {
+            let bytes = labcodec::encode(&command.to_string()).expect("a string encodes");
+            outcomes.push(match self.start_on(i, &bytes) {
+                Some((index, term)) => format!("peer {i} takes it at index {index}, term {term}"),
+                None => format!("peer {i} refuses (not leader)"),
+            });
+        }
+        Ok(format!("start {command:?}: {}", outcomes.join("; ")))
+    }
+
+    /// `bind`: names for the peers the roles resolve to now.
+    fn bind(&self, binds: &[(String, Peers)]) -> Result<String, String> {
+        let mut parts = Vec::new();
+        for (name, p) in binds {
+            let v = self.resolve(p, &[])?;
+            parts.push(format!("{name} = {}", show_set(&v)));
+            self.names.borrow_mut().insert(name.clone(), v);
+        }
+        Ok(format!("bind {}", parts.join(", ")))
     }
 
     /// A client's whole schedule.
@@ -728,12 +953,8 @@ impl World {
                     let command = format!("c{}.{k}", c.id);
                     let bytes = labcodec::encode(&command).expect("a string encodes");
                     let mut took = None;
-                    let rafts = self.rafts.borrow().clone();
-                    for (i, r) in rafts.iter().enumerate() {
-                        if let Some(r) = r
-                            && let Some((index, term)) =
-                                node::enter(self.nodes[i], || r.start(bytes.clone()))
-                        {
+                    for i in 0..self.s.peers {
+                        if let Some((index, term)) = self.start_on(i, &bytes) {
                             took = Some((i, index, term));
                         }
                     }
@@ -862,7 +1083,11 @@ impl World {
             e.check,
             Check::NotCommitted(..) | Check::TermAtMost(_) | Check::RpcsAtMost(_)
         );
+        let progress = matches!(e.check, Check::Progress);
         let (held, why) = loop {
+            if progress {
+                break self.progress(e.within.unwrap_or(PROGRESS_WITHIN)).await;
+            }
             let (ok, why) = match self.probe(e).await {
                 Ok(r) => r,
                 Err(why) => {
@@ -911,6 +1136,77 @@ impl World {
         });
     }
 
+    /// Liveness: a fresh command (raft: proposed to whoever leads, again
+    /// each second) applied on every peer, or a fresh Append (kvraft)
+    /// returning, within `within`; else every peer's observable state.
+    async fn progress(self: &Rc<Self>, within: Duration) -> (bool, String) {
+        let start = now();
+        let deadline = start + within;
+        if self.lab() == Lab::Kvraft {
+            let clerk = self.clerk(&(0..self.s.peers).collect::<Vec<_>>());
+            let id = self.next_checker.get();
+            self.next_checker.set(id + 1);
+            let value = format!("live.{id} ");
+            let op = self.history.call(
+                id,
+                KvInput::append("live", &value),
+                Instant::now().as_nanos(),
+            );
+            if labrpc::time::timeout(within, clerk.append("live", &value))
+                .await
+                .is_ok()
+            {
+                self.history
+                    .finish(op, KvOutput::Done, Instant::now().as_nanos());
+                return (
+                    true,
+                    format!("Append(\"live\") returned after {}", secs(now() - start)),
+                );
+            }
+        } else {
+            let mut proposed: Vec<Vec<u8>> = Vec::new();
+            let mut next_propose = start;
+            while now() < deadline && !self.stopped.get() {
+                if now() >= next_propose {
+                    let k = self.live.get();
+                    self.live.set(k + 1);
+                    let bytes = labcodec::encode(&format!("live.{k}")).expect("a string encodes");
+                    for i in 0..self.s.peers {
+                        self.start_on(i, &bytes);
+                    }
+                    proposed.push(bytes);
+                    next_propose = now() + Duration::from_secs(1);
+                }
+                let done = {
+                    let applied = self.applied.borrow();
+                    proposed
+                        .iter()
+                        .find(|c| applied.iter().all(|a| a.values().any(|v| v == *c)))
+                        .cloned()
+                };
+                if let Some(c) = done {
+                    return (
+                        true,
+                        format!(
+                            "{} applied on every peer after {}",
+                            show_cmd(&c),
+                            secs(now() - start)
+                        ),
+                    );
+                }
+                sleep(POLL).await;
+            }
+        }
+        (
+            false,
+            format!(
+                "stuck: no progress within {} after every fault was healed; every peer now:\n{}",
+                secs(within),
+                self.observable()
+            ),
+        )
+    }
+
     /// Looks once: (holds, why). `Err` when a role does not resolve.
     async fn probe(self: &Rc<Self>, e: &Expect) -> Result<(bool, String), String> {
         Ok(match &e.check {
@@ -945,6 +1241,7 @@ impl World {
                     format!("highest term {top} (terms {})", self.terms()),
                 )
             }
+            Check::Progress => unreachable!("progress is checked by World::progress"),
             Check::RpcsAtMost(max) => {
                 let n = network().total_rpcs();
                 (n <= *max, format!("{n} RPCs so far"))
@@ -1046,7 +1343,7 @@ impl World {
     }
 }
 
-fn show_cmd(c: &[u8]) -> String {
+pub(crate) fn show_cmd(c: &[u8]) -> String {
     labcodec::decode::<String>(c)
         .map_or_else(|_| format!("<{} bytes>", c.len()), |s| format!("{s:?}"))
 }
@@ -1104,6 +1401,10 @@ pub fn describe(e: &Expect) -> String {
         Check::Linearizable => "the client history is linearizable".into(),
         Check::KeyValue(k, v) => format!("Get({k:?}) returns {v:?}"),
         Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+        Check::Progress => format!(
+            "progress: a new command completes on every peer within {}s",
+            w.unwrap_or(PROGRESS_WITHIN.as_secs_f64())
+        ),
     };
     match e.at {
         Some(t) => format!("at {}: {what}", secs(t)),

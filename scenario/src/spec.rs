@@ -250,6 +250,9 @@ pub enum Check {
     KeyValue(String, String),
     /// The network carried at most N RPCs so far.
     RpcsAtMost(u64),
+    /// Liveness: a new command (raft) or operation (kvraft) proposed now
+    /// completes on every peer within the window.
+    Progress,
 }
 
 /// One expectation.
@@ -325,6 +328,19 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// The expectations, in file order.
     pub expects: Vec<Expect>,
+    /// Requests are duplicated now and then (`cluster.duplication`).
+    pub duplication: bool,
+    /// Undeliverable calls fail after a long delay (`cluster.long_delays`).
+    pub long_delays: bool,
+    /// Replies are reordered by long delays (`cluster.long_reordering`).
+    pub long_reordering: bool,
+    /// A step whose peers do not resolve is skipped (noted in the
+    /// timeline) instead of stopping the run: `skip_unresolved = true`, as
+    /// generated scenarios (`lab fuzz`) say.
+    pub skip_unresolved: bool,
+    /// The safety monitors run (always, from a file; off only to measure
+    /// what they cost).
+    pub monitors: bool,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -337,6 +353,7 @@ struct RawFile {
     lab: Spanned<String>,
     seed: Option<Spanned<i64>>,
     duration: Option<Spanned<f64>>,
+    skip_unresolved: Option<bool>,
     cluster: Spanned<RawCluster>,
     #[serde(default)]
     client: Vec<Spanned<RawClient>>,
@@ -352,6 +369,9 @@ struct RawCluster {
     peers: Spanned<i64>,
     reliable: Option<bool>,
     latency_ms: Option<Spanned<Millis>>,
+    duplication: Option<bool>,
+    long_delays: Option<bool>,
+    long_reordering: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -399,6 +419,9 @@ struct RawStep {
     by_ms: Option<Spanned<f64>>,
     latency_ms: Option<Spanned<Millis>>,
     loss: Option<Spanned<f64>>,
+    // Repetition: the step again every `every` seconds, `times` in all.
+    every: Option<Spanned<f64>>,
+    times: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +439,7 @@ struct RawExpect {
     key: Option<Spanned<String>>,
     value: Option<Spanned<String>>,
     rpcs_at_most: Option<Spanned<i64>>,
+    progress: Option<Spanned<bool>>,
     on: Option<Spanned<RawPeers>>,
 }
 
@@ -784,8 +808,10 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
     raw_steps.sort_by_key(|(i, at, _)| (*at, *i));
     let mut steps = Vec::new();
     for (number, at, s) in raw_steps {
-        steps.push(check_step(ctx, lab, &mut known, number, at, s)?);
+        let step = check_step(ctx, lab, &mut known, number, at, s)?;
+        steps.extend(repeat(ctx, step, s.get_ref())?);
     }
+    steps.sort_by_key(|s| (s.at, s.number));
     let last_step = steps.iter().map(|s| s.at).max().unwrap_or_default();
 
     let mut clients = Vec::new();
@@ -844,7 +870,61 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         clients,
         steps,
         expects,
+        duplication: cluster.duplication.unwrap_or(false),
+        long_delays: cluster.long_delays.unwrap_or(false),
+        long_reordering: cluster.long_reordering.unwrap_or(false),
+        skip_unresolved: raw.skip_unresolved.unwrap_or(false),
+        monitors: true,
     })
+}
+
+/// Most copies a `times` may make.
+pub const MAX_REPEAT: i64 = 1000;
+
+/// The step and its repetitions (`every = K`, `times = N`: at `at`,
+/// `at + K`, ..., N in all), for flapping faults.
+fn repeat(ctx: &Ctx<'_>, step: Step, r: &RawStep) -> Result<Vec<Step>, SpecError> {
+    let field = |n: &str| format!("step[{}].{n}", step.number);
+    let (every, times) = match (&r.every, &r.times) {
+        (None, None) => return Ok(vec![step]),
+        (Some(e), Some(t)) => (e, t),
+        (Some(e), None) => {
+            return Err(ctx.err(&e.span(), &field("every"), "`every` needs `times`"));
+        }
+        (None, Some(t)) => {
+            return Err(ctx.err(&t.span(), &field("times"), "`times` needs `every`"));
+        }
+    };
+    let k = ctx.secs(every, &field("every"))?;
+    let n = *times.get_ref();
+    if !(1..=MAX_REPEAT).contains(&n) || k.is_zero() {
+        return Err(ctx.err(
+            &times.span(),
+            &field("times"),
+            format!(
+                "repeat {n} times every {}s: 1 to {MAX_REPEAT} times, every more than 0 s",
+                k.as_secs_f64()
+            ),
+        ));
+    }
+    let last = step.at + k * (n as u32 - 1);
+    if last > MAX_DURATION {
+        return Err(ctx.err(
+            &times.span(),
+            &field("times"),
+            format!(
+                "the last repetition is at {}s, after {}s",
+                last.as_secs_f64(),
+                MAX_DURATION.as_secs_f64()
+            ),
+        ));
+    }
+    Ok((0..n as u32)
+        .map(|j| Step {
+            at: step.at + k * j,
+            ..step.clone()
+        })
+        .collect())
 }
 
 fn check_step(
@@ -902,6 +982,19 @@ fn check_step(
         }
     };
     let field = f(name);
+    check_modifiers(ctx, r, name, number)?;
+    let action = parse_action(ctx, lab, known, r, name, span.clone(), field.clone())?;
+    Ok(Step {
+        number,
+        at,
+        action,
+        place: ctx.place(&span, field),
+    })
+}
+
+/// The modifiers (`on`, `from`, `by_ms`, ...) allowed with action `name`, and no other.
+fn check_modifiers(ctx: &Ctx<'_>, r: &RawStep, name: &str, number: usize) -> Result<(), SpecError> {
+    let f = |name: &str| format!("step[{number}].{name}");
     // Modifiers allowed with this action.
     let allowed: &[&str] = match name {
         "slow" => &["latency_ms", "loss"],
@@ -936,6 +1029,19 @@ fn check_step(
             ));
         }
     }
+    Ok(())
+}
+
+/// The action `name` of a step, checked (`field`: `step[N].NAME`).
+fn parse_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    name: &str,
+    span: Range<usize>,
+    field: String,
+) -> Result<Action, SpecError> {
     let pair = |v: &Spanned<Vec<RawPeers>>| -> Result<(Peers, Peers), SpecError> {
         match v.get_ref().as_slice() {
             [a, b] => Ok((
@@ -1014,66 +1120,9 @@ fn check_step(
         )?),
         "slow" => {
             let (from, to) = pair(r.slow.as_ref().expect("present"))?;
-            let latency = match &r.latency_ms {
-                Some(l) => ctx.millis(l, &f("latency_ms"))?,
-                None => (Duration::from_millis(100), Duration::from_millis(100)),
-            };
-            let loss = match &r.loss {
-                Some(l) => {
-                    let p = *l.get_ref();
-                    if !(0.0..=1.0).contains(&p) {
-                        return Err(ctx.err(
-                            &l.span(),
-                            &f("loss"),
-                            format!("{p} is not a probability (0 to 1)"),
-                        ));
-                    }
-                    p
-                }
-                None => 0.0,
-            };
-            Action::Slow {
-                from,
-                to,
-                latency,
-                loss,
-            }
+            slow_action(ctx, r, from, to, &field)?
         }
-        "drop" | "delay" => {
-            let m = if name == "drop" { &r.drop } else { &r.delay };
-            let method = method(ctx, lab, m.as_ref().expect("present"), &field)?;
-            let delay = if name == "delay" {
-                let by = r.by_ms.as_ref().ok_or_else(|| {
-                    ctx.err(&span, &field, "a delay needs `by_ms`, the added latency")
-                })?;
-                let ms = *by.get_ref();
-                if !(ms.is_finite() && ms > 0.0 && ms <= 60_000.0) {
-                    return Err(ctx.err(
-                        &by.span(),
-                        &f("by_ms"),
-                        format!("{ms} ms: a delay is more than 0 and at most 60000 ms"),
-                    ));
-                }
-                Some(Duration::from_secs_f64(ms / 1000.0))
-            } else {
-                None
-            };
-            let from = r
-                .from
-                .as_ref()
-                .map(|p| parse_peers(ctx, known, p, &f("from")))
-                .transpose()?;
-            let to =
-                r.to.as_ref()
-                    .map(|p| parse_peers(ctx, known, p, &f("to")))
-                    .transpose()?;
-            Action::Hook {
-                method,
-                delay,
-                from,
-                to,
-            }
-        }
+        "drop" | "delay" => hook_action(ctx, lab, known, r, name == "delay", &span, &field)?,
         "deliver" => Action::Deliver(method(
             ctx,
             lab,
@@ -1081,65 +1130,168 @@ fn check_step(
             &field,
         )?),
         "reliable" => Action::Reliable(*r.reliable.as_ref().expect("present").get_ref()),
-        "start" => {
-            if lab != Lab::Raft {
-                return Err(ctx.err(
-                    &span,
-                    &field,
-                    format!(
-                        "`start` proposes a raw command to Raft (lab = \"raft\"); {} is driven \
-                         by its clients ([[client]])",
-                        lab.name()
-                    ),
-                ));
-            }
-            let on = match &r.on {
-                Some(p) => parse_peers(ctx, known, p, &f("on"))?,
-                None => Peers {
-                    roles: vec![Role::Leader],
-                    place: ctx.place(&span, &field),
-                },
-            };
-            Action::Start {
-                command: r.start.as_ref().expect("present").get_ref().clone(),
-                on,
-            }
-        }
-        "bind" => {
-            let b = r.bind.as_ref().expect("present");
-            let mut out = Vec::new();
-            for (n, p) in b.get_ref() {
-                let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                let reserved = ["leader", "follower", "minority", "majority", "all", "rest"];
-                if !ok || reserved.contains(&n.as_str()) || n == "others" {
-                    return Err(ctx.err(
-                        &span,
-                        &field,
-                        format!(
-                            "{n:?} cannot be a name: names are letters, digits and _, start \
-                             with a letter, and are not roles"
-                        ),
-                    ));
-                }
-                out.push((
-                    n.clone(),
-                    parse_peers_at(ctx, known, p, &span, &field, false)?,
-                ));
-            }
-            for (n, _) in &out {
-                known.names.insert(n.clone());
-            }
-            Action::Bind(out)
-        }
+        "start" => start_action(ctx, lab, known, r, &span, &field)?,
+        "bind" => bind_action(ctx, known, r, &span, &field)?,
         _ => unreachable!("every action is listed"),
     };
-    Ok(Step {
-        number,
-        at,
-        action,
-        place: ctx.place(&span, field),
+    Ok(action)
+}
+
+/// `slow = [from, to]` with its `latency_ms` and `loss`.
+fn slow_action(
+    ctx: &Ctx<'_>,
+    r: &RawStep,
+    from: Peers,
+    to: Peers,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    let latency = match &r.latency_ms {
+        Some(l) => ctx.millis(l, &f("latency_ms"))?,
+        None => (Duration::from_millis(100), Duration::from_millis(100)),
+    };
+    let loss = match &r.loss {
+        Some(l) => {
+            let p = *l.get_ref();
+            if !(0.0..=1.0).contains(&p) {
+                return Err(ctx.err(
+                    &l.span(),
+                    &f("loss"),
+                    format!("{p} is not a probability (0 to 1)"),
+                ));
+            }
+            p
+        }
+        None => 0.0,
+    };
+    Ok(Action::Slow {
+        from,
+        to,
+        latency,
+        loss,
     })
+}
+
+/// `drop = METHOD` or `delay = METHOD` (with `by_ms`), with `from`, `to`.
+fn hook_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    is_delay: bool,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    let m = if is_delay { &r.delay } else { &r.drop };
+    let method = method(ctx, lab, m.as_ref().expect("present"), field)?;
+    let delay = if is_delay {
+        let by = r
+            .by_ms
+            .as_ref()
+            .ok_or_else(|| ctx.err(span, field, "a delay needs `by_ms`, the added latency"))?;
+        let ms = *by.get_ref();
+        if !(ms.is_finite() && ms > 0.0 && ms <= 60_000.0) {
+            return Err(ctx.err(
+                &by.span(),
+                &f("by_ms"),
+                format!("{ms} ms: a delay is more than 0 and at most 60000 ms"),
+            ));
+        }
+        Some(Duration::from_secs_f64(ms / 1000.0))
+    } else {
+        None
+    };
+    let from = r
+        .from
+        .as_ref()
+        .map(|p| parse_peers(ctx, known, p, &f("from")))
+        .transpose()?;
+    let to =
+        r.to.as_ref()
+            .map(|p| parse_peers(ctx, known, p, &f("to")))
+            .transpose()?;
+    Ok(Action::Hook {
+        method,
+        delay,
+        from,
+        to,
+    })
+}
+
+/// `start = COMMAND` (raft), with `on`.
+fn start_action(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &mut Known,
+    r: &RawStep,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let f = |n: &str| sibling(field, n);
+    if lab != Lab::Raft {
+        return Err(ctx.err(
+            span,
+            field,
+            format!(
+                "`start` proposes a raw command to Raft (lab = \"raft\"); {} is driven \
+                     by its clients ([[client]])",
+                lab.name()
+            ),
+        ));
+    }
+    let on = match &r.on {
+        Some(p) => parse_peers(ctx, known, p, &f("on"))?,
+        None => Peers {
+            roles: vec![Role::Leader],
+            place: ctx.place(span, field),
+        },
+    };
+    Ok(Action::Start {
+        command: r.start.as_ref().expect("present").get_ref().clone(),
+        on,
+    })
+}
+
+/// `bind = { NAME = PEERS, ... }`.
+fn bind_action(
+    ctx: &Ctx<'_>,
+    known: &mut Known,
+    r: &RawStep,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Action, SpecError> {
+    let b = r.bind.as_ref().expect("present");
+    let mut out = Vec::new();
+    for (n, p) in b.get_ref() {
+        let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let reserved = ["leader", "follower", "minority", "majority", "all", "rest"];
+        if !ok || reserved.contains(&n.as_str()) || n == "others" {
+            return Err(ctx.err(
+                span,
+                field,
+                format!(
+                    "{n:?} cannot be a name: names are letters, digits and _, start \
+                         with a letter, and are not roles"
+                ),
+            ));
+        }
+        out.push((
+            n.clone(),
+            parse_peers_at(ctx, known, p, span, field, false)?,
+        ));
+    }
+    for (n, _) in &out {
+        known.names.insert(n.clone());
+    }
+    Ok(Action::Bind(out))
+}
+
+/// `step[3].by_ms` for `step[3].delay` and `by_ms`.
+fn sibling(field: &str, name: &str) -> String {
+    let step = field.rsplit_once('.').map_or(field, |(s, _)| s);
+    format!("{step}.{name}")
 }
 
 fn check_client(
@@ -1288,6 +1440,7 @@ fn check_expect(
         ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
         ("key", r.key.as_ref().map(|v| v.span())),
         ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
+        ("progress", r.progress.as_ref().map(|v| v.span())),
     ]
     .into_iter()
     .filter_map(|(n, s)| s.map(|s| (n, s)))
@@ -1301,7 +1454,7 @@ fn check_expect(
                 &e.span(),
                 &format!("expect[{number}]"),
                 "an expectation needs one check: leader, no_leader, term_at_most, committed, \
-                 not_committed, log_prefix, linearizable, key (with value) or rpcs_at_most",
+                 not_committed, log_prefix, linearizable, key (with value), rpcs_at_most or progress",
             ));
         }
         [_, second, ..] => {
@@ -1430,6 +1583,12 @@ fn check_expect(
             )
         }
         "rpcs_at_most" => Check::RpcsAtMost(count(r.rpcs_at_most.as_ref().expect("p"))?),
+        "progress" => {
+            if !*r.progress.as_ref().expect("p").get_ref() {
+                return Err(ctx.err(&span, &field, "write `progress = true`"));
+            }
+            Check::Progress
+        }
         _ => unreachable!("every check is listed"),
     };
     let at = r.at.as_ref().map(|v| ctx.secs(v, &f("at"))).transpose()?;

@@ -191,3 +191,44 @@ fn no_input_hangs() {
     let _ = scenario::run(&s, 1);
     assert!(t.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn a_repeat_needs_every_and_times_and_expands_in_time_order() {
+    let src = GOOD.replace("crash = \"follower\"", "crash = \"follower\"\nevery = 0.5");
+    has(
+        &err(&src),
+        &["bad.toml:", "step[1].every", "`every` needs `times`"],
+    );
+    let src = GOOD.replace(
+        "crash = \"follower\"",
+        "crash = \"follower\"\nevery = 0.5\ntimes = 0",
+    );
+    has(&err(&src), &["step[1].times", "1 to 1000 times"]);
+    let src = GOOD.replace(
+        "crash = \"follower\"",
+        "crash = \"follower\"\nevery = 0.5\ntimes = 3",
+    ) + "\n[[step]]\nat = 1.2\nheal = true\n";
+    let s = scenario::parse("good.toml", &src).unwrap();
+    let at: Vec<(usize, u128)> = s
+        .steps
+        .iter()
+        .map(|s| (s.number, s.at.as_millis()))
+        .collect();
+    assert_eq!(at, [(1, 1000), (2, 1200), (1, 1500), (1, 2000)]);
+}
+
+#[test]
+fn a_generated_fuzz_plan_is_a_valid_scenario() {
+    for seed in 1..200 {
+        for lab in [scenario::Lab::Raft, scenario::Lab::Kvraft] {
+            let p = scenario::fuzz::plan(lab, seed);
+            let s = p.scenario().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert!(s.skip_unresolved && s.monitors);
+            assert_eq!(
+                p,
+                scenario::fuzz::plan(lab, seed),
+                "a plan depends on its seed only"
+            );
+        }
+    }
+}

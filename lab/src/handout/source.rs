@@ -21,6 +21,7 @@ pub const NOT_HANDED_OUT: &[&str] = &[
     "docs/writing-a-lab.md",
     "docs/instructors-mutation.md",
     "docs/scenarios.md",
+    "docs/fuzzing.md",
 ];
 
 /// Workspace members that are instructor tooling, never handed out: the

@@ -15,8 +15,8 @@
 //!   inside the apply loop, as 6.824's tester does.
 //!
 //! A safety monitor also looks at every peer every few milliseconds of
-//! virtual time: at most one leader per term, ever, and a peer that led a
-//! term never comes back from a crash in an earlier term.
+//! virtual time: at most one leader per term, ever, and a peer never comes
+//! back from a crash in an earlier term than it was seen in.
 //!
 //! A violated check panics at once, naming the peer, the index and the two
 //! commands, with the seed and virtual time that replay it.
@@ -210,8 +210,8 @@ pub struct Config {
     applied: Rc<RefCell<Applied>>,
     /// The one leader ever seen for each term (election safety).
     leaders: RefCell<BTreeMap<u64, usize>>,
-    /// Per peer: the highest term it was seen leading. A restarted peer
-    /// must come back in at least that term (its term is persistent).
+    /// Per peer: the highest term it was seen in. A restarted peer must
+    /// come back in at least that term (its term is persistent).
     led: RefCell<Vec<u64>>,
     // For the stats line of `end`.
     stats: RefCell<Option<Stats>>,
@@ -273,8 +273,8 @@ impl Config {
     }
 
     /// Checks Raft's safety properties that are visible from outside, at
-    /// this instant: at most one leader per term, ever; a peer that led a
-    /// term never restarts in an earlier one.
+    /// this instant: at most one leader per term, ever; a peer never
+    /// restarts in an earlier term than it was seen in.
     pub fn check_safety(&self) {
         for i in 0..self.n {
             let Some((term, leader)) = self.state(i) else {
@@ -285,14 +285,15 @@ impl Config {
                 self.nodes[i],
                 [("term", term.into()), ("leader", leader.into())],
             );
-            let led = self.led.borrow()[i];
+            let seen = self.led.borrow()[i];
             assert!(
-                term >= led,
-                "peer {i} is in term {term} but led term {led} before: its term went \
-                 backwards across a restart (is currentTerm persisted?)"
+                term >= seen,
+                "peer {i} is in term {term} but was in term {seen} before: its term went \
+                 backwards across a restart (is currentTerm persisted whenever it changes, \
+                 also when a peer adopts a higher term from a message?)"
             );
+            self.led.borrow_mut()[i] = term;
             if leader {
-                self.led.borrow_mut()[i] = term;
                 let mut leaders = self.leaders.borrow_mut();
                 let first = *leaders.entry(term).or_insert(i);
                 assert_eq!(

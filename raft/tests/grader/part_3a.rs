@@ -215,3 +215,73 @@ fn candidate_steps_down_on_reply_3a() {
         cfg.end();
     });
 }
+
+// A vote granted in term T counts for term T only. Here candidate C's
+// RequestVote replies of its first campaign are held for 3 s while every
+// later RequestVote of C is lost: C keeps campaigning in higher terms, and
+// when the old grants arrive it must not count them. Found by `lab fuzz
+// raft` (two leaders in one term); no 6.824 test delays vote replies past
+// a new campaign.
+#[test]
+fn stale_vote_reply_3a() {
+    run_test(|| async {
+        let net = network();
+        let cfg = Config::new(3);
+        cfg.begin("Test (3A): a vote of an earlier term does not count");
+        cfg.one(cmd(1), 3, Retry::Yes).await;
+        let leader = cfg.check_one_leader().await;
+        let c = (leader + 1) % 3;
+        let t0 = cfg.state(c).map_or(0, |s| s.0);
+        let c_node = cfg.node(c);
+        let sent = Rc::new(Cell::new(0u32));
+        let hook = {
+            let sent = sent.clone();
+            net.add_hook(move |m| match (m.method, m.leg) {
+                // No AppendEntries reach C: it campaigns, again and again.
+                ("raft.append_entries", Leg::Request) if m.to == c_node => Verdict::Drop,
+                // C's first campaign goes out; later ones are lost.
+                ("raft.request_vote", Leg::Request) if m.from == c_node => {
+                    sent.set(sent.get() + 1);
+                    if sent.get() <= 2 {
+                        Verdict::Deliver
+                    } else {
+                        Verdict::Drop
+                    }
+                }
+                // The grants of the first campaign arrive 3 s late.
+                ("raft.request_vote", Leg::Reply) if m.to == c_node => {
+                    Verdict::Delay(ELECTION_TIMEOUT * 3)
+                }
+                _ => Verdict::Deliver,
+            })
+        };
+        let mut first = None;
+        let deadline = Instant::now() + ELECTION_TIMEOUT * 3;
+        while Instant::now() < deadline {
+            sleep(Duration::from_millis(1)).await;
+            if sent.get() >= 2 {
+                first = cfg.state(c).map(|s| s.0);
+                break;
+            }
+        }
+        let first = first.unwrap_or_else(|| {
+            panic!("peer {c} heard from no leader for 3 s but did not campaign (it was in term {t0})")
+        });
+        let until = Instant::now() + ELECTION_TIMEOUT * 5;
+        while Instant::now() < until {
+            if let Some((t, true)) = cfg.state(c) {
+                assert!(
+                    t <= first,
+                    "peer {c} leads term {t}, but none of its RequestVotes after term {first} \
+                     was delivered: it counted votes granted for term {first} (a reply counts \
+                     only for the term its request was sent in)"
+                );
+            }
+            sleep(Duration::from_millis(1)).await;
+        }
+        net.remove_hook(hook);
+        cfg.check_one_leader().await;
+        cfg.one(cmd(2), 3, Retry::Yes).await;
+        cfg.end();
+    });
+}

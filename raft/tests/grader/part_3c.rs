@@ -501,3 +501,57 @@ fn overwrites_persist_3c() {
         cfg.end();
     });
 }
+
+// A follower that adopts a higher term from a message (here a RequestVote
+// it refuses: the candidate's log is behind) must persist that term before
+// it answers: crashed right after, it comes back in that term. Found by
+// `lab fuzz raft` (the `persistent term` monitor); no 6.824 test crashes a
+// peer in that instant.
+#[test]
+fn term_persists_3c() {
+    run_test(|| async {
+        let cfg = Config::new(3);
+        cfg.begin("Test (3C): a term adopted from a RequestVote survives a restart");
+        cfg.one(cmd(1), 3, Retry::Yes).await;
+        for round in 0..3 {
+            let leader = cfg.check_one_leader().await;
+            let (x, y) = ((leader + 1) % 3, (leader + 2) % 3);
+            // X, cut off, campaigns alone (its term climbs) while the others
+            // commit an entry it lacks: they will refuse it their votes.
+            cfg.disconnect(x);
+            cfg.one(cmd(10 + round), 2, Retry::Yes).await;
+            sleep(ELECTION_TIMEOUT * 3).await;
+            let high = cfg.state(x).map_or(0, |s| s.0);
+            let before = cfg.state(y).map_or(0, |s| s.0);
+            cfg.connect(x);
+            // The moment Y has adopted X's higher term, crash and restart it.
+            let mut adopted = None;
+            for _ in 0..3000 {
+                sleep(Duration::from_millis(1)).await;
+                if let Some((t, _)) = cfg.state(y)
+                    && t > before
+                {
+                    adopted = Some(t);
+                    break;
+                }
+            }
+            let Some(t) = adopted else {
+                panic!(
+                    "peer {y} never left term {before} after peer {x} rejoined in term {high}: \
+                     a peer adopts a higher term it sees in any message"
+                );
+            };
+            cfg.start1(y);
+            let after = cfg.state(y).map_or(0, |s| s.0);
+            assert!(
+                after >= t,
+                "peer {y} adopted term {t} (from peer {x}'s RequestVote), but came back from a \
+                 crash right after in term {after}: persist currentTerm whenever it changes, \
+                 before answering"
+            );
+            cfg.connect(y);
+            cfg.one(cmd(100 + round), 3, Retry::Yes).await;
+        }
+        cfg.end();
+    });
+}
