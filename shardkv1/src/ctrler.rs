@@ -16,7 +16,7 @@ use kvsrv::{KvError, Version};
 use log::debug;
 
 use crate::framework::rpc::ShardError;
-use crate::framework::shardcfg::{Gid, NSHARDS, ShardId};
+use crate::framework::shardcfg::{Gid, NSHARDS, Num, ShardId};
 use crate::shardgrp::client::GrpClerk;
 
 /// The key of the current configuration.
@@ -171,16 +171,49 @@ impl ShardCtrler {
         let from = cur.gid_servers(shard).map(|(g, s)| self.group(g, s));
         let to = next.gid_servers(shard).map(|(g, s)| self.group(g, s));
         let data = match &from {
-            Some(g) => g.freeze_shard(shard, num).await.map_err(stale)?,
+            Some(g) => {
+                self.call(num, async || g.freeze_shard(shard, num).await)
+                    .await?
+            }
             None => Default::default(),
         };
         if let Some(g) = &to {
-            g.install_shard(shard, num, data).await.map_err(stale)?;
+            let data = &data;
+            self.call(num, async || {
+                g.install_shard(shard, num, data.clone()).await
+            })
+            .await?;
         }
         if let Some(g) = &from {
-            g.delete_shard(shard, num).await.map_err(stale)?;
+            self.call(num, async || g.delete_shard(shard, num).await)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Runs a group call of the change to `num` until it is done. When the
+    /// group does not answer, the change may have been finished by another
+    /// controller (which may have shut the group down since): then this
+    /// one stops.
+    async fn call<T>(
+        &self,
+        num: Num,
+        f: impl AsyncFn() -> Result<T, ShardError>,
+    ) -> Result<T, Superseded> {
+        loop {
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(ShardError::Unreachable | ShardError::WrongLeader) => {
+                    if self.read(CURRENT).await.0.num >= num {
+                        return Err(Superseded);
+                    }
+                }
+                Err(e @ ShardError::Stale) => {
+                    debug!(target: "shardctrler", "a group refused: {e}");
+                    return Err(Superseded);
+                }
+            }
+        }
     }
 
     fn group(&self, gid: Gid, servers: &[String]) -> Rc<GrpClerk> {
@@ -192,9 +225,5 @@ impl ShardCtrler {
     }
 }
 
-fn stale(e: ShardError) -> Superseded {
-    debug!(target: "shardctrler", "a group refused: {e}");
-    Superseded
-}
 // SOLUTION END
 // HANDOUT:

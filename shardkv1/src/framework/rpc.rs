@@ -66,6 +66,10 @@ pub enum ShardError {
     /// The group has seen a later configuration number for this shard: the
     /// request comes from a superseded controller and was not executed.
     Stale,
+    /// Only a clerk returns this, never a server: no server of the group
+    /// answered for a whole round (the group may be down). The request may
+    /// or may not have been executed.
+    Unreachable,
 }
 
 impl fmt::Display for ShardError {
@@ -73,6 +77,7 @@ impl fmt::Display for ShardError {
         f.write_str(match self {
             ShardError::WrongLeader => "ErrWrongLeader",
             ShardError::Stale => "ErrStale",
+            ShardError::Unreachable => "ErrUnreachable",
         })
     }
 }

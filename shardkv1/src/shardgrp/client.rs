@@ -19,9 +19,10 @@ pub const ROUND_PAUSE: Duration = Duration::from_millis(50);
 
 /// A client of one shard group. Each operation tries the group's servers
 /// until one of them (the leader) answers something other than "wrong
-/// leader"; Freeze, Install and Delete never give up, Get and Put give up
-/// with [`KvError::WrongGroup`] when no server answers at all for a
-/// whole round.
+/// leader". When no server answers at all for a whole round (the group
+/// may be down, or gone), it gives up: Get and Put with
+/// [`KvError::WrongGroup`], Freeze, Install and Delete with
+/// [`ShardError::Unreachable`].
 pub struct GrpClerk {
     servers: Vec<shardgrp::Client>,
     // SOLUTION BEGIN
@@ -143,15 +144,17 @@ impl GrpClerk {
         // HANDOUT: labrpc::not_implemented!("Lab 5A (GrpClerk::put)")
     }
 
-    /// FreezeShard(shard, num): the shard's keys, or
-    /// [`ShardError::Stale`].
+    /// FreezeShard(shard, num): the shard's keys, [`ShardError::Stale`],
+    /// or [`ShardError::Unreachable`].
     pub async fn freeze_shard(&self, shard: ShardId, num: Num) -> Result<ShardData, ShardError> {
         // SOLUTION BEGIN
         let args = FreezeArgs { shard, num };
-        self.until_done(None, async |s, _| match s.freeze_shard(&args).await {
-            Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
-            Err(_) => Attempt::NoReply,
-            Ok(reply) => Attempt::Done(reply),
+        self.until_done(Some(Err(ShardError::Unreachable)), async |s, _| {
+            match s.freeze_shard(&args).await {
+                Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
+                Err(_) => Attempt::NoReply,
+                Ok(reply) => Attempt::Done(reply),
+            }
         })
         .await
         // SOLUTION END
@@ -159,7 +162,8 @@ impl GrpClerk {
         // HANDOUT: labrpc::not_implemented!("Lab 5A (GrpClerk::freeze_shard)")
     }
 
-    /// InstallShard(shard, num, data): `Ok(())` or [`ShardError::Stale`].
+    /// InstallShard(shard, num, data): `Ok(())`, [`ShardError::Stale`] or
+    /// [`ShardError::Unreachable`].
     pub async fn install_shard(
         &self,
         shard: ShardId,
@@ -168,10 +172,12 @@ impl GrpClerk {
     ) -> Result<(), ShardError> {
         // SOLUTION BEGIN
         let args = InstallArgs { shard, num, data };
-        self.until_done(None, async |s, _| match s.install_shard(&args).await {
-            Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
-            Err(_) => Attempt::NoReply,
-            Ok(reply) => Attempt::Done(reply),
+        self.until_done(Some(Err(ShardError::Unreachable)), async |s, _| {
+            match s.install_shard(&args).await {
+                Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
+                Err(_) => Attempt::NoReply,
+                Ok(reply) => Attempt::Done(reply),
+            }
         })
         .await
         // SOLUTION END
@@ -179,14 +185,17 @@ impl GrpClerk {
         // HANDOUT: labrpc::not_implemented!("Lab 5A (GrpClerk::install_shard)")
     }
 
-    /// DeleteShard(shard, num): `Ok(())` or [`ShardError::Stale`].
+    /// DeleteShard(shard, num): `Ok(())`, [`ShardError::Stale`] or
+    /// [`ShardError::Unreachable`].
     pub async fn delete_shard(&self, shard: ShardId, num: Num) -> Result<(), ShardError> {
         // SOLUTION BEGIN
         let args = DeleteArgs { shard, num };
-        self.until_done(None, async |s, _| match s.delete_shard(&args).await {
-            Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
-            Err(_) => Attempt::NoReply,
-            Ok(reply) => Attempt::Done(reply),
+        self.until_done(Some(Err(ShardError::Unreachable)), async |s, _| {
+            match s.delete_shard(&args).await {
+                Ok(Err(ShardError::WrongLeader)) => Attempt::Next,
+                Err(_) => Attempt::NoReply,
+                Ok(reply) => Attempt::Done(reply),
+            }
         })
         .await
         // SOLUTION END
