@@ -100,7 +100,6 @@ impl Clerk {
         // HANDOUT: labrpc::not_implemented!("Lab 5A (Clerk::put)")
     }
 }
-
 // SOLUTION BEGIN
 impl Clerk {
     /// The clerk of the group serving `key` in the last configuration read.

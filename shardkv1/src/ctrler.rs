@@ -114,7 +114,6 @@ impl ShardCtrler {
         // HANDOUT: labrpc::not_implemented!("Lab 5A (ShardCtrler::change_config_to)")
     }
 }
-
 // SOLUTION BEGIN
 impl ShardCtrler {
     /// A configuration and its version in the store.
@@ -224,6 +223,5 @@ impl ShardCtrler {
             .clone()
     }
 }
-
 // SOLUTION END
 // HANDOUT:

@@ -44,7 +44,6 @@ enum Attempt<T> {
 }
 // SOLUTION END
 // HANDOUT:
-
 impl GrpClerk {
     /// A clerk for the group whose servers are named `servers`, with ends
     /// made by `make_end`.
@@ -98,7 +97,6 @@ impl GrpClerk {
     }
     // SOLUTION END
     // HANDOUT:
-
     /// The value and version of `key`, [`KvError::NoKey`], or
     /// [`KvError::WrongGroup`] if the group does not serve the key's shard
     /// or no server of it answered a whole round (it may be gone).

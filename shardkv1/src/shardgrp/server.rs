@@ -70,7 +70,6 @@ impl ShardStore {
         // SOLUTION END
         // HANDOUT: ShardStore { gid, me }
     }
-
     // SOLUTION BEGIN
     fn get(&self, args: GetArgs) -> GetReply {
         match &self.shards.borrow()[key2shard(&args.key)].status {
@@ -244,7 +243,6 @@ impl ShardGrpServer {
 }
 // SOLUTION END
 // HANDOUT:
-
 impl shardgrp::Service for ShardGrpServer {
     /// Submits the Get through `rsm`.
     async fn get(&self, args: GetArgs) -> GetReply {
