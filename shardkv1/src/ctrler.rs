@@ -149,6 +149,7 @@ impl ShardCtrler {
         let _ = self.kv.put(CURRENT, &next.to_string(), cur_ver).await;
     }
 
+    /// Moves every shard whose group changes, in shard order.
     async fn move_shards(&self, cur: &ShardConfig, next: &ShardConfig) -> Result<(), Superseded> {
         for shard in 0..NSHARDS {
             if cur.shards[shard] != next.shards[shard] {
