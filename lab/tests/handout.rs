@@ -332,7 +332,7 @@ fn a_course_selects_its_labs_and_labs_add_to_it() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         lab_dirs(&h),
-        ["kvraft1", "kvsrv", "mapreduce", "raft", "rsm"],
+        ["kvraft1", "kvsrv", "mapreduce", "raft", "rsm", "shardkv1"],
         "{}",
         text(&o)
     );

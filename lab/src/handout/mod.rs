@@ -11,7 +11,7 @@
 //! `Cargo.toml` names the labs (`[workspace.metadata.handout] labs`); every
 //! other member is framework and is copied as it is. Its
 //! `[workspace.metadata.handout.courses]` names each course's labs (6.5840
-//! of 2026: rsm and kvraft1 for Lab 4; of 2024: kvraft and shardkv):
+//! of 2026: rsm and kvraft1 for Lab 4, shardkv1 for Lab 5; of 2024: kvraft and shardkv):
 //! `--course YEAR` hands those out, `--labs` adds to them, and with
 //! neither every lab is handed out.
 //!
@@ -58,7 +58,7 @@ pub struct HandoutArgs {
     labs: Vec<String>,
     /// Hand out the labs of one course, as listed in the root Cargo.toml's
     /// [workspace.metadata.handout.courses]: 2026 (6.5840 of 2025/26:
-    /// mapreduce, kvsrv, raft, rsm, kvraft1) or 2024 (mapreduce, kvsrv,
+    /// mapreduce, kvsrv, raft, rsm, kvraft1, shardkv1) or 2024 (mapreduce, kvsrv,
     /// raft, kvraft, shardkv). --labs adds more (e.g. paxos). Default: no
     /// course; without --labs either, every lab of every course.
     #[arg(long, value_name = "YEAR", conflicts_with = "check")]
