@@ -45,7 +45,7 @@ pub use chandy_lamport::Snapshots;
 pub use checkpoint::{Operator, Sink};
 pub use framework::app::{AppState, LocalSnapshot, Message, ProcId, SnapshotId, Token};
 pub use framework::dataflow::{
-    Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig, Record,
+    Buffered, Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig, Record,
     SinkState, TaskId, partition,
 };
 pub use framework::system::{Outbox, System, proc_name};

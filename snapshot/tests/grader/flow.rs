@@ -72,6 +72,7 @@ pub async fn check_output(job: &Rc<Job>, limit: Duration) {
         sleep(POLL).await;
     }
     sleep(job.config().interval * 3).await;
+    check_blocking(job);
     let conflicts = job.conflicts();
     assert!(
         conflicts.is_empty(),
@@ -154,6 +155,7 @@ pub fn check_checkpoints(job: &Job, at_least: usize) -> (u64, String) {
     for cp in &cps {
         check_checkpoint(job, cp);
     }
+    check_buffer(job);
     assert!(
         cps.len() >= at_least,
         "only {} checkpoints completed; expected at least {at_least}",
@@ -165,8 +167,9 @@ pub fn check_checkpoints(job: &Job, at_least: usize) -> (u64, String) {
         .map(|c| c.info.latency.as_secs_f64() * 1000.0)
         .collect();
     let size: Vec<u64> = cps.iter().map(|c| c.info.bytes).collect();
+    let buffered = job.max_buffered().map_or(0, |b| b.records);
     let line = format!(
-        "  checkpoints: {} completed, {} restarts; latency mean {:.1} ms, max {:.1} ms; size mean {:.0} bytes, max {} bytes",
+        "  checkpoints: {} completed, {} restarts; latency mean {:.1} ms, max {:.1} ms; size mean {:.0} bytes, max {} bytes; alignment buffer max {buffered} records",
         cps.len(),
         job.restarts(),
         lat.iter().sum::<f64>() / n,
@@ -175,4 +178,32 @@ pub fn check_checkpoints(job: &Job, at_least: usize) -> (u64, String) {
         size.iter().max().copied().unwrap_or(0)
     );
     (cps.len() as u64, line)
+}
+
+/// Checks that no task blocked an input on which no barrier was waiting
+/// (one whose barrier has not arrived, or one still blocked after the
+/// task saved its state): alignment would wait for ever.
+pub fn check_blocking(job: &Job) {
+    let (wrong, count) = job.wrong_blocks();
+    assert!(
+        wrong.is_empty(),
+        "an input was blocked while no barrier of it was waiting ({count} times; only inputs whose barrier arrived wait, and all are released once the state is saved): {wrong:?} (first few)"
+    );
+}
+
+/// Checks that no task took more than a channel's capacity of records
+/// from an input between its barrier and the snapshot (records it must
+/// have kept aside: its alignment buffer).
+pub fn check_buffer(job: &Job) {
+    let bound = job.config().capacity;
+    if let Some(b) = job.max_buffered() {
+        assert!(
+            b.records <= bound,
+            "alignment buffer unbounded: {:?} took {} records from its input {} after checkpoint {}'s barrier on it and before saving its state (at most {bound}, a channel's capacity): leave a blocked input's records on its channel (`blocked`), or stop taking them when your buffer is full",
+            b.task,
+            b.records,
+            b.input,
+            b.checkpoint
+        );
+    }
 }

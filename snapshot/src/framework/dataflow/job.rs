@@ -11,6 +11,7 @@ use labrpc::notify::Notify;
 use labrpc::time::sleep;
 use labrpc::{NodeId, Server, network, node, task};
 
+use crate::framework::dataflow::align::{AlignLog, AlignWatch, Buffered};
 use crate::framework::dataflow::coordinator::{CoordState, Coordinator, coord};
 use crate::framework::dataflow::output::{Output, output};
 use crate::framework::dataflow::task::{
@@ -109,6 +110,7 @@ pub struct Job {
     output: Rc<Output>,
     epoch: Cell<u64>,
     checkpoints: RefCell<Vec<Checkpoint>>,
+    align: Rc<RefCell<AlignLog>>,
 }
 
 fn server_name(t: TaskId) -> String {
@@ -162,6 +164,7 @@ impl Job {
             output,
             epoch: Cell::new(0),
             checkpoints: RefCell::new(Vec::new()),
+            align: Rc::default(),
         });
         job.start_attempt();
         task::spawn(job.clone().watch()).detach();
@@ -240,6 +243,23 @@ impl Job {
         self.output.conflicts.borrow().clone()
     }
 
+    /// The fullest alignment buffer of the run: the most records a task
+    /// took from one input after that input's barrier and before it saved
+    /// its state for the checkpoint (`None` if never any). Leaving a
+    /// blocked input's records on its channel keeps it at zero.
+    pub fn max_buffered(&self) -> Option<Buffered> {
+        self.align.borrow().max.clone()
+    }
+
+    /// Every time a task blocked an input on which no barrier was waiting
+    /// (the first few described, and how many in all): an input whose
+    /// barrier has not arrived, or one still blocked after the task saved
+    /// its state.
+    pub fn wrong_blocks(&self) -> (Vec<String>, usize) {
+        let log = self.align.borrow();
+        (log.wrong.clone(), log.wrong_count)
+    }
+
     /// What a failure-free run outputs: every key with every count from 1
     /// to its number of occurrences in the input.
     pub fn expected_output(&self) -> BTreeSet<Record> {
@@ -272,6 +292,7 @@ impl Job {
             coord: coord::Client::new(network().end_to(n, COORD)),
             commits: RefCell::new(VecDeque::new()),
             commit_wake: Notify::default(),
+            align: RefCell::new(AlignWatch::new(t, self.align.clone())),
         })
     }
 

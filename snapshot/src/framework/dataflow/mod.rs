@@ -4,6 +4,7 @@
 //! barriers, and a job manager that restarts the whole job from the latest
 //! completed checkpoint when any of its nodes crashes.
 
+mod align;
 mod coordinator;
 mod job;
 mod output;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use align::Buffered;
 pub use job::{Checkpoint, CheckpointInfo, Job, JobConfig};
 pub use task::Ctx;
 

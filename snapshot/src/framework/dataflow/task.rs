@@ -12,6 +12,7 @@ use labrpc::time::sleep;
 use labrpc::{Persister, task};
 use serde::{Deserialize, Serialize};
 
+use crate::framework::dataflow::align::AlignWatch;
 use crate::framework::dataflow::coordinator::{Ack, coord};
 use crate::framework::dataflow::output::{Commit, output};
 use crate::framework::dataflow::{
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     /// The sink's commits not yet acknowledged by the output, in order.
     pub(crate) commits: RefCell<VecDeque<Commit>>,
     pub(crate) commit_wake: Notify,
+    /// What the framework sees of the task's alignment.
+    pub(crate) align: RefCell<AlignWatch>,
 }
 
 impl Shared {
@@ -74,6 +77,7 @@ impl Shared {
     /// coordinator (resent until it answers).
     fn save_and_ack<T: Serialize>(&self, id: CheckpointId, state: &T) {
         let bytes = store::put(&self.persister, id, state) as u64;
+        self.align.borrow_mut().saved(id);
         let ack = Ack {
             task: self.task,
             epoch: self.epoch,
@@ -213,25 +217,28 @@ impl ConsumerTask {
     /// Offers one event from input `input`: refused while the input is
     /// blocked, or (a record) while the output channels are full.
     pub(crate) fn offer(&self, input: usize, event: Event) -> Accepted {
+        let blocked = match &self.consumer {
+            Consumer::Operator(op) => op.borrow().blocked(input),
+            Consumer::Sink(sink) => sink.borrow().blocked(input),
+        };
+        self.sh.align.borrow().blocked(input, blocked);
+        let is_op = matches!(self.consumer, Consumer::Operator(_));
+        if blocked || (is_op && !self.sh.has_room()) {
+            return false;
+        }
+        match &event {
+            Event::Record(_) => self.sh.align.borrow_mut().record(input),
+            Event::Barrier(id) => self.sh.align.borrow_mut().barrier(input, *id),
+        }
         let ctx = self.ctx();
-        match &self.consumer {
-            Consumer::Operator(op) => {
-                if op.borrow().blocked(input) || !self.sh.has_room() {
-                    return false;
-                }
-                match event {
-                    Event::Record(r) => op.borrow_mut().on_record(input, r, &ctx),
-                    Event::Barrier(id) => op.borrow_mut().on_barrier(input, id, &ctx),
-                }
+        match (&self.consumer, event) {
+            (Consumer::Operator(op), Event::Record(r)) => op.borrow_mut().on_record(input, r, &ctx),
+            (Consumer::Operator(op), Event::Barrier(id)) => {
+                op.borrow_mut().on_barrier(input, id, &ctx)
             }
-            Consumer::Sink(sink) => {
-                if sink.borrow().blocked(input) {
-                    return false;
-                }
-                match event {
-                    Event::Record(r) => sink.borrow_mut().on_record(input, r, &ctx),
-                    Event::Barrier(id) => sink.borrow_mut().on_barrier(input, id, &ctx),
-                }
+            (Consumer::Sink(sink), Event::Record(r)) => sink.borrow_mut().on_record(input, r, &ctx),
+            (Consumer::Sink(sink), Event::Barrier(id)) => {
+                sink.borrow_mut().on_barrier(input, id, &ctx)
             }
         }
         true
