@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 // SOLUTION END
 // HANDOUT:
 
-use crate::framework::dataflow::{CheckpointId, Counts, Ctx, Record, SinkState};
+use crate::framework::dataflow::{CheckpointId, Counts, Ctx, Record, SinkState, Windows};
 
 // SOLUTION BEGIN
 /// Barrier alignment over `inputs` channels: the checkpoint being aligned
@@ -121,6 +121,81 @@ impl Operator {
         // SOLUTION END
         // HANDOUT: let _ = (input, id, ctx);
         // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_barrier)")
+    }
+}
+
+/// One instance of the windowed sum: for every key of its partition, it
+/// sums the values of the key's records by tumbling windows of `size`
+/// records (the key's records `0..size`, then `size..2*size`, ...), and
+/// when a window is full emits `Record { key: window_key(key, index), value:
+/// sum }` downstream. Its inputs are the word-count instances.
+pub struct WindowSum {
+    // SOLUTION BEGIN
+    size: u64,
+    open: Windows,
+    align: Alignment,
+    // SOLUTION END
+    // HANDOUT: // Your state here (B, C).
+}
+
+impl WindowSum {
+    /// An instance with `inputs` input channels (one per word-count
+    /// instance) and windows of `size` records, starting from `restored`
+    /// (the open windows it saved for the checkpoint the job restarts
+    /// from) or, if `None`, from nothing.
+    pub fn new(inputs: usize, size: u64, restored: Option<Windows>) -> WindowSum {
+        // SOLUTION BEGIN
+        WindowSum {
+            size,
+            open: restored.unwrap_or_default(),
+            align: Alignment::new(inputs),
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (inputs, size, restored);
+        // HANDOUT: WindowSum {}
+    }
+
+    /// Whether events of `input` must wait on their channel.
+    pub fn blocked(&self, input: usize) -> bool {
+        // SOLUTION BEGIN
+        self.align.blocked(input)
+        // SOLUTION END
+        // HANDOUT: let _ = input;
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::blocked)")
+    }
+
+    /// A record from `input`: add it to its key's open window, and emit
+    /// the window's sum if it is full.
+    pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        let _ = input;
+        let w = self.open.entry(record.key.clone()).or_default();
+        w.records += 1;
+        w.sum += record.value;
+        if w.records == self.size {
+            ctx.emit(Record {
+                key: crate::window_key(&record.key, w.index),
+                value: w.sum,
+            });
+            w.index += 1;
+            w.records = 0;
+            w.sum = 0;
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, record, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::on_record)")
+    }
+
+    /// Checkpoint `id`'s barrier arrived on `input`.
+    pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        if self.align.barrier(input, id) {
+            ctx.snapshot_window(id, &self.open);
+            ctx.forward_barrier(id);
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, id, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::on_barrier)")
     }
 }
 

@@ -42,11 +42,11 @@ mod checkpoint;
 pub mod framework;
 
 pub use chandy_lamport::Snapshots;
-pub use checkpoint::{Operator, Sink};
+pub use checkpoint::{Operator, Sink, WindowSum};
 pub use framework::app::{AppState, LocalSnapshot, Message, ProcId, SnapshotId, Token};
 pub use framework::dataflow::{
-    Buffered, Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig, Record,
-    SinkState, TaskId, partition,
+    Buffered, Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig,
+    OpenWindow, Record, SinkState, TaskId, Windows, partition, window_key,
 };
 pub use framework::system::{Outbox, System, proc_name};
 pub use framework::topology::Topology;

@@ -113,6 +113,43 @@ fn alignment_buffer_sb() {
     );
 }
 
+/// A window stage after the word count: 3 word-count instances feed 2
+/// windowed-sum instances (windows of 4 records per key), which feed the
+/// sink. Barriers cross two aligning stages; every window instance's open
+/// windows are in each checkpoint.
+#[test]
+fn windows_sb() {
+    job_sb(
+        "windowed sums after the word count (3 + 2 instances)",
+        windows_config(),
+        true,
+        |_| {},
+        5,
+    );
+}
+
+/// The window stage with source 0's channels slow (20-60 ms): both stages
+/// align a slow input with fast ones.
+#[test]
+fn windows_slow_channels_sb() {
+    job_sb(
+        "windowed sums, one slow source (20-60 ms channels)",
+        windows_config(),
+        true,
+        slow_source_sb,
+        5,
+    );
+}
+
+/// A job with a window stage: 2 windowed-sum instances, windows of 4.
+fn windows_config() -> JobConfig {
+    JobConfig {
+        windows: 2,
+        window: 4,
+        ..JobConfig::default()
+    }
+}
+
 /// More instances, checkpoints close together, a lossy network.
 #[test]
 fn unreliable_network_sb() {

@@ -16,10 +16,10 @@ use crate::framework::dataflow::align::AlignWatch;
 use crate::framework::dataflow::coordinator::{Ack, coord};
 use crate::framework::dataflow::output::{Commit, output};
 use crate::framework::dataflow::{
-    CheckpointId, Counts, Event, Record, SinkState, TaskId, partition, store,
+    CheckpointId, Counts, Event, Record, SinkState, TaskId, Windows, partition, store,
 };
 use crate::framework::link::{Accepted, Batch, Receiver, Sender};
-use crate::{Operator, Sink};
+use crate::{Operator, Sink, WindowSum};
 
 /// Wait between two tries of a control message or a commit.
 const RETRY: Duration = Duration::from_millis(10);
@@ -132,6 +132,12 @@ impl Ctx<'_> {
         self.sh.save_and_ack(id, state);
     }
 
+    /// A windowed-sum instance saves its state for checkpoint `id` in its
+    /// durable store and acknowledges the checkpoint to the coordinator.
+    pub fn snapshot_window(&self, id: CheckpointId, state: &Windows) {
+        self.sh.save_and_ack(id, state);
+    }
+
     /// The sink saves its state for checkpoint `id` in its durable store
     /// and acknowledges the checkpoint to the coordinator.
     pub fn snapshot_sink(&self, id: CheckpointId, state: &SinkState) {
@@ -200,6 +206,7 @@ impl SourceTask {
 /// An operator instance or the sink, driven by its incoming channels.
 pub(crate) enum Consumer {
     Operator(RefCell<Operator>),
+    Window(RefCell<WindowSum>),
     Sink(RefCell<Sink>),
 }
 
@@ -219,10 +226,11 @@ impl ConsumerTask {
     pub(crate) fn offer(&self, input: usize, event: Event) -> Accepted {
         let blocked = match &self.consumer {
             Consumer::Operator(op) => op.borrow().blocked(input),
+            Consumer::Window(w) => w.borrow().blocked(input),
             Consumer::Sink(sink) => sink.borrow().blocked(input),
         };
         self.sh.align.borrow().blocked(input, blocked);
-        let is_op = matches!(self.consumer, Consumer::Operator(_));
+        let is_op = !matches!(self.consumer, Consumer::Sink(_));
         if blocked || (is_op && !self.sh.has_room()) {
             return false;
         }
@@ -236,6 +244,8 @@ impl ConsumerTask {
             (Consumer::Operator(op), Event::Barrier(id)) => {
                 op.borrow_mut().on_barrier(input, id, &ctx)
             }
+            (Consumer::Window(w), Event::Record(r)) => w.borrow_mut().on_record(input, r, &ctx),
+            (Consumer::Window(w), Event::Barrier(id)) => w.borrow_mut().on_barrier(input, id, &ctx),
             (Consumer::Sink(sink), Event::Record(r)) => sink.borrow_mut().on_record(input, r, &ctx),
             (Consumer::Sink(sink), Event::Barrier(id)) => {
                 sink.borrow_mut().on_barrier(input, id, &ctx)
