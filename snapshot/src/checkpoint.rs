@@ -1,5 +1,6 @@
 //! Aligned checkpoints in a dataflow (part B) and exactly-once recovery
-//! (part C): the keyed word-count operator and the sink.
+//! (part C): the keyed word-count operator, the windowed sum and the sink;
+//! incremental snapshots of the word count (part D, the challenge).
 
 // SOLUTION BEGIN
 use std::collections::BTreeSet;
@@ -68,6 +69,8 @@ pub struct Operator {
     // SOLUTION BEGIN
     counts: Counts,
     align: Alignment,
+    /// Keys counted since the last snapshot (incremental snapshots).
+    changed: BTreeSet<String>,
     // SOLUTION END
     // HANDOUT: // Your state here (B, C).
 }
@@ -81,6 +84,7 @@ impl Operator {
         Operator {
             counts: restored.unwrap_or_default(),
             align: Alignment::new(inputs),
+            changed: BTreeSet::new(),
         }
         // SOLUTION END
         // HANDOUT: let _ = (inputs, restored);
@@ -100,6 +104,7 @@ impl Operator {
     pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
         // SOLUTION BEGIN
         let _ = input;
+        self.changed.insert(record.key.clone());
         let count = self.counts.entry(record.key.clone()).or_default();
         *count += record.value;
         ctx.emit(Record {
@@ -111,11 +116,24 @@ impl Operator {
         // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_record)")
     }
 
-    /// Checkpoint `id`'s barrier arrived on `input`.
+    /// Checkpoint `id`'s barrier arrived on `input`. (Part D: when
+    /// `ctx.incremental()`, the state is saved as an increment.)
     pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
         // SOLUTION BEGIN
         if self.align.barrier(input, id) {
-            ctx.snapshot_operator(id, &self.counts);
+            if ctx.incremental() {
+                let changed: Counts = std::mem::take(&mut self.changed)
+                    .into_iter()
+                    .map(|k| {
+                        let n = self.counts[&k];
+                        (k, n)
+                    })
+                    .collect();
+                ctx.snapshot_operator_delta(id, &changed);
+            } else {
+                self.changed.clear();
+                ctx.snapshot_operator(id, &self.counts);
+            }
             ctx.forward_barrier(id);
         }
         // SOLUTION END

@@ -34,6 +34,8 @@ pub(crate) struct AlignLog {
     pub(crate) max: Option<Buffered>,
     pub(crate) wrong: Vec<String>,
     pub(crate) wrong_count: usize,
+    /// Incremental snapshots that sent keys which had not changed.
+    pub(crate) wrong_deltas: Vec<String>,
 }
 
 /// One task's watch (one attempt).
@@ -54,6 +56,11 @@ impl AlignWatch {
             passed: BTreeMap::new(),
             log,
         }
+    }
+
+    /// The job-wide log.
+    pub(crate) fn log(&self) -> &Rc<RefCell<AlignLog>> {
+        &self.log
     }
 
     /// The task said whether `input` is blocked.

@@ -51,6 +51,9 @@ pub struct JobConfig {
     pub windows: usize,
     /// Records per tumbling window of a key (with a window stage).
     pub window: u64,
+    /// Whether the word count saves incremental snapshots (the challenge:
+    /// [`crate::Ctx::incremental`]).
+    pub incremental: bool,
 }
 
 impl Default for JobConfig {
@@ -66,6 +69,7 @@ impl Default for JobConfig {
             sink_delay: Duration::ZERO,
             windows: 0,
             window: 5,
+            incremental: false,
         }
     }
 }
@@ -77,8 +81,11 @@ pub struct CheckpointInfo {
     pub id: CheckpointId,
     /// From trigger to the last acknowledgement.
     pub latency: Duration,
-    /// Bytes of state saved, over every task.
+    /// Bytes of state saved, over every task (with incremental
+    /// snapshots, the increments).
     pub bytes: u64,
+    /// Bytes of every task's whole state (what full snapshots save).
+    pub full_bytes: u64,
 }
 
 /// A completed checkpoint with every task's saved state.
@@ -279,6 +286,12 @@ impl Job {
         (log.wrong.clone(), log.wrong_count)
     }
 
+    /// Incremental snapshots that held keys whose counts had not changed
+    /// since the operator's previous state (the first few).
+    pub fn wrong_deltas(&self) -> Vec<String> {
+        self.align.borrow().wrong_deltas.clone()
+    }
+
     /// What a failure-free run outputs: every key with every count from 1
     /// to its number of occurrences in the input; with a window stage,
     /// every full window of every key (`window_key(key, j)`) with the sum
@@ -337,6 +350,8 @@ impl Job {
             commits: RefCell::new(VecDeque::new()),
             commit_wake: Notify::default(),
             align: RefCell::new(AlignWatch::new(t, self.align.clone())),
+            incremental: self.config.incremental,
+            base: Cell::new(None),
         })
     }
 
@@ -410,6 +425,7 @@ impl Job {
             let targets = self.downstream_of_operators();
             let sh = self.shared(t, targets.len(), epoch);
             let restored = completed.and_then(|id| store::get::<Counts>(&sh.persister, id));
+            sh.base.set(completed.filter(|_| restored.is_some()));
             let inputs = self.config.sources;
             let op = node::enter(self.node(t), || Operator::new(inputs, restored));
             self.start_pumps(&sh, p, targets);
