@@ -1,12 +1,13 @@
 //! Aligned checkpoints in a dataflow (part B) and exactly-once recovery
-//! (part C): the keyed word-count operator and the sink.
+//! (part C): the keyed word-count operator, the windowed sum and the sink;
+//! incremental snapshots of the word count (part D, the challenge).
 
 // SOLUTION BEGIN
 use std::collections::BTreeSet;
 // SOLUTION END
 // HANDOUT:
 
-use crate::framework::dataflow::{CheckpointId, Counts, Ctx, Record, SinkState};
+use crate::framework::dataflow::{CheckpointId, Counts, Ctx, Record, SinkState, Windows};
 
 // SOLUTION BEGIN
 /// Barrier alignment over `inputs` channels: the checkpoint being aligned
@@ -68,6 +69,8 @@ pub struct Operator {
     // SOLUTION BEGIN
     counts: Counts,
     align: Alignment,
+    /// Keys counted since the last snapshot (incremental snapshots).
+    changed: BTreeSet<String>,
     // SOLUTION END
     // HANDOUT: // Your state here (B, C).
 }
@@ -81,6 +84,7 @@ impl Operator {
         Operator {
             counts: restored.unwrap_or_default(),
             align: Alignment::new(inputs),
+            changed: BTreeSet::new(),
         }
         // SOLUTION END
         // HANDOUT: let _ = (inputs, restored);
@@ -100,6 +104,7 @@ impl Operator {
     pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
         // SOLUTION BEGIN
         let _ = input;
+        self.changed.insert(record.key.clone());
         let count = self.counts.entry(record.key.clone()).or_default();
         *count += record.value;
         ctx.emit(Record {
@@ -111,16 +116,104 @@ impl Operator {
         // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_record)")
     }
 
-    /// Checkpoint `id`'s barrier arrived on `input`.
+    /// Checkpoint `id`'s barrier arrived on `input`. (Part D: when
+    /// `ctx.incremental()`, the state is saved as an increment.)
     pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
         // SOLUTION BEGIN
         if self.align.barrier(input, id) {
-            ctx.snapshot_operator(id, &self.counts);
+            if ctx.incremental() {
+                let changed: Counts = std::mem::take(&mut self.changed)
+                    .into_iter()
+                    .map(|k| {
+                        let n = self.counts[&k];
+                        (k, n)
+                    })
+                    .collect();
+                ctx.snapshot_operator_delta(id, &changed);
+            } else {
+                self.changed.clear();
+                ctx.snapshot_operator(id, &self.counts);
+            }
             ctx.forward_barrier(id);
         }
         // SOLUTION END
         // HANDOUT: let _ = (input, id, ctx);
         // HANDOUT: labrpc::not_implemented!("Snapshot B (Operator::on_barrier)")
+    }
+}
+
+/// One instance of the windowed sum: for every key of its partition, it
+/// sums the values of the key's records by tumbling windows of `size`
+/// records (the key's records `0..size`, then `size..2*size`, ...), and
+/// when a window is full emits `Record { key: window_key(key, index), value:
+/// sum }` downstream. Its inputs are the word-count instances.
+pub struct WindowSum {
+    // SOLUTION BEGIN
+    size: u64,
+    open: Windows,
+    align: Alignment,
+    // SOLUTION END
+    // HANDOUT: // Your state here (B, C).
+}
+
+impl WindowSum {
+    /// An instance with `inputs` input channels (one per word-count
+    /// instance) and windows of `size` records, starting from `restored`
+    /// (the open windows it saved for the checkpoint the job restarts
+    /// from) or, if `None`, from nothing.
+    pub fn new(inputs: usize, size: u64, restored: Option<Windows>) -> WindowSum {
+        // SOLUTION BEGIN
+        WindowSum {
+            size,
+            open: restored.unwrap_or_default(),
+            align: Alignment::new(inputs),
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (inputs, size, restored);
+        // HANDOUT: WindowSum {}
+    }
+
+    /// Whether events of `input` must wait on their channel.
+    pub fn blocked(&self, input: usize) -> bool {
+        // SOLUTION BEGIN
+        self.align.blocked(input)
+        // SOLUTION END
+        // HANDOUT: let _ = input;
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::blocked)")
+    }
+
+    /// A record from `input`: add it to its key's open window, and emit
+    /// the window's sum if it is full.
+    pub fn on_record(&mut self, input: usize, record: Record, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        let _ = input;
+        let w = self.open.entry(record.key.clone()).or_default();
+        w.records += 1;
+        w.sum += record.value;
+        if w.records == self.size {
+            ctx.emit(Record {
+                key: crate::window_key(&record.key, w.index),
+                value: w.sum,
+            });
+            w.index += 1;
+            w.records = 0;
+            w.sum = 0;
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, record, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::on_record)")
+    }
+
+    /// Checkpoint `id`'s barrier arrived on `input`.
+    pub fn on_barrier(&mut self, input: usize, id: CheckpointId, ctx: &Ctx<'_>) {
+        // SOLUTION BEGIN
+        if self.align.barrier(input, id) {
+            ctx.snapshot_window(id, &self.open);
+            ctx.forward_barrier(id);
+        }
+        // SOLUTION END
+        // HANDOUT: let _ = (input, id, ctx);
+        // HANDOUT: labrpc::not_implemented!("Snapshot B (WindowSum::on_barrier)")
     }
 }
 

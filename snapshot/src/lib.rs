@@ -1,7 +1,8 @@
 //! The snapshots lab. Part A: Chandy and Lamport's distributed snapshots
 //! ("Distributed Snapshots: Determining Global States of Distributed
 //! Systems", 1985) of a token-passing system on the simulator. Parts B and
-//! C: aligned checkpoints of a word-count dataflow and exactly-once
+//! C: aligned checkpoints of a word-count dataflow (with a windowed-sum
+//! stage in some jobs) and exactly-once
 //! recovery from them (Carbone et al., "Lightweight Asynchronous Snapshots
 //! for Distributed Dataflows", 2015).
 //!
@@ -26,15 +27,18 @@
 //! ```
 //!
 //! For every completed checkpoint of a dataflow job, and every job: each
-//! operator instance's saved counts are exactly those of the records
-//! before the barriers (at the sources' saved offsets), and the committed
+//! operator instance's saved counts, and each windowed-sum instance's
+//! open windows, are exactly those of the records before the barriers (at
+//! the sources' saved offsets); no task blocks an input with no barrier
+//! waiting or keeps more than a channel's capacity of records aside while
+//! it aligns; and the committed
 //! output equals a failure-free run's, each record once, whatever nodes
 //! crash and when.
 //!
 //! ```text
 //! Job::start(config)                         sources, operators, sink, coordinator, job manager
 //!   job.checkpoints() / job.committed()      what the grader checks
-//! Operator, Sink (yours): new, blocked, on_record, on_barrier, (sink) on_complete
+//! Operator, WindowSum, Sink (yours): new, blocked, on_record, on_barrier, (sink) on_complete
 //! ```
 
 mod chandy_lamport;
@@ -42,11 +46,11 @@ mod checkpoint;
 pub mod framework;
 
 pub use chandy_lamport::Snapshots;
-pub use checkpoint::{Operator, Sink};
+pub use checkpoint::{Operator, Sink, WindowSum};
 pub use framework::app::{AppState, LocalSnapshot, Message, ProcId, SnapshotId, Token};
 pub use framework::dataflow::{
-    Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig, Record,
-    SinkState, TaskId, partition,
+    Buffered, Checkpoint, CheckpointId, CheckpointInfo, Counts, Ctx, Event, Job, JobConfig,
+    OpenWindow, Record, SinkState, TaskId, Windows, partition, window_key,
 };
 pub use framework::system::{Outbox, System, proc_name};
 pub use framework::topology::Topology;

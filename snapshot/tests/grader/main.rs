@@ -3,8 +3,9 @@
 //! | part | what | file |
 //! | --- | --- | --- |
 //! | `_sa` | Chandy–Lamport: conservation, a consistent cut and completion on every snapshot; concurrent snapshots; ring, complete and random topologies; lossy and slow networks | `part_sa.rs` |
-//! | `_sb` | aligned checkpoints in a dataflow: every checkpoint a consistent cut; completion under back-pressure and over slow channels | `part_sb.rs` |
-//! | `_sc` | recovery, exactly once: crashes of tasks, during checkpoints, during recovery, of the coordinator; the output is a failure-free run's | `part_sc.rs` |
+//! | `_sb` | aligned checkpoints in a dataflow: every checkpoint a consistent cut (counts, open windows, the sink's output); completion under back-pressure and over slow channels; alignment buffers bounded | `part_sb.rs` |
+//! | `_sc` | recovery, exactly once: crashes of tasks, during checkpoints, during recovery, of the coordinator, with and without a window stage; the output is a failure-free run's | `part_sc.rs` |
+//! | `_sd` | the challenge: incremental snapshots of the word count, measured against full ones | `part_sd.rs` |
 //!
 //! `cargo test -p snapshot sa` runs one part; every test's name is exact at
 //! the top level (`cargo test -p snapshot -- ring_sa --exact`).
@@ -26,3 +27,4 @@ use harness::{SnapshotStats, check_snapshot, wait_all};
 include!("part_sa.rs");
 include!("part_sb.rs");
 include!("part_sc.rs");
+include!("part_sd.rs");

@@ -82,6 +82,74 @@ fn slow_channels_sb() {
     );
 }
 
+/// Source 0's channels are very slow (100-200 ms), source 1's fast: each
+/// alignment waits long for source 0's barrier while source 1's records
+/// keep coming. They must wait on their channel (back-pressure on source
+/// 1), not pile up in the operator: its alignment buffer stays within a
+/// channel's capacity.
+#[test]
+fn alignment_buffer_sb() {
+    job_sb(
+        "bounded alignment buffers (source 0's channels 100-200 ms)",
+        JobConfig {
+            records_per_source: 200,
+            ..JobConfig::default()
+        },
+        true,
+        |job| {
+            let config = LinkConfig {
+                loss: 0.0,
+                latency: Duration::from_millis(100)..=Duration::from_millis(200),
+            };
+            for p in 0..job.config().operators {
+                network().set_link(
+                    job.node(TaskId::Source(0)),
+                    job.node(TaskId::Operator(p)),
+                    Some(config.clone()),
+                );
+            }
+        },
+        3,
+    );
+}
+
+/// A window stage after the word count: 3 word-count instances feed 2
+/// windowed-sum instances (windows of 4 records per key), which feed the
+/// sink. Barriers cross two aligning stages; every window instance's open
+/// windows are in each checkpoint.
+#[test]
+fn windows_sb() {
+    job_sb(
+        "windowed sums after the word count (3 + 2 instances)",
+        windows_config(),
+        true,
+        |_| {},
+        5,
+    );
+}
+
+/// The window stage with source 0's channels slow (20-60 ms): both stages
+/// align a slow input with fast ones.
+#[test]
+fn windows_slow_channels_sb() {
+    job_sb(
+        "windowed sums, one slow source (20-60 ms channels)",
+        windows_config(),
+        true,
+        slow_source_sb,
+        5,
+    );
+}
+
+/// A job with a window stage: 2 windowed-sum instances, windows of 4.
+fn windows_config() -> JobConfig {
+    JobConfig {
+        windows: 2,
+        window: 4,
+        ..JobConfig::default()
+    }
+}
+
 /// More instances, checkpoints close together, a lossy network.
 #[test]
 fn unreliable_network_sb() {

@@ -33,9 +33,10 @@ where
 /// A random task of the job.
 fn any_task_sc(job: &Job) -> TaskId {
     let c = job.config();
-    match labrpc::rand::gen_range(0..3) {
+    match labrpc::rand::gen_range(0..3 + usize::from(c.windows > 0)) {
         0 => TaskId::Source(labrpc::rand::gen_range(0..c.sources)),
         1 => TaskId::Operator(labrpc::rand::gen_range(0..c.operators)),
+        3 => TaskId::Window(labrpc::rand::gen_range(0..c.windows)),
         _ => TaskId::Sink,
     }
 }
@@ -199,6 +200,56 @@ fn crash_after_completion_sc() {
                     sleep(Duration::from_millis(1)).await;
                 }
                 sleep(Duration::from_millis(labrpc::rand::gen_range(1..30))).await;
+                node::crash(job.node(any_task_sc(&job)));
+                restarted_sc(&job, k).await;
+            }
+        },
+    );
+}
+
+/// A window instance crashes mid-run: every instance restarts with the
+/// open windows it saved, and no window is output twice or lost.
+#[test]
+fn crash_window_sc() {
+    crash_sc("a window instance crashes", windows_config(), true, |job| async move {
+        sleep(Duration::from_millis(labrpc::rand::gen_range(100..250))).await;
+        node::crash(job.node(TaskId::Window(labrpc::rand::gen_range(0..2))));
+    });
+}
+
+/// With a window stage: random tasks crash a few ms after a checkpoint
+/// starts (while its barriers cross the two stages), three times.
+#[test]
+fn windows_crash_during_checkpoint_sc() {
+    crash_sc(
+        "windowed sums, crashes during checkpoints",
+        windows_config(),
+        true,
+        |job| async move {
+            let interval = job.config().interval;
+            for k in 1..=3 {
+                let done = job.checkpoints().len();
+                while job.checkpoints().len() == done {
+                    sleep(Duration::from_millis(1)).await;
+                }
+                sleep(interval + Duration::from_millis(labrpc::rand::gen_range(1..8))).await;
+                node::crash(job.node(any_task_sc(&job)));
+                restarted_sc(&job, k).await;
+            }
+        },
+    );
+}
+
+/// With a window stage: five crashes of random nodes on a lossy network.
+#[test]
+fn windows_repeated_crashes_sc() {
+    crash_sc(
+        "windowed sums, repeated crashes, unreliable network",
+        windows_config(),
+        false,
+        |job| async move {
+            for k in 1..=5 {
+                sleep(Duration::from_millis(labrpc::rand::gen_range(60..150))).await;
                 node::crash(job.node(any_task_sc(&job)));
                 restarted_sc(&job, k).await;
             }

@@ -30,8 +30,11 @@ pub struct Ack {
     pub epoch: u64,
     /// The checkpoint.
     pub id: CheckpointId,
-    /// The size of the state it saved.
+    /// The size of the state it sent (a delta, with incremental
+    /// snapshots).
     pub bytes: u64,
+    /// The size of its whole state.
+    pub full_bytes: u64,
 }
 
 labrpc::service! {
@@ -71,7 +74,7 @@ impl CoordState {
 pub(crate) struct Pending {
     id: CheckpointId,
     started: Instant,
-    acked: BTreeMap<TaskId, u64>,
+    acked: BTreeMap<TaskId, (u64, u64)>,
 }
 
 /// The coordinator of one attempt.
@@ -150,7 +153,8 @@ impl Coordinator {
         (self.on_complete)(CheckpointInfo {
             id,
             latency: p.started.elapsed(),
-            bytes: p.acked.values().sum(),
+            bytes: p.acked.values().map(|a| a.0).sum(),
+            full_bytes: p.acked.values().map(|a| a.1).sum(),
         });
         for (_, client) in &self.tasks {
             Coordinator::send(client, c, true);
@@ -173,7 +177,7 @@ impl coord::Service for Coordinator {
         if let Some(p) = self.pending.borrow_mut().as_mut()
             && p.id == a.id
         {
-            p.acked.insert(a.task, a.bytes);
+            p.acked.insert(a.task, (a.bytes, a.full_bytes));
         }
         self.acked.notify();
     }

@@ -11,14 +11,17 @@ use labrpc::notify::Notify;
 use labrpc::time::sleep;
 use labrpc::{NodeId, Server, network, node, task};
 
+use crate::framework::dataflow::align::{AlignLog, AlignWatch, Buffered};
 use crate::framework::dataflow::coordinator::{CoordState, Coordinator, coord};
 use crate::framework::dataflow::output::{Output, output};
 use crate::framework::dataflow::task::{
     Consumer, ConsumerTask, ControlServer, Controlled, Inbound, Shared, SourceTask, control, stream,
 };
-use crate::framework::dataflow::{CheckpointId, Counts, Event, Record, SinkState, TaskId, store};
+use crate::framework::dataflow::{
+    CheckpointId, Counts, Event, Record, SinkState, TaskId, Windows, store, window_key,
+};
 use crate::framework::link::{Receiver, Sender};
-use crate::{Operator, Sink};
+use crate::{Operator, Sink, WindowSum};
 
 /// How often the job manager looks for crashed nodes.
 const WATCH: Duration = Duration::from_millis(10);
@@ -43,6 +46,14 @@ pub struct JobConfig {
     pub capacity: usize,
     /// Time the sink takes per batch it receives (a slow sink).
     pub sink_delay: Duration,
+    /// Windowed-sum instances after the word count (0: none, the word
+    /// count's output goes to the sink).
+    pub windows: usize,
+    /// Records per tumbling window of a key (with a window stage).
+    pub window: u64,
+    /// Whether the word count saves incremental snapshots (the challenge:
+    /// [`crate::Ctx::incremental`]).
+    pub incremental: bool,
 }
 
 impl Default for JobConfig {
@@ -56,6 +67,9 @@ impl Default for JobConfig {
             interval: Duration::from_millis(40),
             capacity: 16,
             sink_delay: Duration::ZERO,
+            windows: 0,
+            window: 5,
+            incremental: false,
         }
     }
 }
@@ -67,8 +81,11 @@ pub struct CheckpointInfo {
     pub id: CheckpointId,
     /// From trigger to the last acknowledgement.
     pub latency: Duration,
-    /// Bytes of state saved, over every task.
+    /// Bytes of state saved, over every task (with incremental
+    /// snapshots, the increments).
     pub bytes: u64,
+    /// Bytes of every task's whole state (what full snapshots save).
+    pub full_bytes: u64,
 }
 
 /// A completed checkpoint with every task's saved state.
@@ -80,6 +97,9 @@ pub struct Checkpoint {
     pub offsets: Vec<u64>,
     /// Each operator instance's counts.
     pub counts: Vec<Counts>,
+    /// Each windowed-sum instance's open windows (none without a window
+    /// stage).
+    pub windows: Vec<Windows>,
     /// The sink's state.
     pub sink: SinkState,
 }
@@ -88,6 +108,7 @@ pub struct Checkpoint {
 struct Nodes {
     sources: Vec<NodeId>,
     operators: Vec<NodeId>,
+    windows: Vec<NodeId>,
     sink: NodeId,
     coord: NodeId,
 }
@@ -96,6 +117,7 @@ impl Nodes {
     fn all(&self) -> Vec<NodeId> {
         let mut v = self.sources.clone();
         v.extend(&self.operators);
+        v.extend(&self.windows);
         v.extend([self.sink, self.coord]);
         v
     }
@@ -109,12 +131,14 @@ pub struct Job {
     output: Rc<Output>,
     epoch: Cell<u64>,
     checkpoints: RefCell<Vec<Checkpoint>>,
+    align: Rc<RefCell<AlignLog>>,
 }
 
 fn server_name(t: TaskId) -> String {
     match t {
         TaskId::Source(s) => format!("source-{s}"),
         TaskId::Operator(p) => format!("operator-{p}"),
+        TaskId::Window(q) => format!("window-{q}"),
         TaskId::Sink => "sink".to_string(),
     }
 }
@@ -146,6 +170,9 @@ impl Job {
             operators: (0..config.operators)
                 .map(|p| node::create(server_name(TaskId::Operator(p))))
                 .collect(),
+            windows: (0..config.windows)
+                .map(|q| node::create(server_name(TaskId::Window(q))))
+                .collect(),
             sink: node::create(server_name(TaskId::Sink)),
             coord: node::create(COORD),
         };
@@ -162,6 +189,7 @@ impl Job {
             output,
             epoch: Cell::new(0),
             checkpoints: RefCell::new(Vec::new()),
+            align: Rc::default(),
         });
         job.start_attempt();
         task::spawn(job.clone().watch()).detach();
@@ -196,6 +224,7 @@ impl Job {
         match t {
             TaskId::Source(s) => self.nodes.sources[s],
             TaskId::Operator(p) => self.nodes.operators[p],
+            TaskId::Window(q) => self.nodes.windows[q],
             TaskId::Sink => self.nodes.sink,
         }
     }
@@ -240,23 +269,71 @@ impl Job {
         self.output.conflicts.borrow().clone()
     }
 
+    /// The fullest alignment buffer of the run: the most records a task
+    /// took from one input after that input's barrier and before it saved
+    /// its state for the checkpoint (`None` if never any). Leaving a
+    /// blocked input's records on its channel keeps it at zero.
+    pub fn max_buffered(&self) -> Option<Buffered> {
+        self.align.borrow().max.clone()
+    }
+
+    /// Every time a task blocked an input on which no barrier was waiting
+    /// (the first few described, and how many in all): an input whose
+    /// barrier has not arrived, or one still blocked after the task saved
+    /// its state.
+    pub fn wrong_blocks(&self) -> (Vec<String>, usize) {
+        let log = self.align.borrow();
+        (log.wrong.clone(), log.wrong_count)
+    }
+
+    /// Incremental snapshots that held keys whose counts had not changed
+    /// since the operator's previous state (the first few).
+    pub fn wrong_deltas(&self) -> Vec<String> {
+        self.align.borrow().wrong_deltas.clone()
+    }
+
     /// What a failure-free run outputs: every key with every count from 1
-    /// to its number of occurrences in the input.
+    /// to its number of occurrences in the input; with a window stage,
+    /// every full window of every key (`window_key(key, j)`) with the sum
+    /// of the counts in it, `j*W+1 ..= (j+1)*W`.
     pub fn expected_output(&self) -> BTreeSet<Record> {
         let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
         for w in self.input.iter().flat_map(|p| p.iter()) {
             *totals.entry(w).or_default() += 1;
         }
+        let (windowed, size) = (self.config.windows > 0, self.config.window);
         totals
             .into_iter()
             .flat_map(|(k, n)| {
-                (1..=n).map(move |value| Record {
-                    key: k.to_string(),
-                    value,
-                })
+                if windowed {
+                    window_records(k, n, size)
+                } else {
+                    count_records(k, n)
+                }
             })
             .collect()
     }
+}
+
+/// A key's counts `1..=n`, as the word count emits them.
+fn count_records(key: &str, n: u64) -> Vec<Record> {
+    (1..=n)
+        .map(|value| Record {
+            key: key.to_string(),
+            value,
+        })
+        .collect()
+}
+
+/// A key's full windows of `size` counts each, as the window stage emits
+/// them when its counts reach `n`.
+fn window_records(key: &str, n: u64, size: u64) -> Vec<Record> {
+    (0..n / size)
+        .map(|j| Record {
+            key: window_key(key, j),
+            value: (j * size + 1..=(j + 1) * size).sum(),
+        })
+        .collect()
 }
 
 /// Starting one attempt of the job.
@@ -272,6 +349,9 @@ impl Job {
             coord: coord::Client::new(network().end_to(n, COORD)),
             commits: RefCell::new(VecDeque::new()),
             commit_wake: Notify::default(),
+            align: RefCell::new(AlignWatch::new(t, self.align.clone())),
+            incremental: self.config.incremental,
+            base: Cell::new(None),
         })
     }
 
@@ -342,14 +422,42 @@ impl Job {
     fn start_operators(&self, epoch: u64, completed: Option<CheckpointId>) {
         for p in 0..self.config.operators {
             let t = TaskId::Operator(p);
-            let sh = self.shared(t, 1, epoch);
+            let targets = self.downstream_of_operators();
+            let sh = self.shared(t, targets.len(), epoch);
             let restored = completed.and_then(|id| store::get::<Counts>(&sh.persister, id));
+            sh.base.set(completed.filter(|_| restored.is_some()));
             let inputs = self.config.sources;
             let op = node::enter(self.node(t), || Operator::new(inputs, restored));
-            self.start_pumps(&sh, p, vec![server_name(TaskId::Sink)]);
+            self.start_pumps(&sh, p, targets);
             let ct = Rc::new(ConsumerTask {
                 sh,
                 consumer: Consumer::Operator(RefCell::new(op)),
+            });
+            self.serve(&ct, Duration::ZERO);
+        }
+    }
+
+    /// Where the operators' output goes: the window stage, or the sink.
+    fn downstream_of_operators(&self) -> Vec<String> {
+        if self.config.windows == 0 {
+            return vec![server_name(TaskId::Sink)];
+        }
+        (0..self.config.windows)
+            .map(|q| server_name(TaskId::Window(q)))
+            .collect()
+    }
+
+    fn start_windows(&self, epoch: u64, completed: Option<CheckpointId>) {
+        for q in 0..self.config.windows {
+            let t = TaskId::Window(q);
+            let sh = self.shared(t, 1, epoch);
+            let restored = completed.and_then(|id| store::get::<Windows>(&sh.persister, id));
+            let (inputs, size) = (self.config.operators, self.config.window);
+            let w = node::enter(self.node(t), || WindowSum::new(inputs, size, restored));
+            self.start_pumps(&sh, q, vec![server_name(TaskId::Sink)]);
+            let ct = Rc::new(ConsumerTask {
+                sh,
+                consumer: Consumer::Window(RefCell::new(w)),
             });
             self.serve(&ct, Duration::ZERO);
         }
@@ -360,7 +468,10 @@ impl Job {
         let n = self.node(t);
         let sh = self.shared(t, 0, epoch);
         let restored = completed.and_then(|id| store::get::<SinkState>(&sh.persister, id));
-        let inputs = self.config.operators;
+        let inputs = match self.config.windows {
+            0 => self.config.operators,
+            w => w,
+        };
         let sink = node::enter(n, || {
             Sink::new(
                 inputs,
@@ -383,6 +494,7 @@ impl Job {
         let net = network();
         let mut tasks: Vec<TaskId> = (0..self.config.sources).map(TaskId::Source).collect();
         tasks.extend((0..self.config.operators).map(TaskId::Operator));
+        tasks.extend((0..self.config.windows).map(TaskId::Window));
         tasks.push(TaskId::Sink);
         let tasks = tasks
             .into_iter()
@@ -415,6 +527,7 @@ impl Job {
         let completed = CoordState::load(&node::persister(self.nodes.coord)).completed;
         self.start_sources(epoch, completed);
         self.start_operators(epoch, completed);
+        self.start_windows(epoch, completed);
         self.start_sink(epoch, completed);
         self.start_coordinator(epoch);
     }
@@ -434,6 +547,12 @@ impl Job {
             counts: (0..self.config.operators)
                 .map(|p| {
                     let t = TaskId::Operator(p);
+                    store::get(&get(t), id).unwrap_or_else(|| panic!("{}", missing(t)))
+                })
+                .collect(),
+            windows: (0..self.config.windows)
+                .map(|q| {
+                    let t = TaskId::Window(q);
                     store::get(&get(t), id).unwrap_or_else(|| panic!("{}", missing(t)))
                 })
                 .collect(),

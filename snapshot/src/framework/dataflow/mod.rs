@@ -1,9 +1,11 @@
 //! The dataflow of parts B and C: sources that can be replayed from an
-//! offset, keyed word-count operators in parallel instances, one sink
+//! offset, keyed word-count operators in parallel instances, optionally
+//! keyed windowed-sum instances after them, one sink
 //! writing to an external output, a checkpoint coordinator injecting
 //! barriers, and a job manager that restarts the whole job from the latest
 //! completed checkpoint when any of its nodes crashes.
 
+mod align;
 mod coordinator;
 mod job;
 mod output;
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use align::Buffered;
 pub use job::{Checkpoint, CheckpointInfo, Job, JobConfig};
 pub use task::Ctx;
 
@@ -44,6 +47,28 @@ pub enum Event {
 /// An operator instance's state: the count of every key it has seen.
 pub type Counts = BTreeMap<String, u64>;
 
+/// One key's open window in a windowed-sum instance: the window's index
+/// (0, 1, 2, ... for the key's records `0..W`, `W..2W`, ...), and the
+/// records and the sum of their values so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenWindow {
+    /// Which window of the key.
+    pub index: u64,
+    /// Records in it so far (fewer than the window's size).
+    pub records: u64,
+    /// The sum of their values.
+    pub sum: u64,
+}
+
+/// A windowed-sum instance's state: every key's open window.
+pub type Windows = BTreeMap<String, OpenWindow>;
+
+/// The key of the record a windowed-sum instance emits when window
+/// `index` of `key` closes: `"{key}@{index}"`.
+pub fn window_key(key: &str, index: u64) -> String {
+    format!("{key}@{index}")
+}
+
 /// The sink's state: output not committed yet, staged under the
 /// checkpoint whose barrier closed it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +85,9 @@ pub enum TaskId {
     Source(usize),
     /// Operator instance `p`, counting the keys of partition `p`.
     Operator(usize),
+    /// Windowed-sum instance `q`, summing the counts of partition `q`'s
+    /// keys by tumbling windows (jobs with a window stage).
+    Window(usize),
     /// The sink.
     Sink,
 }
