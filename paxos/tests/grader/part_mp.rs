@@ -112,3 +112,47 @@ fn partition_mp() {
 fn lots_mp() {
     run_test(|| lots(multi(), "MP"));
 }
+
+/// Peers 0 and 1 both run phase 1 for every instance, with ballots
+/// (1, peer 0) < (1, peer 1); each reaches only peer 2. Peer 1's Prepare
+/// reaches peer 2 first, then peer 0's (held 10 ms), then peer 1's Accept
+/// (held 30 ms), after peer 0's own Accept. Peer 2 must refuse peer 0's
+/// lower ballot: an acceptor that promises it (and lowers its promise)
+/// lets peer 0 choose its value with {0, 2}, then accepts peer 1's,
+/// which peer 1 then learns as chosen with {1, 2}. Peer 0's Decided
+/// messages are lost meanwhile.
+#[test]
+fn lower_ballot_promise_mp() {
+    run_test(|| async {
+        let px = Px::new(3, multi(), false);
+        px.begin("Test (MP): an acceptor refuses a Prepare below its promise");
+        let (n0, n1, n2) = (px.node(0), px.node(1), px.node(2));
+        let hook = network().add_hook(move |m| {
+            if m.leg != Leg::Request || m.from == m.to {
+                return Verdict::Deliver;
+            }
+            let between = |a, b| (m.from == a && m.to == b) || (m.from == b && m.to == a);
+            match m.method {
+                _ if between(n0, n1) => Verdict::Drop,
+                "paxos.prepare" if m.from == n0 => Verdict::Delay(Duration::from_millis(10)),
+                "paxos.accept" if m.from == n1 => Verdict::Delay(Duration::from_millis(30)),
+                "paxos.accept" | "paxos.prepare" => Verdict::Deliver,
+                _ if m.from == n0 && m.to == n2 => Verdict::Drop,
+                _ => Verdict::Deliver,
+            }
+        });
+        px.start(0, 0, val("from 0"));
+        px.start(1, 0, val("from 1"));
+        sleep(Duration::from_millis(100)).await;
+        if let (Fate::Decided(a), Fate::Decided(b)) = (px.status(0, 0), px.status(1, 0)) {
+            assert_eq!(
+                a, b,
+                "peers 0 and 1 decided different values: an acceptor promised a \
+                 Multi-Paxos Prepare below the ballot it had promised"
+            );
+        }
+        network().remove_hook(hook);
+        px.waitn(0, 3).await;
+        px.end();
+    });
+}
