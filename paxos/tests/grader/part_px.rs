@@ -523,3 +523,41 @@ fn restart_acceptor_px() {
         px.end();
     });
 }
+
+/// Five peers; peers 3 and 4 hear nothing (a message to them is lost,
+/// which its sender learns at once), and the answers of peers 1 and 2
+/// come 5 ms late. Peer 0's proposal meets two lost messages before a
+/// majority answers, in phase 1 and in phase 2: a proposer may give up a
+/// round only when a majority can no longer answer, so it decides at
+/// the first try. One that gives up at the first or second lost message
+/// never decides.
+#[test]
+fn lost_messages_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): lost messages while a majority still answers");
+        let (n1, n2, n3, n4) = (px.node(1), px.node(2), px.node(3), px.node(4));
+        let hook = network().add_hook(move |m| match m.leg {
+            Leg::Request if m.to == n3 || m.to == n4 => Verdict::Drop,
+            Leg::Reply if m.from == n1 || m.from == n2 => {
+                Verdict::Delay(Duration::from_millis(5))
+            }
+            _ => Verdict::Deliver,
+        });
+        px.start(0, 0, val("x"));
+        sleep(Duration::from_millis(500)).await;
+        let nd = px.ndecided(0);
+        assert!(
+            nd >= 3,
+            "after 500 ms only {nd} peers decided: the proposer gives up a round at \
+             a lost message though a majority can still answer (it must count \
+             failures up to n - majority)"
+        );
+        network().remove_hook(hook);
+        px.start(3, 0, val("y"));
+        px.start(4, 0, val("z"));
+        px.waitn(0, 5).await;
+        assert_eq!(px.chosen(0), Some(val("x")));
+        px.end();
+    });
+}
