@@ -561,3 +561,50 @@ fn lost_messages_px() {
         px.end();
     });
 }
+
+/// Five peers; peers 3 and 4 promised a higher ballot (peer 3's Prepare,
+/// which reached only them before peer 3 restarted), so they reject peer
+/// 0's Prepare and Accept at once, while peers 1 and 2 answer 5 ms late.
+/// Three promises and three accepts still come: the value is chosen in
+/// one round, four Prepares and four Accepts. A proposer that gives up
+/// its round at the first or second rejection needs another round.
+#[test]
+fn rejected_minority_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): rejections from a minority do not end a round");
+        let (n1, n2, n3, n4) = (px.node(1), px.node(2), px.node(3), px.node(4));
+        let only_4 = network().add_hook(move |m| {
+            if m.leg == Leg::Request && m.from == n3 && m.to != n3 && m.to != n4 {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(3, 0, val("three"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(3);
+        network().remove_hook(only_4);
+        px.start_peer(3);
+        let late = network().add_hook(move |m| {
+            if m.leg == Leg::Reply && (m.from == n1 || m.from == n2) {
+                Verdict::Delay(Duration::from_millis(5))
+            } else {
+                Verdict::Deliver
+            }
+        });
+        let counter = MessageCounter::new();
+        px.start(0, 0, val("x"));
+        sleep(Duration::from_millis(300)).await;
+        network().remove_hook(late);
+        assert!(px.ndecided(0) >= 3, "peer 0's value was not chosen");
+        let rounds = (counter.get("paxos.prepare"), counter.get("paxos.accept"));
+        assert_eq!(
+            rounds,
+            (4, 4),
+            "(Prepare, Accept) messages: the proposer gave up a round at a rejection \
+             though a majority could still answer"
+        );
+        px.end();
+    });
+}
