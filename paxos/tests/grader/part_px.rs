@@ -608,3 +608,75 @@ fn rejected_minority_px() {
         px.end();
     });
 }
+
+/// Drops requests of `method` ("" for every method) to peers 1, 2 and 3
+/// and holds those to peer 4 for 2 s: a round meets three failures at
+/// once, and peer 4's answer comes late.
+fn three_fail_one_late(px: &Px, method: &'static str) -> labrpc::net::HookId {
+    let (fast, late) = ([px.node(1), px.node(2), px.node(3)], px.node(4));
+    network().add_hook(move |m| {
+        let hit = m.leg == Leg::Request && (method.is_empty() || m.method == method);
+        if hit && fast.contains(&m.to) {
+            Verdict::Drop
+        } else if hit && m.to == late {
+            Verdict::Delay(Duration::from_secs(2))
+        } else {
+            Verdict::Deliver
+        }
+    })
+}
+
+/// Asserts that `seq` is decided by a majority within `within`.
+async fn decided_within(px: &Px, seq: u64, within: Duration, why: &str) {
+    sleep(within).await;
+    let nd = px.ndecided(seq);
+    assert!(nd >= 3, "instance {seq}: {nd} peers decided after {within:?}: {why}");
+}
+
+/// Five peers. A round of peer 0's that three peers fail at once (lost
+/// messages in phase 1, then in phase 2; rejections in phase 1) must end
+/// there and be retried, not wait for the fifth peer's answer, which
+/// comes 2 s later: the losses stop after 100 ms and each value is
+/// decided within 1 s.
+#[test]
+fn give_up_round_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): a round a majority failed ends at once");
+        let why = "the proposer waits for every answer after a majority failed its round";
+        for (seq, method) in [(0, "paxos.prepare"), (1, "paxos.accept")] {
+            let hook = three_fail_one_late(&px, method);
+            px.start(0, seq, val(seq));
+            sleep(Duration::from_millis(100)).await;
+            network().remove_hook(hook);
+            decided_within(&px, seq, Duration::from_millis(900), why).await;
+        }
+        // Peers 1, 2, 3 promise peer 4's ballot (peer 4 then restarts;
+        // peer 0 never sees it): they reject peer 0's lower one.
+        let (n0, n4) = (px.node(0), px.node(4));
+        let only = network().add_hook(move |m| {
+            let out = m.leg == Leg::Request && m.from == n4;
+            if out && (m.method != "paxos.prepare" || m.to == n0) {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(4, 2, val("four"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(4);
+        network().remove_hook(only);
+        px.start_peer(4);
+        let late = network().add_hook(move |m| {
+            if m.leg == Leg::Request && m.to == n4 {
+                Verdict::Delay(Duration::from_secs(2))
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(0, 2, val(2));
+        decided_within(&px, 2, Duration::from_secs(1), why).await;
+        network().remove_hook(late);
+        px.end();
+    });
+}
