@@ -21,7 +21,8 @@ use harness::{
     put_at_least_once,
 };
 use labrpc::time::{Instant, sleep, timeout};
-use labrpc::{run_test, task};
+use labrpc::trace::Leg;
+use labrpc::{Verdict, network, run_test, task};
 
 include!("part_4b.rs");
 include!("part_4c.rs");

@@ -237,3 +237,63 @@ fn put_cases_4b() {
         cfg.end();
     });
 }
+
+/// Counts the clerks' requests of `method` for 1 s while the leader
+/// loses them (each other server answers "wrong leader"): the clerk
+/// must pause `ROUND_PAUSE` (50 ms) after each round of the three
+/// servers, and only then. A round is then 55-60 ms, about 50 requests
+/// a second; a clerk that never pauses sends hundreds, one that pauses
+/// within a round about 30 or fewer.
+async fn round_pause(cfg: &Rc<Config>, ck: &Rc<harness::TestClerk>, method: &'static str) {
+    let leader = format!("kv-{}", cfg.leader().expect("a leader"));
+    let count = Rc::new(std::cell::Cell::new(0u32));
+    let c = count.clone();
+    let hook = network().add_hook(move |m| {
+        if m.leg != Leg::Request || m.method != method {
+            return Verdict::Deliver;
+        }
+        c.set(c.get() + 1);
+        if m.server == leader {
+            Verdict::Drop
+        } else {
+            Verdict::Deliver
+        }
+    });
+    let op = {
+        let ck = ck.clone();
+        task::spawn(async move {
+            match method {
+                "kv.get" => drop(ck.get("k").await),
+                _ => drop(ck.put("k", "2", 1).await),
+            }
+        })
+    };
+    sleep(Duration::from_secs(1)).await;
+    let sent = count.get();
+    network().remove_hook(hook);
+    assert!(
+        (40..=70).contains(&sent),
+        "{sent} {method} requests in 1 s without a leader's answer (want about 50): \
+         the clerk must pause ROUND_PAUSE after each round of the servers, and only then"
+    );
+    op.await.expect("client task");
+}
+
+#[test]
+fn round_pause_4b() {
+    run_test(|| async {
+        let cfg = Config::with(
+            3,
+            Options {
+                reliable: true,
+                maxraftstate: None,
+            },
+        );
+        let ck = Rc::new(cfg.make_client(&cfg.all()));
+        put_at_least_once(&ck, "k", "1", 0).await;
+        cfg.begin("Test: the clerk pauses between rounds of servers (4B)");
+        round_pause(&cfg, &ck, "kv.get").await;
+        round_pause(&cfg, &ck, "kv.put").await;
+        cfg.end();
+    });
+}

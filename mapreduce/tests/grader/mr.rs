@@ -20,11 +20,19 @@ async fn compare_with_reference<A: mapreduce::App + Default + 'static>(
         .collect();
     let stats = coordinator.await.expect("the coordinator never crashes");
     let got = output(dir.path());
+    let mut ran = (0, 0);
     for w in ws {
-        exited(w).await;
+        let report = exited(w).await;
+        ran = (ran.0 + report.maps, ran.1 + report.reduces);
     }
     assert_same_output(test, &got, &want);
     assert_eq!(stats.reexecutions, 0, "{test}: no task may time out here");
+    assert_eq!(
+        ran,
+        (stats.n_map as u64, stats.n_reduce as u64),
+        "{test}: the workers' reports (maps, reduces) do not add up to the tasks \
+         of the job, each run once"
+    );
     print_stats(test, workers, &stats, clock.elapsed());
 }
 

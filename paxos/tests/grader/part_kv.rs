@@ -354,3 +354,48 @@ fn many_partition_kv() {
         kv.end();
     });
 }
+
+/// A clerk's first Put is served by the first server of its list; that
+/// server is then cut off from the others (the clerk still reaches it,
+/// and it answers with an error after its timeout). The clerk's next Put
+/// must move on to another server and complete; a clerk that keeps
+/// retrying the same server never does.
+#[test]
+fn next_server_kv() {
+    run_test(|| async {
+        let kv = Kv::new(3, false);
+        kv.begin("Test (KV): a clerk moves on from a server in a minority");
+        let ck = Rc::new(kv.clerk(&kv.all()));
+        let count = |i: usize| network().server_count(&format!("kv-{i}"));
+        let before: Vec<u64> = (0..3).map(count).collect();
+        ck.put("a", "1").await;
+        let first = (0..3)
+            .find(|&i| count(i) > before[i])
+            .expect("the Put reached no server");
+        let rest: Vec<usize> = (0..3).filter(|&i| i != first).collect();
+        kv.partition(&[&[first], &rest]);
+        let done = Rc::new(Cell::new(false));
+        let put = {
+            let (ck, done) = (ck.clone(), done.clone());
+            task::spawn(async move {
+                ck.put("a", "2").await;
+                done.set(true);
+            })
+        };
+        for _ in 0..50 {
+            if done.get() {
+                break;
+            }
+            sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            done.get(),
+            "a Put did not complete in 5 s while servers {rest:?} (a majority) \
+             were up: the clerk keeps retrying server {first}, cut off in a minority"
+        );
+        put.await.unwrap();
+        kv.partition(&[&[0, 1, 2]]);
+        ck.check("a", "2").await;
+        kv.end();
+    });
+}

@@ -112,3 +112,106 @@ fn partition_mp() {
 fn lots_mp() {
     run_test(|| lots(multi(), "MP"));
 }
+
+/// Peers 0 and 1 both run phase 1 for every instance, with ballots
+/// (1, peer 0) < (1, peer 1); each reaches only peer 2. Peer 1's Prepare
+/// reaches peer 2 first, then peer 0's (held 10 ms), then peer 1's Accept
+/// (held 30 ms), after peer 0's own Accept. Peer 2 must refuse peer 0's
+/// lower ballot: an acceptor that promises it (and lowers its promise)
+/// lets peer 0 choose its value with {0, 2}, then accepts peer 1's,
+/// which peer 1 then learns as chosen with {1, 2}. Peer 0's Decided
+/// messages are lost meanwhile.
+#[test]
+fn lower_ballot_promise_mp() {
+    run_test(|| async {
+        let px = Px::new(3, multi(), false);
+        px.begin("Test (MP): an acceptor refuses a Prepare below its promise");
+        let (n0, n1, n2) = (px.node(0), px.node(1), px.node(2));
+        let hook = network().add_hook(move |m| {
+            if m.leg != Leg::Request || m.from == m.to {
+                return Verdict::Deliver;
+            }
+            let between = |a, b| (m.from == a && m.to == b) || (m.from == b && m.to == a);
+            match m.method {
+                _ if between(n0, n1) => Verdict::Drop,
+                "paxos.prepare" if m.from == n0 => Verdict::Delay(Duration::from_millis(10)),
+                "paxos.accept" if m.from == n1 => Verdict::Delay(Duration::from_millis(30)),
+                "paxos.accept" | "paxos.prepare" => Verdict::Deliver,
+                _ if m.from == n0 && m.to == n2 => Verdict::Drop,
+                _ => Verdict::Deliver,
+            }
+        });
+        px.start(0, 0, val("from 0"));
+        px.start(1, 0, val("from 1"));
+        sleep(Duration::from_millis(100)).await;
+        if let (Fate::Decided(a), Fate::Decided(b)) = (px.status(0, 0), px.status(1, 0)) {
+            assert_eq!(
+                a, b,
+                "peers 0 and 1 decided different values: an acceptor promised a \
+                 Multi-Paxos Prepare below the ballot it had promised"
+            );
+        }
+        network().remove_hook(hook);
+        px.waitn(0, 3).await;
+        px.end();
+    });
+}
+
+/// Instance 2 holds two accepted values when peer 0 takes over again:
+/// its own "old" (accepted alone, at its first leader ballot, just before
+/// it crashed) and "new", chosen meanwhile by peer 1 with peer 2 at a
+/// higher ballot (peer 2 never hears the decision). Peer 0's phase 1 for
+/// every instance from 1 on gets both (its own first); as leader it must
+/// propose instance 2's highest-ballot value, "new", not "old".
+#[test]
+fn adopt_highest_mp() {
+    run_test(|| async {
+        let px = Px::new(3, multi(), false);
+        px.begin("Test (MP): a new leader adopts the highest-ballot value");
+        let (n0, n1, n2) = (px.node(0), px.node(1), px.node(2));
+        px.start(0, 0, val("zero"));
+        px.waitn(0, 3).await;
+        // Peer 0's Accept for instance 2 reaches nobody; it crashes.
+        let mute = network().add_hook(move |m| {
+            if m.leg == Leg::Request && m.from == n0 && m.to != n0 {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(0, 2, val("old"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(0);
+        network().remove_hook(mute);
+        // Peer 1 chooses "new" with peer 2, which never learns it.
+        let deaf2 = network().add_hook(move |m| {
+            let to_2 = m.leg == Leg::Request && m.to == n2 && m.method == "paxos.decided";
+            let between_0_1 = m.leg == Leg::Request
+                && ((m.from == n0 && m.to == n1) || (m.from == n1 && m.to == n0));
+            if to_2 || between_0_1 {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(1, 2, val("new"));
+        sleep(Duration::from_millis(150)).await;
+        assert_eq!(px.status(1, 2), Fate::Decided(val("new")));
+        // Peer 0 returns and leads from instance 1 with peer 2.
+        px.start_peer(0);
+        px.start(0, 1, val("one"));
+        sleep(Duration::from_millis(100)).await;
+        px.start(0, 2, val("zzz"));
+        sleep(Duration::from_millis(50)).await;
+        let got = px.status(0, 2);
+        assert!(
+            got == Fate::Decided(val("new")),
+            "instance 2 chose \"new\" (peers 1, 2), but peer 0 decided {got:?}: a new \
+             leader proposed a value its phase 1 found accepted at a lower ballot, not \
+             the highest-ballot one"
+        );
+        network().remove_hook(deaf2);
+        px.waitn(2, 3).await;
+        px.end();
+    });
+}

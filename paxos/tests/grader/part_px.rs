@@ -523,3 +523,160 @@ fn restart_acceptor_px() {
         px.end();
     });
 }
+
+/// Five peers; peers 3 and 4 hear nothing (a message to them is lost,
+/// which its sender learns at once), and the answers of peers 1 and 2
+/// come 5 ms late. Peer 0's proposal meets two lost messages before a
+/// majority answers, in phase 1 and in phase 2: a proposer may give up a
+/// round only when a majority can no longer answer, so it decides at
+/// the first try. One that gives up at the first or second lost message
+/// never decides.
+#[test]
+fn lost_messages_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): lost messages while a majority still answers");
+        let (n1, n2, n3, n4) = (px.node(1), px.node(2), px.node(3), px.node(4));
+        let hook = network().add_hook(move |m| match m.leg {
+            Leg::Request if m.to == n3 || m.to == n4 => Verdict::Drop,
+            Leg::Reply if m.from == n1 || m.from == n2 => {
+                Verdict::Delay(Duration::from_millis(5))
+            }
+            _ => Verdict::Deliver,
+        });
+        px.start(0, 0, val("x"));
+        sleep(Duration::from_millis(500)).await;
+        let nd = px.ndecided(0);
+        assert!(
+            nd >= 3,
+            "after 500 ms only {nd} peers decided: the proposer gives up a round at \
+             a lost message though a majority can still answer (it must count \
+             failures up to n - majority)"
+        );
+        network().remove_hook(hook);
+        px.start(3, 0, val("y"));
+        px.start(4, 0, val("z"));
+        px.waitn(0, 5).await;
+        assert_eq!(px.chosen(0), Some(val("x")));
+        px.end();
+    });
+}
+
+/// Five peers; peers 3 and 4 promised a higher ballot (peer 3's Prepare,
+/// which reached only them before peer 3 restarted), so they reject peer
+/// 0's Prepare and Accept at once, while peers 1 and 2 answer 5 ms late.
+/// Three promises and three accepts still come: the value is chosen in
+/// one round, four Prepares and four Accepts. A proposer that gives up
+/// its round at the first or second rejection needs another round.
+#[test]
+fn rejected_minority_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): rejections from a minority do not end a round");
+        let (n1, n2, n3, n4) = (px.node(1), px.node(2), px.node(3), px.node(4));
+        let only_4 = network().add_hook(move |m| {
+            if m.leg == Leg::Request && m.from == n3 && m.to != n3 && m.to != n4 {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(3, 0, val("three"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(3);
+        network().remove_hook(only_4);
+        px.start_peer(3);
+        let late = network().add_hook(move |m| {
+            if m.leg == Leg::Reply && (m.from == n1 || m.from == n2) {
+                Verdict::Delay(Duration::from_millis(5))
+            } else {
+                Verdict::Deliver
+            }
+        });
+        let counter = MessageCounter::new();
+        px.start(0, 0, val("x"));
+        sleep(Duration::from_millis(300)).await;
+        network().remove_hook(late);
+        assert!(px.ndecided(0) >= 3, "peer 0's value was not chosen");
+        let rounds = (counter.get("paxos.prepare"), counter.get("paxos.accept"));
+        assert_eq!(
+            rounds,
+            (4, 4),
+            "(Prepare, Accept) messages: the proposer gave up a round at a rejection \
+             though a majority could still answer"
+        );
+        px.end();
+    });
+}
+
+/// Drops requests of `method` ("" for every method) to peers 1, 2 and 3
+/// and holds those to peer 4 for 2 s: a round meets three failures at
+/// once, and peer 4's answer comes late.
+fn three_fail_one_late(px: &Px, method: &'static str) -> labrpc::net::HookId {
+    let (fast, late) = ([px.node(1), px.node(2), px.node(3)], px.node(4));
+    network().add_hook(move |m| {
+        let hit = m.leg == Leg::Request && (method.is_empty() || m.method == method);
+        if hit && fast.contains(&m.to) {
+            Verdict::Drop
+        } else if hit && m.to == late {
+            Verdict::Delay(Duration::from_secs(2))
+        } else {
+            Verdict::Deliver
+        }
+    })
+}
+
+/// Asserts that `seq` is decided by a majority within `within`.
+async fn decided_within(px: &Px, seq: u64, within: Duration, why: &str) {
+    sleep(within).await;
+    let nd = px.ndecided(seq);
+    assert!(nd >= 3, "instance {seq}: {nd} peers decided after {within:?}: {why}");
+}
+
+/// Five peers. A round of peer 0's that three peers fail at once (lost
+/// messages in phase 1, then in phase 2; rejections in phase 1) must end
+/// there and be retried, not wait for the fifth peer's answer, which
+/// comes 2 s later: the losses stop after 100 ms and each value is
+/// decided within 1 s.
+#[test]
+fn give_up_round_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): a round a majority failed ends at once");
+        let why = "the proposer waits for every answer after a majority failed its round";
+        for (seq, method) in [(0, "paxos.prepare"), (1, "paxos.accept")] {
+            let hook = three_fail_one_late(&px, method);
+            px.start(0, seq, val(seq));
+            sleep(Duration::from_millis(100)).await;
+            network().remove_hook(hook);
+            decided_within(&px, seq, Duration::from_millis(900), why).await;
+        }
+        // Peers 1, 2, 3 promise peer 4's ballot (peer 4 then restarts;
+        // peer 0 never sees it): they reject peer 0's lower one.
+        let (n0, n4) = (px.node(0), px.node(4));
+        let only = network().add_hook(move |m| {
+            let out = m.leg == Leg::Request && m.from == n4;
+            if out && (m.method != "paxos.prepare" || m.to == n0) {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(4, 2, val("four"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(4);
+        network().remove_hook(only);
+        px.start_peer(4);
+        let late = network().add_hook(move |m| {
+            if m.leg == Leg::Request && m.to == n4 {
+                Verdict::Delay(Duration::from_secs(2))
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(0, 2, val(2));
+        decided_within(&px, 2, Duration::from_secs(1), why).await;
+        network().remove_hook(late);
+        px.end();
+    });
+}
