@@ -90,6 +90,11 @@ impl KvHistory {
         self.recorder.is_empty()
     }
 
+    /// The operations recorded so far, in call order.
+    pub fn history(&self) -> Vec<linearizability::Operation<KvInput, KvOutput>> {
+        self.recorder.history()
+    }
+
     /// Checks the history for linearizability (KV model, by key), on the
     /// checker's fast path: it stops at the first key proven not
     /// linearizable. On a violation writes the view to

@@ -21,8 +21,7 @@ use labrpc::time::{Instant, sleep, sleep_until};
 use labrpc::trace::{Event, event};
 use labrpc::{LinkConfig, NodeId, Server, Verdict, network, node, task};
 use linearizability::{
-    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, Recorder, Verdict as Lin,
-    check_with,
+    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, Verdict as Lin, check_with,
 };
 use raft::rpc::raft as raft_rpc;
 use raft::{ApplyMsg, Raft};
@@ -207,7 +206,7 @@ struct World {
     /// The groups of the partition in effect.
     partition: RefCell<Option<Vec<Vec<usize>>>>,
     hooks: RefCell<Vec<(String, HookId)>>,
-    history: Recorder<KvInput, KvOutput>,
+    history: labtest::KvHistory,
     annotations: RefCell<Vec<Annotation>>,
     found: Rc<RefCell<Found>>,
     stopped: Cell<bool>,
@@ -252,7 +251,7 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         names: RefCell::default(),
         partition: RefCell::default(),
         hooks: RefCell::default(),
-        history: Recorder::new(),
+        history: labtest::KvHistory::new(),
         annotations: RefCell::default(),
         found,
         stopped: Cell::new(false),
@@ -1029,9 +1028,7 @@ impl World {
                             format!("append({key:?}, {value:?})"),
                         ),
                     };
-                    let op = self
-                        .history
-                        .call(c.id as u64, input, Instant::now().as_nanos());
+                    let op = self.history.call(c.id as u64, input);
                     let out = match kind {
                         OpKind::Put => {
                             clerk.put(key, &value).await;
@@ -1047,7 +1044,7 @@ impl World {
                         KvOutput::Done => "ok".to_string(),
                         other => format!("{other:?}"),
                     };
-                    self.history.finish(op, out, Instant::now().as_nanos());
+                    self.history.finish(op, out);
                     event(
                         "client",
                         format!(
@@ -1147,17 +1144,12 @@ impl World {
             let id = self.next_checker.get();
             self.next_checker.set(id + 1);
             let value = format!("live.{id} ");
-            let op = self.history.call(
-                id,
-                KvInput::append("live", &value),
-                Instant::now().as_nanos(),
-            );
+            let op = self.history.call(id, KvInput::append("live", &value));
             if labrpc::time::timeout(within, clerk.append("live", &value))
                 .await
                 .is_ok()
             {
-                self.history
-                    .finish(op, KvOutput::Done, Instant::now().as_nanos());
+                self.history.finish(op, KvOutput::Done);
                 return (
                     true,
                     format!("Append(\"live\") returned after {}", secs(now() - start)),
@@ -1320,17 +1312,11 @@ impl World {
                 let clerk = self.clerk(&(0..self.s.peers).collect::<Vec<_>>());
                 let id = self.next_checker.get();
                 self.next_checker.set(id + 1);
-                let op = self
-                    .history
-                    .call(id, KvInput::get(key), Instant::now().as_nanos());
+                let op = self.history.call(id, KvInput::get(key));
                 let limit = e.within.unwrap_or(GET_TIMEOUT);
                 match labrpc::time::timeout(limit, clerk.get(key)).await {
                     Ok(v) => {
-                        self.history.finish(
-                            op,
-                            KvOutput::value(v.clone()),
-                            Instant::now().as_nanos(),
-                        );
+                        self.history.finish(op, KvOutput::value(v.clone()));
                         (v == *value, format!("Get({key:?}) returned {v:?}"))
                     }
                     Err(_) => (
@@ -1357,6 +1343,8 @@ pub fn linearizable(history: &[Operation<KvInput, KvOutput>]) -> (Lin, String) {
         ..CheckOptions::default()
     };
     let result = check_with(&KvModel, history, &options);
+    // The page of the run (`lab scenario --html`) marks the operations.
+    labtest::trace_violation(&result);
     let explain = if result.verdict == Lin::NotLinearizable {
         result.explain(&KvModel, history)
     } else {
