@@ -40,11 +40,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::bail;
-use crate::error::{EXIT_FAILED, EXIT_OK, Result, io};
+use crate::error::{EXIT_FAILED, EXIT_OK, Result};
 use crate::grade::GradeArgs;
 use crate::handout::{self, Mode, OutFile, Source};
 use crate::report::{self, Summary};
 use crate::workspace::{Workspace, filter_tests};
+use anyhow::Context as _;
 
 /// Arguments of `lab autograde`.
 #[derive(clap::Args, Debug)]
@@ -280,7 +281,7 @@ fn build(manifest: &Path, target: &Path, lab: &str) -> Result<std::result::Resul
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(io("cannot run `cargo build`"))?;
+        .with_context(|| "cannot run `cargo build`")?;
     if out.status.success() {
         return Ok(Ok(()));
     }
@@ -458,8 +459,8 @@ fn failed_output(
 
 fn write_results(path: &Path, results: &Results) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let json = serde_json::to_string_pretty(results).unwrap_or_else(|_| "{}".into());
-    fs::write(path, json + "\n").map_err(io(format!("cannot write {}", path.display())))
+    fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))
 }

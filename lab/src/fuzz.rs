@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::bail;
+use anyhow::{Context as _, anyhow};
+
 use crate::error::{EXIT_FAILED, EXIT_OK, Result};
 use crate::workspace::Workspace;
 
@@ -181,7 +183,7 @@ fn run_all(args: &FuzzArgs, exe: &Path, out: &Path, jobs: u64) -> Result<Tally> 
     let queue = Arc::new(Mutex::new(chunks(args.first_seed, args.seeds, jobs)));
     queue.lock().expect("not poisoned").reverse();
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+    let errors: Arc<Mutex<Vec<anyhow::Error>>> = Arc::default();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (queue, tally, errors) = (queue.clone(), tally.clone(), errors.clone());
@@ -201,21 +203,18 @@ fn run_all(args: &FuzzArgs, exe: &Path, out: &Path, jobs: u64) -> Result<Tally> 
             });
         }
     });
-    if let Some(e) = errors.lock().expect("not poisoned").first() {
-        bail!("{e}");
+    if let Some(e) = std::mem::take(&mut *errors.lock().expect("not poisoned"))
+        .into_iter()
+        .next()
+    {
+        return Err(e);
     }
     let mut t = std::mem::take(&mut *tally.lock().expect("not poisoned"));
     t.seeds.sort_by_key(|s| s.seed);
     Ok(t)
 }
 
-fn run_chunk(
-    args: &FuzzArgs,
-    exe: &Path,
-    out: &Path,
-    first: u64,
-    count: u64,
-) -> std::result::Result<String, String> {
+fn run_chunk(args: &FuzzArgs, exe: &Path, out: &Path, first: u64, count: u64) -> Result<String> {
     let mut cmd = Command::new(exe);
     cmd.arg(&args.lab)
         .args([
@@ -235,7 +234,7 @@ fn run_chunk(
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        .with_context(|| format!("cannot run {}", exe.display()))?;
     let mut text = String::new();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout)
@@ -248,10 +247,10 @@ fn run_chunk(
     }
     let status = child
         .wait()
-        .map_err(|e| format!("cannot wait for {}: {e}", exe.display()))?;
+        .with_context(|| format!("cannot wait for {}", exe.display()))?;
     match status.code() {
         Some(0 | 1) => Ok(text),
-        _ => Err(format!(
+        _ => Err(anyhow!(
             "{} --first-seed {first} --seeds {count} crashed ({status}); its output:\n{text}",
             exe.display()
         )),

@@ -29,11 +29,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::bail;
-use crate::error::{EXIT_FAILED, EXIT_OK, Result, io};
+use crate::error::{EXIT_FAILED, EXIT_OK, Result};
 use crate::outcome::{Failure, Outcome, Status};
 use crate::report::{self, RunRecord, Shard};
 use crate::run::RunSpec;
 use crate::workspace::{TestCase, Workspace, filter_tests};
+use anyhow::Context as _;
 
 /// Arguments of `lab grade`.
 #[derive(clap::Args, Debug)]
@@ -204,7 +205,7 @@ pub fn run_grade(args: &GradeArgs) -> Result<(report::Summary, PathBuf)> {
         Some(dir) => dir.clone(),
         None => fresh_dir(&ws.root.join("lab-runs"))?,
     };
-    std::fs::create_dir_all(&out).map_err(io(format!("cannot create {}", out.display())))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let json_path = args
         .json
         .clone()
@@ -410,12 +411,12 @@ fn run_job(args: &GradeArgs, test: &TestCase, job: Job, timeout: Duration, out: 
                 status: Status::Failed,
                 stats: None,
                 failure: Some(Failure {
-                    message: e.message.clone(),
+                    message: format!("{e:#}"),
                     ..Failure::default()
                 }),
             },
             Duration::ZERO,
-            e.message,
+            format!("{e:#}"),
         ),
     };
     let last = job.first + job.count - 1;
@@ -572,7 +573,7 @@ fn keep_log(
                 }
             }
             Err(e) => {
-                text.push_str(&format!("# second run could not start: {e}\n\n{output}"));
+                text.push_str(&format!("# second run could not start: {e:#}\n\n{output}"));
             }
         }
     } else {

@@ -21,8 +21,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use crate::bail;
-use crate::error::{EXIT_OK, Result, io};
+use crate::error::{EXIT_OK, Result};
 use crate::trace::{self, Event, Kind, fmt_time};
+use anyhow::Context as _;
 use labrpc::logging::LogLine;
 
 /// Arguments of `lab logs`.
@@ -244,10 +245,10 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
         std::io::stdin()
             .lock()
             .read_to_end(&mut bytes)
-            .map_err(io("cannot read stdin"))?;
+            .with_context(|| "cannot read stdin")?;
         bytes
     } else {
-        std::fs::read(&args.file).map_err(io(format!("cannot read {}", args.file.display())))?
+        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
     };
     let lines: Vec<String> = String::from_utf8_lossy(&bytes)
         .lines()

@@ -47,6 +47,9 @@ mod scenario;
 mod trace;
 mod workspace;
 
+/// Returns early with an error built by `format!`.
+pub(crate) use anyhow::bail;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -156,8 +159,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Never a panic, even with stderr closed.
-            let _ = writeln!(std::io::stderr(), "lab: {}", e.message);
-            ExitCode::from(e.code)
+            let _ = writeln!(std::io::stderr(), "lab: {e:#}");
+            ExitCode::from(error::EXIT_USAGE)
         }
     }
 }

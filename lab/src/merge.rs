@@ -20,8 +20,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::bail;
-use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result, io};
+use crate::error::{EXIT_FAILED, EXIT_OK, Result};
 use crate::report::{self, FailureSummary, LabSummary, Seeds, Summary, TestSummary};
+use anyhow::{Context as _, anyhow};
 
 /// Arguments of `lab grade merge`.
 #[derive(clap::Args, Debug)]
@@ -56,16 +57,14 @@ fn read(path: &Path) -> Result<Summary> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(io(format!(
-        "cannot read {} (give the summary.json of a `lab grade`, or its --out directory)",
-        file.display()
-    )))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "{}: not a `lab grade` summary: {e}",
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "cannot read {} (give the summary.json of a `lab grade`, or its --out directory)",
             file.display()
-        ))
-    })
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: not a `lab grade` summary: {e}", file.display()))
 }
 
 /// The last seed of `s`, inclusive.
@@ -337,7 +336,7 @@ mod tests {
     #[test]
     fn a_missing_shard_an_overlap_or_other_tests_are_errors() {
         let a = || summary(1, 2, Some((1, 2)), test(2, 1.0, 0.0, &[]));
-        let err = |parts| merge_summaries(parts).unwrap_err().message;
+        let err = |parts| merge_summaries(parts).unwrap_err().to_string();
         assert!(err(vec![("a".into(), a())]).contains("shard 2/2 missing"));
         assert!(err(vec![("a".into(), a()), ("b".into(), a())]).contains("given twice"));
         let late = summary(4, 2, None, test(2, 1.0, 0.0, &[]));

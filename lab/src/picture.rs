@@ -41,9 +41,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bail;
-use crate::error::{Result, io};
+use crate::error::Result;
 use crate::outcome::Failure;
 use crate::trace::{self, Event, Kind, Leg, fmt_time};
+use anyhow::Context as _;
 
 /// The default cap on drawn trace events: the largest grader runs (about
 /// 40,000 events) are drawn whole.
@@ -112,9 +113,9 @@ pub fn write(
 ) -> Result<String> {
     let (html, summary) = render(title, events, window, run)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(out, html).map_err(io(format!("cannot write {}", out.display())))?;
+    std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(summary)
 }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bail;
-use crate::error::{EXIT_FAILED, EXIT_OK, Error, Result, io};
+use crate::error::{EXIT_FAILED, EXIT_OK, Result};
 use crate::grade::file_safe;
 use crate::outcome::Status;
 use crate::picture::{self, Window};
@@ -25,6 +25,7 @@ use crate::report::short_path;
 use crate::run::RunSpec;
 use crate::trace;
 use crate::workspace::{TestCase, Workspace};
+use anyhow::{Context as _, anyhow};
 
 /// Arguments of `lab replay`.
 #[derive(clap::Args, Debug)]
@@ -85,7 +86,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| trace_path.with_extension("html"));
     if let Some(dir) = trace_path.parent() {
-        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     match std::fs::remove_file(&trace_path) {
         Ok(()) => {}
@@ -120,11 +121,11 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
             result.wall.as_secs_f64()
         ),
         Status::NotRun => {
-            return Err(Error::usage(format!(
+            return Err(anyhow!(
                 "{} ran no test named {:?}",
                 test.binary.display(),
                 test.name
-            )));
+            ));
         }
         _ => {
             let f = outcome.failure.clone().unwrap_or_default();
@@ -225,5 +226,5 @@ fn absolute(p: PathBuf) -> Result<PathBuf> {
     if p.is_absolute() {
         return Ok(p);
     }
-    std::path::absolute(&p).map_err(io(format!("cannot resolve {}", Path::new(&p).display())))
+    std::path::absolute(&p).with_context(|| format!("cannot resolve {}", Path::new(&p).display()))
 }

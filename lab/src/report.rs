@@ -37,9 +37,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, io};
+use crate::error::Result;
 use crate::outcome::{Outcome, Status};
 use crate::workspace::TestCase;
+use anyhow::Context as _;
 
 /// One finished run, as the grade keeps it.
 #[derive(Debug, Clone)]
@@ -488,8 +489,8 @@ fn secs(s: f64) -> String {
 /// Writes the summary as pretty JSON to `path` (creating its directory).
 pub fn write_json(s: &Summary, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let json = serde_json::to_string_pretty(s).unwrap_or_else(|_| "{}".into());
-    std::fs::write(path, json + "\n").map_err(io(format!("cannot write {}", path.display())))
+    std::fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))
 }

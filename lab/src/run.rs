@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::error::{Result, io};
+use crate::error::Result;
 use crate::outcome::Outcome;
 use crate::workspace::TestCase;
+use anyhow::Context as _;
 
 /// How to run one (test, seed).
 #[derive(Debug, Clone)]
@@ -123,14 +124,14 @@ impl RunSpec<'_> {
     /// Fails only if the process cannot be started; a test that fails,
     /// crashes or times out is an [`Outcome`], not an error.
     pub fn run(&self) -> Result<RunResult> {
-        let (mut reader, writer) = std::io::pipe().map_err(io("cannot create a pipe"))?;
+        let (mut reader, writer) = std::io::pipe().with_context(|| "cannot create a pipe")?;
         let mut cmd = self.command();
-        cmd.stdout(writer.try_clone().map_err(io("cannot create a pipe"))?)
+        cmd.stdout(writer.try_clone().with_context(|| "cannot create a pipe")?)
             .stderr(writer);
         let start = Instant::now();
         let mut child = cmd
             .spawn()
-            .map_err(io(format!("cannot run {}", self.test.binary.display())))?;
+            .with_context(|| format!("cannot run {}", self.test.binary.display()))?;
         // The command holds the pipe's write ends: drop them, or the reader
         // never sees the end of the output.
         drop(cmd);
@@ -163,10 +164,9 @@ impl RunSpec<'_> {
             }
         };
         let output = reader_thread.join().unwrap_or_default();
-        let status = child.wait().map_err(io(format!(
-            "cannot wait for {}",
-            self.test.binary.display()
-        )))?;
+        let status = child
+            .wait()
+            .with_context(|| format!("cannot wait for {}", self.test.binary.display()))?;
         let wall = start.elapsed();
         let output = String::from_utf8_lossy(&output).into_owned();
         let outcome = if timed_out {

@@ -16,9 +16,10 @@ use std::process::{Command, Stdio};
 use cargo_metadata::Message;
 
 use crate::bail;
-use crate::error::{EXIT_OK, Result, io};
+use crate::error::{EXIT_OK, Result};
 use crate::picture;
 use crate::workspace::{SCENARIO_PACKAGE, Workspace, cargo};
+use anyhow::Context as _;
 
 /// Arguments of `lab scenario`.
 #[derive(clap::Args, Debug)]
@@ -71,7 +72,7 @@ pub fn build_bin(ws: &Workspace, bin: &str) -> Result<PathBuf> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(io("cannot run `cargo build -p scenario`"))?;
+        .with_context(|| "cannot run `cargo build -p scenario`")?;
     if !out.status.success() {
         bail!("building the scenario package's `{bin}` failed (cargo's messages are above)");
     }
@@ -115,7 +116,7 @@ pub fn scenario(args: ScenarioArgs) -> Result<u8> {
     }
     let status = cmd
         .status()
-        .map_err(io(format!("cannot run {}", exe.display())))?;
+        .with_context(|| format!("cannot run {}", exe.display()))?;
     let code = status.code().unwrap_or(2) as u8;
     if code == 2 {
         // A bad file: the runner said why.

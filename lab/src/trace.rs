@@ -19,13 +19,14 @@ use std::path::Path;
 pub use labrpc::trace::{Event, EventKind as Kind, Leg, parse_line};
 
 use crate::bail;
-use crate::error::{Result, io};
+use crate::error::Result;
+use anyhow::Context as _;
 
 /// Reads a whole trace file. Blank lines are skipped; any other line that
 /// is not an event is an error naming its line number.
 pub fn read(path: &Path) -> Result<Vec<Event>> {
     let text = std::fs::read_to_string(path)
-        .map_err(io(format!("cannot read the trace {}", path.display())))?;
+        .with_context(|| format!("cannot read the trace {}", path.display()))?;
     if let Some(warning) = labrpc::trace::version_warning(labrpc::trace::version_of(&text)) {
         // On stderr, so that `lab logs TRACE | ...` pipes only the logs.
         let _ = writeln!(

@@ -19,7 +19,8 @@ use std::process::{Command, Stdio};
 use cargo_metadata::{Message, TargetKind};
 
 use crate::bail;
-use crate::error::{Error, Result, io};
+use crate::error::Result;
+use anyhow::{Context as _, anyhow};
 
 /// The package that holds the tool's own fixture tests.
 pub const SELF_PACKAGE: &str = "lab";
@@ -104,11 +105,11 @@ impl Workspace {
             cmd.manifest_path(p);
         }
         let meta = cmd.exec().map_err(|e| {
-            Error::usage(format!(
+            anyhow!(
                 "`cargo metadata` failed; run lab inside the distlab workspace or pass \
                  --manifest-path:\n{}",
                 e.to_string().trim_end()
-            ))
+            )
         })?;
         let packages = meta
             .packages
@@ -224,7 +225,7 @@ impl Workspace {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .output()
-            .map_err(io("cannot run `cargo test --no-run`"))?;
+            .with_context(|| "cannot run `cargo test --no-run`")?;
         if !out.status.success() {
             let names: Vec<&str> = labs.iter().map(|l| l.name.as_str()).collect();
             bail!(
@@ -288,7 +289,7 @@ fn list_tests(exe: &Path, dir: &Path, ignored: bool) -> Result<Vec<String>> {
     let out = cmd
         .stderr(Stdio::piped())
         .output()
-        .map_err(io(format!("cannot run {}", exe.display())))?;
+        .with_context(|| format!("cannot run {}", exe.display()))?;
     if !out.status.success() {
         bail!(
             "{} --list failed:\n{}",

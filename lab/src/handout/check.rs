@@ -17,7 +17,8 @@ use std::path::Path;
 use super::markers;
 use super::source::{Source, walk};
 use crate::bail;
-use crate::error::{Result, io};
+use crate::error::Result;
+use anyhow::Context as _;
 
 /// Shorter solution lines are too common to mean anything.
 pub const MIN_SECRET_LEN: usize = 10;
@@ -37,7 +38,7 @@ pub fn check(source: &Source, dir: &Path) -> Result<usize> {
     let mut checked = 0;
     for rel in &files {
         let path = dir.join(rel);
-        let bytes = fs::read(&path).map_err(io(format!("cannot read {}", path.display())))?;
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let Ok(text) = std::str::from_utf8(&bytes) else {
             continue;
         };

@@ -39,7 +39,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::bail;
-use crate::error::{EXIT_FAILED, EXIT_OK, Result, io};
+use crate::error::{EXIT_FAILED, EXIT_OK, Result};
+use anyhow::Context as _;
 
 pub use source::{Mode, OutFile, Source};
 
@@ -150,16 +151,16 @@ pub fn write_tree(out: &Path, files: &[OutFile], force: bool, stamp: &str) -> Re
         let path = out.join(&f.path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        fs::write(&path, &f.bytes).map_err(io(format!("cannot write {}", path.display())))?;
+        fs::write(&path, &f.bytes).with_context(|| format!("cannot write {}", path.display()))?;
         if f.executable {
             make_executable(&path)?;
         }
         blocks += f.blocks;
     }
     fs::write(out.join(STAMP), stamp)
-        .map_err(io(format!("cannot write {}", out.join(STAMP).display())))?;
+        .with_context(|| format!("cannot write {}", out.join(STAMP).display()))?;
     Ok(blocks)
 }
 
@@ -185,7 +186,7 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
             bail!("{} exists and is not a directory", out.display());
         }
         let mut entries =
-            fs::read_dir(out).map_err(io(format!("cannot read {}", out.display())))?;
+            fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
         if entries.next().is_some() {
             if !force {
                 bail!(
@@ -201,8 +202,10 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
                     out.display()
                 );
             }
-            for entry in fs::read_dir(out).map_err(io(format!("cannot read {}", out.display())))? {
-                let entry = entry.map_err(io(format!("cannot read {}", out.display())))?;
+            for entry in
+                fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?
+            {
+                let entry = entry.with_context(|| format!("cannot read {}", out.display()))?;
                 let p = entry.path();
                 // Keep a build directory: rebuilding the handout reuses it.
                 if entry.file_name() == "target" {
@@ -213,18 +216,18 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
                 } else {
                     fs::remove_file(&p)
                 };
-                removed.map_err(io(format!("cannot remove {}", p.display())))?;
+                removed.with_context(|| format!("cannot remove {}", p.display()))?;
             }
         }
     }
-    fs::create_dir_all(out).map_err(io(format!("cannot create {}", out.display())))
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))
 }
 
 #[cfg(unix)]
 fn make_executable(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755))
-        .map_err(io(format!("cannot make {} executable", path.display())))
+        .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
 #[cfg(not(unix))]

@@ -10,7 +10,8 @@ use toml_edit::{Array, DocumentMut, Item, Value};
 use super::markers::{self, Parsed};
 use super::student;
 use crate::bail;
-use crate::error::{Error, Result, io};
+use crate::error::Result;
+use anyhow::{Context as _, anyhow};
 
 /// Files of the reference that a handout never carries: the instructor's
 /// pages, and what `lab handout` writes anew.
@@ -102,23 +103,19 @@ impl Source {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let text = fs::read_to_string(&manifest_path)
-            .map_err(io(format!("cannot read {}", manifest_path.display())))?;
-        let manifest: DocumentMut = text.parse().map_err(|e| {
-            Error::usage(format!("{}: not valid TOML: {e}", manifest_path.display()))
-        })?;
-        let members = string_array(&manifest, &["workspace", "members"]).ok_or_else(|| {
-            Error::usage(format!(
-                "{}: no [workspace] members",
-                manifest_path.display()
-            ))
-        })?;
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let manifest: DocumentMut = text
+            .parse()
+            .map_err(|e| anyhow!("{}: not valid TOML: {e}", manifest_path.display()))?;
+        let members = string_array(&manifest, &["workspace", "members"])
+            .ok_or_else(|| anyhow!("{}: no [workspace] members", manifest_path.display()))?;
         let labs = string_array(&manifest, &["workspace", "metadata", "handout", "labs"])
             .ok_or_else(|| {
-                Error::usage(format!(
+                anyhow!(
                     "{}: no `labs` in [workspace.metadata.handout]: name the lab crates there \
                      (every other member is framework)",
                     manifest_path.display()
-                ))
+                )
             })?;
         for lab in &labs {
             if !members.contains(lab) {
@@ -147,7 +144,8 @@ impl Source {
         let mut problems = Vec::new();
         for rel in list_files(&root)? {
             let path = root.join(&rel);
-            let bytes = fs::read(&path).map_err(io(format!("cannot read {}", path.display())))?;
+            let bytes =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let member = rel
                 .split_once('/')
                 .map(|(m, _)| m.to_string())
@@ -402,10 +400,11 @@ fn string_array(doc: &DocumentMut, path: &[&str]) -> Option<Vec<String>> {
 /// The labs among `lab`'s dependencies and dev-dependencies.
 fn lab_deps(root: &Path, lab: &str, labs: &[String]) -> Result<BTreeSet<String>> {
     let path = root.join(lab).join("Cargo.toml");
-    let text = fs::read_to_string(&path).map_err(io(format!("cannot read {}", path.display())))?;
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let doc: DocumentMut = text
         .parse()
-        .map_err(|e| Error::usage(format!("{}: not valid TOML: {e}", path.display())))?;
+        .map_err(|e| anyhow!("{}: not valid TOML: {e}", path.display()))?;
     let mut deps = BTreeSet::new();
     for table in ["dependencies", "dev-dependencies"] {
         if let Some(t) = doc.get(table).and_then(Item::as_table_like) {
@@ -422,7 +421,7 @@ fn lab_deps(root: &Path, lab: &str, labs: &[String]) -> Result<BTreeSet<String>>
 /// The nearest Cargo.toml with a `[workspace]` table, from the current
 /// directory up.
 fn find_workspace_manifest() -> Result<PathBuf> {
-    let cwd = std::env::current_dir().map_err(io("cannot read the current directory"))?;
+    let cwd = std::env::current_dir().with_context(|| "cannot read the current directory")?;
     for dir in cwd.ancestors() {
         let m = dir.join("Cargo.toml");
         if let Ok(text) = fs::read_to_string(&m)
@@ -477,14 +476,14 @@ fn list_files(root: &Path) -> Result<Vec<String>> {
 /// Every file below `dir`, relative to `root`, outside the skipped
 /// directories.
 pub fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<()> {
-    let entries = fs::read_dir(dir).map_err(io(format!("cannot read {}", dir.display())))?;
+    let entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
-        let entry = entry.map_err(io(format!("cannot read {}", dir.display())))?;
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
         let path = entry.path();
         let name = entry.file_name();
         let ty = entry
             .file_type()
-            .map_err(io(format!("cannot read {}", path.display())))?;
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if ty.is_dir() {
             if SKIPPED_DIRS.iter().any(|s| name == *s) {
                 continue;
