@@ -176,7 +176,7 @@ pub fn autograde(args: AutogradeArgs) -> Result<u8> {
         execution_time: started.elapsed().as_secs_f64(),
         ..results
     };
-    write_results(&args.results, &results)?;
+    report::write_json(&results, &args.results)?;
     crate::say!(
         "{}: {} of {} points; score file: {}",
         args.lab,
@@ -455,12 +455,4 @@ fn failed_output(
         out.push_str(&format!("reproduce in your workspace: {}\n", f.reproduce));
     }
     out
-}
-
-fn write_results(path: &Path, results: &Results) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let json = serde_json::to_string_pretty(results).unwrap_or_else(|_| "{}".into());
-    fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))
 }

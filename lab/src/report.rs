@@ -486,8 +486,9 @@ fn secs(s: f64) -> String {
     }
 }
 
-/// Writes the summary as pretty JSON to `path` (creating its directory).
-pub fn write_json(s: &Summary, path: &Path) -> Result<()> {
+/// Writes a summary or a score file as pretty JSON to `path` (creating its
+/// directory).
+pub fn write_json(s: &impl Serialize, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
