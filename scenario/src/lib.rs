@@ -15,6 +15,7 @@
 pub mod fuzz;
 pub mod monitor;
 pub mod run;
+pub mod shardkv1;
 pub mod spec;
 
 use std::fmt::Write as _;
@@ -24,7 +25,7 @@ use labrpc::trace::{Event, EventKind};
 pub use run::{ExpectResult, Outcome, run};
 pub use spec::{Lab, Scenario, SpecError, load, parse};
 
-fn time(nanos: u64) -> String {
+pub(crate) fn time(nanos: u64) -> String {
     format!("{:>8.3}s", nanos as f64 / 1e9)
 }
 
@@ -32,6 +33,9 @@ fn time(nanos: u64) -> String {
 /// leaders and step-downs, the highest commit index as it grows, crashes
 /// and restarts, client operations, expectations.
 pub fn timeline(s: &Scenario, events: &[Event]) -> Vec<String> {
+    if s.lab == Lab::Shardkv1 {
+        return shardkv1::timeline(events);
+    }
     let mut out = Vec::new();
     let mut commit = 0u64;
     let peer = |node: u32| {
@@ -190,7 +194,9 @@ pub fn seeds_report(s: &Scenario, outcomes: &[Outcome]) -> String {
         n,
         outcomes.first().map_or(0, |o| o.seed)
     );
-    for (i, e) in s.expects.iter().enumerate() {
+    // Every lab's outcome lists each expectation, in file order.
+    let listed = outcomes.first().map_or(&[][..], |o| o.results.as_slice());
+    for (i, e) in listed.iter().enumerate() {
         let held = outcomes
             .iter()
             .filter(|o| o.results.get(i).is_some_and(|r| r.held == Some(true)))
@@ -206,8 +212,8 @@ pub fn seeds_report(s: &Scenario, outcomes: &[Outcome]) -> String {
             held,
             100.0 * held as f64 / n.max(1) as f64,
             e.number,
-            e.place.line,
-            run::describe(e)
+            e.line,
+            e.what
         );
     }
     let stopped: Vec<&Outcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();

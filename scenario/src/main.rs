@@ -28,7 +28,7 @@ struct Args {
     /// Write the run's trace (JSON lines) here.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// kvraft: write the clients' history view (HTML) here.
+    /// kvraft, shardkv1: write the clients' history view (HTML) here.
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
 }
@@ -74,9 +74,14 @@ fn main() -> ExitCode {
         }
     }
     if let Some(path) = &args.history {
-        if s.lab == scenario::Lab::Raft {
+        let written = match s.lab {
+            scenario::Lab::Shardkv1 => Some(scenario::shardkv1::write_history_html(&o, path)),
+            scenario::Lab::Kvraft => Some(scenario::run::write_history_html(&o, path)),
+            scenario::Lab::Raft => None,
+        };
+        if written.is_none() {
             eprintln!("scenario: lab raft has no client history (no --history view)");
-        } else if let Err(e) = scenario::run::write_history_html(&o, path) {
+        } else if let Some(Err(e)) = written {
             eprintln!(
                 "scenario: cannot write the history to {}: {e}",
                 path.display()

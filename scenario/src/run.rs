@@ -21,7 +21,8 @@ use labrpc::time::{Instant, sleep, sleep_until};
 use labrpc::trace::{Event, event};
 use labrpc::{LinkConfig, NodeId, Server, Verdict, network, node, task};
 use linearizability::{
-    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, Verdict as Lin, check_with,
+    Annotation, CheckOptions, KvInput, KvModel, KvOutput, Operation, Verdict as Lin,
+    VersionedKvInput, VersionedKvOutput, check_with,
 };
 use raft::rpc::raft as raft_rpc;
 use raft::{ApplyMsg, Raft};
@@ -74,6 +75,8 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// kvraft: the clients' history.
     pub history: Vec<Operation<KvInput, KvOutput>>,
+    /// shardkv1: the clients' history (versioned Puts).
+    pub versioned_history: Vec<Operation<VersionedKvInput, VersionedKvOutput>>,
     /// Steps and faults, for the history view.
     pub annotations: Vec<Annotation>,
     /// Virtual time at the end.
@@ -93,18 +96,24 @@ impl Outcome {
 
 /// Shared between the run and the caller: what the run found.
 #[derive(Default)]
-struct Found {
-    results: Vec<ExpectResult>,
-    error: Option<String>,
-    violation: Option<String>,
-    coverage: BTreeMap<&'static str, u64>,
-    history: Vec<Operation<KvInput, KvOutput>>,
-    annotations: Vec<Annotation>,
+pub(crate) struct Found {
+    pub(crate) results: Vec<ExpectResult>,
+    pub(crate) error: Option<String>,
+    pub(crate) violation: Option<String>,
+    pub(crate) coverage: BTreeMap<&'static str, u64>,
+    pub(crate) history: Vec<Operation<KvInput, KvOutput>>,
+    pub(crate) versioned_history: Vec<Operation<VersionedKvInput, VersionedKvOutput>>,
+    pub(crate) annotations: Vec<Annotation>,
 }
+
+/// An expectation as the outcome lists it: (number, line, field, in words).
+pub(crate) type Listed = (usize, usize, String, String);
 
 /// Runs `s` once with `seed`.
 pub fn run(s: &Scenario, seed: u64) -> Outcome {
-    let found: Rc<RefCell<Found>> = Rc::default();
+    if s.lab == Lab::Shardkv1 {
+        return crate::shardkv1::run(s, seed);
+    }
     let s = Rc::new(s.clone());
     let limit = s.duration
         + s.expects
@@ -114,20 +123,33 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
             .unwrap_or_default()
         + GET_TIMEOUT
         + Duration::from_secs(30);
+    let listed: Vec<Listed> = s
+        .expects
+        .iter()
+        .map(|e| (e.number, e.place.line, e.place.field.clone(), describe(e)))
+        .collect();
+    simulate(seed, limit, &listed, move |found| body(s.clone(), found))
+}
+
+/// The run shell every lab shares: one simulation of `body` (given what
+/// the run found, to fill) with the trace recorded, its panic caught as
+/// the outcome's error, and the `listed` expectations it never reached
+/// marked "not checked".
+pub(crate) fn simulate<Fut>(
+    seed: u64,
+    limit: Duration,
+    listed: &[Listed],
+    body: impl Fn(Rc<RefCell<Found>>) -> Fut,
+) -> Outcome
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    let found: Rc<RefCell<Found>> = Rc::default();
     let builder = labrpc::Builder::new()
         .seed(seed)
         .record_trace(true)
         .time_limit(limit);
-    let body = {
-        let found = found.clone();
-        let s = s.clone();
-        move || {
-            let found = found.clone();
-            let s = s.clone();
-            async move { body(s, found).await }
-        }
-    };
-    let report = catch_unwind(AssertUnwindSafe(|| builder.run(body)));
+    let report = catch_unwind(AssertUnwindSafe(|| builder.run(|| body(found.clone()))));
     let mut found = std::mem::take(&mut *found.borrow_mut());
     let (trace_hash, events, virtual_time) = match report {
         Ok(r) => (r.trace_hash, r.trace.unwrap_or_default(), r.virtual_time),
@@ -142,13 +164,13 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
         }
     };
     // Expectations never reached.
-    for e in &s.expects {
-        if !found.results.iter().any(|r| r.number == e.number) {
+    for (number, line, field, what) in listed {
+        if !found.results.iter().any(|r| r.number == *number) {
             found.results.push(ExpectResult {
-                number: e.number,
-                line: e.place.line,
-                field: e.place.field.clone(),
-                what: describe(e),
+                number: *number,
+                line: *line,
+                field: field.clone(),
+                what: what.clone(),
                 held: None,
                 at: virtual_time,
                 why: "not checked: the run stopped before".into(),
@@ -163,6 +185,7 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
         trace_hash,
         events,
         history: found.history,
+        versioned_history: found.versioned_history,
         annotations: found.annotations,
         virtual_time,
         violation: found.violation,
@@ -174,18 +197,19 @@ fn server_name(lab: Lab, i: usize) -> String {
     match lab {
         Lab::Raft => format!("raft-{i}"),
         Lab::Kvraft => format!("kv-{i}"),
+        Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
     }
 }
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
-fn at(d: Duration) -> Instant {
+pub(crate) fn at(d: Duration) -> Instant {
     Instant::from_nanos(d.as_nanos() as u64)
 }
 
-fn now() -> Duration {
+pub(crate) fn now() -> Duration {
     Duration::from_nanos(Instant::now().as_nanos())
 }
 
@@ -559,6 +583,7 @@ impl World {
                 self.rafts.borrow_mut()[i] = Some(kv.raft().clone());
                 self.kvs.borrow_mut()[i] = Some(kv);
             }
+            Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
         }
     }
 
@@ -1056,6 +1081,7 @@ impl World {
                     );
                 }
             }
+            Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
         }
     }
 

@@ -51,9 +51,9 @@ impl fmt::Display for Place {
     }
 }
 
-/// The labs a scenario can run. shardkv and paxos are to come: add a
-/// variant, its name in [`Lab::NAMES`], its methods, and its cluster in
-/// `run.rs`.
+/// The labs a scenario can run. paxos is to come: add a variant, its
+/// name in [`Lab::NAMES`], its methods, and its cluster in `run.rs` (or,
+/// for a lab with a cluster of its own shape, a module as `shardkv1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lab {
     /// Raft peers; the scenario plays their service (reads the apply
@@ -61,16 +61,21 @@ pub enum Lab {
     Raft,
     /// kvraft servers and clerks; the history is recorded.
     Kvraft,
+    /// shardkv1 (the 2026 Lab 5): shard groups, the configuration server,
+    /// controllers and clerks; its file format and run are
+    /// [`crate::shardkv1`]'s.
+    Shardkv1,
 }
 
 impl Lab {
     /// The names accepted in `lab = "..."`.
-    pub const NAMES: &'static [&'static str] = &["raft", "kvraft"];
+    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "shardkv1"];
 
     fn parse(s: &str) -> Option<Lab> {
         match s {
             "raft" => Some(Lab::Raft),
             "kvraft" => Some(Lab::Kvraft),
+            "shardkv1" => Some(Lab::Shardkv1),
             _ => None,
         }
     }
@@ -80,6 +85,7 @@ impl Lab {
         match self {
             Lab::Raft => "raft",
             Lab::Kvraft => "kvraft",
+            Lab::Shardkv1 => "shardkv1",
         }
     }
 
@@ -97,6 +103,7 @@ impl Lab {
                 "raft.install_snapshot",
                 "kv.command",
             ],
+            Lab::Shardkv1 => crate::shardkv1::METHODS,
         }
     }
 }
@@ -341,6 +348,9 @@ pub struct Scenario {
     /// The safety monitors run (always, from a file; off only to measure
     /// what they cost).
     pub monitors: bool,
+    /// lab = "shardkv1": its cluster, clients, steps and expectations (the
+    /// fields above that are raft's and kvraft's stay empty).
+    pub shardkv1: Option<Box<crate::shardkv1::Spec>>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -376,14 +386,14 @@ struct RawCluster {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawClient {
+pub(crate) struct RawClient {
     keys: Option<Spanned<Vec<String>>>,
-    ops: Option<Spanned<String>>,
+    pub(crate) ops: Option<Spanned<String>>,
     rate: Option<Spanned<f64>>,
     from: Option<Spanned<f64>>,
     until: Option<Spanned<f64>>,
     burst: Option<Spanned<RawBurst>>,
-    servers: Option<Spanned<RawPeers>>,
+    pub(crate) servers: Option<Spanned<RawPeers>>,
 }
 
 #[derive(Deserialize)]
@@ -445,10 +455,10 @@ struct RawExpect {
 
 /// A peer field as written: a number, a role, or a list of them.
 #[derive(Debug, Clone)]
-struct RawPeers(Vec<RawRole>);
+pub(crate) struct RawPeers(Vec<RawRole>);
 
 #[derive(Debug, Clone)]
-enum RawRole {
+pub(crate) enum RawRole {
     Number(i64),
     Word(String),
 }
@@ -491,7 +501,7 @@ impl<'de> Deserialize<'de> for RawPeers {
 
 /// Milliseconds: `5` or a range `[1, 20]`.
 #[derive(Debug, Clone, Copy)]
-struct Millis(f64, f64);
+pub(crate) struct Millis(f64, f64);
 
 impl<'de> Deserialize<'de> for Millis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -529,31 +539,36 @@ impl<'de> Deserialize<'de> for Millis {
 
 // ------------------------------------------------------------- validation
 
-struct Ctx<'a> {
-    file: &'a str,
-    source: &'a str,
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) source: &'a str,
 }
 
 impl Ctx<'_> {
-    fn line(&self, span: &Range<usize>) -> usize {
+    pub(crate) fn line(&self, span: &Range<usize>) -> usize {
         let end = span.start.min(self.source.len());
         self.source[..end].matches('\n').count() + 1
     }
 
-    fn place(&self, span: &Range<usize>, field: impl Into<String>) -> Place {
+    pub(crate) fn place(&self, span: &Range<usize>, field: impl Into<String>) -> Place {
         Place {
             line: self.line(span),
             field: field.into(),
         }
     }
 
-    fn err(&self, span: &Range<usize>, field: &str, what: impl fmt::Display) -> SpecError {
+    pub(crate) fn err(
+        &self,
+        span: &Range<usize>,
+        field: &str,
+        what: impl fmt::Display,
+    ) -> SpecError {
         SpecError {
             message: format!("{}:{}: field `{field}`: {what}", self.file, self.line(span)),
         }
     }
 
-    fn secs(&self, v: &Spanned<f64>, field: &str) -> Result<Duration, SpecError> {
+    pub(crate) fn secs(&self, v: &Spanned<f64>, field: &str) -> Result<Duration, SpecError> {
         let s = *v.get_ref();
         if !s.is_finite() || s < 0.0 {
             return Err(self.err(
@@ -576,7 +591,11 @@ impl Ctx<'_> {
         Ok(d)
     }
 
-    fn millis(&self, v: &Spanned<Millis>, field: &str) -> Result<(Duration, Duration), SpecError> {
+    pub(crate) fn millis(
+        &self,
+        v: &Spanned<Millis>,
+        field: &str,
+    ) -> Result<(Duration, Duration), SpecError> {
         let Millis(lo, hi) = *v.get_ref();
         if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo <= hi && hi <= 60_000.0) {
             return Err(self.err(
@@ -593,9 +612,9 @@ impl Ctx<'_> {
 }
 
 /// What the static check knows while reading the timeline.
-struct Known {
-    peers: usize,
-    names: BTreeSet<String>,
+pub(crate) struct Known {
+    pub(crate) peers: usize,
+    pub(crate) names: BTreeSet<String>,
 }
 
 const ROLE_HELP: &str = "a peer number, leader, follower, follower N, minority, majority, all, \
@@ -702,7 +721,12 @@ fn parse_peers_at(
     })
 }
 
-fn method(ctx: &Ctx<'_>, lab: Lab, m: &Spanned<String>, field: &str) -> Result<String, SpecError> {
+pub(crate) fn method(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    m: &Spanned<String>,
+    field: &str,
+) -> Result<String, SpecError> {
     let name = m.get_ref().trim();
     if !lab.methods().contains(&name) {
         return Err(ctx.err(
@@ -730,7 +754,17 @@ pub fn load(path: &Path) -> Result<Scenario, SpecError> {
 /// Checks the scenario text `source`, read from `file` (for messages).
 pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
     let ctx = Ctx { file, source };
-    let raw: RawFile = toml::from_str(source).map_err(|e| {
+    if crate::shardkv1::is_its_file(source) {
+        return crate::shardkv1::parse(&ctx);
+    }
+    let raw: RawFile = from_toml(&ctx)?;
+    check(&ctx, raw)
+}
+
+/// The file read with serde; a serde error names the line and the table.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result<T, SpecError> {
+    let (file, source) = (ctx.file, ctx.source);
+    toml::from_str(source).map_err(|e| {
         let line = e.span().map(|s| ctx.line(&s));
         let msg = e.message().trim().to_string();
         // serde names the field in its message ("unknown field `x`, expected
@@ -746,8 +780,7 @@ pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
                 None => format!("{file}: {msg}"),
             },
         }
-    })?;
-    check(&ctx, raw)
+    })
 }
 
 /// The `[table]` or `[[table]]` header above byte `at`, if any.
@@ -875,6 +908,7 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         long_reordering: cluster.long_reordering.unwrap_or(false),
         skip_unresolved: raw.skip_unresolved.unwrap_or(false),
         monitors: true,
+        shardkv1: None,
     })
 }
 
@@ -1294,7 +1328,7 @@ fn sibling(field: &str, name: &str) -> String {
     format!("{step}.{name}")
 }
 
-fn check_client(
+pub(crate) fn check_client(
     ctx: &Ctx<'_>,
     lab: Lab,
     known: &Known,
