@@ -29,6 +29,8 @@ fn the_library_has_the_classroom_scenarios() {
         "rejoin-higher-term",
         "all-crash-restart",
         "stale-read",
+        "shardkv1-controller-crash",
+        "shardkv1-partitioned-ctrler",
     ] {
         assert!(
             names.iter().any(|n| n == want),

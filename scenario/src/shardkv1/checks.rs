@@ -178,6 +178,19 @@ impl World {
             Check::Linearizable => linearizable(&self.history.history()),
             Check::KeysIntact => self.keys_intact(limit).await,
             Check::Progress => self.progress(e.within.unwrap_or(PROGRESS_WITHIN)).await,
+            Check::CtrlerDone(which) => match self.ctrler_state(*which) {
+                Err(why) => (false, why),
+                Ok((n, alive, busy)) => (
+                    alive && busy == 0,
+                    match (alive, busy) {
+                        (false, _) => format!("ctrler {n} is down"),
+                        (true, 0) => format!("ctrler {n} is idle"),
+                        (true, k) => {
+                            format!("ctrler {n} is still at work: {k} changes not returned")
+                        }
+                    },
+                ),
+            },
             Check::RpcsAtMost(max) => {
                 let n = labrpc::network().total_rpcs();
                 (n <= *max, format!("{n} RPCs so far"))

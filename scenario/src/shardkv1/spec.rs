@@ -187,6 +187,10 @@ pub enum Check {
     Progress,
     /// The network carried at most N RPCs so far.
     RpcsAtMost(u64),
+    /// The controller (`None`: the latest started) is alive and idle:
+    /// every change it was told has returned (it neither hangs nor is
+    /// still at work).
+    CtrlerDone(Option<usize>),
 }
 
 /// One expectation.
@@ -306,6 +310,7 @@ struct RawExpect {
     owner: Option<Spanned<i64>>,
     progress: Option<Spanned<bool>>,
     rpcs_at_most: Option<Spanned<i64>>,
+    ctrler_done: Option<Spanned<String>>,
 }
 
 /// A gid or a list of gids.
@@ -1004,6 +1009,7 @@ fn check_expect(
         ("shard", r.shard.as_ref().map(|v| v.span())),
         ("progress", r.progress.as_ref().map(|v| v.span())),
         ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
+        ("ctrler_done", r.ctrler_done.as_ref().map(|v| v.span())),
     ]
     .into_iter()
     .filter_map(|(n, s)| s.map(|s| (n, s)))
@@ -1016,7 +1022,7 @@ fn check_expect(
                 &e.span(),
                 &format!("expect[{number}]"),
                 "a shardkv1 expectation needs one check: linearizable, keys_intact, config_num, \
-                 members, shard (with owner), progress or rpcs_at_most",
+                 members, shard (with owner), progress, rpcs_at_most or ctrler_done",
             ));
         }
         [_, second, ..] => {
@@ -1094,6 +1100,27 @@ fn check_expect(
             Check::Owner(shard, owner[0])
         }
         "rpcs_at_most" => Check::RpcsAtMost(count(r.rpcs_at_most.as_ref().expect("p"))?),
+        "ctrler_done" => {
+            let c = r.ctrler_done.as_ref().expect("p");
+            match target(
+                ctx,
+                groups,
+                usize::MAX,
+                c.get_ref(),
+                &c.span(),
+                &field,
+                false,
+            )? {
+                Target::Ctrler(n) => Check::CtrlerDone(n),
+                other => {
+                    return Err(ctx.err(
+                        &c.span(),
+                        &field,
+                        format!("{other} is not a controller: \"ctrler\" or \"ctrler N\""),
+                    ));
+                }
+            }
+        }
         _ => unreachable!("every check is listed"),
     };
     let at = r.at.as_ref().map(|v| ctx.secs(v, &f("at"))).transpose()?;
@@ -1137,6 +1164,10 @@ pub fn describe(e: &Expect) -> String {
                 .as_secs_f64()
         ),
         Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+        Check::CtrlerDone(n) => format!(
+            "{} is up and every change it was told has returned{w}",
+            Target::Ctrler(*n)
+        ),
     };
     match e.at {
         Some(t) => format!("at {}: {what}", crate::run::secs(t)),

@@ -57,6 +57,8 @@ enum Cmd {
 struct Ctrl {
     node: NodeId,
     tx: mpsc::UnboundedSender<Cmd>,
+    /// Changes told and not returned yet (and 1 while it starts).
+    busy: Rc<Cell<usize>>,
 }
 
 /// The versioned-KV history: recorded, and in the trace as
@@ -82,6 +84,10 @@ impl History {
     }
 }
 
+/// A Put that may have been applied: (value, version it was at, returned
+/// OK rather than ErrMaybe).
+pub(super) type Write = (String, u64, bool);
+
 /// The cluster and what the scenario knows about it.
 pub(super) struct World {
     pub(super) spec: Rc<Spec>,
@@ -96,8 +102,8 @@ pub(super) struct World {
     annotations: RefCell<Vec<Annotation>>,
     pub(super) found: Rc<RefCell<Found>>,
     pub(super) stopped: Cell<bool>,
-    /// key -> every Put: (value, version it was at, returned Ok).
-    pub(super) writes: RefCell<BTreeMap<String, Vec<(String, u64, bool)>>>,
+    /// key -> every Put that may have been applied.
+    pub(super) writes: RefCell<BTreeMap<String, Vec<Write>>>,
     pub(super) next_checker: Cell<u64>,
     me: Weak<World>,
 }
@@ -308,14 +314,26 @@ impl World {
             None
         };
         let me = self.me.clone();
-        task::spawn_on(node, ctrler_task(n, ctrler, first, rx, me)).detach();
-        let c = Ctrl { node, tx };
+        let busy = Rc::new(Cell::new(1));
+        let b = busy.clone();
+        task::spawn_on(node, ctrler_task(n, ctrler, first, rx, me, b)).detach();
+        let c = Ctrl { node, tx, busy };
         let mut ctrlers = self.ctrlers.borrow_mut();
         match restart {
             Some(n) => ctrlers[n] = c,
             None => ctrlers.push(c),
         }
         n
+    }
+
+    /// Controller `which`: (its number, alive, changes not returned yet).
+    pub(super) fn ctrler_state(
+        &self,
+        which: Option<usize>,
+    ) -> Result<(usize, bool, usize), String> {
+        let n = self.ctrler_index(which)?;
+        let c = &self.ctrlers.borrow()[n];
+        Ok((n, node::is_alive(c.node), c.busy.get()))
     }
 
     fn ctrler_index(&self, which: Option<usize>) -> Result<usize, String> {
@@ -343,6 +361,7 @@ impl World {
                 "ctrler {n} is down (crashed): restart it or start a new one (new_ctrler)"
             ));
         }
+        c.busy.set(c.busy.get() + 1);
         Ok(format!("ctrler {n}: {what}"))
     }
 
@@ -685,6 +704,7 @@ async fn ctrler_task(
     first: Option<ShardConfig>,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
     world: Weak<World>,
+    busy: Rc<Cell<usize>>,
 ) {
     let say = |text: String| {
         if let Some(w) = world.upgrade() {
@@ -710,40 +730,48 @@ async fn ctrler_task(
             ));
         }
     }
+    busy.set(busy.get() - 1);
     while let Some(cmd) = rx.next().await {
-        let cur = ctrler.query().await;
-        let mut new = cur.clone();
-        let (what, changed) = match &cmd {
-            Cmd::Join(g) => {
-                let groups = g.iter().map(|&g| (g, group_servers(g))).collect();
-                (format!("join {g:?}"), new.join_balance(&groups))
-            }
-            Cmd::Leave(g) => (format!("leave {g:?}"), new.leave_balance(g)),
-        };
-        if !changed {
-            say(format!(
-                "ctrler {n}: {what}: nothing to do in configuration {}",
-                cur.num
-            ));
-            continue;
-        }
-        let moves = (0..shardkv1::NSHARDS)
-            .filter(|&s| cur.shards[s] != new.shards[s])
-            .count();
-        say(format!(
-            "ctrler {n}: {what}: change_config_to({}) {}, {moves} shards move",
-            new.num,
-            show_shards(&new)
-        ));
-        let num = new.num;
-        ctrler.change_config_to(new).await;
-        let after = ctrler.query().await;
-        say(format!(
-            "ctrler {n}: change_config_to({num}) returned; configuration {} {}",
-            after.num,
-            show_shards(&after)
-        ));
+        change(n, &ctrler, cmd, &say).await;
+        busy.set(busy.get() - 1);
     }
+}
+
+/// One change a controller was told: the next configuration from the
+/// current one, then `change_config_to`.
+async fn change(n: usize, ctrler: &ShardCtrler, cmd: Cmd, say: &impl Fn(String)) {
+    let cur = ctrler.query().await;
+    let mut new = cur.clone();
+    let (what, changed) = match &cmd {
+        Cmd::Join(g) => {
+            let groups = g.iter().map(|&g| (g, group_servers(g))).collect();
+            (format!("join {g:?}"), new.join_balance(&groups))
+        }
+        Cmd::Leave(g) => (format!("leave {g:?}"), new.leave_balance(g)),
+    };
+    if !changed {
+        say(format!(
+            "ctrler {n}: {what}: nothing to do in configuration {}",
+            cur.num
+        ));
+        return;
+    }
+    let moves = (0..shardkv1::NSHARDS)
+        .filter(|&s| cur.shards[s] != new.shards[s])
+        .count();
+    say(format!(
+        "ctrler {n}: {what}: change_config_to({}) {}, {moves} shards move",
+        new.num,
+        show_shards(&new)
+    ));
+    let num = new.num;
+    ctrler.change_config_to(new).await;
+    let after = ctrler.query().await;
+    say(format!(
+        "ctrler {n}: change_config_to({num}) returned; configuration {} {}",
+        after.num,
+        show_shards(&after)
+    ));
 }
 
 /// A configuration's shards: `[1 1 1 2 2 ...]`.
