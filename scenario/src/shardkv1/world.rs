@@ -174,14 +174,17 @@ impl World {
         );
         self.new_ctrler(None);
         let mut waits = Vec::new();
+        // Each client's operations leave from its node, the checks' from
+        // the checker's (the picture draws them there).
         for c in spec.clients.iter().cloned() {
             let w = self.clone();
-            waits.push(task::spawn(async move { w.client(c).await }));
+            let node = self.clients[c.id];
+            waits.push(task::spawn_on(node, async move { w.client(c).await }));
         }
         let mut checks = Vec::new();
         for e in spec.expects.iter().filter(|e| e.at.is_some()).cloned() {
             let w = self.clone();
-            checks.push(task::spawn(async move {
+            checks.push(task::spawn_on(self.checker, async move {
                 sleep_until(at(e.at.unwrap_or_default())).await;
                 w.expect(&e).await;
             }));
@@ -206,7 +209,10 @@ impl World {
         sleep_until(at(s.duration)).await;
         for e in spec.expects.iter().filter(|e| e.at.is_none()) {
             let (w, e) = (self.clone(), e.clone());
-            checks.push(task::spawn(async move { w.expect(&e).await }));
+            checks.push(task::spawn_on(
+                self.checker,
+                async move { w.expect(&e).await },
+            ));
         }
         for c in checks {
             let _ = c.await;
