@@ -7,8 +7,8 @@
 //! (`cargo build --release -p scenario`, once; then incremental) and run
 //! with the arguments. This command adds the picture: the run's trace,
 //! drawn as `lab picture` does, with the scenario's steps marked on the
-//! time axis; for kvraft the history view is written beside it
-//! (`FILE-history.html`).
+//! time axis; for kvraft and shardkv1 the history view is written beside
+//! it (`FILE-history.html`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,8 +33,8 @@ pub struct ScenarioArgs {
     #[arg(long, short = 'n', value_name = "N", conflicts_with_all = ["html", "trace"])]
     pub seeds: Option<u64>,
     /// Write the space-time picture (HTML) here, with the steps drawn on
-    /// it; for kvraft also the history view, as FILE-history.html (FILE
-    /// without its .html).
+    /// it; for kvraft and shardkv1 also the history view, as
+    /// FILE-history.html (FILE without its .html).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Write the trace (JSON lines) here.

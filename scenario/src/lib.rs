@@ -85,9 +85,14 @@ pub fn report(s: &Scenario, o: &Outcome, with_timeline: bool) -> String {
     let _ = writeln!(r, "scenario: {} ({})", s.title, s.file);
     let _ = writeln!(
         r,
-        "  lab {}, {} peers, {} network, seed {}, {:.3}s of virtual time",
+        "  lab {}, {} {}, {} network, seed {}, {:.3}s of virtual time",
         s.lab.name(),
         s.peers,
+        if s.lab == Lab::Shardkv1 {
+            "servers"
+        } else {
+            "peers"
+        },
         if s.reliable { "reliable" } else { "unreliable" },
         o.seed,
         s.duration.as_secs_f64()

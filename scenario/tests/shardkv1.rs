@@ -200,3 +200,22 @@ fn seeds_report_lists_shardkv1_expectations() {
         ],
     );
 }
+
+#[test]
+fn history_checks_hold_on_an_unreliable_network() {
+    let s = example();
+    let src = std::fs::read_to_string(&s.file)
+        .unwrap()
+        .replace("joined = [1]", "joined = [1]\nreliable = false");
+    let s = scenario::parse("unreliable.toml", &src).unwrap();
+    for seed in 1..=4 {
+        let o = scenario::run(&s, seed);
+        for r in o
+            .results
+            .iter()
+            .filter(|r| r.field.ends_with("linearizable") || r.field.ends_with("keys_intact"))
+        {
+            assert_eq!(r.held, Some(true), "seed {seed}: {r:?}");
+        }
+    }
+}

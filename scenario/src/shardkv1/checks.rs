@@ -43,7 +43,9 @@ impl World {
         r
     }
 
-    /// A recorded Put, remembered for `keys_intact`.
+    /// A recorded Put, remembered for `keys_intact` from its call (it may
+    /// be applied before it returns, or never return) until it returns
+    /// ErrVersion or ErrNoKey (then it was not applied).
     async fn put(
         &self,
         client: u64,
@@ -53,6 +55,12 @@ impl World {
         ver: Version,
     ) -> Result<(), KvError> {
         let op = self.history.call(client, Input::put(key, value, ver));
+        let slot = {
+            let mut writes = self.writes.borrow_mut();
+            let list = writes.entry(key.to_string()).or_default();
+            list.push((value.to_string(), ver, false));
+            list.len() - 1
+        };
         let r = clerk.put(key, value, ver).await;
         let out = match r {
             Ok(()) => Output::Done,
@@ -61,12 +69,12 @@ impl World {
             Err(_) => Output::ErrMaybe,
         };
         self.history.finish(op, out);
-        if matches!(r, Ok(()) | Err(KvError::Maybe)) {
-            self.writes
-                .borrow_mut()
-                .entry(key.to_string())
-                .or_default()
-                .push((value.to_string(), ver, r.is_ok()));
+        let mut writes = self.writes.borrow_mut();
+        let w = &mut writes.get_mut(key).expect("recorded at the call")[slot];
+        match r {
+            Ok(()) => w.2 = true,
+            Err(KvError::NoKey | KvError::Version) => w.0.clear(),
+            Err(_) => {}
         }
         r
     }
@@ -215,10 +223,14 @@ impl World {
     /// returned OK made.
     async fn keys_intact(&self, limit: Duration) -> (bool, String) {
         let (_, clerk) = clerk_on(self.checker);
-        let writes = self.writes.borrow().clone();
+        let keys: Vec<String> = self.writes.borrow().keys().cloned().collect();
+        let puts_of = |key: &str| self.writes.borrow()[key].clone();
         let id = self.checker_id();
         let end = now() + limit;
-        for (key, puts) in &writes {
+        for key in &keys {
+            // What returned OK before the Get is a floor; what was called
+            // before it returned may be what it reads (clients go on).
+            let before = puts_of(key);
             let left = end.saturating_sub(now()).max(POLL);
             let Ok(got) = timeout(left, self.get(id, &clerk, key)).await else {
                 return (
@@ -230,7 +242,11 @@ impl World {
                     ),
                 );
             };
+            let puts = puts_of(key);
             let Ok((value, ver)) = got else {
+                if puts.iter().all(|p| p.0.is_empty()) {
+                    continue; // no Put of it was applied
+                }
                 return (
                     false,
                     format!(
@@ -240,13 +256,16 @@ impl World {
                     ),
                 );
             };
-            let floor = puts
+            let floor = before
                 .iter()
                 .filter(|p| p.2)
                 .map(|p| p.1 + 1)
                 .max()
                 .unwrap_or(0);
-            let made = puts.iter().any(|(v, at, _)| *v == value && at + 1 == ver);
+            // A Put refused (ErrVersion, ErrNoKey) has its value cleared.
+            let made = puts
+                .iter()
+                .any(|(v, at, _)| !v.is_empty() && *v == value && at + 1 == ver);
             if ver < floor || !made {
                 return (
                     false,
@@ -265,10 +284,7 @@ impl World {
         }
         (
             true,
-            format!(
-                "{} keys read back with their last Put's value",
-                writes.len()
-            ),
+            format!("{} keys read back with their last Put's value", keys.len()),
         )
     }
 
