@@ -644,27 +644,33 @@ impl World {
 
     fn restart(&self, t: &Targets) -> Result<String, String> {
         let v = self.resolve(t, &[])?;
+        let (mut done, mut up) = (Vec::new(), Vec::new());
         for &n in &v {
             if node::is_alive(self.node_id(n)) {
+                up.push(self.show(n));
                 continue;
             }
             match n {
                 Node::Server(g, i) => {
                     node::restart(self.servers[&(g, i)]);
                     self.start_server(g, i);
+                    done.push(format!("{} from its persister", self.show(n)));
                 }
                 Node::Ctrler(c) => {
                     self.new_ctrler(Some(c));
+                    done.push(format!("ctrler {c} anew (init_controller)"));
                 }
                 _ => {}
             }
         }
-        let names: Vec<String> = v.iter().map(|&n| self.show(n)).collect();
-        Ok(format!(
-            "restart {} (servers from their persisters; a controller anew, with \
-             init_controller)",
-            names.join(", ")
-        ))
+        let mut text = format!("restart {}", done.join(", "));
+        if done.is_empty() {
+            text = "restart nothing".into();
+        }
+        if !up.is_empty() {
+            text.push_str(&format!(" ({} up already)", up.join(", ")));
+        }
+        Ok(text)
     }
 
     fn hook(
