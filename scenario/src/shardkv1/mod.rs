@@ -18,7 +18,9 @@
 //! the versioned KV model, as the shardkv1 grader does.
 
 mod checks;
+mod read;
 mod spec;
+mod steps;
 mod world;
 
 use std::collections::BTreeMap;
@@ -27,7 +29,7 @@ use std::time::Duration;
 use labrpc::trace::{Event, EventKind};
 use linearizability::{CheckOptions, VersionedKvModel};
 
-pub(crate) use spec::parse;
+pub(crate) use read::parse;
 pub use spec::{Action, Check, Expect, Spec, Step, Target, Targets, describe, is_its_file};
 
 use crate::run::{GET_TIMEOUT, LIN_TIMEOUT, Listed, Outcome, simulate};

@@ -475,7 +475,6 @@ impl World {
 
     /// Carries out one step; the reason if it cannot.
     fn step(&self, step: &Step) -> Result<(), String> {
-        let net = network();
         let what = match &step.action {
             Action::Join(g, by) => self.command(*by, Cmd::Join(g.clone()))?,
             Action::Leave(g, by) => self.command(*by, Cmd::Leave(g.clone()))?,
@@ -484,13 +483,27 @@ impl World {
                 format!("ctrler {n} starts (init_controller)")
             }
             Action::CrashOn { method, count, by } => self.crash_on(method, *count, *by)?,
+            other => self.net_step(other)?,
+        };
+        self.note("scenario", what.clone());
+        event(
+            "scenario",
+            format!("step {} (line {}): {what}", step.number, step.place.line),
+        );
+        Ok(())
+    }
+
+    /// Carries out a network step.
+    fn net_step(&self, action: &Action) -> Result<String, String> {
+        let net = network();
+        Ok(match action {
             Action::Partition(groups) => self.partition(groups)?,
             Action::Heal => {
                 net.heal();
                 "heal: every link up".into()
             }
             Action::Cut(a, b) | Action::Restore(a, b) => {
-                let cut = matches!(step.action, Action::Cut(..));
+                let cut = matches!(action, Action::Cut(..));
                 let (x, y) = (self.resolve(a, &[])?, self.resolve(b, &[])?);
                 for &p in &self.ids(&x) {
                     for &q in &self.ids(&y) {
@@ -506,7 +519,7 @@ impl World {
             Action::Crash(t) => self.crash(t)?,
             Action::Restart(t) => self.restart(t)?,
             Action::Isolate(t) | Action::Reconnect(t) => {
-                let iso = matches!(step.action, Action::Isolate(_));
+                let iso = matches!(action, Action::Isolate(_));
                 let others = self.every_node();
                 for id in self.ids(&self.resolve(t, &[])?) {
                     if iso {
@@ -561,13 +574,10 @@ impl World {
                 net.set_reliable(*on);
                 format!("network {}", if *on { "reliable" } else { "unreliable" })
             }
-        };
-        self.note("scenario", what.clone());
-        event(
-            "scenario",
-            format!("step {} (line {}): {what}", step.number, step.place.line),
-        );
-        Ok(())
+            Action::Join(..) | Action::Leave(..) | Action::NewCtrler | Action::CrashOn { .. } => {
+                unreachable!("the lab's steps are World::step's")
+            }
+        })
     }
 
     fn partition(&self, groups: &[Targets]) -> Result<String, String> {
