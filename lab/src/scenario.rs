@@ -1,7 +1,7 @@
 //! `lab scenario FILE`: runs a scenario file with the workspace's
 //! `scenario` binary, then draws its picture.
 //!
-//! The simulation needs the labs (raft, kvraft), and `lab` must build
+//! The simulation needs the labs (raft, kvraft, shardkv1), and `lab` must build
 //! without them (a handout may leave them out), so the runner is a binary
 //! of its own, the `scenario` package, built here on demand
 //! (`cargo build --release -p scenario`, once; then incremental) and run

@@ -9,7 +9,8 @@
 //!
 //! This crate is framework, not a lab: it uses the labs' public API only
 //! and carries no solution. It is instructor tooling and is not handed out
-//! (it needs the raft and kvraft crates, which a handout may leave out).
+//! (it needs the raft, kvraft and shardkv1 crates, which a handout may
+//! leave out).
 //! `lab scenario FILE` builds and runs its binary, then draws the picture.
 
 pub mod fuzz;
