@@ -14,7 +14,7 @@
 //!                              "failing_seeds": [17, 42, 88], "wall_mean_s": .., "wall_sd_s": ..,
 //!                              "virtual_mean_s": .. | null, "rpcs_mean": .. | null,
 //!                              "bytes_mean": .. | null, "ops_mean": .. | null, "peers": .. | null } ] } ],
-//!   "failures": [ { "lab", "test", "seed", "status": "failed" | "timed_out" | "not_run",
+//!   "failures": [ { "lab", "test", "seed", "status": "failed" | "timed_out",
 //!                   "message", "virtual_s", "node", "reproduce", "replay", "log",
 //!                   "reproduced": bool | null } ] }
 //! ```
@@ -297,11 +297,7 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
                 test: t.name.clone(),
                 seed: r.seed,
                 status: r.outcome.status,
-                message: if r.outcome.status == Status::NotRun {
-                    "the test binary ran no test of this name".into()
-                } else {
-                    f.message
-                },
+                message: f.message,
                 virtual_s: f.virtual_s,
                 node: f.node,
                 reproduce: f.reproduce.unwrap_or_else(|| r.reproduce.clone()),
