@@ -12,7 +12,6 @@
 //! Every shardkv clerk operation is recorded on virtual time; configuration
 //! changes and crashes are noted in the same history, which
 //! [`System::end`] checks for linearizability (HTML view on a violation).
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};

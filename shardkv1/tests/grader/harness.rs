@@ -12,7 +12,6 @@
 // Every clerk operation is recorded on virtual time; `System::check`
 // checks the history with the versioned KV model (partitioned by key),
 // and writes the annotated HTML view on a violation.
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
