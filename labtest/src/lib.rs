@@ -7,12 +7,14 @@
 //!   [`Stats::end`], printed as 6.824's "Passed" line and as the
 //!   machine-readable `labstats` line that `lab grade` reads.
 //! - [`StatsLine`]: that line's format, defined here once, with its parser.
+//! - [`shards`]: counting shard moves (the fewest a rebalance can make).
 //! - [`History`] ([`KvHistory`], [`VersionedKvHistory`]): a key/value
 //!   history on virtual time, checked for linearizability, with the
 //!   annotated HTML view on a violation.
 
 mod history;
 mod memory;
+pub mod shards;
 mod stats;
 
 pub use history::{

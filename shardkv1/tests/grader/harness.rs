@@ -77,37 +77,15 @@ pub fn make_keys(n: usize) -> Vec<String> {
 }
 
 /// The fewest shards a rebalance from `prev` to the groups of `next` can
-/// move while leaving every group `NSHARDS / n` or one more shards: every
-/// shard of a group that left, plus each remaining group's surplus over
-/// its target (the groups holding the most get the larger targets).
+/// move ([`labtest::shards::min_moves`]).
 pub fn min_moves(prev: &ShardConfig, next: &ShardConfig) -> usize {
-    let n = next.groups.len();
-    if n == 0 {
-        return prev.shards.iter().filter(|&&g| g != 0).count();
-    }
-    let (base, extra) = (NSHARDS / n, NSHARDS % n);
-    let orphans = prev
-        .shards
-        .iter()
-        .filter(|g| !next.groups.contains_key(g))
-        .count();
-    let mut counts: Vec<usize> = next
-        .groups
-        .keys()
-        .map(|g| prev.shards.iter().filter(|&s| s == g).count())
-        .collect();
-    counts.sort_unstable_by(|a, b| b.cmp(a));
-    let surplus: usize = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| c.saturating_sub(base + usize::from(i < extra)))
-        .sum();
-    orphans + surplus
+    let groups: Vec<Gid> = next.groups.keys().copied().collect();
+    labtest::shards::min_moves(&prev.shards, &groups)
 }
 
 /// How many shards change group from `a` to `b`.
 pub fn moved(a: &ShardConfig, b: &ShardConfig) -> usize {
-    (0..NSHARDS).filter(|&s| a.shards[s] != b.shards[s]).count()
+    labtest::shards::moved(&a.shards, &b.shards)
 }
 
 /// The configuration must list exactly `groups`, put every shard on one
