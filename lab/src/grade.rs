@@ -283,6 +283,51 @@ fn batch_size(fixed: Option<u64>, wall_per_seed: Duration, remaining: u64, jobs:
     by_time.clamp(1, BATCH_MAX).min(spread)
 }
 
+/// The progress bar of a grade (hidden with `--no-progress`).
+fn progress_bar(hidden: bool, total: usize) -> ProgressBar {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} runs, {msg} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message("0 failed");
+    bar
+}
+
+/// The jobs that run `count` seeds of `test` from `first` on, `k` seeds
+/// per process.
+fn batches(test: usize, first: u64, count: u64, k: u64) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut s = first;
+    while s < first + count {
+        let n = k.max(1).min(first + count - s);
+        jobs.push(Job {
+            test,
+            first: s,
+            count: n,
+        });
+        s += n;
+    }
+    jobs
+}
+
+/// The line printed above the bar when a run fails.
+fn fail_line(t: &TestCase, record: &RunRecord) -> String {
+    let why = record
+        .outcome
+        .failure
+        .as_ref()
+        .map_or("", |f| f.message.lines().next().unwrap_or(""));
+    format!("FAIL {} {} seed {}: {why}", t.lab, t.name, record.seed)
+}
+
 /// Runs every (test, seed) on `jobs` workers; returns one record per run.
 ///
 /// Every test's first seed runs first, alone in its process (seed-major
@@ -296,19 +341,7 @@ fn run_all(
     out: &Path,
 ) -> Vec<RunRecord> {
     let total = tests.len() * seeds.len();
-    let bar = if args.no_progress {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} runs, {msg} (eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message("0 failed");
+    let bar = progress_bar(args.no_progress, total);
     let (job_tx, job_rx) = crossbeam_channel::unbounded::<Job>();
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
     let first = seeds.first().copied().unwrap_or(0);
@@ -344,19 +377,10 @@ fn run_all(
                     let _ = tx.send(*job);
                 }
                 // A test's first seed is in: queue the rest in batches.
-                for r in &done.records {
-                    if r.seed == first && rest > 0 {
-                        let k = batch_size(args.batch, done.wall_per_seed, rest, jobs);
-                        let mut s = first + 1;
-                        while s <= first + rest {
-                            let count = k.min(first + rest + 1 - s);
-                            let _ = tx.send(Job {
-                                test: r.test,
-                                first: s,
-                                count,
-                            });
-                            s += count;
-                        }
+                for r in done.records.iter().filter(|r| r.seed == first && rest > 0) {
+                    let k = batch_size(args.batch, done.wall_per_seed, rest, jobs);
+                    for job in batches(r.test, first + 1, rest, k) {
+                        let _ = tx.send(job);
                     }
                 }
             }
@@ -365,16 +389,7 @@ fn run_all(
                 if !record.outcome.passed() {
                     failed += 1;
                     bar.set_message(format!("{failed} failed"));
-                    let t = &tests[record.test];
-                    let why = record
-                        .outcome
-                        .failure
-                        .as_ref()
-                        .map_or("", |f| f.message.lines().next().unwrap_or(""));
-                    bar.println(format!(
-                        "FAIL {} {} seed {}: {why}",
-                        t.lab, t.name, record.seed
-                    ));
+                    bar.println(fail_line(&tests[record.test], &record));
                 }
                 records.push(record);
             }
@@ -388,6 +403,50 @@ fn run_all(
     bar.finish_and_clear();
     records.sort_by_key(|r| (r.seed, r.test));
     records
+}
+
+/// Runs `spec`; a process that cannot be started is a failed run.
+fn run_or_fail(spec: &RunSpec<'_>) -> (Outcome, Duration, String) {
+    match spec.run() {
+        Ok(r) => (r.outcome, r.wall, r.output),
+        Err(e) => (
+            Outcome {
+                status: Status::Failed,
+                stats: None,
+                failure: Some(Failure {
+                    message: format!("{e:#}"),
+                    ..Failure::default()
+                }),
+            },
+            Duration::ZERO,
+            format!("{e:#}"),
+        ),
+    }
+}
+
+/// Which seed of `job` failed, if one did and the output names it (a
+/// process runs several seeds; labrpc's failure message names the seed).
+fn failed_seed(job: Job, outcome: &Outcome) -> Option<u64> {
+    let last = job.first + job.count - 1;
+    match outcome.status {
+        Status::Passed => None,
+        _ if job.count == 1 => Some(job.first),
+        _ => outcome
+            .failure
+            .as_ref()
+            .and_then(|f| f.seed)
+            .filter(|s| (job.first..=last).contains(s)),
+    }
+}
+
+/// A run's own wall time: its stats line's `wall_ms`, else its share of
+/// the process's.
+fn own_wall(stats: &Option<crate::outcome::Stats>, per_seed: Duration) -> Duration {
+    stats
+        .as_ref()
+        .and_then(|s| s.wall_ms)
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map_or(per_seed, |ms| Duration::from_secs_f64(ms / 1000.0))
 }
 
 /// Runs one job; attributes its outcome to seeds; keeps the log of a
@@ -404,32 +463,9 @@ fn run_job(args: &GradeArgs, test: &TestCase, job: Job, timeout: Duration, out: 
         timeout: timeout.saturating_mul(u32::try_from(job.count).unwrap_or(u32::MAX)),
         echo: false,
     };
-    let (outcome, wall, output) = match spec.run() {
-        Ok(r) => (r.outcome, r.wall, r.output),
-        Err(e) => (
-            Outcome {
-                status: Status::Failed,
-                stats: None,
-                failure: Some(Failure {
-                    message: format!("{e:#}"),
-                    ..Failure::default()
-                }),
-            },
-            Duration::ZERO,
-            format!("{e:#}"),
-        ),
-    };
+    let (outcome, wall, output) = run_or_fail(&spec);
     let last = job.first + job.count - 1;
-    // Which seed failed, if the process ran several.
-    let failed_seed = match outcome.status {
-        Status::Passed => None,
-        _ if job.count == 1 => Some(job.first),
-        _ => outcome
-            .failure
-            .as_ref()
-            .and_then(|f| f.seed)
-            .filter(|s| (job.first..=last).contains(s)),
-    };
+    let failed_seed = failed_seed(job, &outcome);
     if !outcome.passed() && failed_seed.is_none() {
         // A batch failed without naming its seed (killed, aborted): run
         // each of its seeds alone.
@@ -456,30 +492,22 @@ fn run_job(args: &GradeArgs, test: &TestCase, job: Job, timeout: Duration, out: 
             .then(|| stats.get(k as usize).cloned())
             .flatten()
     };
-    let mut records = Vec::new();
-    let own_wall = |st: &Option<crate::outcome::Stats>| {
-        st.as_ref()
-            .and_then(|s| s.wall_ms)
-            .filter(|ms| ms.is_finite() && *ms >= 0.0)
-            .map_or(per_seed, |ms| Duration::from_secs_f64(ms / 1000.0))
-    };
-    for k in 0..passed {
-        let st = stats_of(k);
-        records.push(RunRecord {
+    let mut records: Vec<RunRecord> = (0..passed)
+        .map(|k| RunRecord {
             test: job.test,
             seed: job.first + k,
-            wall: own_wall(&st),
+            wall: own_wall(&stats_of(k), per_seed),
             process_wall: per_seed,
             outcome: Outcome {
                 status: Status::Passed,
-                stats: st,
+                stats: stats_of(k),
                 failure: None,
             },
             reproduce: String::new(),
             log: None,
             reproduced: None,
-        });
-    }
+        })
+        .collect();
     let mut requeue = Vec::new();
     if let Some(seed) = failed_seed {
         let single = RunSpec {
@@ -491,7 +519,7 @@ fn run_job(args: &GradeArgs, test: &TestCase, job: Job, timeout: Duration, out: 
         let mut outcome = outcome;
         outcome.stats = stats_of(passed);
         let mut record = keep_log(args, test, &single, job.test, outcome, &output, out);
-        record.wall = own_wall(&record.outcome.stats);
+        record.wall = own_wall(&record.outcome.stats, per_seed);
         record.process_wall = per_seed;
         records.push(record);
         if seed < last {

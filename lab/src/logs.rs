@@ -238,9 +238,35 @@ fn parse_node(s: &str) -> Option<u32> {
 
 /// Runs `lab logs`.
 pub fn logs(args: LogsArgs) -> Result<u8> {
-    // Bytes that are not UTF-8 (a binary log) are shown, replaced, either
-    // way the input comes.
-    let bytes = if args.file.as_os_str() == "-" {
+    let lines = read_lines(&args.file)?;
+    let filter = Filter::from_args(&args)?;
+    let entries: Vec<Entry> = lines.iter().map(|l| parse(l)).collect();
+    let nodes = node_names(&entries, &filter.nodes);
+    if nodes.is_empty() {
+        // Nothing node-shaped: print what there is.
+        for e in entries.iter().filter(|e| filter.keep(e, &nodes)) {
+            if let Entry::Plain(l) = e {
+                crate::say!("{l}");
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    let table = Columns::new(&args, &nodes);
+    let mut out = std::io::stdout().lock();
+    let _ = table.header(&mut out, &nodes);
+    for e in entries.iter().filter(|e| filter.keep(e, &nodes)) {
+        if table.entry(&mut out, e).is_err() {
+            // The reader went away (`| head`): stop quietly.
+            break;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// The input's lines, from a file or stdin (`-`). Bytes that are not
+/// UTF-8 (a binary log) are shown replaced, either way the input comes.
+fn read_lines(file: &std::path::Path) -> Result<Vec<String>> {
+    let bytes = if file.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
@@ -248,35 +274,80 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
             .with_context(|| "cannot read stdin")?;
         bytes
     } else {
-        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
     };
-    let lines: Vec<String> = String::from_utf8_lossy(&bytes)
+    Ok(String::from_utf8_lossy(&bytes)
         .lines()
         .map(str::to_string)
-        .collect();
-    let mut only_nodes = Vec::new();
-    for n in &args.nodes {
-        match parse_node(n) {
-            Some(id) => only_nodes.push(id),
-            None => bail!("--nodes takes node ids like 1 or n1, got {n:?}"),
+        .collect())
+}
+
+/// Which lines `--nodes`, `--topics`, `--exclude`, `--from` and `--to` keep.
+struct Filter {
+    nodes: Vec<u32>,
+    from: Option<u64>,
+    to: Option<u64>,
+    topics: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Filter {
+    fn from_args(args: &LogsArgs) -> Result<Filter> {
+        let mut nodes = Vec::new();
+        for n in &args.nodes {
+            match parse_node(n) {
+                Some(id) => nodes.push(id),
+                None => bail!("--nodes takes node ids like 1 or n1, got {n:?}"),
+            }
+        }
+        let to_nanos = |s: Option<f64>, name: &str| -> Result<Option<u64>> {
+            match s {
+                Some(v) if !(v.is_finite() && v >= 0.0) => {
+                    bail!("--{name} must be non-negative seconds, got {v}")
+                }
+                Some(v) => Ok(Some((v * 1e9).round() as u64)),
+                None => Ok(None),
+            }
+        };
+        let lower = |v: &[String]| v.iter().map(|t| t.to_lowercase()).collect();
+        Ok(Filter {
+            nodes,
+            from: to_nanos(args.from, "from")?,
+            to: to_nanos(args.to, "to")?,
+            topics: lower(&args.topics),
+            excluded: lower(&args.exclude),
+        })
+    }
+
+    /// Whether `e` is shown; `shown` are the nodes with a column.
+    fn keep(&self, e: &Entry, shown: &BTreeMap<u32, String>) -> bool {
+        match e {
+            Entry::Plain(l) => {
+                self.topics.is_empty()
+                    && self.nodes.is_empty()
+                    && self.from.is_none()
+                    && self.to.is_none()
+                    && !l.trim().is_empty()
+            }
+            Entry::Node {
+                time, node, topic, ..
+            } => {
+                let t = topic.to_lowercase();
+                shown.contains_key(node)
+                    && (self.topics.is_empty() || self.topics.contains(&t))
+                    && !self.excluded.contains(&t)
+                    && self.from.is_none_or(|f| *time >= f)
+                    && self.to.is_none_or(|x| *time <= x)
+            }
         }
     }
-    let to_nanos = |s: Option<f64>, name: &str| -> Result<Option<u64>> {
-        match s {
-            Some(v) if !(v.is_finite() && v >= 0.0) => {
-                bail!("--{name} must be non-negative seconds, got {v}")
-            }
-            Some(v) => Ok(Some((v * 1e9).round() as u64)),
-            None => Ok(None),
-        }
-    };
-    let (from, to) = (to_nanos(args.from, "from")?, to_nanos(args.to, "to")?);
-    let lower: Vec<String> = args.topics.iter().map(|t| t.to_lowercase()).collect();
-    let excluded: Vec<String> = args.exclude.iter().map(|t| t.to_lowercase()).collect();
+}
 
-    let entries: Vec<Entry> = lines.iter().map(|l| parse(l)).collect();
+/// Every node the log mentions, with the last name it gave (node 0 is the
+/// tester), kept to `only` when it is not empty.
+fn node_names(entries: &[Entry], only: &[u32]) -> BTreeMap<u32, String> {
     let mut nodes: BTreeMap<u32, String> = BTreeMap::new();
-    for e in &entries {
+    for e in entries {
         if let Entry::Node { node, name, .. } = e {
             let slot = nodes.entry(*node).or_default();
             if let Some(n) = name {
@@ -287,110 +358,101 @@ pub fn logs(args: LogsArgs) -> Result<u8> {
     if let Some(name) = nodes.get_mut(&0).filter(|n| n.is_empty()) {
         *name = "tester".into();
     }
-    if !only_nodes.is_empty() {
-        nodes.retain(|id, _| only_nodes.contains(id));
+    if !only.is_empty() {
+        nodes.retain(|id, _| only.contains(id));
     }
-    let keep = |e: &Entry| match e {
-        Entry::Plain(l) => {
-            lower.is_empty()
-                && only_nodes.is_empty()
-                && from.is_none()
-                && to.is_none()
-                && !l.trim().is_empty()
+    nodes
+}
+
+/// The width of the time column.
+const TIME_W: usize = 12;
+
+/// The layout: a time column, then one column per node.
+struct Columns {
+    ids: Vec<u32>,
+    col: usize,
+    width: usize,
+    color: bool,
+}
+
+impl Columns {
+    fn new(args: &LogsArgs, nodes: &BTreeMap<u32, String>) -> Columns {
+        let color = !args.no_color
+            && (args.color
+                || (std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()));
+        let width = args.width.map(usize::from).unwrap_or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, w)| usize::from(w))
+                .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+                .unwrap_or(160)
+        });
+        let ids: Vec<u32> = nodes.keys().copied().collect();
+        let col = ((width.saturating_sub(TIME_W)) / ids.len().max(1)).max(12);
+        Columns {
+            ids,
+            col,
+            width,
+            color,
         }
-        Entry::Node {
-            time, node, topic, ..
-        } => {
-            let t = topic.to_lowercase();
-            nodes.contains_key(node)
-                && (lower.is_empty() || lower.contains(&t))
-                && !excluded.contains(&t)
-                && from.is_none_or(|f| *time >= f)
-                && to.is_none_or(|x| *time <= x)
-        }
-    };
-    let color = !args.no_color
-        && (args.color
-            || (std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()));
-    let width = args.width.map(usize::from).unwrap_or_else(|| {
-        console::Term::stdout()
-            .size_checked()
-            .map(|(_, w)| usize::from(w))
-            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
-            .unwrap_or(160)
-    });
-    let ids: Vec<u32> = nodes.keys().copied().collect();
-    if ids.is_empty() {
-        // Nothing node-shaped: print what there is.
-        for e in entries.iter().filter(|e| keep(e)) {
-            if let Entry::Plain(l) = e {
-                crate::say!("{l}");
-            }
-        }
-        return Ok(EXIT_OK);
     }
-    const TIME_W: usize = 12;
-    let col = ((width.saturating_sub(TIME_W)) / ids.len()).max(12);
-    let mut out = std::io::stdout().lock();
-    let mut header = " ".repeat(TIME_W);
-    for id in &ids {
-        let name = &nodes[id];
-        let label = if name.is_empty() {
-            format!("n{id}")
+
+    /// The nodes' names over their columns, and a rule.
+    fn header(&self, out: &mut impl Write, nodes: &BTreeMap<u32, String>) -> std::io::Result<()> {
+        let mut header = " ".repeat(TIME_W);
+        for id in &self.ids {
+            let name = &nodes[id];
+            let label = if name.is_empty() {
+                format!("n{id}")
+            } else {
+                format!("n{id} {name}")
+            };
+            header.push_str(&pad(
+                &label.chars().take(self.col - 1).collect::<String>(),
+                self.col,
+            ));
+        }
+        let header = header.trim_end();
+        if self.color {
+            writeln!(out, "\x1b[1m{header}\x1b[0m")?;
         } else {
-            format!("n{id} {name}")
-        };
-        header.push_str(&pad(&label.chars().take(col - 1).collect::<String>(), col));
-    }
-    let bold = |s: &str| {
-        if color {
-            format!("\x1b[1m{s}\x1b[0m")
-        } else {
-            s.to_string()
+            writeln!(out, "{header}")?;
         }
-    };
-    let _ = writeln!(out, "{}", bold(header.trim_end()));
-    let _ = writeln!(out, "{}", "-".repeat((TIME_W + col * ids.len()).min(width)));
-    for e in entries.iter().filter(|e| keep(e)) {
-        let written = match e {
-            Entry::Plain(l) => writeln!(out, "{l}"),
+        let rule = (TIME_W + self.col * self.ids.len()).min(self.width);
+        writeln!(out, "{}", "-".repeat(rule))
+    }
+
+    /// One entry: a plain line as it is, a node's line in its column,
+    /// wrapped to the column's width.
+    fn entry(&self, out: &mut impl Write, e: &Entry) -> std::io::Result<()> {
+        let (time, node, topic, text) = match e {
+            Entry::Plain(l) => return writeln!(out, "{l}"),
             Entry::Node {
                 time,
                 node,
                 topic,
                 text,
                 ..
-            } => {
-                let i = ids.iter().position(|n| n == node).unwrap_or(0);
-                let body = format!("{} {text}", topic.to_uppercase());
-                let body = body.trim_end();
-                let mut result = Ok(());
-                for (k, piece) in wrap(body, col - 1).into_iter().enumerate() {
-                    let t = if k == 0 {
-                        fmt_time(*time)
-                    } else {
-                        String::new()
-                    };
-                    let cell = if color {
-                        format!("\x1b[38;5;{}m{}\x1b[0m", topic_color(topic), piece)
-                    } else {
-                        piece
-                    };
-                    let line = format!("{t:>11} {}{cell}", " ".repeat(col * i));
-                    result = writeln!(out, "{}", line.trim_end());
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                result
-            }
+            } => (time, node, topic, text),
         };
-        if written.is_err() {
-            // The reader went away (`| head`): stop quietly.
-            break;
+        let i = self.ids.iter().position(|n| n == node).unwrap_or(0);
+        let body = format!("{} {text}", topic.to_uppercase());
+        for (k, piece) in wrap(body.trim_end(), self.col - 1).into_iter().enumerate() {
+            let t = if k == 0 {
+                fmt_time(*time)
+            } else {
+                String::new()
+            };
+            let cell = if self.color {
+                format!("\x1b[38;5;{}m{}\x1b[0m", topic_color(topic), piece)
+            } else {
+                piece
+            };
+            let line = format!("{t:>11} {}{cell}", " ".repeat(self.col * i));
+            writeln!(out, "{}", line.trim_end())?;
         }
+        Ok(())
     }
-    Ok(EXIT_OK)
 }
 
 #[cfg(test)]

@@ -168,134 +168,35 @@ fn render(
     window: &Window,
     run: &Run<'_>,
 ) -> Result<(String, String)> {
-    let end = events.iter().map(|e| e.time).max().unwrap_or(0);
-    let from = window.from.map(secs_to_nanos).transpose()?.unwrap_or(0);
-    let to = window
-        .to
-        .map(secs_to_nanos)
-        .transpose()?
-        .unwrap_or(u64::MAX);
-    if from > to {
-        bail!("--from must not be after --to");
-    }
-    if window.max_events == 0 {
-        bail!("--max-events must be at least 1");
-    }
-    let in_window: Vec<&Event> = events
-        .iter()
-        .filter(|e| e.time >= from && e.time <= to)
-        .collect();
-    let drawn: &[&Event] = &in_window[..in_window.len().min(window.max_events)];
-    let t0 = if window.from.is_some() {
-        from
-    } else {
-        drawn.first().map_or(0, |e| e.time.min(from))
-    };
-    let mut t1 = match drawn.last() {
-        Some(last) if drawn.len() < in_window.len() => last.time,
-        _ if window.to.is_some() => to.min(end.max(t0)),
-        _ => end,
-    };
-    if t1 <= t0 {
-        t1 = t0 + 1_000_000;
-    }
-    let note = (drawn.len() < in_window.len()).then(|| {
-        format!(
-            "Cut: only the first {} of {} events{} are drawn (up to {}). Use --from/--to to draw \
-             another window, or --max-events to raise the cap of {}.",
-            drawn.len(),
-            in_window.len(),
-            if window.from.is_some() || window.to.is_some() {
-                " in the window"
-            } else {
-                ""
-            },
-            fmt_time(t1),
-            window.max_events
-        )
-    });
-
-    // Lanes: every node of the whole trace.
-    let mut lanes: BTreeMap<u32, String> = BTreeMap::new();
-    lanes.insert(0, "tester".into());
-    for e in events {
-        lanes.entry(e.node.0).or_default();
-        if let Kind::NodeCreated { name } = &e.kind {
-            lanes.insert(e.node.0, name.to_string());
-        }
-    }
-
+    let span = Span::of(events, window)?;
+    let drawn: &[&Event] = &span.drawn;
+    let lanes = lanes(events);
     let msgs = messages(drawn);
-    let (bands, global) = network_state(events, t0, t1);
-    let marks = drawn
-        .iter()
-        .filter_map(|e| match &e.kind {
-            // Drawn on the time axis instead.
-            Kind::Lab { topic, .. } if &**topic == "scenario" => None,
-            // Drawn as the KV history's bars.
-            Kind::Lab { topic, .. } if topic.starts_with("kv_") => None,
-            Kind::Lab { topic, fields } => {
-                Some((e.node.0, e.time, topic.to_string(), fields.to_string()))
-            }
-            Kind::Hold { rpc, leg, hold } => Some((
-                e.node.0,
-                e.time,
-                "held".into(),
-                format!("rpc {rpc}: {leg} held (hold #{hold})"),
-            )),
-            Kind::Release { rpc, leg, hold } => Some((
-                e.node.0,
-                e.time,
-                "released".into(),
-                format!("rpc {rpc}: {leg} released (hold #{hold})"),
-            )),
-            Kind::Duplicate { rpc, what } => Some((
-                e.node.0,
-                e.time,
-                "duplicate".into(),
-                format!("rpc {rpc}: duplicate request {what}"),
-            )),
-            Kind::Crash => Some((e.node.0, e.time, "crash".into(), "crashed".into())),
-            Kind::Restart => Some((e.node.0, e.time, "restart".into(), "restarted".into())),
-            Kind::ServerAdded { server } => Some((
-                e.node.0,
-                e.time,
-                "server".into(),
-                format!("server {server} added"),
-            )),
-            Kind::ServerDeleted { server } => Some((
-                e.node.0,
-                e.time,
-                "server".into(),
-                format!("server {server} deleted"),
-            )),
-            _ => None,
-        })
-        .collect();
-    let failure = failure_of(run.failure, events);
+    let (bands, global) = network_state(events, span.t0, span.t1);
+    let marks = drawn.iter().filter_map(|e| mark(e)).collect();
     let summary = format!(
         "{} lanes, {} messages, {} of {} events drawn{}",
         lanes.len(),
         msgs.len(),
         drawn.len(),
         events.len(),
-        if note.is_some() { ", cut" } else { "" }
+        if span.note.is_some() { ", cut" } else { "" }
     );
     let data = Data {
         title: title.to_string(),
-        t0,
-        t1,
-        end,
+        t0: span.t0,
+        t1: span.t1,
+        end: span.end,
         lanes: lanes.into_iter().collect(),
         msgs,
         bands,
         marks,
         global,
-        failure,
-        note,
+        failure: failure_of(run.failure, events),
+        note: span.note,
         drawn: drawn.len(),
         total: events.len(),
-        extras: crate::page::extras(drawn, run.output, (t0, t1)),
+        extras: crate::page::extras(drawn, run.output, (span.t0, span.t1)),
     };
     // '<' only occurs inside JSON strings, where \u003c means the same:
     // the data can never close the <script> element.
@@ -306,6 +207,122 @@ fn render(
         .replace("__TITLE__", &html_escape(title))
         .replace("/*__DATA__*/null", &json);
     Ok((html, summary))
+}
+
+/// The part of the trace a page draws.
+struct Span<'e> {
+    /// The events drawn: those in the window, up to the cap.
+    drawn: Vec<&'e Event>,
+    /// The drawn window's ends.
+    t0: u64,
+    t1: u64,
+    /// The last event of the whole trace.
+    end: u64,
+    /// Why events were left out, if any were.
+    note: Option<String>,
+}
+
+impl<'e> Span<'e> {
+    /// The window `--from`/`--to`/`--max-events` ask for, checked.
+    fn of(events: &'e [Event], window: &Window) -> Result<Span<'e>> {
+        let end = events.iter().map(|e| e.time).max().unwrap_or(0);
+        let from = window.from.map(secs_to_nanos).transpose()?.unwrap_or(0);
+        let to = window
+            .to
+            .map(secs_to_nanos)
+            .transpose()?
+            .unwrap_or(u64::MAX);
+        if from > to {
+            bail!("--from must not be after --to");
+        }
+        if window.max_events == 0 {
+            bail!("--max-events must be at least 1");
+        }
+        let mut drawn: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.time >= from && e.time <= to)
+            .collect();
+        let in_window = drawn.len();
+        drawn.truncate(window.max_events);
+        let t0 = if window.from.is_some() {
+            from
+        } else {
+            drawn.first().map_or(0, |e| e.time.min(from))
+        };
+        let mut t1 = match drawn.last() {
+            Some(last) if drawn.len() < in_window => last.time,
+            _ if window.to.is_some() => to.min(end.max(t0)),
+            _ => end,
+        };
+        if t1 <= t0 {
+            t1 = t0 + 1_000_000;
+        }
+        let note = (drawn.len() < in_window).then(|| {
+            format!(
+                "Cut: only the first {} of {} events{} are drawn (up to {}). Use --from/--to to \
+                 draw another window, or --max-events to raise the cap of {}.",
+                drawn.len(),
+                in_window,
+                if window.from.is_some() || window.to.is_some() {
+                    " in the window"
+                } else {
+                    ""
+                },
+                fmt_time(t1),
+                window.max_events
+            )
+        });
+        Ok(Span {
+            drawn,
+            t0,
+            t1,
+            end,
+            note,
+        })
+    }
+}
+
+/// Lanes: every node of the whole trace, by id, with its name.
+fn lanes(events: &[Event]) -> BTreeMap<u32, String> {
+    let mut lanes: BTreeMap<u32, String> = BTreeMap::new();
+    lanes.insert(0, "tester".into());
+    for e in events {
+        lanes.entry(e.node.0).or_default();
+        if let Kind::NodeCreated { name } = &e.kind {
+            lanes.insert(e.node.0, name.to_string());
+        }
+    }
+    lanes
+}
+
+/// The mark an event makes on its node's lane (`[node, t, topic,
+/// message]`), if it makes one.
+fn mark(e: &Event) -> Option<(u32, u64, String, String)> {
+    let (topic, text) = match &e.kind {
+        // Drawn on the time axis instead.
+        Kind::Lab { topic, .. } if &**topic == "scenario" => return None,
+        // Drawn as the KV history's bars.
+        Kind::Lab { topic, .. } if topic.starts_with("kv_") => return None,
+        Kind::Lab { topic, fields } => (topic.to_string(), fields.to_string()),
+        Kind::Hold { rpc, leg, hold } => (
+            "held".into(),
+            format!("rpc {rpc}: {leg} held (hold #{hold})"),
+        ),
+        Kind::Release { rpc, leg, hold } => (
+            "released".into(),
+            format!("rpc {rpc}: {leg} released (hold #{hold})"),
+        ),
+        Kind::Duplicate { rpc, what } => (
+            "duplicate".into(),
+            format!("rpc {rpc}: duplicate request {what}"),
+        ),
+        Kind::Crash => ("crash".into(), "crashed".into()),
+        Kind::Restart => ("restart".into(), "restarted".into()),
+        Kind::ServerAdded { server } => ("server".into(), format!("server {server} added")),
+        Kind::ServerDeleted { server } => ("server".into(), format!("server {server} deleted")),
+        _ => return None,
+    };
+    Some((e.node.0, e.time, topic, text))
 }
 
 /// The failure to pin on the axis: the run's, else the trace's `failure`
@@ -420,138 +437,165 @@ fn network_state(
     t0: u64,
     t1: u64,
 ) -> (Vec<Band>, Vec<(u64, &'static str, String)>) {
-    let mut bands: Vec<Band> = Vec::new();
-    let mut global = Vec::new();
-    let mut crashed: BTreeMap<u32, u64> = BTreeMap::new();
-    // node -> (since, group, label) of the current partition.
-    let mut parted: BTreeMap<u32, (u64, usize, String)> = BTreeMap::new();
-    // Directed links cut by `link` events.
-    let mut down: BTreeMap<(u32, u32), ()> = BTreeMap::new();
-    // node -> (since, label, share of peers cut off in %).
-    let mut cut: BTreeMap<u32, (u64, String, usize)> = BTreeMap::new();
-    let mut known: BTreeMap<u32, ()> = BTreeMap::new();
-    let push = |bands: &mut Vec<Band>, band: Band| {
-        let (a, b) = (band.1.max(t0), band.2.min(t1));
-        if a < b {
-            bands.push((band.0, a, b, band.3, band.4, band.5));
-        }
+    let mut net = NetState {
+        t0,
+        t1,
+        ..NetState::default()
     };
-    let end_partitions =
-        |bands: &mut Vec<Band>, parted: &mut BTreeMap<u32, (u64, usize, String)>, now: u64| {
-            for (node, (since, group, label)) in std::mem::take(parted) {
-                let (a, b) = (since.max(t0), now.min(t1));
-                if a < b {
-                    bands.push((node, a, b, "part", label, group));
-                }
-            }
-        };
     for e in events {
+        net.step(e);
+    }
+    let last = events.iter().map(|e| e.time).max().unwrap_or(0).max(t1);
+    net.finish(last)
+}
+
+/// What the network looks like at an instant while [`network_state`]
+/// walks the trace, and the bands it has closed so far.
+#[derive(Default)]
+struct NetState {
+    t0: u64,
+    t1: u64,
+    bands: Vec<Band>,
+    global: Vec<(u64, &'static str, String)>,
+    /// node -> since when it is down.
+    crashed: BTreeMap<u32, u64>,
+    /// node -> (since, group, label) of the current partition.
+    parted: BTreeMap<u32, (u64, usize, String)>,
+    /// Directed links cut by `link` events.
+    down: BTreeMap<(u32, u32), ()>,
+    /// node -> (since, label, share of peers cut off in %).
+    cut: BTreeMap<u32, (u64, String, usize)>,
+    known: BTreeMap<u32, ()>,
+}
+
+impl NetState {
+    /// Keeps `band` clipped to the window, if anything of it is left.
+    fn push(&mut self, band: Band) {
+        let (a, b) = (band.1.max(self.t0), band.2.min(self.t1));
+        if a < b {
+            self.bands.push((band.0, a, b, band.3, band.4, band.5));
+        }
+    }
+
+    fn end_partitions(&mut self, now: u64) {
+        for (node, (since, group, label)) in std::mem::take(&mut self.parted) {
+            self.push((node, since, now, "part", label, group));
+        }
+    }
+
+    fn step(&mut self, e: &Event) {
         match &e.kind {
             Kind::Crash => {
-                crashed.entry(e.node.0).or_insert(e.time);
+                self.crashed.entry(e.node.0).or_insert(e.time);
             }
             Kind::Restart => {
-                if let Some(since) = crashed.remove(&e.node.0) {
-                    push(
-                        &mut bands,
-                        (e.node.0, since, e.time, "crash", "crashed".into(), 0),
-                    );
+                if let Some(since) = self.crashed.remove(&e.node.0) {
+                    self.push((e.node.0, since, e.time, "crash", "crashed".into(), 0));
                 }
             }
-            Kind::Partition { groups } => {
-                end_partitions(&mut bands, &mut parted, e.time);
-                let label = groups
-                    .iter()
-                    .map(|g| {
-                        let names: Vec<String> = g.iter().map(ToString::to_string).collect();
-                        format!("{{{}}}", names.join(","))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                for (gi, g) in groups.iter().enumerate() {
-                    for n in g {
-                        parted.insert(n.0, (e.time, gi, format!("partition {label}")));
-                    }
-                }
-                global.push((e.time, "partition", format!("partition {label}")));
-            }
+            Kind::Partition { groups } => self.partition(e.time, groups),
             Kind::Heal => {
-                end_partitions(&mut bands, &mut parted, e.time);
-                down.clear();
-                for (node, (since, label, share)) in std::mem::take(&mut cut) {
-                    push(&mut bands, (node, since, e.time, "cut", label, share));
+                self.end_partitions(e.time);
+                self.down.clear();
+                for (node, (since, label, share)) in std::mem::take(&mut self.cut) {
+                    self.push((node, since, e.time, "cut", label, share));
                 }
-                global.push((e.time, "heal", "heal: every link up".into()));
+                self.global
+                    .push((e.time, "heal", "heal: every link up".into()));
             }
             Kind::NodeCreated { .. } => {
-                known.insert(e.node.0, ());
+                self.known.insert(e.node.0, ());
             }
-            Kind::Link { from, to, up } => {
-                let (from, to) = (from.0, to.0);
-                if *up {
-                    down.remove(&(from, to));
-                } else {
-                    down.insert((from, to), ());
-                }
-                for n in [from, to] {
-                    let links: Vec<String> = down
-                        .keys()
-                        .filter(|(a, b)| *a == n || *b == n)
-                        .map(|(a, b)| format!("n{a}→n{b}"))
-                        .collect();
-                    // How cut off: the share of the other nodes with a link
-                    // down to or from n (the band's shade).
-                    let peers = known.keys().filter(|&&m| m != n && m != 0).count().max(1);
-                    let cut_off = known
-                        .keys()
-                        .filter(|&&m| {
-                            m != n && (down.contains_key(&(n, m)) || down.contains_key(&(m, n)))
-                        })
-                        .count();
-                    let share = (cut_off * 100 / peers).min(100);
-                    let label = format!(
-                        "{cut_off} of {peers} peers cut off; links down: {}",
-                        links.join(", ")
-                    );
-                    if cut.get(&n).is_some_and(|c| c.1 == label) {
-                        continue;
-                    }
-                    if let Some((since, old, old_share)) = cut.remove(&n) {
-                        push(&mut bands, (n, since, e.time, "cut", old, old_share));
-                    }
-                    if !links.is_empty() {
-                        cut.insert(n, (e.time, label, share));
-                    }
-                }
-            }
-            Kind::Config { setting } => global.push((e.time, "config", setting.clone())),
+            Kind::Link { from, to, up } => self.link(e.time, from.0, to.0, *up),
+            Kind::Config { setting } => self.global.push((e.time, "config", setting.clone())),
             // A scenario's steps (`lab scenario`) on the time axis.
             Kind::Lab { topic, fields } if &**topic == "scenario" => {
-                global.push((e.time, "step", fields.to_string()));
+                self.global.push((e.time, "step", fields.to_string()));
             }
             _ => {}
         }
     }
-    let last = events.iter().map(|e| e.time).max().unwrap_or(0).max(t1);
-    for (node, since) in crashed {
-        push(
-            &mut bands,
-            (
-                node,
-                since,
-                last,
-                "crash",
-                "crashed (never restarted)".into(),
-                0,
-            ),
-        );
+
+    fn partition(&mut self, now: u64, groups: &[Vec<labrpc::NodeId>]) {
+        self.end_partitions(now);
+        let label = groups
+            .iter()
+            .map(|g| {
+                let names: Vec<String> = g.iter().map(ToString::to_string).collect();
+                format!("{{{}}}", names.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        for (gi, g) in groups.iter().enumerate() {
+            for n in g {
+                self.parted
+                    .insert(n.0, (now, gi, format!("partition {label}")));
+            }
+        }
+        self.global
+            .push((now, "partition", format!("partition {label}")));
     }
-    end_partitions(&mut bands, &mut parted, last);
-    for (node, (since, label, share)) in cut {
-        push(&mut bands, (node, since, last, "cut", label, share));
+
+    /// A one-way link went down or up: both ends' cut bands change.
+    fn link(&mut self, now: u64, from: u32, to: u32, up: bool) {
+        if up {
+            self.down.remove(&(from, to));
+        } else {
+            self.down.insert((from, to), ());
+        }
+        for n in [from, to] {
+            let links: Vec<String> = self
+                .down
+                .keys()
+                .filter(|(a, b)| *a == n || *b == n)
+                .map(|(a, b)| format!("n{a}→n{b}"))
+                .collect();
+            // How cut off: the share of the other nodes with a link down to
+            // or from n (the band's shade).
+            let peers = self
+                .known
+                .keys()
+                .filter(|&&m| m != n && m != 0)
+                .count()
+                .max(1);
+            let cut_off = self
+                .known
+                .keys()
+                .filter(|&&m| {
+                    m != n && (self.down.contains_key(&(n, m)) || self.down.contains_key(&(m, n)))
+                })
+                .count();
+            let share = (cut_off * 100 / peers).min(100);
+            let label = format!(
+                "{cut_off} of {peers} peers cut off; links down: {}",
+                links.join(", ")
+            );
+            if self.cut.get(&n).is_some_and(|c| c.1 == label) {
+                continue;
+            }
+            if let Some((since, old, old_share)) = self.cut.remove(&n) {
+                self.push((n, since, now, "cut", old, old_share));
+            }
+            if !links.is_empty() {
+                self.cut.insert(n, (now, label, share));
+            }
+        }
     }
-    global.retain(|g| g.0 >= t0 && g.0 <= t1);
-    (bands, global)
+
+    /// Closes every band still open at `last`.
+    fn finish(mut self, last: u64) -> (Vec<Band>, Vec<(u64, &'static str, String)>) {
+        for (node, since) in std::mem::take(&mut self.crashed) {
+            let label = "crashed (never restarted)".into();
+            self.push((node, since, last, "crash", label, 0));
+        }
+        self.end_partitions(last);
+        for (node, (since, label, share)) in std::mem::take(&mut self.cut) {
+            self.push((node, since, last, "cut", label, share));
+        }
+        let (t0, t1) = (self.t0, self.t1);
+        self.global.retain(|g| g.0 >= t0 && g.0 <= t1);
+        (self.bands, self.global)
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::report::short_path;
 use crate::run::RunSpec;
 use crate::trace;
 use crate::workspace::{TestCase, Workspace};
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 
 /// Arguments of `lab replay`.
 #[derive(clap::Args, Debug)]
@@ -74,25 +74,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
     let tests = ws.build_and_list(&labs, true)?;
     let test = find_test(&tests, &args.lab, &args.test, args.target.as_deref())?;
 
-    let stem = format!("{}-{}-{}", test.lab, file_safe(&test.name), args.seed);
-    let replay_dir = ws.root.join("lab-runs").join("replay");
-    let trace_path = absolute(
-        args.trace
-            .clone()
-            .unwrap_or_else(|| replay_dir.join(format!("{stem}.jsonl"))),
-    )?;
-    let html_path = args
-        .html
-        .clone()
-        .unwrap_or_else(|| trace_path.with_extension("html"));
-    if let Some(dir) = trace_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    match std::fs::remove_file(&trace_path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => bail!("cannot remove the old trace {}: {e}", trace_path.display()),
-    }
+    let (trace_path, html_path) = output_paths(&args, &ws.root, test)?;
 
     let spec = RunSpec {
         test,
@@ -115,33 +97,7 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
     let result = spec.run()?;
     let outcome = &result.outcome;
     crate::say!();
-    match outcome.status {
-        Status::Passed => crate::say!(
-            "result:    passed ({:.3} s wall)",
-            result.wall.as_secs_f64()
-        ),
-        Status::NotRun => {
-            return Err(anyhow!(
-                "{} ran no test named {:?}",
-                test.binary.display(),
-                test.name
-            ));
-        }
-        _ => {
-            let f = outcome.failure.clone().unwrap_or_default();
-            let at = f
-                .virtual_s
-                .map_or(String::new(), |t| format!(" at {t:.6}s"));
-            let on = f
-                .node
-                .as_ref()
-                .map_or(String::new(), |n| format!(" on {n}"));
-            crate::say!(
-                "result:    FAILED{at}{on}: {}",
-                f.message.lines().next().unwrap_or("")
-            );
-        }
-    }
+    say_result(&result);
     if trace_path.exists() {
         let events = trace::read(&trace_path)?;
         crate::say!(
@@ -164,7 +120,69 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
             "page:      {} ({summary})",
             short_path(&html_path).display()
         );
-    } else if outcome.passed() {
+    } else {
+        say_no_trace(outcome.passed());
+    }
+    crate::say!("reproduce: {}", spec.reproduce());
+    Ok(if outcome.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+/// Where the trace and the page go (the trace's old copy removed, its
+/// directory made).
+fn output_paths(args: &ReplayArgs, root: &Path, test: &TestCase) -> Result<(PathBuf, PathBuf)> {
+    let stem = format!("{}-{}-{}", test.lab, file_safe(&test.name), args.seed);
+    let replay_dir = root.join("lab-runs").join("replay");
+    let trace_path = absolute(
+        args.trace
+            .clone()
+            .unwrap_or_else(|| replay_dir.join(format!("{stem}.jsonl"))),
+    )?;
+    let html_path = args
+        .html
+        .clone()
+        .unwrap_or_else(|| trace_path.with_extension("html"));
+    if let Some(dir) = trace_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    match std::fs::remove_file(&trace_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("cannot remove the old trace {}: {e}", trace_path.display()),
+    }
+    Ok((trace_path, html_path))
+}
+
+/// The `result:` line: passed, or where and why it failed.
+fn say_result(result: &crate::run::RunResult) {
+    let outcome = &result.outcome;
+    if outcome.status == Status::Passed {
+        crate::say!(
+            "result:    passed ({:.3} s wall)",
+            result.wall.as_secs_f64()
+        );
+        return;
+    }
+    let f = outcome.failure.clone().unwrap_or_default();
+    let at = f
+        .virtual_s
+        .map_or(String::new(), |t| format!(" at {t:.6}s"));
+    let on = f
+        .node
+        .as_ref()
+        .map_or(String::new(), |n| format!(" on {n}"));
+    crate::say!(
+        "result:    FAILED{at}{on}: {}",
+        f.message.lines().next().unwrap_or("")
+    );
+}
+
+/// Why there is no trace to draw.
+fn say_no_trace(passed: bool) {
+    if passed {
         crate::say!(
             "trace:     none (the test wrote no LAB_TRACE file: does it run through labrpc::run_test?)"
         );
@@ -174,12 +192,6 @@ pub fn replay(args: ReplayArgs) -> Result<u8> {
              failed; no picture"
         );
     }
-    crate::say!("reproduce: {}", spec.reproduce());
-    Ok(if outcome.passed() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
 }
 
 /// The test named exactly `name` in `tests`, or a message with the closest

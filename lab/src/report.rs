@@ -14,7 +14,7 @@
 //!                              "failing_seeds": [17, 42, 88], "wall_mean_s": .., "wall_sd_s": ..,
 //!                              "virtual_mean_s": .. | null, "rpcs_mean": .. | null,
 //!                              "bytes_mean": .. | null, "ops_mean": .. | null, "peers": .. | null } ] } ],
-//!   "failures": [ { "lab", "test", "seed", "status": "failed" | "timed_out" | "not_run",
+//!   "failures": [ { "lab", "test", "seed", "status": "failed" | "timed_out",
 //!                   "message", "virtual_s", "node", "reproduce", "replay", "log",
 //!                   "reproduced": bool | null } ] }
 //! ```
@@ -234,41 +234,47 @@ fn sd(xs: &[f64]) -> f64 {
     }
 }
 
-/// Aggregates the runs.
-pub fn summarize(s: &Setup<'_>) -> Summary {
+/// One test's line of the table: its runs, failures, means.
+fn test_summary(test: &TestCase, runs: &[&RunRecord]) -> TestSummary {
+    let walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
+    let stat = |f: &dyn Fn(&Outcome) -> Option<f64>| -> Vec<f64> {
+        runs.iter().filter_map(|r| f(&r.outcome)).collect()
+    };
+    let stats_of = |f: fn(&crate::outcome::Stats) -> Option<u64>| {
+        mean(&stat(&|o| o.stats.as_ref().and_then(f).map(|v| v as f64)))
+    };
+    let mut failing_seeds: Vec<u64> = runs
+        .iter()
+        .filter(|r| !r.outcome.passed())
+        .map(|r| r.seed)
+        .collect();
+    failing_seeds.sort_unstable();
+    TestSummary {
+        test: test.name.clone(),
+        target: test.target.clone(),
+        runs: runs.len(),
+        failures: failing_seeds.len(),
+        failing_seeds,
+        wall_mean_s: mean(&walls).unwrap_or(0.0),
+        wall_sd_s: sd(&walls),
+        virtual_mean_s: mean(&stat(&|o| o.virtual_s())),
+        rpcs_mean: stats_of(|s| s.rpcs),
+        bytes_mean: stats_of(|s| s.bytes),
+        ops_mean: stats_of(|s| s.ops),
+        peers: runs
+            .iter()
+            .filter_map(|r| r.outcome.stats.as_ref().and_then(|s| s.peers))
+            .max(),
+    }
+}
+
+/// The tests' lines grouped by lab, in the order the tests came, with
+/// each lab's grade.
+fn lab_summaries(s: &Setup<'_>) -> Vec<LabSummary> {
     let mut labs: Vec<LabSummary> = Vec::new();
     for (i, test) in s.tests.iter().enumerate() {
         let runs: Vec<&RunRecord> = s.records.iter().filter(|r| r.test == i).collect();
-        let walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
-        let stat = |f: &dyn Fn(&Outcome) -> Option<f64>| -> Vec<f64> {
-            runs.iter().filter_map(|r| f(&r.outcome)).collect()
-        };
-        let stats_of = |f: fn(&crate::outcome::Stats) -> Option<u64>| {
-            mean(&stat(&|o| o.stats.as_ref().and_then(f).map(|v| v as f64)))
-        };
-        let mut failing_seeds: Vec<u64> = runs
-            .iter()
-            .filter(|r| !r.outcome.passed())
-            .map(|r| r.seed)
-            .collect();
-        failing_seeds.sort_unstable();
-        let result = TestSummary {
-            test: test.name.clone(),
-            target: test.target.clone(),
-            runs: runs.len(),
-            failures: failing_seeds.len(),
-            failing_seeds,
-            wall_mean_s: mean(&walls).unwrap_or(0.0),
-            wall_sd_s: sd(&walls),
-            virtual_mean_s: mean(&stat(&|o| o.virtual_s())),
-            rpcs_mean: stats_of(|s| s.rpcs),
-            bytes_mean: stats_of(|s| s.bytes),
-            ops_mean: stats_of(|s| s.ops),
-            peers: runs
-                .iter()
-                .filter_map(|r| r.outcome.stats.as_ref().and_then(|s| s.peers))
-                .max(),
-        };
+        let result = test_summary(test, &runs);
         match labs.iter_mut().find(|l| l.lab == test.lab) {
             Some(l) => l.results.push(result),
             None => labs.push(LabSummary {
@@ -285,6 +291,11 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
         l.tests_passed = l.results.iter().filter(|r| r.failures == 0).count();
         l.grade = format!("{}/{}", l.tests_passed, l.tests);
     }
+    labs
+}
+
+/// Every failed run, by lab, test and seed.
+fn failure_summaries(s: &Setup<'_>) -> Vec<FailureSummary> {
     let mut failures: Vec<FailureSummary> = s
         .records
         .iter()
@@ -297,11 +308,7 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
                 test: t.name.clone(),
                 seed: r.seed,
                 status: r.outcome.status,
-                message: if r.outcome.status == Status::NotRun {
-                    "the test binary ran no test of this name".into()
-                } else {
-                    f.message
-                },
+                message: f.message,
                 virtual_s: f.virtual_s,
                 node: f.node,
                 reproduce: f.reproduce.unwrap_or_else(|| r.reproduce.clone()),
@@ -312,6 +319,13 @@ pub fn summarize(s: &Setup<'_>) -> Summary {
         })
         .collect();
     failures.sort_by(|a, b| (&a.lab, &a.test, a.seed).cmp(&(&b.lab, &b.test, b.seed)));
+    failures
+}
+
+/// Aggregates the runs.
+pub fn summarize(s: &Setup<'_>) -> Summary {
+    let labs = lab_summaries(s);
+    let failures = failure_summaries(s);
     let busy_s: f64 = s.records.iter().map(|r| r.process_wall.as_secs_f64()).sum();
     let overheads: Vec<f64> = s
         .records
@@ -353,6 +367,18 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 /// Prints the tables, the failures and the totals to stdout.
 pub fn print(s: &Summary) {
+    print_seeds(s);
+    for lab in &s.labs {
+        print_lab(lab, s.seeds.count);
+    }
+    if !s.failures.is_empty() {
+        print_failures(&s.failures);
+    }
+    print_totals(s);
+}
+
+/// Which seeds a shard or a merged grade covers.
+fn print_seeds(s: &Summary) {
     if let Some(sh) = &s.shard {
         crate::say!(
             "shard {}/{}: seeds {}..={} of {}..={} (lab grade merge makes one table of the shards)",
@@ -371,75 +397,83 @@ pub fn print(s: &Summary) {
             (s.seeds.first + s.seeds.count as u64).saturating_sub(1)
         );
     }
-    for lab in &s.labs {
-        crate::say!();
+}
+
+/// A lab's table: a line per test.
+fn print_lab(lab: &LabSummary, seeds: usize) {
+    crate::say!();
+    crate::say!(
+        "{}: {} tests passed on all {} seeds (grade {})",
+        lab.lab,
+        lab.tests_passed,
+        seeds,
+        lab.grade
+    );
+    let width = lab
+        .results
+        .iter()
+        .map(|r| r.test.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    crate::say!(
+        "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}",
+        "test",
+        "runs",
+        "fail",
+        "wall (mean ± sd)",
+        "virtual",
+        "RPCs"
+    );
+    for r in &lab.results {
         crate::say!(
-            "{}: {} tests passed on all {} seeds (grade {})",
-            lab.lab,
-            lab.tests_passed,
-            s.seeds.count,
-            lab.grade
+            "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}  {}",
+            r.test,
+            r.runs,
+            r.failures,
+            format!("{} ± {}", secs(r.wall_mean_s), secs(r.wall_sd_s)),
+            opt(r.virtual_mean_s, |v| format!("{v:.1} s")),
+            opt(r.rpcs_mean, |v| format!("{v:.0}")),
+            if r.failures == 0 { "ok" } else { "FAILED" }
         );
-        let width = lab
-            .results
-            .iter()
-            .map(|r| r.test.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+    }
+}
+
+/// Every failed run: where, why, how to reproduce it, its log.
+fn print_failures(failures: &[FailureSummary]) {
+    crate::say!();
+    crate::say!("failing seeds ({}):", failures.len());
+    let mut last: Option<(&str, &str)> = None;
+    for f in failures {
+        if last != Some((&f.lab, &f.test)) {
+            crate::say!("  {} {}", f.lab, f.test);
+            last = Some((&f.lab, &f.test));
+        }
+        let at = match (f.virtual_s, &f.node) {
+            (Some(t), Some(n)) => format!(" at {t:.6}s on {n}"),
+            (Some(t), None) => format!(" at {t:.6}s"),
+            _ => String::new(),
+        };
+        let not_det = if f.reproduced == Some(false) {
+            " [did NOT fail the same way on a second run: nondeterminism?]"
+        } else {
+            ""
+        };
         crate::say!(
-            "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}",
-            "test",
-            "runs",
-            "fail",
-            "wall (mean ± sd)",
-            "virtual",
-            "RPCs"
+            "    seed {}{at}: {}{not_det}",
+            f.seed,
+            f.message.lines().next().unwrap_or("")
         );
-        for r in &lab.results {
-            crate::say!(
-                "  {:<width$}  {:>5}  {:>5}  {:>22}  {:>9}  {:>8}  {}",
-                r.test,
-                r.runs,
-                r.failures,
-                format!("{} ± {}", secs(r.wall_mean_s), secs(r.wall_sd_s)),
-                opt(r.virtual_mean_s, |v| format!("{v:.1} s")),
-                opt(r.rpcs_mean, |v| format!("{v:.0}")),
-                if r.failures == 0 { "ok" } else { "FAILED" }
-            );
+        crate::say!("      {}", f.reproduce);
+        if let Some(log) = &f.log {
+            crate::say!("      log: {}", short_path(log).display());
         }
     }
-    if !s.failures.is_empty() {
-        crate::say!();
-        crate::say!("failing seeds ({}):", s.failures.len());
-        let mut last: Option<(&str, &str)> = None;
-        for f in &s.failures {
-            if last != Some((&f.lab, &f.test)) {
-                crate::say!("  {} {}", f.lab, f.test);
-                last = Some((&f.lab, &f.test));
-            }
-            let at = match (f.virtual_s, &f.node) {
-                (Some(t), Some(n)) => format!(" at {t:.6}s on {n}"),
-                (Some(t), None) => format!(" at {t:.6}s"),
-                _ => String::new(),
-            };
-            let not_det = if f.reproduced == Some(false) {
-                " [did NOT fail the same way on a second run: nondeterminism?]"
-            } else {
-                ""
-            };
-            crate::say!(
-                "    seed {}{at}: {}{not_det}",
-                f.seed,
-                f.message.lines().next().unwrap_or("")
-            );
-            crate::say!("      {}", f.reproduce);
-            if let Some(log) = &f.log {
-                crate::say!("      log: {}", short_path(log).display());
-            }
-        }
-        crate::say!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
-    }
+    crate::say!("  replay one with its logs, trace and picture: lab replay LAB TEST --seed S");
+}
+
+/// The runs, the time, the overhead and the grades.
+fn print_totals(s: &Summary) {
     crate::say!();
     crate::say!(
         "{} runs ({} failed) in {:.2} s on {} workers ({:.0}% busy running tests)",

@@ -242,7 +242,9 @@ fn a_failing_seed_is_reported_kept_and_reproduced() {
         &fail,
     );
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    // Two tests: the ignored `fixture_ignored` is neither run nor counted.
     assert!(o.stdout.contains("grade 1/2"), "{}", o.stdout);
+    assert!(!o.stdout.contains("fixture_ignored"), "{}", o.stdout);
 
     // The summary parses and agrees with the table.
     let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();

@@ -398,7 +398,7 @@ fn a_leaked_line_is_named_with_its_file_and_origin() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
     assert!(
-        out.contains("raft/NOTES.md:3: a line of the solution (raft/src/core.rs:"),
+        out.contains("raft/NOTES.md:3: a line of the solution (raft/src/peer.rs:"),
         "{out}"
     );
     // --force replaces an earlier handout.

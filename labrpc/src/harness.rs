@@ -704,8 +704,13 @@ fn profile_flag() -> String {
         } else {
             deps
         };
-        // Cargo marks its target directory with CACHEDIR.TAG.
-        dir.parent()?.join("CACHEDIR.TAG").exists().then_some(())?;
+        // Cargo marks a target directory it creates with CACHEDIR.TAG, and
+        // keeps .rustc_info.json in every one it builds in (a directory
+        // another tool created first, e.g. `lab autograde`'s
+        // `target/autograde`, has only the latter).
+        let target = dir.parent()?;
+        (target.join("CACHEDIR.TAG").exists() || target.join(".rustc_info.json").exists())
+            .then_some(())?;
         Some(dir.file_name()?.to_string_lossy().into_owned())
     });
     match profile.as_deref() {

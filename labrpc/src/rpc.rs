@@ -240,13 +240,16 @@ pub fn unknown_method(service: &str, method: &str, reply: Reply) -> HandlerFutur
 ///         let client = calc::Client::new(net.end_to(labrpc::NodeId::TESTER, "calc"));
 ///         assert_eq!(client.add(&AddArgs { a: 2, b: 3 }).await, Ok(5));
 ///         assert_eq!(client.neg(&7).await, Ok(-7));
+///         assert_eq!(calc::method::add, "calc.add");
+///         assert_eq!(calc::METHODS, ["calc.add", "calc.neg"]);
 ///     });
 /// }
 /// ```
 ///
 /// The generated module `calc` holds:
 /// - `NAME`, the service name on the wire (`"calc"`); methods travel as
-///   `"calc.add"`;
+///   `"calc.add"`, which is `calc::method::add` (and `calc::METHODS` lists
+///   them all): hooks and holds compare `Msg::method` with these;
 /// - `trait Service` with one `async fn` per method, taking the arguments by
 ///   value and returning the reply;
 /// - `fn service(Rc<impl Service>) -> labrpc::Service`, to add to a
@@ -272,6 +275,19 @@ macro_rules! service {
 
             /// The service's name on the wire.
             pub const NAME: &str = stringify!($svc);
+
+            /// Each method's name on the wire (`"service.method"`), as hooks
+            /// and holds see it in `Msg::method`: `raft::method::append_entries`.
+            pub mod method {
+                #![allow(non_upper_case_globals)]
+                $(
+                    #[doc = concat!("`\"", stringify!($svc), ".", stringify!($method), "\"`")]
+                    pub const $method: &str = concat!(stringify!($svc), ".", stringify!($method));
+                )*
+            }
+
+            /// Every method's name on the wire, in declaration order.
+            pub const METHODS: &[&str] = &[$(method::$method),*];
 
             /// The server side: implement it and pass it to [`service`].
             #[allow(async_fn_in_trait)]

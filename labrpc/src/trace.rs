@@ -93,73 +93,59 @@ impl fmt::Display for Leg {
 }
 
 /// Why a message was lost: the `reason` of a `drop` event, written in the
-/// trace (and shown by `lab picture`) as [`DropReason::as_str`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// trace (and shown by `lab picture`) as [`DropReason::as_str`]. The text
+/// of each reason is given once, in its `strum` attribute; `Display`,
+/// `FromStr`, serde and the trace hash all use it.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+)]
 pub enum DropReason {
     /// The client end was deleted.
+    #[strum(serialize = "end deleted")]
     EndDeleted,
     /// The client end is (or became, in flight) disabled.
+    #[strum(serialize = "end disabled")]
     EndDisabled,
     /// The client end is connected to no server.
+    #[strum(serialize = "end not connected")]
     EndNotConnected,
     /// No server of that name exists (or it was replaced in flight).
+    #[strum(serialize = "no such server")]
     NoSuchServer,
     /// The server was deleted or replaced, or its node crashed, while its
     /// handler ran (noticed at the caller's next check).
+    #[strum(serialize = "server gone")]
     ServerGone,
     /// The link between the two nodes is down.
+    #[strum(serialize = "link down")]
     LinkDown,
     /// The unreliable network lost it.
+    #[strum(serialize = "unreliable")]
     Unreliable,
     /// The link's own loss rate lost it ([`crate::Network::set_link`]).
+    #[strum(serialize = "lossy link")]
     LossyLink,
     /// A hook dropped it ([`crate::Network::add_hook`]).
+    #[strum(serialize = "hook")]
     Hook,
     /// It was held and the hold dropped it ([`crate::Network::drop_held`]),
     /// or its sender crashed.
+    #[strum(serialize = "dropped while held")]
     DroppedWhileHeld,
 }
 
 impl DropReason {
-    /// Every reason, in declaration order.
-    pub const ALL: [DropReason; 10] = [
-        DropReason::EndDeleted,
-        DropReason::EndDisabled,
-        DropReason::EndNotConnected,
-        DropReason::NoSuchServer,
-        DropReason::ServerGone,
-        DropReason::LinkDown,
-        DropReason::Unreliable,
-        DropReason::LossyLink,
-        DropReason::Hook,
-        DropReason::DroppedWhileHeld,
-    ];
-
     /// How the trace writes it, e.g. `"link down"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DropReason::EndDeleted => "end deleted",
-            DropReason::EndDisabled => "end disabled",
-            DropReason::EndNotConnected => "end not connected",
-            DropReason::NoSuchServer => "no such server",
-            DropReason::ServerGone => "server gone",
-            DropReason::LinkDown => "link down",
-            DropReason::Unreliable => "unreliable",
-            DropReason::LossyLink => "lossy link",
-            DropReason::Hook => "hook",
-            DropReason::DroppedWhileHeld => "dropped while held",
-        }
-    }
-
-    /// The reason [`DropReason::as_str`] writes as `s`.
-    pub fn parse(s: &str) -> Option<DropReason> {
-        DropReason::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-impl fmt::Display for DropReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -180,8 +166,8 @@ impl Serialize for DropReason {
 impl<'de> Deserialize<'de> for DropReason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Cow::<str>::deserialize(d)?;
-        DropReason::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown drop reason {text:?}")))
+        text.parse()
+            .map_err(|_| serde::de::Error::custom(format!("unknown drop reason {text:?}")))
     }
 }
 
@@ -209,7 +195,7 @@ impl DuplicateStep {
             "delivered" => DuplicateStep::Delivered,
             "reply used" => DuplicateStep::ReplyUsed,
             "reply discarded" => DuplicateStep::ReplyDiscarded,
-            _ => DuplicateStep::Lost(DropReason::parse(s.strip_prefix("lost: ")?)?),
+            _ => DuplicateStep::Lost(s.strip_prefix("lost: ")?.parse().ok()?),
         })
     }
 }
@@ -945,11 +931,11 @@ mod tests {
 
     #[test]
     fn drop_reasons_read_back_from_their_text() {
-        for r in DropReason::ALL {
-            assert_eq!(DropReason::parse(r.as_str()), Some(r));
+        for r in <DropReason as strum::IntoEnumIterator>::iter() {
+            assert_eq!(r.as_str().parse::<DropReason>().ok(), Some(r));
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{r}\""));
         }
-        assert_eq!(DropReason::parse("no reason"), None);
+        assert!("no reason".parse::<DropReason>().is_err());
     }
 
     /// One event of every kind the simulator records.
@@ -1033,7 +1019,7 @@ mod tests {
                 fields: Fields::from_iter([("term", 4u64.into()), ("leader", true.into())]),
             },
         ];
-        for reason in DropReason::ALL {
+        for reason in <DropReason as strum::IntoEnumIterator>::iter() {
             kinds.push(EventKind::Drop {
                 rpc: 4,
                 leg: Leg::Reply,

@@ -1,11 +1,13 @@
 //! A key/value history recorded on virtual time, checked for
 //! linearizability, with an annotated HTML view on a violation.
 //!
-//! A grader's clerk wrapper calls [`KvHistory::call`] before each
-//! operation and [`KvHistory::finish`] after it; the harness notes what
-//! happened to the system ([`KvHistory::note`]: crashes, configuration
-//! changes; [`KvHistory::interval`]: partitions) and calls
-//! [`KvHistory::check`] at the end of the test.
+//! A grader's clerk wrapper calls [`History::call`] before each operation
+//! and [`History::finish`] after it; the harness notes what happened to the
+//! system ([`History::note`]: crashes, configuration changes;
+//! [`History::interval`]: partitions) and calls [`History::check`] at the
+//! end of the test. [`KvHistory`] is the plain KV service's history,
+//! [`VersionedKvHistory`] the versioned one's. Every call and return is a
+//! trace event too, so the failure page draws the history.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -13,8 +15,8 @@ use std::time::Duration;
 
 use labrpc::time::Instant;
 use linearizability::{
-    Annotation, CheckOptions, CheckResult, KvInput, KvModel, KvOutput, OpId, Outcome, Recorder,
-    Verdict, check_with,
+    Annotation, CheckOptions, CheckResult, KvModel, Model, OpId, Outcome, Recorder, Verdict,
+    VersionedKvModel, check_with,
 };
 
 /// Wall-clock budget of the check (6.824's is 1 s); a search still
@@ -37,31 +39,54 @@ pub fn check_options() -> CheckOptions<'static> {
     }
 }
 
-/// One test's history of key/value operations and the events around them.
-#[derive(Default)]
-pub struct KvHistory {
-    recorder: Recorder<KvInput, KvOutput>,
+/// One test's history of operations (of model `M`) and the events around
+/// them.
+pub struct History<M: Model> {
+    model: M,
+    recorder: Recorder<M::Input, M::Output>,
     annotations: RefCell<Vec<Annotation>>,
+}
+
+/// A history of plain key/value operations (Get, Put, Append).
+pub type KvHistory = History<KvModel>;
+
+/// A history of versioned key/value operations (the 2025/26 course's
+/// Get and conditional Put).
+pub type VersionedKvHistory = History<VersionedKvModel>;
+
+impl<M: Model + Default> Default for History<M> {
+    fn default() -> Self {
+        History {
+            model: M::default(),
+            recorder: Recorder::new(),
+            annotations: RefCell::default(),
+        }
+    }
 }
 
 fn now() -> u64 {
     Instant::now().as_nanos()
 }
 
-impl KvHistory {
+impl<M> History<M>
+where
+    M: Model + Default,
+    M::Input: Clone + fmt::Debug,
+    M::Output: Clone + fmt::Debug,
+{
     /// An empty history.
-    pub fn new() -> KvHistory {
-        KvHistory::default()
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Records the call of `input` by `client`, now (and in the trace).
-    pub fn call(&self, client: u64, input: KvInput) -> OpId {
+    pub fn call(&self, client: u64, input: M::Input) -> OpId {
         trace_call(self.recorder.len(), client, &input);
         self.recorder.call(client, input, now())
     }
 
     /// Records the return of `op`, now (and in the trace).
-    pub fn finish(&self, op: OpId, output: KvOutput) {
+    pub fn finish(&self, op: OpId, output: M::Output) {
         trace_return(op.index(), &output);
         self.recorder.finish(op, output, now());
     }
@@ -91,25 +116,26 @@ impl KvHistory {
     }
 
     /// The operations recorded so far, in call order.
-    pub fn history(&self) -> Vec<linearizability::Operation<KvInput, KvOutput>> {
+    pub fn history(&self) -> Vec<linearizability::Operation<M::Input, M::Output>> {
         self.recorder.history()
     }
 
-    /// Checks the history for linearizability (KV model, by key), on the
-    /// checker's fast path: it stops at the first key proven not
-    /// linearizable. On a violation writes the view to
+    /// Checks the history for linearizability (by key), on the checker's
+    /// fast path: it stops at the first key proven not linearizable, within
+    /// [`CHECK_TIMEOUT`] and [`CHECK_MAX_MEMORY`] (undecided passes with a
+    /// note). On a violation writes the view to
     /// `<tmp>/<lab>-<test>-seed<N>.html` and panics with its path and the
     /// checker's explanation.
     pub fn check(&self, lab: &str) {
         self.check_with(lab, &[]);
     }
 
-    /// [`KvHistory::check`], with `open` annotations drawn in the view too
+    /// [`History::check`], with `open` annotations drawn in the view too
     /// (e.g. a partition still in force when the check runs).
     #[allow(clippy::disallowed_methods)] // the checker runs on wall time
     pub fn check_with(&self, lab: &str, open: &[Annotation]) {
         let history = self.recorder.history();
-        let result = check_with(&KvModel, &history, &check_options());
+        let result = check_with(&self.model, &history, &check_options());
         match result.verdict {
             Verdict::Linearizable => {}
             Verdict::Unknown => println!(
@@ -129,15 +155,20 @@ impl KvHistory {
                     .join(format!("{lab}-{test}-seed{}.html", labrpc::rand::seed()));
                 let mut annotations = self.annotations.borrow().clone();
                 annotations.extend_from_slice(open);
-                let written =
-                    linearizability::write_html(&path, &KvModel, &history, &result, &annotations);
+                let written = linearizability::write_html(
+                    &path,
+                    &self.model,
+                    &history,
+                    &result,
+                    &annotations,
+                );
                 let where_ = match written {
                     Ok(()) => format!("history visualization in {}", path.display()),
                     Err(e) => format!("(could not write the visualization: {e})"),
                 };
                 panic!(
                     "history is not linearizable; {where_}\n{}",
-                    result.explain(&KvModel, &history)
+                    result.explain(&self.model, &history)
                 );
             }
         }
@@ -219,6 +250,7 @@ pub fn trace_violation(result: &CheckResult) {
 mod tests {
     use super::*;
     use labrpc::trace::EventKind;
+    use linearizability::{KvInput, KvOutput};
 
     /// A stale read: client 2 reads "" after client 1's put of "1" to the
     /// same key returned. The trace names both operations and the read as

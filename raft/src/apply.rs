@@ -3,7 +3,7 @@
 
 // SOLUTION BEGIN
 use crate::ApplyMsg;
-use crate::core::Shared;
+use crate::peer::Shared;
 
 /// Sends every newly committed entry (or a pending snapshot, first) on the
 /// apply channel. Exits when the service drops the receiver.

@@ -14,7 +14,7 @@ use labrpc::task;
 use labrpc::time::{Instant, sleep_until};
 use log::debug;
 
-use crate::core::{Core, Message, Progress, Reply, Role, Shared};
+use crate::peer::{Core, Progress, Response, Role, Shared};
 use crate::replication;
 use crate::rpc::RequestVoteArgs;
 
@@ -56,7 +56,7 @@ fn request_votes(shared: &Shared, c: &Core, args: RequestVoteArgs) {
             };
             let mut c = shared.borrow_mut();
             let was_leader = c.is_leader();
-            c.step(Message::RequestVoteReply { peer, args, reply });
+            c.step(Response::RequestVote { peer, args, reply });
             if !was_leader && c.is_leader() {
                 replication::start(&shared, &c);
             }
@@ -91,24 +91,20 @@ impl Core {
     }
 
     /// Steps a reply to a request of the current term, as a candidate.
-    pub(crate) fn step_candidate(&mut self, msg: Message) -> Option<Reply> {
-        match msg {
-            Message::RequestVoteReply { peer, reply, .. } => {
-                let majority = self.n() / 2 + 1;
-                if let Role::Candidate { votes } = &mut self.role
-                    && reply.granted
-                {
-                    *votes += 1;
-                    debug!(target: "raft::vote", "{}: vote from {peer} in term {}: {votes} of {majority}", self.me, self.term);
-                    if *votes >= majority {
-                        self.become_leader();
-                    }
-                }
-                None
+    pub(crate) fn step_candidate(&mut self, msg: Response) {
+        // A candidate sent no AppendEntries or InstallSnapshot this term.
+        let Response::RequestVote { peer, reply, .. } = msg else {
+            return;
+        };
+        let majority = self.n() / 2 + 1;
+        if let Role::Candidate { votes } = &mut self.role
+            && reply.granted
+        {
+            *votes += 1;
+            debug!(target: "raft::vote", "{}: vote from {peer} in term {}: {votes} of {majority}", self.me, self.term);
+            if *votes >= majority {
+                self.become_leader();
             }
-            // A candidate sent no AppendEntries or InstallSnapshot this
-            // term; requests are answered by `step`.
-            _ => None,
         }
     }
 

@@ -1,13 +1,13 @@
 //! Incoming RPCs: what any peer does when asked for a vote, sent entries,
 //! or sent a snapshot (Figure 2, "Receiver implementation").
 
-use crate::core::Shared;
+use crate::peer::Shared;
 use crate::rpc::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply, raft,
 };
 // SOLUTION BEGIN
-use crate::core::{Core, Message, Reply, Role};
+use crate::peer::{Core, Role};
 use log::debug;
 // SOLUTION END
 // HANDOUT:
@@ -32,10 +32,7 @@ impl raft::Service for Handler {
 /// RequestVote receiver.
 pub fn request_vote(shared: &Shared, args: RequestVoteArgs) -> RequestVoteReply {
     // SOLUTION BEGIN
-    match shared.borrow_mut().step(Message::RequestVote(args)) {
-        Some(Reply::RequestVote(reply)) => reply,
-        other => unreachable!("RequestVote answered with {other:?}"),
-    }
+    shared.borrow_mut().step(args)
     // SOLUTION END
     // HANDOUT: let _ = (shared, args);
     // HANDOUT: labrpc::not_implemented!("Raft 3A (leader election): RequestVote")
@@ -44,10 +41,7 @@ pub fn request_vote(shared: &Shared, args: RequestVoteArgs) -> RequestVoteReply 
 /// AppendEntries receiver.
 pub fn append_entries(shared: &Shared, args: AppendEntriesArgs) -> AppendEntriesReply {
     // SOLUTION BEGIN
-    match shared.borrow_mut().step(Message::AppendEntries(args)) {
-        Some(Reply::AppendEntries(reply)) => reply,
-        other => unreachable!("AppendEntries answered with {other:?}"),
-    }
+    shared.borrow_mut().step(args)
     // SOLUTION END
     // HANDOUT: let _ = (shared, args);
     // HANDOUT: labrpc::not_implemented!("Raft 3A (heartbeats) and 3B (log replication): AppendEntries")
@@ -56,10 +50,7 @@ pub fn append_entries(shared: &Shared, args: AppendEntriesArgs) -> AppendEntries
 /// InstallSnapshot receiver.
 pub fn install_snapshot(shared: &Shared, args: InstallSnapshotArgs) -> InstallSnapshotReply {
     // SOLUTION BEGIN
-    match shared.borrow_mut().step(Message::InstallSnapshot(args)) {
-        Some(Reply::InstallSnapshot(reply)) => reply,
-        other => unreachable!("InstallSnapshot answered with {other:?}"),
-    }
+    shared.borrow_mut().step(args)
     // SOLUTION END
     // HANDOUT: let _ = (shared, args);
     // HANDOUT: labrpc::not_implemented!("Raft 3D (log compaction): InstallSnapshot")

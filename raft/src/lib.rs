@@ -47,9 +47,9 @@
 // HANDOUT: //! puts your own events in the trace that `lab replay` draws.
 
 mod apply;
-mod core;
 mod election;
 mod handlers;
+mod peer;
 pub mod raft_log;
 mod replication;
 pub mod rpc;
@@ -60,9 +60,9 @@ use std::rc::Rc;
 use futures::channel::mpsc::UnboundedSender;
 use labrpc::{NodeId, Persister};
 
-use crate::core::{Core, Shared};
+use crate::peer::{Core, Shared};
 // SOLUTION BEGIN
-pub use crate::core::{ELECTION_TIMEOUT_MAX, ELECTION_TIMEOUT_MIN, HEARTBEAT_INTERVAL};
+pub use crate::peer::{ELECTION_TIMEOUT_MAX, ELECTION_TIMEOUT_MIN, HEARTBEAT_INTERVAL};
 use crate::raft_log::Entry;
 use labrpc::task;
 // SOLUTION END

@@ -14,7 +14,7 @@ use log::debug;
 
 use std::time::Duration;
 
-use crate::core::{Core, HEARTBEAT_INTERVAL, Message, Reply, Role, Shared};
+use crate::peer::{Core, HEARTBEAT_INTERVAL, Response, Role, Shared};
 use crate::rpc::{AppendEntriesArgs, InstallSnapshotArgs};
 
 /// Starts a [`replicator`] for every other peer: `c` has just become the
@@ -87,7 +87,7 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
             let mut c = shared.borrow_mut();
             c.settle(peer);
             if let Ok(reply) = reply {
-                c.step(Message::InstallSnapshotReply { peer, args, reply });
+                c.step(Response::InstallSnapshot { peer, args, reply });
             }
         })
         .detach();
@@ -112,7 +112,7 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
         let mut c = shared.borrow_mut();
         c.settle(peer);
         if let Ok(reply) = reply {
-            c.step(Message::AppendEntriesReply { peer, args, reply });
+            c.step(Response::AppendEntries { peer, args, reply });
         }
     })
     .detach();
@@ -122,9 +122,9 @@ fn send(shared: &Shared, peer: usize, term: u64) -> Duration {
 /// A leader's steps.
 impl Core {
     /// Steps a reply to a request of the current term, as the leader.
-    pub(crate) fn step_leader(&mut self, msg: Message) -> Option<Reply> {
+    pub(crate) fn step_leader(&mut self, msg: Response) {
         match msg {
-            Message::AppendEntriesReply { peer, args, reply } => {
+            Response::AppendEntries { peer, args, reply } => {
                 let last = self.log.last_index();
                 let backup = match reply.conflict_term {
                     Some(t) => self
@@ -149,9 +149,8 @@ impl Core {
                     debug!(target: "raft::append", "{me}: peer {peer} rejects at {}, next {}", args.prev_log_index, p.next[peer]);
                 }
                 self.replicate_wake[peer].notify();
-                None
             }
-            Message::InstallSnapshotReply { peer, args, .. } => {
+            Response::InstallSnapshot { peer, args, .. } => {
                 let Role::Leader(p) = &mut self.role else {
                     unreachable!("step_leader while not leading")
                 };
@@ -159,11 +158,9 @@ impl Core {
                 p.matched[peer] = p.matched[peer].max(args.last_included_index);
                 p.next[peer] = p.next[peer].max(args.last_included_index + 1);
                 self.replicate_wake[peer].notify();
-                None
             }
-            // Late votes: it has already won. Requests are answered by
-            // `step`.
-            _ => None,
+            // Late votes: it has already won.
+            Response::RequestVote { .. } => {}
         }
     }
 

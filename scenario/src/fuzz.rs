@@ -11,6 +11,9 @@
 
 use std::fmt::Write as _;
 
+use kvraft::rpc::kv::method as kv_method;
+use raft::rpc::raft::method as raft_method;
+
 use crate::run::Outcome;
 use crate::spec::{Lab, Scenario, SpecError};
 
@@ -159,8 +162,12 @@ fn round(x: f64) -> f64 {
 
 fn draw_kind(r: &mut Rng, lab: Lab, k: usize, n: usize) -> Kind {
     let methods: &[&'static str] = match lab {
-        Lab::Raft => &["raft.request_vote", "raft.append_entries"],
-        Lab::Kvraft => &["raft.request_vote", "raft.append_entries", "kv.command"],
+        Lab::Raft => &[raft_method::request_vote, raft_method::append_entries],
+        Lab::Kvraft => &[
+            raft_method::request_vote,
+            raft_method::append_entries,
+            kv_method::command,
+        ],
         Lab::Shardkv1 => unreachable!("lab fuzz draws raft and kvraft plans"),
     };
     let method = methods[r.below(methods.len() as u64) as usize];

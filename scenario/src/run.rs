@@ -453,7 +453,7 @@ impl World {
         {
             let votes = votes.clone();
             network().add_hook(move |msg| {
-                if msg.method == "raft.request_vote" {
+                if msg.method == raft::rpc::raft::method::request_vote {
                     votes.set(now());
                 }
                 Verdict::Deliver

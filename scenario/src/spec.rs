@@ -90,20 +90,14 @@ impl Lab {
     }
 
     /// The RPC methods its servers answer (what `drop`/`delay` may name).
-    pub fn methods(self) -> &'static [&'static str] {
+    pub fn methods(self) -> Vec<&'static str> {
+        let raft = raft::rpc::raft::METHODS.iter().copied();
         match self {
-            Lab::Raft => &[
-                "raft.request_vote",
-                "raft.append_entries",
-                "raft.install_snapshot",
-            ],
-            Lab::Kvraft => &[
-                "raft.request_vote",
-                "raft.append_entries",
-                "raft.install_snapshot",
-                "kv.command",
-            ],
-            Lab::Shardkv1 => crate::shardkv1::METHODS,
+            Lab::Raft => raft.collect(),
+            Lab::Kvraft => raft
+                .chain(kvraft::rpc::kv::METHODS.iter().copied())
+                .collect(),
+            Lab::Shardkv1 => crate::shardkv1::methods(),
         }
     }
 }

@@ -20,11 +20,8 @@ use std::time::Duration;
 use kvraft1::{Clerk, KvError, KvServer, Version};
 use labrpc::time::{Instant, sleep, timeout};
 use labrpc::{NodeId, network, node, task};
-use labtest::{CHECK_TIMEOUT, Stats};
-use linearizability::{
-    Annotation, Recorder, Verdict, VersionedKvInput as Input, VersionedKvModel,
-    VersionedKvOutput as Output, check,
-};
+use labtest::{Stats, VersionedKvHistory};
+use linearizability::{Annotation, VersionedKvInput as Input, VersionedKvOutput as Output};
 use raft::rpc::raft as raft_rpc;
 
 /// The tester's generous idea of an election period.
@@ -49,61 +46,6 @@ pub fn net_name(reliable: bool) -> &'static str {
     }
 }
 
-/// A versioned KV history and the events around it.
-#[derive(Default)]
-struct History {
-    recorder: Recorder<Input, Output>,
-    annotations: RefCell<Vec<Annotation>>,
-}
-
-impl History {
-    fn note(&self, tag: &str, text: String) {
-        self.annotations
-            .borrow_mut()
-            .push(Annotation::point(now(), text).tag(tag));
-    }
-
-    /// Checks the history; on a violation writes the view (with `open`
-    /// annotations too) and panics with its path and the explanation.
-    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
-    fn check(&self, open: &[Annotation]) {
-        let history = self.recorder.history();
-        let result = check(&VersionedKvModel, &history, Some(CHECK_TIMEOUT));
-        match result.verdict {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => println!(
-                "  info: linearizability check timed out after {CHECK_TIMEOUT:?} of {} operations; assuming the history is fine",
-                history.len()
-            ),
-            Verdict::NotLinearizable => {
-                let test = std::thread::current()
-                    .name()
-                    .unwrap_or("kvraft1")
-                    .replace("::", "-");
-                let path = std::env::temp_dir()
-                    .join(format!("kvraft1-{test}-seed{}.html", labrpc::rand::seed()));
-                let mut annotations = self.annotations.borrow().clone();
-                annotations.extend_from_slice(open);
-                let written = linearizability::write_html(
-                    &path,
-                    &VersionedKvModel,
-                    &history,
-                    &result,
-                    &annotations,
-                );
-                let where_ = match written {
-                    Ok(()) => format!("history visualization in {}", path.display()),
-                    Err(e) => format!("(could not write the visualization: {e})"),
-                };
-                panic!(
-                    "history is not linearizable; {where_}\n{}",
-                    result.explain(&VersionedKvModel, &history)
-                );
-            }
-        }
-    }
-}
-
 /// How a test's servers are set up (the course's MakeTest flags that
 /// concern the servers).
 #[derive(Clone, Copy, Debug)]
@@ -119,7 +61,7 @@ pub struct Config {
     nodes: Vec<NodeId>,
     maxraftstate: Option<usize>,
     servers: RefCell<Vec<Option<KvServer>>>,
-    history: History,
+    history: VersionedKvHistory,
     /// The current partition, as (start time, description).
     partition: RefCell<Option<(u64, String)>>,
     next_client: Cell<u64>,
@@ -143,18 +85,14 @@ impl TestClerk {
     /// A recorded Get. Fails the test if the clerk returns anything but a
     /// value or `NoKey`.
     pub async fn get(&self, key: &str) -> Result<(String, Version), KvError> {
-        let op = self
-            .cfg
-            .history
-            .recorder
-            .call(self.id, Input::get(key), now());
+        let op = self.cfg.history.call(self.id, Input::get(key));
         let r = self.clerk.get(key).await;
         let out = match &r {
             Ok((v, ver)) => Output::value(v.clone(), *ver),
             Err(KvError::NoKey) => Output::ErrNoKey,
             Err(e) => panic!("Get({key:?}) returned {e}: a Get returns a value or ErrNoKey"),
         };
-        self.cfg.history.recorder.finish(op, out, now());
+        self.cfg.history.finish(op, out);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
         r
     }
@@ -164,8 +102,7 @@ impl TestClerk {
         let op = self
             .cfg
             .history
-            .recorder
-            .call(self.id, Input::put(key, value, version), now());
+            .call(self.id, Input::put(key, value, version));
         let r = self.clerk.put(key, value, version).await;
         let out = match r {
             Ok(()) => Output::Done,
@@ -178,7 +115,7 @@ impl TestClerk {
                 )
             }
         };
-        self.cfg.history.recorder.finish(op, out, now());
+        self.cfg.history.finish(op, out);
         self.cfg.ops.set(self.cfg.ops.get() + 1);
         r
     }
@@ -209,7 +146,7 @@ impl Config {
             nodes,
             maxraftstate: options.maxraftstate,
             servers: RefCell::new(vec![None; n]),
-            history: History::default(),
+            history: VersionedKvHistory::new(),
             partition: RefCell::new(None),
             next_client: Cell::new(0),
             next_end: Cell::new(0),
@@ -255,7 +192,7 @@ impl Config {
             .iter()
             .map(|(start, text)| Annotation::interval(*start, now(), text.clone()).tag("network"))
             .collect();
-        self.history.check(&open);
+        self.history.check_with("kvraft1", &open);
     }
 
     /// A clerk with ends to every server, enabled toward those in `to`.
@@ -306,10 +243,7 @@ impl Config {
         let t = now();
         let mut p = self.partition.borrow_mut();
         if let Some((start, text)) = p.take() {
-            self.history
-                .annotations
-                .borrow_mut()
-                .push(Annotation::interval(start, t, text).tag("network"));
+            self.history.interval("network", start, t, text);
         }
         *p = now_text.map(|text| (t, text));
     }

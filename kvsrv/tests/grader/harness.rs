@@ -8,21 +8,15 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use kvsrv::{Clerk, KvClerk, KvError, KvServer, Version, kv};
-use labrpc::time::{Instant, sleep, timeout};
+use labrpc::time::{sleep, timeout};
 use labrpc::{NodeId, Server, network, node, task};
-use linearizability::{
-    Recorder, Verdict, VersionedKvInput as Input, VersionedKvModel, VersionedKvOutput as Output,
-    check_with,
-};
+use labtest::VersionedKvHistory;
+use linearizability::{VersionedKvInput as Input, VersionedKvOutput as Output};
 
 /// The server's labrpc name (and its node's).
 pub const SERVER: &str = "kvsrv";
 /// How long clients may take to notice they should stop, once told.
 pub const STOP_GRACE: Duration = Duration::from_secs(20);
-
-fn now() -> u64 {
-    Instant::now().as_nanos()
-}
 
 /// "(reliable network)" or "(unreliable network)".
 pub fn net_name(reliable: bool) -> &'static str {
@@ -38,7 +32,7 @@ pub struct Harness {
     node: NodeId,
     /// The grader's own handle on the server, for the memory test.
     server: RefCell<Option<Rc<KvServer>>>,
-    history: Recorder<Input, Output>,
+    history: VersionedKvHistory,
     next_client: Cell<u64>,
     ops: Cell<u64>,
 }
@@ -63,7 +57,7 @@ impl Harness {
         Rc::new(Harness {
             node,
             server: RefCell::new(Some(server)),
-            history: Recorder::new(),
+            history: VersionedKvHistory::new(),
             next_client: Cell::new(0),
             ops: Cell::new(0),
         })
@@ -108,39 +102,8 @@ impl Harness {
 
     /// Checks the history so far. On a violation, writes the HTML view
     /// and fails with its path and the checker's explanation.
-    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
     pub fn check_linearizable(&self) {
-        let history = self.history.history();
-        let result = check_with(&VersionedKvModel, &history, &labtest::check_options());
-        match result.verdict {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => println!(
-                "  info: linearizability check of {} operations undecided ({}); assuming the history is fine",
-                history.len(),
-                result
-                    .gave_up
-                    .map_or_else(String::new, |why| why.to_string())
-            ),
-            Verdict::NotLinearizable => {
-                labtest::trace_violation(&result);
-                let name = std::thread::current()
-                    .name()
-                    .unwrap_or("kvsrv")
-                    .replace("::", "-");
-                let path = std::env::temp_dir()
-                    .join(format!("kvsrv-{name}-seed{}.html", labrpc::rand::seed()));
-                let written =
-                    linearizability::write_html(&path, &VersionedKvModel, &history, &result, &[]);
-                let where_ = match written {
-                    Ok(()) => format!("history visualization in {}", path.display()),
-                    Err(e) => format!("(could not write the visualization: {e})"),
-                };
-                panic!(
-                    "history is not linearizable; {where_}\n{}",
-                    result.explain(&VersionedKvModel, &history)
-                );
-            }
-        }
+        self.history.check("kvsrv");
     }
 }
 
@@ -155,26 +118,24 @@ impl TestClerk {
     /// A recorded Get. Fails the test if the clerk returns anything but a
     /// value or `NoKey`.
     pub async fn get(&self, key: &str) -> Result<(String, Version), KvError> {
-        let input = Input::get(key);
-        labtest::trace_call(self.h.history.len(), self.id, &input);
-        let op = self.h.history.call(self.id, input, now());
+        let op = self.h.history.call(self.id, Input::get(key));
         let r = self.clerk.get(key).await;
         let out = match &r {
             Ok((v, ver)) => Output::value(v.clone(), *ver),
             Err(KvError::NoKey) => Output::ErrNoKey,
             Err(e) => panic!("Get({key:?}) returned {e}: a Get returns a value or ErrNoKey"),
         };
-        labtest::trace_return(op.index(), &out);
-        self.h.history.finish(op, out, now());
+        self.h.history.finish(op, out);
         self.h.ops.set(self.h.ops.get() + 1);
         r
     }
 
     /// A recorded Put.
     pub async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvError> {
-        let input = Input::put(key, value, version);
-        labtest::trace_call(self.h.history.len(), self.id, &input);
-        let op = self.h.history.call(self.id, input, now());
+        let op = self
+            .h
+            .history
+            .call(self.id, Input::put(key, value, version));
         let r = self.clerk.put(key, value, version).await;
         let out = match r {
             Ok(()) => Output::Done,
@@ -182,8 +143,7 @@ impl TestClerk {
             Err(KvError::Version) => Output::ErrVersion,
             Err(KvError::Maybe) => Output::ErrMaybe,
         };
-        labtest::trace_return(op.index(), &out);
-        self.h.history.finish(op, out, now());
+        self.h.history.finish(op, out);
         self.h.ops.set(self.h.ops.get() + 1);
         r
     }

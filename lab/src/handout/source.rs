@@ -89,6 +89,98 @@ pub struct Source {
     pub files: Vec<SourceFile>,
 }
 
+/// The workspace's members and, of them, the labs
+/// (`[workspace.metadata.handout] labs`).
+fn members_and_labs(
+    manifest: &DocumentMut,
+    manifest_path: &Path,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let members = string_array(manifest, &["workspace", "members"])
+        .ok_or_else(|| anyhow!("{}: no [workspace] members", manifest_path.display()))?;
+    let labs =
+        string_array(manifest, &["workspace", "metadata", "handout", "labs"]).ok_or_else(|| {
+            anyhow!(
+                "{}: no `labs` in [workspace.metadata.handout]: name the lab crates there \
+                 (every other member is framework)",
+                manifest_path.display()
+            )
+        })?;
+    if let Some(lab) = labs.iter().find(|l| !members.contains(l)) {
+        bail!(
+            "{}: lab {lab:?} of [workspace.metadata.handout] is not a workspace member",
+            manifest_path.display()
+        );
+    }
+    Ok((members, labs))
+}
+
+/// Reads one file of the workspace: a lab's Rust file with its markers
+/// parsed; any other file checked to hold no marker. Problems go to
+/// `problems`, each naming the file and line.
+fn read_file(
+    root: &Path,
+    rel: String,
+    members: &[String],
+    labs: &[String],
+    problems: &mut Vec<String>,
+) -> Result<SourceFile> {
+    let path = root.join(&rel);
+    let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let member = rel
+        .split_once('/')
+        .map(|(m, _)| m.to_string())
+        .filter(|m| members.contains(m));
+    let is_lab = member.as_ref().is_some_and(|m| labs.contains(m));
+    let mut parsed = None;
+    if let Ok(text) = std::str::from_utf8(&bytes) {
+        if is_lab && rel.ends_with(".rs") {
+            match markers::parse(text) {
+                Ok(p) => parsed = Some(p),
+                Err(e) => problems.push(format!("{rel}:{}: {}", e.line, e.message)),
+            }
+        } else if !NOT_HANDED_OUT.contains(&rel.as_str()) {
+            for (i, line) in text.lines().enumerate() {
+                if markers::is_marker_line(line) {
+                    problems.push(format!(
+                        "{rel}:{}: a solution marker outside a lab's Rust code \
+                         (markers belong in the labs {})",
+                        i + 1,
+                        labs.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(SourceFile {
+        rel,
+        bytes,
+        member,
+        parsed,
+    })
+}
+
+/// A problem for each lab without a single solution block (unless its
+/// files already failed to parse).
+fn labs_without_blocks(labs: &[String], files: &[SourceFile], problems: &[String]) -> Vec<String> {
+    labs.iter()
+        .filter(|lab| {
+            let blocks: usize = files
+                .iter()
+                .filter(|f| f.member.as_deref() == Some(lab.as_str()))
+                .filter_map(|f| f.parsed.as_ref())
+                .map(|p| p.blocks().count())
+                .sum();
+            let unparsed = problems.iter().any(|p| p.starts_with(&format!("{lab}/")));
+            blocks == 0 && !unparsed
+        })
+        .map(|lab| {
+            format!(
+                "{lab}: a lab without a single solution block (its whole code would be handed out)"
+            )
+        })
+        .collect()
+}
+
 impl Source {
     /// Reads the workspace around the current directory (or the given
     /// manifest), and checks every marker. Fails, naming every problem's
@@ -107,24 +199,7 @@ impl Source {
         let manifest: DocumentMut = text
             .parse()
             .map_err(|e| anyhow!("{}: not valid TOML: {e}", manifest_path.display()))?;
-        let members = string_array(&manifest, &["workspace", "members"])
-            .ok_or_else(|| anyhow!("{}: no [workspace] members", manifest_path.display()))?;
-        let labs = string_array(&manifest, &["workspace", "metadata", "handout", "labs"])
-            .ok_or_else(|| {
-                anyhow!(
-                    "{}: no `labs` in [workspace.metadata.handout]: name the lab crates there \
-                     (every other member is framework)",
-                    manifest_path.display()
-                )
-            })?;
-        for lab in &labs {
-            if !members.contains(lab) {
-                bail!(
-                    "{}: lab {lab:?} of [workspace.metadata.handout] is not a workspace member",
-                    manifest_path.display()
-                );
-            }
-        }
+        let (members, labs) = members_and_labs(&manifest, &manifest_path)?;
         let mut deps = BTreeMap::new();
         for lab in &labs {
             deps.insert(lab.clone(), lab_deps(&root, lab, &labs)?);
@@ -143,55 +218,9 @@ impl Source {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         for rel in list_files(&root)? {
-            let path = root.join(&rel);
-            let bytes =
-                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let member = rel
-                .split_once('/')
-                .map(|(m, _)| m.to_string())
-                .filter(|m| members.contains(m));
-            let is_lab = member.as_ref().is_some_and(|m| labs.contains(m));
-            let mut parsed = None;
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                if is_lab && rel.ends_with(".rs") {
-                    match markers::parse(text) {
-                        Ok(p) => parsed = Some(p),
-                        Err(e) => problems.push(format!("{rel}:{}: {}", e.line, e.message)),
-                    }
-                } else if !NOT_HANDED_OUT.contains(&rel.as_str()) {
-                    for (i, line) in text.lines().enumerate() {
-                        if markers::is_marker_line(line) {
-                            problems.push(format!(
-                                "{rel}:{}: a solution marker outside a lab's Rust code \
-                                 (markers belong in the labs {})",
-                                i + 1,
-                                labs.join(", ")
-                            ));
-                        }
-                    }
-                }
-            }
-            files.push(SourceFile {
-                rel,
-                bytes,
-                member,
-                parsed,
-            });
+            files.push(read_file(&root, rel, &members, &labs, &mut problems)?);
         }
-        for lab in &labs {
-            let blocks: usize = files
-                .iter()
-                .filter(|f| f.member.as_deref() == Some(lab))
-                .filter_map(|f| f.parsed.as_ref())
-                .map(|p| p.blocks().count())
-                .sum();
-            let unparsed = problems.iter().any(|p| p.starts_with(&format!("{lab}/")));
-            if blocks == 0 && !unparsed {
-                problems.push(format!(
-                    "{lab}: a lab without a single solution block (its whole code would be handed out)"
-                ));
-            }
-        }
+        problems.extend(labs_without_blocks(&labs, &files, &problems));
         if !problems.is_empty() {
             bail!(
                 "the reference's markers are not well formed; nothing was written:\n  {}",

@@ -15,6 +15,7 @@ use crate::harness::{
 use labrpc::time::{Instant, sleep};
 use labrpc::trace::Leg;
 use labrpc::{Filter, Verdict, network, node, run_test, task};
+use raft::rpc::raft::method;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;

@@ -92,7 +92,7 @@ fn vote_resets_election_timer_3a() {
             let old = cfg.check_one_leader().await;
             let nodes: Vec<labrpc::NodeId> = (0..3).map(|i| cfg.node(i)).collect();
             let slow = net.add_hook(move |m| {
-                if m.method == "raft.append_entries"
+                if m.method == method::append_entries
                     && m.leg == labrpc::trace::Leg::Request
                     && m.from != nodes[old]
                 {
@@ -238,9 +238,9 @@ fn stale_vote_reply_3a() {
             let sent = sent.clone();
             net.add_hook(move |m| match (m.method, m.leg) {
                 // No AppendEntries reach C: it campaigns, again and again.
-                ("raft.append_entries", Leg::Request) if m.to == c_node => Verdict::Drop,
+                (method::append_entries, Leg::Request) if m.to == c_node => Verdict::Drop,
                 // C's first campaign goes out; later ones are lost.
-                ("raft.request_vote", Leg::Request) if m.from == c_node => {
+                (method::request_vote, Leg::Request) if m.from == c_node => {
                     sent.set(sent.get() + 1);
                     if sent.get() <= 2 {
                         Verdict::Deliver
@@ -249,7 +249,7 @@ fn stale_vote_reply_3a() {
                     }
                 }
                 // The grants of the first campaign arrive 3 s late.
-                ("raft.request_vote", Leg::Reply) if m.to == c_node => {
+                (method::request_vote, Leg::Reply) if m.to == c_node => {
                     Verdict::Delay(ELECTION_TIMEOUT * 3)
                 }
                 _ => Verdict::Deliver,

@@ -512,7 +512,7 @@ fn stale_reply_after_leader_change_3b() {
         }
         let replies = net.hold(
             Filter::new()
-                .method("raft.append_entries")
+                .method(method::append_entries)
                 .from(cfg.node(f))
                 .to(cfg.node(a))
                 .leg(Leg::Reply),
@@ -537,7 +537,7 @@ fn stale_reply_after_leader_change_3b() {
         // nobody else's RequestVote gets through.
         let a_node = cfg.node(a);
         let only_a = net.add_hook(move |m| {
-            if m.method == "raft.request_vote" && m.leg == Leg::Request && m.from != a_node {
+            if m.method == method::request_vote && m.leg == Leg::Request && m.from != a_node {
                 Verdict::Drop
             } else {
                 Verdict::Deliver

@@ -246,7 +246,7 @@ fn vote_persists_3c() {
             let v_node = cfg.node(v);
             let quiet = net.add_hook(move |m| {
                 if m.from == v_node
-                    && m.method == "raft.append_entries"
+                    && m.method == method::append_entries
                     && m.leg == labrpc::trace::Leg::Request
                 {
                     labrpc::Verdict::Drop

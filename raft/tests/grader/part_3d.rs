@@ -244,8 +244,8 @@ fn late_messages_after_snapshot_3d() {
         };
         // F hears nothing of 30 new entries: the leader's AppendEntries to
         // F are held, and so is its first InstallSnapshot.
-        let appends = net.hold(to_f("raft.append_entries"));
-        let snapshots = net.hold_first(to_f("raft.install_snapshot"), 1);
+        let appends = net.hold(to_f(method::append_entries));
+        let snapshots = net.hold_first(to_f(method::install_snapshot), 1);
         for _ in 0..30 {
             cfg.start(l, cmd(rand_cmd()))
                 .expect("leader refused Start()");

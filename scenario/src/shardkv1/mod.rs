@@ -38,18 +38,14 @@ use crate::spec::Scenario;
 /// The RPC methods a shardkv1 scenario's `drop`, `delay` and `deliver`
 /// may name: the groups' Raft and shard service, the configuration
 /// server's.
-pub const METHODS: &[&str] = &[
-    "raft.request_vote",
-    "raft.append_entries",
-    "raft.install_snapshot",
-    "shardgrp.get",
-    "shardgrp.put",
-    "shardgrp.freeze_shard",
-    "shardgrp.install_shard",
-    "shardgrp.delete_shard",
-    "kv.get",
-    "kv.put",
-];
+pub fn methods() -> Vec<&'static str> {
+    [
+        raft::rpc::raft::METHODS,
+        shardkv1::framework::rpc::shardgrp::METHODS,
+        kvsrv::kv::METHODS,
+    ]
+    .concat()
+}
 
 /// Runs the shardkv1 scenario `s` once with `seed`.
 pub fn run(s: &Scenario, seed: u64) -> Outcome {

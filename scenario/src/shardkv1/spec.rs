@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use shardkv1::Gid;
+use shardkv1::framework::rpc::shardgrp;
 
 use crate::spec::{Client, Place};
 
@@ -18,11 +19,11 @@ pub const MAX_GROUPS: u64 = 6;
 /// The methods a controller crash can wait for (the moves and the
 /// configuration server's calls).
 pub const CRASH_METHODS: &[&str] = &[
-    "shardgrp.freeze_shard",
-    "shardgrp.install_shard",
-    "shardgrp.delete_shard",
-    "kv.get",
-    "kv.put",
+    shardgrp::method::freeze_shard,
+    shardgrp::method::install_shard,
+    shardgrp::method::delete_shard,
+    kvsrv::kv::method::get,
+    kvsrv::kv::method::put,
 ];
 
 /// A node, or a set of nodes, as a step names it; resolved when it runs.

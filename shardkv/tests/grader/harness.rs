@@ -12,7 +12,6 @@
 //! Every shardkv clerk operation is recorded on virtual time; configuration
 //! changes and crashes are noted in the same history, which
 //! [`System::end`] checks for linearizability (HTML view on a violation).
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -172,42 +171,15 @@ pub fn check_config(c: &Config, groups: &[Gid]) {
 }
 
 /// The fewest shards a rebalance from `prev` to the groups of `next` can
-/// move while leaving every group `NSHARDS / n` or one more: every shard
-/// of a group that is gone, plus each group's surplus over its target,
-/// where the groups holding the most shards get the larger targets.
+/// move ([`labtest::shards::min_moves`]).
 pub fn min_moves(prev: &Config, next: &Config) -> usize {
-    let n = next.groups.len();
-    if n == 0 {
-        // Every shard goes to gid 0.
-        return prev.shards.iter().filter(|&&g| g != 0).count();
-    }
-    let (base, extra) = (NSHARDS / n, NSHARDS % n);
-    let orphans = prev
-        .shards
-        .iter()
-        .filter(|g| !next.groups.contains_key(g))
-        .count();
-    let mut counts: Vec<usize> = next
-        .groups
-        .keys()
-        .map(|g| prev.shards.iter().filter(|&s| s == g).count())
-        .collect();
-    counts.sort_unstable_by(|a, b| b.cmp(a));
-    let surplus: usize = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| c.saturating_sub(base + usize::from(i < extra)))
-        .sum();
-    orphans + surplus
+    let groups: Vec<Gid> = next.groups.keys().copied().collect();
+    labtest::shards::min_moves(&prev.shards, &groups)
 }
 
-/// Shards whose owner differs between `a` and `b`.
+/// How many shards change group from `a` to `b`.
 pub fn moved(a: &Config, b: &Config) -> usize {
-    a.shards
-        .iter()
-        .zip(b.shards.iter())
-        .filter(|(x, y)| x != y)
-        .count()
+    labtest::shards::moved(&a.shards, &b.shards)
 }
 
 /// The rebalance from `prev` to `next` (a Join or Leave) moved exactly as

@@ -12,7 +12,6 @@
 // Every clerk operation is recorded on virtual time; `System::check`
 // checks the history with the versioned KV model (partitioned by key),
 // and writes the annotated HTML view on a violation.
-#![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -21,13 +20,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use labrpc::time::{Instant, sleep, timeout};
+use labrpc::time::{sleep, timeout};
 use labrpc::{NodeId, network, node, task};
-use labtest::{CHECK_TIMEOUT, Stats};
-use linearizability::{
-    Annotation, Recorder, Verdict, VersionedKvInput as Input, VersionedKvModel,
-    VersionedKvOutput as Output, check,
-};
+use labtest::{Stats, VersionedKvHistory};
+use linearizability::{VersionedKvInput as Input, VersionedKvOutput as Output};
 use raft::rpc::raft as raft_rpc;
 use shardkv1::{
     Clerk, GID1, Gid, GrpClerk, KvError, MakeEnd, NSHARDS, ShardConfig, ShardCtrler,
@@ -48,10 +44,6 @@ pub const VALUE_LEN: usize = 20;
 pub const KVSRV: &str = "server-0-0";
 /// How long clients may take to stop once told.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
-
-fn now() -> u64 {
-    Instant::now().as_nanos()
-}
 
 /// The labrpc name of server `i` of group `gid`.
 pub fn server_name(gid: Gid, i: usize) -> String {
@@ -85,37 +77,15 @@ pub fn make_keys(n: usize) -> Vec<String> {
 }
 
 /// The fewest shards a rebalance from `prev` to the groups of `next` can
-/// move while leaving every group `NSHARDS / n` or one more shards: every
-/// shard of a group that left, plus each remaining group's surplus over
-/// its target (the groups holding the most get the larger targets).
+/// move ([`labtest::shards::min_moves`]).
 pub fn min_moves(prev: &ShardConfig, next: &ShardConfig) -> usize {
-    let n = next.groups.len();
-    if n == 0 {
-        return prev.shards.iter().filter(|&&g| g != 0).count();
-    }
-    let (base, extra) = (NSHARDS / n, NSHARDS % n);
-    let orphans = prev
-        .shards
-        .iter()
-        .filter(|g| !next.groups.contains_key(g))
-        .count();
-    let mut counts: Vec<usize> = next
-        .groups
-        .keys()
-        .map(|g| prev.shards.iter().filter(|&s| s == g).count())
-        .collect();
-    counts.sort_unstable_by(|a, b| b.cmp(a));
-    let surplus: usize = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| c.saturating_sub(base + usize::from(i < extra)))
-        .sum();
-    orphans + surplus
+    let groups: Vec<Gid> = next.groups.keys().copied().collect();
+    labtest::shards::min_moves(&prev.shards, &groups)
 }
 
 /// How many shards change group from `a` to `b`.
 pub fn moved(a: &ShardConfig, b: &ShardConfig) -> usize {
-    (0..NSHARDS).filter(|&s| a.shards[s] != b.shards[s]).count()
+    labtest::shards::moved(&a.shards, &b.shards)
 }
 
 /// The configuration must list exactly `groups`, put every shard on one
@@ -145,58 +115,6 @@ pub fn check_config(c: &ShardConfig, groups: &[Gid]) {
     );
 }
 
-/// A history of clerk operations and the events around it.
-#[derive(Default)]
-struct History {
-    recorder: Recorder<Input, Output>,
-    annotations: RefCell<Vec<Annotation>>,
-}
-
-impl History {
-    fn note(&self, tag: &str, text: String) {
-        self.annotations
-            .borrow_mut()
-            .push(Annotation::point(now(), text).tag(tag));
-    }
-
-    #[allow(clippy::disallowed_methods)] // the checker runs on wall time
-    fn check(&self) {
-        let history = self.recorder.history();
-        let result = check(&VersionedKvModel, &history, Some(CHECK_TIMEOUT));
-        match result.verdict {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => println!(
-                "  info: linearizability check timed out after {CHECK_TIMEOUT:?} of {} operations; assuming the history is fine",
-                history.len()
-            ),
-            Verdict::NotLinearizable => {
-                let test = std::thread::current()
-                    .name()
-                    .unwrap_or("shardkv1")
-                    .replace("::", "-");
-                let path = std::env::temp_dir()
-                    .join(format!("shardkv1-{test}-seed{}.html", labrpc::rand::seed()));
-                let annotations = self.annotations.borrow().clone();
-                let written = linearizability::write_html(
-                    &path,
-                    &VersionedKvModel,
-                    &history,
-                    &result,
-                    &annotations,
-                );
-                let where_ = match written {
-                    Ok(()) => format!("history visualization in {}", path.display()),
-                    Err(e) => format!("(could not write the visualization: {e})"),
-                };
-                panic!(
-                    "history is not linearizable; {where_}\n{}",
-                    result.explain(&VersionedKvModel, &history)
-                );
-            }
-        }
-    }
-}
-
 /// One shard group's nodes and running servers.
 struct Group {
     nodes: Vec<NodeId>,
@@ -211,7 +129,7 @@ pub struct System {
     groups: RefCell<BTreeMap<Gid, Group>>,
     /// Client nodes currently cut off from everything.
     isolated: RefCell<Vec<NodeId>>,
-    history: History,
+    history: VersionedKvHistory,
     next_client: Cell<u64>,
     next_gid: Cell<Gid>,
     ops: Cell<u64>,
@@ -232,8 +150,8 @@ pub struct Client {
 impl Client {
     /// A recorded Get; it must return a value or `NoKey`.
     pub async fn get(&self, key: &str) -> Result<(String, Version), KvError> {
-        let h = &self.sys.history.recorder;
-        let op = h.call(self.id, Input::get(key), now());
+        let h = &self.sys.history;
+        let op = h.call(self.id, Input::get(key));
         let r = self.clerk.get(key).await;
         let out = match &r {
             Ok((v, ver)) => Output::value(v.clone(), *ver),
@@ -243,15 +161,15 @@ impl Client {
                 key2shard(key)
             ),
         };
-        h.finish(op, out, now());
+        h.finish(op, out);
         self.sys.ops.set(self.sys.ops.get() + 1);
         r
     }
 
     /// A recorded Put; it must not return `WrongLeader` or `WrongGroup`.
     pub async fn put(&self, key: &str, value: &str, version: Version) -> Result<(), KvError> {
-        let h = &self.sys.history.recorder;
-        let op = h.call(self.id, Input::put(key, value, version), now());
+        let h = &self.sys.history;
+        let op = h.call(self.id, Input::put(key, value, version));
         let r = self.clerk.put(key, value, version).await;
         let out = match r {
             Ok(()) => Output::Done,
@@ -263,7 +181,7 @@ impl Client {
                 key2shard(key)
             ),
         };
-        h.finish(op, out, now());
+        h.finish(op, out);
         self.sys.ops.set(self.sys.ops.get() + 1);
         r
     }
@@ -331,7 +249,7 @@ impl System {
             kv_node,
             groups: RefCell::new(BTreeMap::new()),
             isolated: RefCell::new(Vec::new()),
-            history: History::default(),
+            history: VersionedKvHistory::new(),
             next_client: Cell::new(0),
             next_gid: Cell::new(GID1 + 1),
             ops: Cell::new(0),
@@ -367,7 +285,7 @@ impl System {
 
     /// Checks the history so far for linearizability.
     pub fn check(&self) {
-        self.history.check();
+        self.history.check("shardkv1");
     }
 
     /// Notes an event in the history's view.

@@ -13,7 +13,7 @@
 //! `stepFollower`):
 //!
 //! ```text
-//! step(msg)           core.rs: a newer term -> follow it; an older one -> refuse or drop
+//! step(msg)           peer.rs: a newer term -> follow it; an older one -> refuse or drop
 //!   a request         handlers.rs: the receiver rules, in any role (a candidate
 //!                     that hears from this term's leader follows it)
 //!   a reply, by role  election.rs: step_candidate counts votes, wins
@@ -115,19 +115,12 @@ impl Progress {
     }
 }
 
-/// Every message a peer steps: the three requests, and the replies to the
-/// requests it sent (with those requests: a reply means something only
-/// next to what it answers).
+/// A reply to a request this peer sent, with that request (a reply means
+/// something only next to what it answers).
 #[derive(Debug)]
-pub enum Message {
-    /// A candidate asks for this peer's vote.
-    RequestVote(RequestVoteArgs),
-    /// A leader sends entries (or a heartbeat).
-    AppendEntries(AppendEntriesArgs),
-    /// A leader sends its snapshot.
-    InstallSnapshot(InstallSnapshotArgs),
+pub enum Response {
     /// `peer` answered this peer's RequestVote `args`.
-    RequestVoteReply {
+    RequestVote {
         /// Who answered.
         peer: usize,
         /// What this peer asked.
@@ -136,7 +129,7 @@ pub enum Message {
         reply: RequestVoteReply,
     },
     /// `peer` answered this peer's AppendEntries `args`.
-    AppendEntriesReply {
+    AppendEntries {
         /// Who answered.
         peer: usize,
         /// What this peer sent.
@@ -145,7 +138,7 @@ pub enum Message {
         reply: AppendEntriesReply,
     },
     /// `peer` answered this peer's InstallSnapshot `args`.
-    InstallSnapshotReply {
+    InstallSnapshot {
         /// Who answered.
         peer: usize,
         /// What this peer sent.
@@ -155,64 +148,107 @@ pub enum Message {
     },
 }
 
-impl Message {
+/// What a peer steps ([`Core::step`]): each of the three requests, answered
+/// with its own reply type, and a [`Response`], answered with nothing.
+pub trait Message {
+    /// What stepping it gives back.
+    type Answer;
     /// The sender's term: the requester's, or the replier's.
-    fn term(&self) -> u64 {
-        match self {
-            Message::RequestVote(args) => args.term,
-            Message::AppendEntries(args) => args.term,
-            Message::InstallSnapshot(args) => args.term,
-            Message::RequestVoteReply { reply, .. } => reply.term,
-            Message::AppendEntriesReply { reply, .. } => reply.term,
-            Message::InstallSnapshotReply { reply, .. } => reply.term,
-        }
-    }
-
+    fn term(&self) -> u64;
     /// The term of the exchange: a request's own, or the term in which
     /// this peer sent the request a reply answers.
+    fn exchange_term(&self) -> u64;
+    /// The answer to a message of an earlier exchange term than `term`: a
+    /// request is refused (with `term`, so that its sender catches up); a
+    /// reply comes too late to matter.
+    fn refusal(term: u64) -> Self::Answer;
+    /// Steps a message of the current term.
+    fn step_current(self, c: &mut Core) -> Self::Answer;
+}
+
+impl Message for RequestVoteArgs {
+    type Answer = RequestVoteReply;
+    fn term(&self) -> u64 {
+        self.term
+    }
     fn exchange_term(&self) -> u64 {
-        match self {
-            Message::RequestVote(args) | Message::RequestVoteReply { args, .. } => args.term,
-            Message::AppendEntries(args) | Message::AppendEntriesReply { args, .. } => args.term,
-            Message::InstallSnapshot(args) | Message::InstallSnapshotReply { args, .. } => {
-                args.term
-            }
+        self.term
+    }
+    fn refusal(term: u64) -> RequestVoteReply {
+        RequestVoteReply {
+            term,
+            granted: false,
         }
     }
-
-    /// The answer to a message of an earlier term than `term`: a request
-    /// is refused (with `term`, so that its sender catches up); a reply
-    /// comes too late to matter.
-    fn refusal(&self, term: u64) -> Option<Reply> {
-        match self {
-            Message::RequestVote(_) => Some(Reply::RequestVote(RequestVoteReply {
-                term,
-                granted: false,
-            })),
-            Message::AppendEntries(_) => Some(Reply::AppendEntries(AppendEntriesReply {
-                term,
-                success: false,
-                conflict_term: None,
-                conflict_index: 0,
-                log_len: 0,
-            })),
-            Message::InstallSnapshot(_) => {
-                Some(Reply::InstallSnapshot(InstallSnapshotReply { term }))
-            }
-            _ => None,
-        }
+    fn step_current(self, c: &mut Core) -> RequestVoteReply {
+        c.vote(self)
     }
 }
 
-/// The answer to a request (replies get none).
-#[derive(Debug)]
-pub enum Reply {
-    /// To a RequestVote.
-    RequestVote(RequestVoteReply),
-    /// To an AppendEntries.
-    AppendEntries(AppendEntriesReply),
-    /// To an InstallSnapshot.
-    InstallSnapshot(InstallSnapshotReply),
+impl Message for AppendEntriesArgs {
+    type Answer = AppendEntriesReply;
+    fn term(&self) -> u64 {
+        self.term
+    }
+    fn exchange_term(&self) -> u64 {
+        self.term
+    }
+    fn refusal(term: u64) -> AppendEntriesReply {
+        AppendEntriesReply {
+            term,
+            success: false,
+            conflict_term: None,
+            conflict_index: 0,
+            log_len: 0,
+        }
+    }
+    fn step_current(self, c: &mut Core) -> AppendEntriesReply {
+        c.append_entries(self)
+    }
+}
+
+impl Message for InstallSnapshotArgs {
+    type Answer = InstallSnapshotReply;
+    fn term(&self) -> u64 {
+        self.term
+    }
+    fn exchange_term(&self) -> u64 {
+        self.term
+    }
+    fn refusal(term: u64) -> InstallSnapshotReply {
+        InstallSnapshotReply { term }
+    }
+    fn step_current(self, c: &mut Core) -> InstallSnapshotReply {
+        c.install_snapshot(self)
+    }
+}
+
+impl Message for Response {
+    type Answer = ();
+    fn term(&self) -> u64 {
+        match self {
+            Response::RequestVote { reply, .. } => reply.term,
+            Response::AppendEntries { reply, .. } => reply.term,
+            Response::InstallSnapshot { reply, .. } => reply.term,
+        }
+    }
+    fn exchange_term(&self) -> u64 {
+        match self {
+            Response::RequestVote { args, .. } => args.term,
+            Response::AppendEntries { args, .. } => args.term,
+            Response::InstallSnapshot { args, .. } => args.term,
+        }
+    }
+    fn refusal(_: u64) {}
+    /// A reply goes to the role that sent the request; a peer that
+    /// follows now has no use for it.
+    fn step_current(self, c: &mut Core) {
+        match c.role {
+            Role::Follower => {}
+            Role::Candidate { .. } => c.step_candidate(self),
+            Role::Leader(_) => c.step_leader(self),
+        }
+    }
 }
 
 /// What survives a crash (Figure 2's persistent state).
@@ -365,8 +401,8 @@ impl Core {
         self.election_wake.notify();
     }
 
-    /// Steps one message, request or reply; returns the answer to a
-    /// request. Figure 2's rules for all servers come first, here, for
+    /// Steps one message, request or reply; returns a request's reply (of
+    /// the request's own reply type) and nothing for a reply. Figure 2's rules for all servers come first, here, for
     /// every message alike:
     ///
     /// - a newer term, in a request or a reply, makes this peer adopt it
@@ -380,30 +416,17 @@ impl Core {
     /// [`Core::install_snapshot`]); a reply goes to the role that sent the
     /// request ([`Core::step_candidate`], [`Core::step_leader`]; a peer
     /// that follows now has no use for it).
-    pub fn step(&mut self, msg: Message) -> Option<Reply> {
+    pub fn step<M: Message>(&mut self, msg: M) -> M::Answer {
         if msg.term() > self.term {
             self.become_follower(msg.term());
         }
-        let reply = if msg.exchange_term() < self.term {
-            msg.refusal(self.term)
+        let answer = if msg.exchange_term() < self.term {
+            M::refusal(self.term)
         } else {
-            match msg {
-                Message::RequestVote(args) => Some(Reply::RequestVote(self.vote(args))),
-                Message::AppendEntries(args) => {
-                    Some(Reply::AppendEntries(self.append_entries(args)))
-                }
-                Message::InstallSnapshot(args) => {
-                    Some(Reply::InstallSnapshot(self.install_snapshot(args)))
-                }
-                reply => match self.role {
-                    Role::Follower => None,
-                    Role::Candidate { .. } => self.step_candidate(reply),
-                    Role::Leader(_) => self.step_leader(reply),
-                },
-            }
+            msg.step_current(self)
         };
         self.check_invariants();
-        reply
+        answer
     }
 
     /// Adopts `term` if it is newer (forgetting the vote) and follows.
@@ -632,17 +655,22 @@ mod paper_tests {
         }
     }
 
-    fn request_vote(term: u64, candidate: usize, last_index: u64, last_term: u64) -> Message {
-        Message::RequestVote(RequestVoteArgs {
+    fn request_vote(
+        term: u64,
+        candidate: usize,
+        last_index: u64,
+        last_term: u64,
+    ) -> RequestVoteArgs {
+        RequestVoteArgs {
             term,
             candidate,
             last_log_index: last_index,
             last_log_term: last_term,
-        })
+        }
     }
 
-    fn vote_reply(peer: usize, args: &RequestVoteArgs, term: u64, granted: bool) -> Message {
-        Message::RequestVoteReply {
+    fn vote_reply(peer: usize, args: &RequestVoteArgs, term: u64, granted: bool) -> Response {
+        Response::RequestVote {
             peer,
             args: args.clone(),
             reply: RequestVoteReply { term, granted },
@@ -660,14 +688,14 @@ mod paper_tests {
         }
     }
 
-    fn append(term: u64, prev: (u64, u64), entries: &[u64], commit: u64) -> Message {
-        Message::AppendEntries(append_args(term, prev, entries, commit))
+    fn append(term: u64, prev: (u64, u64), entries: &[u64], commit: u64) -> AppendEntriesArgs {
+        append_args(term, prev, entries, commit)
     }
 
     /// `peer`'s answer `success` (in `term`) to the AppendEntries that
     /// followed `prev` with `entries`.
-    fn append_reply(peer: usize, args: AppendEntriesArgs, term: u64, success: bool) -> Message {
-        Message::AppendEntriesReply {
+    fn append_reply(peer: usize, args: AppendEntriesArgs, term: u64, success: bool) -> Response {
+        Response::AppendEntries {
             peer,
             args,
             reply: AppendEntriesReply {
@@ -681,7 +709,7 @@ mod paper_tests {
     }
 
     /// `peer`'s success (in `term`) at storing `entries` after `prev`.
-    fn acked(peer: usize, term: u64, prev: (u64, u64), entries: &[u64]) -> Message {
+    fn acked(peer: usize, term: u64, prev: (u64, u64), entries: &[u64]) -> Response {
         append_reply(peer, append_args(term, prev, entries, 0), term, true)
     }
 
@@ -692,27 +720,6 @@ mod paper_tests {
             last_included_index: index,
             last_included_term: index_term,
             data: vec![7; 3],
-        }
-    }
-
-    fn voted(reply: Option<Reply>) -> RequestVoteReply {
-        match reply {
-            Some(Reply::RequestVote(r)) => r,
-            other => panic!("expected a RequestVote reply, got {other:?}"),
-        }
-    }
-
-    fn appended(reply: Option<Reply>) -> AppendEntriesReply {
-        match reply {
-            Some(Reply::AppendEntries(r)) => r,
-            other => panic!("expected an AppendEntries reply, got {other:?}"),
-        }
-    }
-
-    fn installed(reply: Option<Reply>) -> InstallSnapshotReply {
-        match reply {
-            Some(Reply::InstallSnapshot(r)) => r,
-            other => panic!("expected an InstallSnapshot reply, got {other:?}"),
         }
     }
 
@@ -733,14 +740,14 @@ mod paper_tests {
     #[test]
     fn any_request_with_a_newer_term_makes_a_follower_of_that_term() {
         sim(|| {
-            let requests = [
-                request_vote(5, 2, 0, 0),
-                append(5, (0, 0), &[], 0),
-                Message::InstallSnapshot(snapshot_args(5, 1, 1)),
+            let requests: [&dyn Fn(&mut Core); 3] = [
+                &|c| _ = c.step(request_vote(5, 2, 0, 0)),
+                &|c| _ = c.step(append(5, (0, 0), &[], 0)),
+                &|c| _ = c.step(snapshot_args(5, 1, 1)),
             ];
-            for msg in requests {
+            for step in requests {
                 let mut c = leader(3, 2, &[1]);
-                c.step(msg);
+                step(&mut c);
                 assert_eq!(c.term, 5);
                 assert!(matches!(c.role, Role::Follower));
                 assert_ne!(c.voted_for, Some(0), "the vote of term 2 is forgotten");
@@ -765,7 +772,7 @@ mod paper_tests {
             assert!(matches!(c.role, Role::Follower));
 
             let mut c = leader(3, 2, &[]);
-            c.step(Message::InstallSnapshotReply {
+            c.step(Response::InstallSnapshot {
                 peer: 1,
                 args: snapshot_args(2, 0, 0),
                 reply: InstallSnapshotReply { term: 4 },
@@ -804,7 +811,7 @@ mod paper_tests {
     fn request_vote_of_an_older_term_is_refused() {
         sim(|| {
             let mut c = peer(3, 3, &[]);
-            let reply = voted(c.step(request_vote(2, 1, 5, 2)));
+            let reply = c.step(request_vote(2, 1, 5, 2));
             assert!(!reply.granted);
             assert_eq!(reply.term, 3, "the reply teaches the candidate the term");
             assert_eq!((c.term, c.voted_for), (3, None));
@@ -817,19 +824,19 @@ mod paper_tests {
     fn one_vote_per_term_persisted_before_the_reply() {
         sim(|| {
             let mut c = peer(3, 1, &[]);
-            assert!(voted(c.step(request_vote(2, 1, 0, 0))).granted);
+            assert!(c.step(request_vote(2, 1, 0, 0)).granted);
             assert_eq!(c.voted_for, Some(1));
             assert_eq!(restarted(&c).voted_for, Some(1), "the vote is persisted");
             assert!(
-                !voted(c.step(request_vote(2, 2, 0, 0))).granted,
+                !c.step(request_vote(2, 2, 0, 0)).granted,
                 "another candidate of the same term"
             );
             assert!(
-                voted(c.step(request_vote(2, 1, 0, 0))).granted,
+                c.step(request_vote(2, 1, 0, 0)).granted,
                 "the same candidate again (a duplicate request)"
             );
             assert!(
-                voted(c.step(request_vote(3, 2, 0, 0))).granted,
+                c.step(request_vote(3, 2, 0, 0)).granted,
                 "a new term, a new vote"
             );
         });
@@ -851,7 +858,7 @@ mod paper_tests {
             ];
             for (last_term, last_index, granted) in cases {
                 let mut c = peer(3, 3, &[1, 2, 2]);
-                let reply = voted(c.step(request_vote(4, 1, last_index, last_term)));
+                let reply = c.step(request_vote(4, 1, last_index, last_term));
                 assert_eq!(
                     reply.granted, granted,
                     "candidate's log ends at index {last_index} term {last_term}"
@@ -869,7 +876,7 @@ mod paper_tests {
         sim(|| {
             let mut c = peer(3, 3, &[1]);
             c.election_deadline = Instant::now();
-            let reply = appended(c.step(append(2, (1, 1), &[2], 1)));
+            let reply = c.step(append(2, (1, 1), &[2], 1));
             assert!(!reply.success);
             assert_eq!(reply.term, 3);
             assert_eq!(terms(&c), [1]);
@@ -884,10 +891,10 @@ mod paper_tests {
     fn append_entries_needs_a_matching_previous_entry() {
         sim(|| {
             let mut c = peer(3, 3, &[1, 1, 2]);
-            let reply = appended(c.step(append(3, (5, 2), &[3], 0)));
+            let reply = c.step(append(3, (5, 2), &[3], 0));
             assert!(!reply.success, "no entry at prevLogIndex");
             assert_eq!(reply.log_len, 4, "the hint: where the log ends");
-            let reply = appended(c.step(append(3, (3, 3), &[3], 0)));
+            let reply = c.step(append(3, (3, 3), &[3], 0));
             assert!(!reply.success, "an entry of another term at prevLogIndex");
             assert_eq!(
                 (reply.conflict_term, reply.conflict_index),
@@ -895,7 +902,7 @@ mod paper_tests {
                 "the hint: the conflicting term and its first index"
             );
             assert_eq!(terms(&c), [1, 1, 2]);
-            assert!(appended(c.step(append(3, (2, 1), &[], 0))).success);
+            assert!(c.step(append(3, (2, 1), &[], 0)).success);
         });
     }
 
@@ -906,7 +913,7 @@ mod paper_tests {
     fn a_conflicting_entry_and_all_after_it_are_deleted() {
         sim(|| {
             let mut c = peer(3, 3, &[1, 1, 2, 2]);
-            assert!(appended(c.step(append(3, (2, 1), &[3], 0))).success);
+            assert!(c.step(append(3, (2, 1), &[3], 0)).success);
             assert_eq!(terms(&c), [1, 1, 3]);
             assert_eq!(restarted(&c).log, c.log, "the log is persisted");
         });
@@ -919,10 +926,10 @@ mod paper_tests {
     fn new_entries_are_appended_and_matching_ones_kept() {
         sim(|| {
             let mut c = peer(3, 3, &[1]);
-            assert!(appended(c.step(append(3, (1, 1), &[3, 3, 3], 0))).success);
+            assert!(c.step(append(3, (1, 1), &[3, 3, 3], 0)).success);
             assert_eq!(terms(&c), [1, 3, 3, 3]);
             // An older message of the same leader, with a prefix of those.
-            assert!(appended(c.step(append(3, (1, 1), &[3], 0))).success);
+            assert!(c.step(append(3, (1, 1), &[3], 0)).success);
             assert_eq!(terms(&c), [1, 3, 3, 3]);
             assert_eq!(restarted(&c).log, c.log, "the log is persisted");
         });
@@ -936,12 +943,12 @@ mod paper_tests {
             let mut c = peer(3, 2, &[1, 1, 1, 1]);
             // Entries after index 2 were not vouched for by this message:
             // they may be stale leftovers.
-            assert!(appended(c.step(append(2, (1, 1), &[1], 4))).success);
+            assert!(c.step(append(2, (1, 1), &[1], 4)).success);
             assert_eq!(c.commit_index, 2);
-            assert!(appended(c.step(append(2, (2, 1), &[1, 2], 3))).success);
+            assert!(c.step(append(2, (2, 1), &[1, 2], 3)).success);
             assert_eq!(c.commit_index, 3);
             // Never backwards.
-            assert!(appended(c.step(append(2, (4, 2), &[], 1))).success);
+            assert!(c.step(append(2, (4, 2), &[], 1)).success);
             assert_eq!(c.commit_index, 3);
         });
     }
@@ -1041,7 +1048,7 @@ mod paper_tests {
     fn a_candidate_follows_a_leader_of_its_term() {
         sim(|| {
             let (mut c, _) = candidate(3, 2, &[1]);
-            let reply = appended(c.step(append(2, (1, 1), &[2], 0)));
+            let reply = c.step(append(2, (1, 1), &[2], 0));
             assert!(reply.success);
             assert!(matches!(c.role, Role::Follower));
             assert_eq!(
@@ -1052,7 +1059,7 @@ mod paper_tests {
             assert_eq!(terms(&c), [1, 2]);
 
             let (mut c, _) = candidate(3, 2, &[1]);
-            installed(c.step(Message::InstallSnapshot(snapshot_args(2, 3, 2))));
+            c.step(snapshot_args(2, 3, 2));
             assert!(matches!(c.role, Role::Follower));
         });
     }
@@ -1069,7 +1076,7 @@ mod paper_tests {
             let p = progress(&c);
             assert_eq!((p.next[1], p.matched[1]), (3, 0));
             assert_eq!((p.next[2], p.matched[2]), (3, 0));
-            assert!(!voted(c.step(request_vote(3, 2, 9, 3))).granted);
+            assert!(!c.step(request_vote(3, 2, 9, 3)).granted);
             assert!(c.is_leader());
         });
     }
@@ -1096,14 +1103,14 @@ mod paper_tests {
             let mut c = leader(3, 3, &[1, 1, 2, 2, 2]);
             assert_eq!(progress(&c).next[1], 6);
             let mut reject = append_reply(1, append_args(3, (5, 2), &[], 0), 3, false);
-            if let Message::AppendEntriesReply { reply, .. } = &mut reject {
+            if let Response::AppendEntries { reply, .. } = &mut reject {
                 reply.log_len = 3; // The follower's log ends at 2.
             }
             c.step(reject);
             assert_eq!(progress(&c).next[1], 3);
             // A conflict in term 1, which the leader has: just after its last.
             let mut reject = append_reply(2, append_args(3, (5, 2), &[], 0), 3, false);
-            if let Message::AppendEntriesReply { reply, .. } = &mut reject {
+            if let Response::AppendEntries { reply, .. } = &mut reject {
                 (reply.conflict_term, reply.conflict_index) = (Some(1), 2);
             }
             c.step(reject);
@@ -1111,7 +1118,7 @@ mod paper_tests {
             // Peer 1 matches through 2: a late rejection cannot go below 3.
             c.step(acked(1, 3, (0, 0), &[1, 1]));
             let mut reject = append_reply(1, append_args(3, (2, 1), &[], 0), 3, false);
-            if let Message::AppendEntriesReply { reply, .. } = &mut reject {
+            if let Response::AppendEntries { reply, .. } = &mut reject {
                 reply.log_len = 1;
             }
             c.step(reject);
@@ -1158,7 +1165,7 @@ mod paper_tests {
         sim(|| {
             let mut c = leader(3, 3, &[1, 1]);
             c.step(append_reply(1, append_args(2, (0, 0), &[1, 1], 0), 3, true));
-            c.step(Message::InstallSnapshotReply {
+            c.step(Response::InstallSnapshot {
                 peer: 2,
                 args: snapshot_args(2, 2, 1),
                 reply: InstallSnapshotReply { term: 3 },
@@ -1182,7 +1189,7 @@ mod paper_tests {
     fn install_snapshot_of_an_older_term_is_refused() {
         sim(|| {
             let mut c = peer(3, 3, &[1]);
-            let reply = installed(c.step(Message::InstallSnapshot(snapshot_args(2, 5, 2))));
+            let reply = c.step(snapshot_args(2, 5, 2));
             assert_eq!(reply.term, 3);
             assert_eq!((c.log.base(), c.commit_index), (0, 0));
         });
@@ -1196,7 +1203,7 @@ mod paper_tests {
     fn a_snapshot_replaces_the_log_it_covers() {
         sim(|| {
             let mut c = peer(3, 3, &[1, 2, 2, 3]);
-            installed(c.step(Message::InstallSnapshot(snapshot_args(3, 2, 2))));
+            c.step(snapshot_args(3, 2, 2));
             assert_eq!((c.log.base(), c.log.base_term()), (2, 2));
             assert_eq!(terms(&c), [2, 3], "the entries after it are kept");
             assert_eq!((c.commit_index, c.snapshot_pending), (2, true));
@@ -1204,12 +1211,12 @@ mod paper_tests {
             assert_eq!((r.log.base(), r.snapshot.clone()), (2, vec![7; 3]));
 
             let mut c = peer(3, 3, &[1, 2, 2, 3]);
-            installed(c.step(Message::InstallSnapshot(snapshot_args(3, 3, 3))));
+            c.step(snapshot_args(3, 3, 3));
             assert_eq!((c.log.base(), c.log.last_index()), (3, 3));
             assert_eq!(terms(&c), [0u64; 0], "a conflicting log is discarded");
 
             c.step(append(3, (3, 3), &[3, 3], 5));
-            installed(c.step(Message::InstallSnapshot(snapshot_args(3, 4, 3))));
+            c.step(snapshot_args(3, 4, 3));
             assert_eq!(c.log.base(), 3, "older than the commit index: ignored");
         });
     }
