@@ -11,9 +11,7 @@ use labrpc::net::HookId;
 use labrpc::time::{Instant, sleep_until};
 use labrpc::trace::{Leg, event};
 use labrpc::{LinkConfig, NodeId, Verdict, network, node, task};
-use linearizability::{
-    Annotation, OpId, Recorder, VersionedKvInput as Input, VersionedKvOutput as Output,
-};
+use linearizability::Annotation;
 use raft::rpc::raft as raft_rpc;
 use shardkv1::{Gid, MakeEnd, ShardConfig, ShardCtrler, ShardGrpServer};
 
@@ -61,29 +59,6 @@ struct Ctrl {
     busy: Rc<Cell<usize>>,
 }
 
-/// The versioned-KV history: recorded, and in the trace as
-/// `labtest::KvHistory` writes it (the page draws it).
-#[derive(Default)]
-pub(super) struct History {
-    recorder: Recorder<Input, Output>,
-}
-
-impl History {
-    pub(super) fn call(&self, client: u64, input: Input) -> OpId {
-        labtest::trace_call(self.recorder.len(), client, &input);
-        self.recorder.call(client, input, Instant::now().as_nanos())
-    }
-
-    pub(super) fn finish(&self, op: OpId, output: Output) {
-        labtest::trace_return(op.index(), &output);
-        self.recorder.finish(op, output, Instant::now().as_nanos());
-    }
-
-    pub(super) fn history(&self) -> Vec<linearizability::Operation<Input, Output>> {
-        self.recorder.history()
-    }
-}
-
 /// A Put that may have been applied: (value, version it was at, returned
 /// OK rather than ErrMaybe).
 pub(super) type Write = (String, u64, bool);
@@ -98,7 +73,7 @@ pub(super) struct World {
     pub(super) clients: Vec<NodeId>,
     pub(super) checker: NodeId,
     hooks: RefCell<Vec<(String, HookId)>>,
-    pub(super) history: History,
+    pub(super) history: labtest::VersionedKvHistory,
     annotations: RefCell<Vec<Annotation>>,
     pub(super) found: Rc<RefCell<Found>>,
     pub(super) stopped: Cell<bool>,
@@ -134,7 +109,7 @@ pub(super) async fn body(s: Rc<Scenario>, spec: Rc<Spec>, found: Rc<RefCell<Foun
         clients,
         checker,
         hooks: RefCell::default(),
-        history: History::default(),
+        history: labtest::VersionedKvHistory::new(),
         annotations: RefCell::default(),
         found,
         stopped: Cell::new(false),
