@@ -74,8 +74,11 @@ fn main() -> ExitCode {
         }
     }
     if let Some(path) = &args.history {
-        if s.lab == scenario::Lab::Raft {
-            eprintln!("scenario: lab raft has no client history (no --history view)");
+        if s.lab == scenario::Lab::Raft || s.lab_spec.is_some() {
+            eprintln!(
+                "scenario: lab {} has no key/value history (no --history view)",
+                s.lab.name()
+            );
         } else if let Err(e) = scenario::run::write_history_html(&o, path) {
             eprintln!(
                 "scenario: cannot write the history to {}: {e}",

@@ -93,17 +93,31 @@ impl Outcome {
 
 /// Shared between the run and the caller: what the run found.
 #[derive(Default)]
-struct Found {
-    results: Vec<ExpectResult>,
-    error: Option<String>,
-    violation: Option<String>,
-    coverage: BTreeMap<&'static str, u64>,
-    history: Vec<Operation<KvInput, KvOutput>>,
-    annotations: Vec<Annotation>,
+pub(crate) struct Found {
+    pub(crate) results: Vec<ExpectResult>,
+    pub(crate) error: Option<String>,
+    pub(crate) violation: Option<String>,
+    pub(crate) coverage: BTreeMap<&'static str, u64>,
+    pub(crate) history: Vec<Operation<KvInput, KvOutput>>,
+    pub(crate) annotations: Vec<Annotation>,
 }
 
 /// Runs `s` once with `seed`.
 pub fn run(s: &Scenario, seed: u64) -> Outcome {
+    if s.lab_spec.is_some() {
+        return crate::labs::run(s, seed);
+    }
+    shell(s, seed, GET_TIMEOUT, body)
+}
+
+/// The run shell of every lab: one simulation of `body` (the run itself)
+/// for `seed`, given time for the scenario, its longest window and
+/// `slack`; a panic caught; the outcome assembled from what it found.
+pub(crate) fn shell<F, Fut>(s: &Scenario, seed: u64, slack: Duration, body: F) -> Outcome
+where
+    F: Fn(Rc<Scenario>, Rc<RefCell<Found>>) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
     let found: Rc<RefCell<Found>> = Rc::default();
     let s = Rc::new(s.clone());
     let limit = s.duration
@@ -112,7 +126,7 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
             .filter_map(|e| e.within)
             .max()
             .unwrap_or_default()
-        + GET_TIMEOUT
+        + slack
         + Duration::from_secs(30);
     let builder = labrpc::Builder::new()
         .seed(seed)
@@ -121,11 +135,7 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
     let body = {
         let found = found.clone();
         let s = s.clone();
-        move || {
-            let found = found.clone();
-            let s = s.clone();
-            async move { body(s, found).await }
-        }
+        move || body(s.clone(), found.clone())
     };
     let report = catch_unwind(AssertUnwindSafe(|| builder.run(body)));
     let mut found = std::mem::take(&mut *found.borrow_mut());
@@ -174,6 +184,7 @@ fn server_name(lab: Lab, i: usize) -> String {
     match lab {
         Lab::Raft => format!("raft-{i}"),
         Lab::Kvraft => format!("kv-{i}"),
+        Lab::Gfs => unreachable!("run by crate::labs"),
     }
 }
 
@@ -559,6 +570,7 @@ impl World {
                 self.rafts.borrow_mut()[i] = Some(kv.raft().clone());
                 self.kvs.borrow_mut()[i] = Some(kv);
             }
+            Lab::Gfs => unreachable!("run by crate::labs"),
         }
     }
 
@@ -650,6 +662,9 @@ impl World {
                 Role::Name(name) => self.names.borrow().get(name).cloned().ok_or_else(|| {
                     format!("name \"{name}\" is not bound yet: its `bind` step comes later")
                 })?,
+                Role::Lab(name) => {
+                    return Err(format!("{name:?} is not a peer of {}", self.lab().name()));
+                }
             };
             for i in set {
                 if !out.contains(&i) {
@@ -727,6 +742,7 @@ impl World {
             }
             Action::Start { command, on } => self.start_step(command, on)?,
             Action::Bind(binds) => self.bind(binds)?,
+            Action::Lab(_) => unreachable!("run by crate::labs"),
         };
         let text = format!("step {} (line {}): {what}", step.number, step.place.line);
         self.note("scenario", what);
@@ -1056,6 +1072,7 @@ impl World {
                     );
                 }
             }
+            Lab::Gfs => unreachable!("run by crate::labs"),
         }
     }
 
@@ -1234,6 +1251,7 @@ impl World {
                 )
             }
             Check::Progress => unreachable!("progress is checked by World::progress"),
+            Check::Lab(_) => unreachable!("checked by crate::labs"),
             Check::RpcsAtMost(max) => {
                 let n = network().total_rpcs();
                 (n <= *max, format!("{n} RPCs so far"))
@@ -1389,6 +1407,7 @@ pub fn describe(e: &Expect) -> String {
         Check::Linearizable => "the client history is linearizable".into(),
         Check::KeyValue(k, v) => format!("Get({k:?}) returns {v:?}"),
         Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+        Check::Lab(c) => c.to_string(),
         Check::Progress => format!(
             "progress: a new command completes on every peer within {}s",
             w.unwrap_or(PROGRESS_WITHIN.as_secs_f64())

@@ -61,16 +61,19 @@ pub enum Lab {
     Raft,
     /// kvraft servers and clerks; the history is recorded.
     Kvraft,
+    /// GFS: a master, chunkservers and clients (`crate::labs::gfs`).
+    Gfs,
 }
 
 impl Lab {
     /// The names accepted in `lab = "..."`.
-    pub const NAMES: &'static [&'static str] = &["raft", "kvraft"];
+    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "gfs"];
 
     fn parse(s: &str) -> Option<Lab> {
         match s {
             "raft" => Some(Lab::Raft),
             "kvraft" => Some(Lab::Kvraft),
+            "gfs" => Some(Lab::Gfs),
             _ => None,
         }
     }
@@ -80,6 +83,7 @@ impl Lab {
         match self {
             Lab::Raft => "raft",
             Lab::Kvraft => "kvraft",
+            Lab::Gfs => "gfs",
         }
     }
 
@@ -97,6 +101,7 @@ impl Lab {
                 "raft.install_snapshot",
                 "kv.command",
             ],
+            Lab::Gfs => crate::labs::methods(self),
         }
     }
 }
@@ -121,6 +126,9 @@ pub enum Role {
     All,
     /// A name bound by an earlier `bind` step.
     Name(String),
+    /// A node the lab names itself (gfs: `master`, `cs2`, `primary`),
+    /// resolved by its module in `crate::labs`.
+    Lab(String),
 }
 
 impl fmt::Display for Role {
@@ -134,7 +142,7 @@ impl fmt::Display for Role {
             Role::Minority => f.write_str("minority"),
             Role::Majority => f.write_str("majority"),
             Role::All => f.write_str("all"),
-            Role::Name(n) => f.write_str(n),
+            Role::Name(n) | Role::Lab(n) => f.write_str(n),
         }
     }
 }
@@ -214,6 +222,8 @@ pub enum Action {
     },
     /// Bind names to peers as resolved now.
     Bind(Vec<(String, Peers)>),
+    /// A step of a lab of its own in `crate::labs`.
+    Lab(crate::labs::LabAction),
 }
 
 /// One step of the timeline.
@@ -253,6 +263,8 @@ pub enum Check {
     /// Liveness: a new command (raft) or operation (kvraft) proposed now
     /// completes on every peer within the window.
     Progress,
+    /// A check of a lab in `crate::labs` (gfs, snapshot).
+    Lab(crate::labs::LabCheck),
 }
 
 /// One expectation.
@@ -341,6 +353,9 @@ pub struct Scenario {
     /// The safety monitors run (always, from a file; off only to measure
     /// what they cost).
     pub monitors: bool,
+    /// gfs, snapshot: the lab's own part of the file (its cluster or job,
+    /// its clients), read by `crate::labs`.
+    pub lab_spec: Option<crate::labs::LabSpec>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -445,10 +460,10 @@ struct RawExpect {
 
 /// A peer field as written: a number, a role, or a list of them.
 #[derive(Debug, Clone)]
-struct RawPeers(Vec<RawRole>);
+pub(crate) struct RawPeers(pub(crate) Vec<RawRole>);
 
 #[derive(Debug, Clone)]
-enum RawRole {
+pub(crate) enum RawRole {
     Number(i64),
     Word(String),
 }
@@ -491,7 +506,7 @@ impl<'de> Deserialize<'de> for RawPeers {
 
 /// Milliseconds: `5` or a range `[1, 20]`.
 #[derive(Debug, Clone, Copy)]
-struct Millis(f64, f64);
+pub(crate) struct Millis(f64, f64);
 
 impl<'de> Deserialize<'de> for Millis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -529,31 +544,36 @@ impl<'de> Deserialize<'de> for Millis {
 
 // ------------------------------------------------------------- validation
 
-struct Ctx<'a> {
-    file: &'a str,
-    source: &'a str,
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) source: &'a str,
 }
 
 impl Ctx<'_> {
-    fn line(&self, span: &Range<usize>) -> usize {
+    pub(crate) fn line(&self, span: &Range<usize>) -> usize {
         let end = span.start.min(self.source.len());
         self.source[..end].matches('\n').count() + 1
     }
 
-    fn place(&self, span: &Range<usize>, field: impl Into<String>) -> Place {
+    pub(crate) fn place(&self, span: &Range<usize>, field: impl Into<String>) -> Place {
         Place {
             line: self.line(span),
             field: field.into(),
         }
     }
 
-    fn err(&self, span: &Range<usize>, field: &str, what: impl fmt::Display) -> SpecError {
+    pub(crate) fn err(
+        &self,
+        span: &Range<usize>,
+        field: &str,
+        what: impl fmt::Display,
+    ) -> SpecError {
         SpecError {
             message: format!("{}:{}: field `{field}`: {what}", self.file, self.line(span)),
         }
     }
 
-    fn secs(&self, v: &Spanned<f64>, field: &str) -> Result<Duration, SpecError> {
+    pub(crate) fn secs(&self, v: &Spanned<f64>, field: &str) -> Result<Duration, SpecError> {
         let s = *v.get_ref();
         if !s.is_finite() || s < 0.0 {
             return Err(self.err(
@@ -576,7 +596,11 @@ impl Ctx<'_> {
         Ok(d)
     }
 
-    fn millis(&self, v: &Spanned<Millis>, field: &str) -> Result<(Duration, Duration), SpecError> {
+    pub(crate) fn millis(
+        &self,
+        v: &Spanned<Millis>,
+        field: &str,
+    ) -> Result<(Duration, Duration), SpecError> {
         let Millis(lo, hi) = *v.get_ref();
         if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo <= hi && hi <= 60_000.0) {
             return Err(self.err(
@@ -730,6 +754,9 @@ pub fn load(path: &Path) -> Result<Scenario, SpecError> {
 /// Checks the scenario text `source`, read from `file` (for messages).
 pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
     let ctx = Ctx { file, source };
+    if let Some(lab) = crate::labs::which(source) {
+        return crate::labs::parse(&ctx, lab);
+    }
     let raw: RawFile = toml::from_str(source).map_err(|e| {
         let line = e.span().map(|s| ctx.line(&s));
         let msg = e.message().trim().to_string();
@@ -751,7 +778,7 @@ pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
 }
 
 /// The `[table]` or `[[table]]` header above byte `at`, if any.
-fn enclosing_table(source: &str, at: usize) -> String {
+pub(crate) fn enclosing_table(source: &str, at: usize) -> String {
     let before = &source[..at.min(source.len())];
     before
         .lines()
@@ -875,6 +902,7 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         long_reordering: cluster.long_reordering.unwrap_or(false),
         skip_unresolved: raw.skip_unresolved.unwrap_or(false),
         monitors: true,
+        lab_spec: None,
     })
 }
 
@@ -884,8 +912,18 @@ pub const MAX_REPEAT: i64 = 1000;
 /// The step and its repetitions (`every = K`, `times = N`: at `at`,
 /// `at + K`, ..., N in all), for flapping faults.
 fn repeat(ctx: &Ctx<'_>, step: Step, r: &RawStep) -> Result<Vec<Step>, SpecError> {
+    repeat_every(ctx, step, r.every.as_ref(), r.times.as_ref())
+}
+
+/// [`repeat`] on the fields themselves (the labs of `crate::labs` too).
+pub(crate) fn repeat_every(
+    ctx: &Ctx<'_>,
+    step: Step,
+    every: Option<&Spanned<f64>>,
+    times: Option<&Spanned<i64>>,
+) -> Result<Vec<Step>, SpecError> {
     let field = |n: &str| format!("step[{}].{n}", step.number);
-    let (every, times) = match (&r.every, &r.times) {
+    let (every, times) = match (every, times) {
         (None, None) => return Ok(vec![step]),
         (Some(e), Some(t)) => (e, t),
         (Some(e), None) => {
@@ -1289,7 +1327,7 @@ fn bind_action(
 }
 
 /// `step[3].by_ms` for `step[3].delay` and `by_ms`.
-fn sibling(field: &str, name: &str) -> String {
+pub(crate) fn sibling(field: &str, name: &str) -> String {
     let step = field.rsplit_once('.').map_or(field, |(s, _)| s);
     format!("{step}.{name}")
 }

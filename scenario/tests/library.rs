@@ -29,6 +29,8 @@ fn the_library_has_the_classroom_scenarios() {
         "rejoin-higher-term",
         "all-crash-restart",
         "stale-read",
+        "gfs-primary-crash-mid-append",
+        "gfs-stale-replica",
     ] {
         assert!(
             names.iter().any(|n| n == want),
