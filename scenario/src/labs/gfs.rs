@@ -595,7 +595,9 @@ pub(crate) async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let mut clients = Vec::new();
     for (i, c) in w.spec.clients.clone().into_iter().enumerate() {
         let w = w.clone();
-        clients.push(task::spawn(async move { w.client(i, c).await }));
+        // On the client's node: its messages leave from its lane.
+        let me = w.core.node(w.cs(w.spec.chunkservers) + i);
+        clients.push(task::spawn_on(me, async move { w.client(i, c).await }));
     }
     let summary = w.spec.summary();
     drive(w.clone(), summary).await;
@@ -934,6 +936,15 @@ impl Cluster for Gfs {
     }
 }
 
+/// The tag a record starts with (`c0.17:`), for messages.
+fn tag(r: &[u8]) -> String {
+    let end = r
+        .iter()
+        .position(|&b| b == b':')
+        .map_or(r.len().min(8), |k| k + 1);
+    String::from_utf8_lossy(&r[..end]).into_owned()
+}
+
 impl Gfs {
     async fn appends_intact(&self) -> (bool, String) {
         let acked = self.log.borrow().acked.clone();
@@ -946,8 +957,12 @@ impl Gfs {
                     return (
                         false,
                         format!(
-                            "{file:?}: acknowledged appends at offsets {} and {} overlap",
-                            w[0].0, w[1].0
+                            "{file:?}: the appends {}.. and {}.. were acknowledged at offsets \
+                             {} and {}: they overlap (one of them is not there)",
+                            tag(&w[0].1),
+                            tag(&w[1].1),
+                            w[0].0,
+                            w[1].0
                         ),
                     );
                 }
@@ -966,7 +981,7 @@ impl Gfs {
                         .as_ref()
                         .and_then(|c| record::decode(&c.data, within).map(|(p, _)| p));
                     if found != Some(rec.as_slice()) {
-                        let tag = String::from_utf8_lossy(&rec[..rec.len().min(8)]).into_owned();
+                        let tag = tag(rec);
                         let what = match (chunk.as_ref(), found) {
                             (None, _) => "its disk does not hold the chunk".to_string(),
                             (Some(_), None) => "no intact record starts there".to_string(),
@@ -1021,7 +1036,7 @@ impl Gfs {
                     false,
                     format!(
                         "read_records({file:?}) misses the record {}.. acknowledged at offset {off}",
-                        String::from_utf8_lossy(&rec[..rec.len().min(8)])
+                        tag(rec)
                     ),
                 );
             }
