@@ -161,7 +161,7 @@ fn draw_kind(r: &mut Rng, lab: Lab, k: usize, n: usize) -> Kind {
     let methods: &[&'static str] = match lab {
         Lab::Raft => &["raft.request_vote", "raft.append_entries"],
         Lab::Kvraft => &["raft.request_vote", "raft.append_entries", "kv.command"],
-        Lab::Gfs => unreachable!("lab fuzz runs raft and kvraft"),
+        Lab::Gfs | Lab::Snapshot => unreachable!("lab fuzz runs raft and kvraft"),
     };
     let method = methods[r.below(methods.len() as u64) as usize];
     match k {
@@ -319,7 +319,7 @@ impl Plan {
         match self.lab {
             Lab::Raft => LIVENESS_RAFT,
             Lab::Kvraft => LIVENESS_KV,
-            Lab::Gfs => unreachable!("lab fuzz runs raft and kvraft"),
+            Lab::Gfs | Lab::Snapshot => unreachable!("lab fuzz runs raft and kvraft"),
         }
     }
 

@@ -184,7 +184,7 @@ fn server_name(lab: Lab, i: usize) -> String {
     match lab {
         Lab::Raft => format!("raft-{i}"),
         Lab::Kvraft => format!("kv-{i}"),
-        Lab::Gfs => unreachable!("run by crate::labs"),
+        Lab::Gfs | Lab::Snapshot => unreachable!("run by crate::labs"),
     }
 }
 
@@ -570,7 +570,7 @@ impl World {
                 self.rafts.borrow_mut()[i] = Some(kv.raft().clone());
                 self.kvs.borrow_mut()[i] = Some(kv);
             }
-            Lab::Gfs => unreachable!("run by crate::labs"),
+            Lab::Gfs | Lab::Snapshot => unreachable!("run by crate::labs"),
         }
     }
 
@@ -1072,7 +1072,7 @@ impl World {
                     );
                 }
             }
-            Lab::Gfs => unreachable!("run by crate::labs"),
+            Lab::Gfs | Lab::Snapshot => unreachable!("run by crate::labs"),
         }
     }
 

@@ -63,17 +63,21 @@ pub enum Lab {
     Kvraft,
     /// GFS: a master, chunkservers and clients (`crate::labs::gfs`).
     Gfs,
+    /// Snapshots: Chandy–Lamport processes, or a dataflow job with
+    /// checkpoints (`crate::labs::snapshot`).
+    Snapshot,
 }
 
 impl Lab {
     /// The names accepted in `lab = "..."`.
-    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "gfs"];
+    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "gfs", "snapshot"];
 
     fn parse(s: &str) -> Option<Lab> {
         match s {
             "raft" => Some(Lab::Raft),
             "kvraft" => Some(Lab::Kvraft),
             "gfs" => Some(Lab::Gfs),
+            "snapshot" => Some(Lab::Snapshot),
             _ => None,
         }
     }
@@ -84,6 +88,7 @@ impl Lab {
             Lab::Raft => "raft",
             Lab::Kvraft => "kvraft",
             Lab::Gfs => "gfs",
+            Lab::Snapshot => "snapshot",
         }
     }
 
@@ -101,7 +106,7 @@ impl Lab {
                 "raft.install_snapshot",
                 "kv.command",
             ],
-            Lab::Gfs => crate::labs::methods(self),
+            Lab::Gfs | Lab::Snapshot => crate::labs::methods(self),
         }
     }
 }

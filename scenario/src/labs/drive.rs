@@ -34,18 +34,22 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// The core of a run over nodes created now, in order, with the
-    /// network set up as the file says.
-    pub fn new(s: Rc<Scenario>, found: Rc<RefCell<Found>>, names: Vec<String>) -> Core {
-        let net = network();
-        net.set_reliable(s.reliable);
-        let nodes: Vec<(String, NodeId)> = names
+    /// Creates a node for each name, in order.
+    pub fn create(names: Vec<String>) -> Vec<(String, NodeId)> {
+        names
             .into_iter()
             .map(|n| {
                 let id = node::create(n.clone());
                 (n, id)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The core of a run over `nodes` (named as the file names them), with
+    /// the network set up as the file says.
+    pub fn new(s: Rc<Scenario>, found: Rc<RefCell<Found>>, nodes: Vec<(String, NodeId)>) -> Core {
+        let net = network();
+        net.set_reliable(s.reliable);
         if let Some((lo, hi)) = s.latency {
             let ids: Vec<NodeId> = nodes.iter().map(|n| n.1).collect();
             for &a in &ids {

@@ -565,7 +565,7 @@ pub(crate) async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
     let Some(LabSpec::Gfs(spec)) = s.lab_spec.clone() else {
         unreachable!("a gfs scenario")
     };
-    let core = Core::new(s.clone(), found, spec.node_names());
+    let core = Core::new(s.clone(), found, Core::create(spec.node_names()));
     let net = network();
     let end = net.make_end("scenario-master", NodeId::TESTER);
     net.connect("scenario-master", MASTER);
@@ -883,7 +883,6 @@ impl Cluster for Gfs {
         c: &LabCheck,
         within: Option<Duration>,
     ) -> Result<(bool, String), String> {
-        #[allow(irrefutable_let_patterns)] // snapshot's checks come next
         let LabCheck::Gfs(c) = c else {
             unreachable!("a gfs check")
         };

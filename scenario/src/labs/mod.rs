@@ -14,6 +14,7 @@ pub mod drive;
 pub mod gfs;
 pub mod net;
 pub mod parse;
+pub mod snapshot;
 
 use std::fmt;
 
@@ -28,6 +29,8 @@ use crate::spec::{Ctx, Lab, Peers, Scenario, SpecError};
 pub enum LabSpec {
     /// GFS: the cluster, the files and the clients.
     Gfs(gfs::Spec),
+    /// Snapshots: the processes, or the dataflow job.
+    Snapshot(snapshot::Spec),
 }
 
 impl LabSpec {
@@ -35,6 +38,7 @@ impl LabSpec {
     pub fn summary(&self) -> String {
         match self {
             LabSpec::Gfs(g) => g.summary(),
+            LabSpec::Snapshot(s) => s.summary(),
         }
     }
 
@@ -43,6 +47,7 @@ impl LabSpec {
     pub fn node_names(&self) -> Vec<String> {
         match self {
             LabSpec::Gfs(g) => g.node_names(),
+            LabSpec::Snapshot(s) => s.node_names(),
         }
     }
 }
@@ -52,12 +57,15 @@ impl LabSpec {
 pub enum LabCheck {
     /// A GFS check.
     Gfs(gfs::Check),
+    /// A snapshot check.
+    Snapshot(snapshot::Check),
 }
 
 impl fmt::Display for LabCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LabCheck::Gfs(c) => c.fmt(f),
+            LabCheck::Snapshot(c) => c.fmt(f),
         }
     }
 }
@@ -67,12 +75,16 @@ impl fmt::Display for LabCheck {
 pub enum LabAction {
     /// Snapshot, part A: these processes start a snapshot.
     StartSnapshot(Peers),
+    /// Snapshot, parts B and C: crash these nodes in the middle of a
+    /// checkpoint (once the next checkpoint has been triggered after `at`).
+    CrashMidCheckpoint(Peers),
 }
 
 /// The RPC methods of the lab (what `drop`/`delay` may name).
 pub(crate) fn methods(lab: Lab) -> &'static [&'static str] {
     match lab {
         Lab::Gfs => gfs::METHODS,
+        Lab::Snapshot => snapshot::METHODS,
         Lab::Raft | Lab::Kvraft => &[],
     }
 }
@@ -87,17 +99,23 @@ pub(crate) fn which(source: &str) -> Option<Lab> {
     let lab = toml::from_str::<LabOnly>(source).ok()?.lab?;
     match lab.get_ref().trim() {
         "gfs" => Some(Lab::Gfs),
+        "snapshot" => Some(Lab::Snapshot),
         _ => None,
     }
 }
 
 /// Reads a file of one of these labs.
 pub(crate) fn parse(ctx: &Ctx<'_>, lab: Lab) -> Result<Scenario, SpecError> {
-    debug_assert_eq!(lab, Lab::Gfs);
-    gfs::parse(ctx)
+    match lab {
+        Lab::Gfs => gfs::parse(ctx),
+        _ => snapshot::parse(ctx),
+    }
 }
 
 /// Runs a scenario of one of these labs once with `seed`.
 pub fn run(s: &Scenario, seed: u64) -> Outcome {
-    crate::run::shell(s, seed, gfs::SLACK, gfs::body)
+    match &s.lab_spec {
+        Some(LabSpec::Gfs(_)) => crate::run::shell(s, seed, gfs::SLACK, gfs::body),
+        _ => crate::run::shell(s, seed, snapshot::SLACK, snapshot::body),
+    }
 }

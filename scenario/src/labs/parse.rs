@@ -77,6 +77,8 @@ pub(crate) struct RawStep {
     pub bind: Option<Spanned<std::collections::BTreeMap<String, RawPeers>>>,
     /// Snapshot, part A: these processes start a snapshot.
     pub snapshot: Option<Spanned<RawPeers>>,
+    /// Snapshot, parts B and C: with `crash`, in the middle of a checkpoint.
+    pub mid_checkpoint: Option<Spanned<bool>>,
     // Modifiers.
     pub from: Option<Spanned<RawPeers>>,
     pub to: Option<Spanned<RawPeers>>,
@@ -283,6 +285,7 @@ fn modifiers(ctx: &Ctx<'_>, r: &RawStep, name: &str, field: &str) -> Result<(), 
         "slow" => &["latency_ms", "loss"],
         "drop" => &["from", "to"],
         "delay" => &["from", "to", "by_ms"],
+        "crash" => &["mid_checkpoint"],
         _ => &[],
     };
     let present = [
@@ -291,6 +294,10 @@ fn modifiers(ctx: &Ctx<'_>, r: &RawStep, name: &str, field: &str) -> Result<(), 
         ("by_ms", r.by_ms.as_ref().map(|v| v.span())),
         ("latency_ms", r.latency_ms.as_ref().map(|v| v.span())),
         ("loss", r.loss.as_ref().map(|v| v.span())),
+        (
+            "mid_checkpoint",
+            r.mid_checkpoint.as_ref().map(|v| v.span()),
+        ),
     ];
     for (m, sp) in present {
         if let Some(sp) = sp
@@ -382,7 +389,17 @@ fn action(
                 Action::Restore(a, b)
             }
         }
-        "crash" => Action::Crash(one(&r.crash)?),
+        "crash" => match &r.mid_checkpoint {
+            Some(m) if lab != Lab::Snapshot => {
+                return Err(ctx.err(
+                    &m.span(),
+                    &sibling(field, "mid_checkpoint"),
+                    "`mid_checkpoint` waits for a dataflow checkpoint (lab = \"snapshot\")",
+                ));
+            }
+            Some(m) if *m.get_ref() => Action::Lab(LabAction::CrashMidCheckpoint(one(&r.crash)?)),
+            _ => Action::Crash(one(&r.crash)?),
+        },
         "restart" => Action::Restart(one(&r.restart)?),
         "isolate" => Action::Isolate(one(&r.isolate)?),
         "reconnect" => Action::Reconnect(one(&r.reconnect)?),
