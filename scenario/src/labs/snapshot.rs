@@ -10,15 +10,16 @@
 //! `Job`): a snapshot completes, conserves the tokens and is a consistent
 //! cut; the job's committed output is a failure-free run's, nothing twice.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
 use labrpc::NodeId;
-use labrpc::node;
 use labrpc::time::sleep;
+use labrpc::trace::Leg;
+use labrpc::{Verdict, network, node};
 use serde::Deserialize;
 use snapshot::{Job, JobConfig, ProcId, Record, SnapshotId, System, TaskId, Topology};
 use toml::Spanned;
@@ -502,6 +503,9 @@ struct Snap {
     core: Core,
     spec: Spec,
     sim: Sim,
+    /// When the sink last sent an acknowledgement to the coordinator (it
+    /// aligned a checkpoint's barriers and saved its state).
+    sink_ack: Rc<Cell<Option<Duration>>>,
 }
 
 /// The run of a snapshot scenario.
@@ -537,11 +541,22 @@ pub(crate) async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
             (Sim::Job(job), ids)
         }
     };
+    let sink_ack: Rc<Cell<Option<Duration>>> = Rc::default();
+    if let Sim::Job(job) = &sim {
+        let (sink, seen) = (job.node(TaskId::Sink), sink_ack.clone());
+        network().add_hook(move |m| {
+            if m.method == "coord.ack" && m.leg == Leg::Request && m.from == sink {
+                seen.set(Some(now()));
+            }
+            Verdict::Deliver
+        });
+    }
     let nodes = spec.crashable().into_iter().zip(ids).collect();
     let w = Rc::new(Snap {
         core: Core::new(s.clone(), found, nodes),
         sim,
         spec,
+        sink_ack,
     });
     let summary = w.spec.summary();
     drive(w, summary).await;
@@ -604,13 +619,22 @@ impl Cluster for Snap {
                     }
                     sleep(Duration::from_millis(1)).await;
                 }
-                // The next checkpoint is triggered: its barriers are flowing.
-                sleep(job.config().interval + Duration::from_millis(2)).await;
+                // Then the moment the sink acknowledges the next one: it has
+                // aligned and saved its state, the checkpoint is not complete.
+                let completed = now();
+                while self.sink_ack.get().is_none_or(|t| t <= completed) {
+                    if now() > completed + CHECKPOINT_WAIT {
+                        return Err(format!(
+                            "the sink acknowledged no checkpoint within {CHECKPOINT_WAIT:?}"
+                        ));
+                    }
+                    sleep(Duration::from_micros(100)).await;
+                }
                 for &i in &v {
                     self.crash(i)?;
                 }
                 Ok(format!(
-                    "crash {} mid-checkpoint (checkpoint {} completed, the next one under way)",
+                    "crash {} mid-checkpoint (checkpoint {} completed, the sink has acknowledged the next one)",
                     self.core.show(&v),
                     job.checkpoints().last().map_or(0, |c| c.info.id)
                 ))
