@@ -112,7 +112,7 @@ pub enum Check {
     /// every replica holds it, and a fresh read returns it.
     Defined,
     /// Throughout: every replica the master names holds the chunk at the
-    /// master's version.
+    /// master's version (or a newer one being granted), never older.
     NeverStale,
     /// Some chunk of the files is on one of these at an older version than
     /// the master's (the replica missed a lease).
@@ -138,7 +138,7 @@ impl fmt::Display for Check {
             ),
             Check::Defined => f.write_str("every serially written region is defined"),
             Check::NeverStale => {
-                f.write_str("the master names only replicas at its version (no stale replica)")
+                f.write_str("the master never names a stale replica (older than its version)")
             }
             Check::Stale(p) => write!(f, "{p} holds a stale replica (missed a lease)"),
             Check::Collected => f.write_str("no live chunkserver keeps a stale copy"),
@@ -1125,7 +1125,9 @@ impl Gfs {
                 let v = self
                     .index_of(name)
                     .and_then(|i| self.stores[i].version(loc.handle));
-                if v != Some(loc.version) {
+                // A newer version on disk is a lease being granted as the
+                // master answered: only an older one is stale.
+                if v.is_none_or(|v| v < loc.version) {
                     return (
                         false,
                         format!(
@@ -1140,7 +1142,7 @@ impl Gfs {
         (
             true,
             format!(
-                "{} chunks: every replica named is at the master's version",
+                "{} chunks: no replica named is older than the master's version",
                 chunks.len()
             ),
         )
