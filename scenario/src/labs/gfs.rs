@@ -287,21 +287,7 @@ pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Scenario, SpecError> {
         bound: BTreeSet::new(),
     };
     let steps = parse::steps(ctx, Lab::Gfs, &mut namer, &raw.step)?;
-    for s in &steps {
-        if let crate::spec::Action::Crash(p) | crate::spec::Action::Restart(p) = &s.action
-            && p.roles
-                .iter()
-                .any(|r| matches!(r, crate::spec::Role::Lab(n) if n.starts_with("client")))
-        {
-            return Err(SpecError {
-                message: format!(
-                    "{}:{}: field `{}`: clients do not crash here: cut them off instead \
-                     (`isolate`, `cut`, `partition`)",
-                    ctx.file, s.place.line, s.place.field
-                ),
-            });
-        }
-    }
+    no_client_crashes(ctx, &steps)?;
     let mut expects = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
         expects.push(expect(ctx, &namer, i + 1, e)?);
@@ -337,6 +323,27 @@ pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Scenario, SpecError> {
         last_op,
         LabSpec::Gfs(spec),
     )
+}
+
+/// Clients are cut off, not crashed (their operations' outcomes are the
+/// checks' input).
+fn no_client_crashes(ctx: &Ctx<'_>, steps: &[crate::spec::Step]) -> Result<(), SpecError> {
+    for s in steps {
+        if let crate::spec::Action::Crash(p) | crate::spec::Action::Restart(p) = &s.action
+            && p.roles
+                .iter()
+                .any(|r| matches!(r, crate::spec::Role::Lab(n) if n.starts_with("client")))
+        {
+            return Err(SpecError {
+                message: format!(
+                    "{}:{}: field `{}`: clients do not crash here: cut them off instead \
+                     (`isolate`, `cut`, `partition`)",
+                    ctx.file, s.place.line, s.place.field
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn client(ctx: &Ctx<'_>, i: usize, c: &Spanned<RawClient>) -> Result<ClientSpec, SpecError> {
@@ -392,6 +399,24 @@ fn client(ctx: &Ctx<'_>, i: usize, c: &Spanned<RawClient>) -> Result<ClientSpec,
             .map_err(|_| ctx.err(&o.span(), &f("offset"), "an offset is 0 or more"))?,
         None => 0,
     };
+    let schedule = schedule(ctx, c, &f)?;
+    Ok(ClientSpec {
+        file,
+        op,
+        size,
+        offset,
+        schedule,
+    })
+}
+
+/// When a client's operations are due: `rate` from `from` to `until`,
+/// and `burst`.
+fn schedule(
+    ctx: &Ctx<'_>,
+    c: &Spanned<RawClient>,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Vec<Duration>, SpecError> {
+    let r = c.get_ref();
     let mut schedule = Vec::new();
     if let Some(rate) = &r.rate {
         let per_s = *rate.get_ref();
@@ -438,17 +463,11 @@ fn client(ctx: &Ctx<'_>, i: usize, c: &Spanned<RawClient>) -> Result<ClientSpec,
     if schedule.is_empty() {
         return Err(ctx.err(
             &c.span(),
-            &format!("client[{}]", i + 1),
+            f("").trim_end_matches('.'),
             "a client without `rate` (with `from`, `until`) or `burst` does nothing",
         ));
     }
-    Ok(ClientSpec {
-        file,
-        op,
-        size,
-        offset,
-        schedule,
-    })
+    Ok(schedule)
 }
 
 fn expect(
