@@ -168,7 +168,9 @@ fn draw_kind(r: &mut Rng, lab: Lab, k: usize, n: usize) -> Kind {
             raft_method::append_entries,
             kv_method::command,
         ],
-        Lab::Shardkv1 => unreachable!("lab fuzz draws raft and kvraft plans"),
+        Lab::Shardkv1 | Lab::Gfs | Lab::Snapshot => {
+            unreachable!("lab fuzz draws raft and kvraft plans")
+        }
     };
     let method = methods[r.below(methods.len() as u64) as usize];
     match k {
@@ -326,7 +328,9 @@ impl Plan {
         match self.lab {
             Lab::Raft => LIVENESS_RAFT,
             Lab::Kvraft => LIVENESS_KV,
-            Lab::Shardkv1 => unreachable!("lab fuzz draws raft and kvraft plans"),
+            Lab::Shardkv1 | Lab::Gfs | Lab::Snapshot => {
+                unreachable!("lab fuzz draws raft and kvraft plans")
+            }
         }
     }
 

@@ -14,6 +14,7 @@
 //! `lab scenario FILE` builds and runs its binary, then draws the picture.
 
 pub mod fuzz;
+pub mod labs;
 pub mod monitor;
 pub mod run;
 pub mod shardkv1;
@@ -39,9 +40,11 @@ pub fn timeline(s: &Scenario, events: &[Event]) -> Vec<String> {
     }
     let mut out = Vec::new();
     let mut commit = 0u64;
-    let peer = |node: u32| {
-        node.checked_sub(1)
-            .map_or("tester".into(), |p| format!("peer {p}"))
+    let names = s.lab_spec.as_ref().map(|l| l.node_names());
+    let peer = |node: u32| match (node.checked_sub(1), &names) {
+        (None, _) => "tester".into(),
+        (Some(k), Some(names)) => names.get(k as usize).cloned().unwrap_or_default(),
+        (Some(p), None) => format!("peer {p}"),
     };
     for e in events {
         let line = match &e.kind {
@@ -84,16 +87,15 @@ pub fn timeline(s: &Scenario, events: &[Event]) -> Vec<String> {
 pub fn report(s: &Scenario, o: &Outcome, with_timeline: bool) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "scenario: {} ({})", s.title, s.file);
+    let cluster = match (&s.lab_spec, s.lab) {
+        (Some(l), _) => l.summary(),
+        (None, Lab::Shardkv1) => format!("{} servers", s.peers),
+        (None, _) => format!("{} peers", s.peers),
+    };
     let _ = writeln!(
         r,
-        "  lab {}, {} {}, {} network, seed {}, {:.3}s of virtual time",
+        "  lab {}, {cluster}, {} network, seed {}, {:.3}s of virtual time",
         s.lab.name(),
-        s.peers,
-        if s.lab == Lab::Shardkv1 {
-            "servers"
-        } else {
-            "peers"
-        },
         if s.reliable { "reliable" } else { "unreliable" },
         o.seed,
         s.duration.as_secs_f64()

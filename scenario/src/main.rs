@@ -77,10 +77,13 @@ fn main() -> ExitCode {
         let written = match s.lab {
             scenario::Lab::Shardkv1 => Some(scenario::shardkv1::write_history_html(&o, path)),
             scenario::Lab::Kvraft => Some(scenario::run::write_history_html(&o, path)),
-            scenario::Lab::Raft => None,
+            scenario::Lab::Raft | scenario::Lab::Gfs | scenario::Lab::Snapshot => None,
         };
         if written.is_none() {
-            eprintln!("scenario: lab raft has no client history (no --history view)");
+            eprintln!(
+                "scenario: lab {} has no key/value history (no --history view)",
+                s.lab.name()
+            );
         } else if let Some(Err(e)) = written {
             eprintln!(
                 "scenario: cannot write the history to {}: {e}",

@@ -114,6 +114,20 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
     if s.lab == Lab::Shardkv1 {
         return crate::shardkv1::run(s, seed);
     }
+    if s.lab_spec.is_some() {
+        return crate::labs::run(s, seed);
+    }
+    shell(s, seed, GET_TIMEOUT, body)
+}
+
+/// The run shell of a lab whose expectations are the scenario's: given
+/// time for the scenario, its longest window and `slack`, then
+/// [`simulate`].
+pub(crate) fn shell<F, Fut>(s: &Scenario, seed: u64, slack: Duration, body: F) -> Outcome
+where
+    F: Fn(Rc<Scenario>, Rc<RefCell<Found>>) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
     let s = Rc::new(s.clone());
     let limit = s.duration
         + s.expects
@@ -121,7 +135,7 @@ pub fn run(s: &Scenario, seed: u64) -> Outcome {
             .filter_map(|e| e.within)
             .max()
             .unwrap_or_default()
-        + GET_TIMEOUT
+        + slack
         + Duration::from_secs(30);
     let listed: Vec<Listed> = s
         .expects
@@ -197,7 +211,9 @@ fn server_name(lab: Lab, i: usize) -> String {
     match lab {
         Lab::Raft => format!("raft-{i}"),
         Lab::Kvraft => format!("kv-{i}"),
-        Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
+        Lab::Shardkv1 | Lab::Gfs | Lab::Snapshot => {
+            unreachable!("run by crate::shardkv1 and crate::labs")
+        }
     }
 }
 
@@ -583,7 +599,9 @@ impl World {
                 self.rafts.borrow_mut()[i] = Some(kv.raft().clone());
                 self.kvs.borrow_mut()[i] = Some(kv);
             }
-            Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
+            Lab::Shardkv1 | Lab::Gfs | Lab::Snapshot => {
+                unreachable!("run by crate::shardkv1 and crate::labs")
+            }
         }
     }
 
@@ -675,6 +693,9 @@ impl World {
                 Role::Name(name) => self.names.borrow().get(name).cloned().ok_or_else(|| {
                     format!("name \"{name}\" is not bound yet: its `bind` step comes later")
                 })?,
+                Role::Lab(name) => {
+                    return Err(format!("{name:?} is not a peer of {}", self.lab().name()));
+                }
             };
             for i in set {
                 if !out.contains(&i) {
@@ -752,6 +773,7 @@ impl World {
             }
             Action::Start { command, on } => self.start_step(command, on)?,
             Action::Bind(binds) => self.bind(binds)?,
+            Action::Lab(_) => unreachable!("run by crate::labs"),
         };
         let text = format!("step {} (line {}): {what}", step.number, step.place.line);
         self.note("scenario", what);
@@ -1081,7 +1103,9 @@ impl World {
                     );
                 }
             }
-            Lab::Shardkv1 => unreachable!("shardkv1 runs in crate::shardkv1"),
+            Lab::Shardkv1 | Lab::Gfs | Lab::Snapshot => {
+                unreachable!("run by crate::shardkv1 and crate::labs")
+            }
         }
     }
 
@@ -1260,6 +1284,7 @@ impl World {
                 )
             }
             Check::Progress => unreachable!("progress is checked by World::progress"),
+            Check::Lab(_) => unreachable!("checked by crate::labs"),
             Check::RpcsAtMost(max) => {
                 let n = network().total_rpcs();
                 (n <= *max, format!("{n} RPCs so far"))
@@ -1415,6 +1440,7 @@ pub fn describe(e: &Expect) -> String {
         Check::Linearizable => "the client history is linearizable".into(),
         Check::KeyValue(k, v) => format!("Get({k:?}) returns {v:?}"),
         Check::RpcsAtMost(n) => format!("at most {n} RPCs"),
+        Check::Lab(c) => c.to_string(),
         Check::Progress => format!(
             "progress: a new command completes on every peer within {}s",
             w.unwrap_or(PROGRESS_WITHIN.as_secs_f64())

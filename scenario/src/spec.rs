@@ -65,17 +65,24 @@ pub enum Lab {
     /// controllers and clerks; its file format and run are
     /// [`crate::shardkv1`]'s.
     Shardkv1,
+    /// GFS: a master, chunkservers and clients (`crate::labs::gfs`).
+    Gfs,
+    /// Snapshots: Chandy–Lamport processes, or a dataflow job with
+    /// checkpoints (`crate::labs::snapshot`).
+    Snapshot,
 }
 
 impl Lab {
     /// The names accepted in `lab = "..."`.
-    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "shardkv1"];
+    pub const NAMES: &'static [&'static str] = &["raft", "kvraft", "shardkv1", "gfs", "snapshot"];
 
     fn parse(s: &str) -> Option<Lab> {
         match s {
             "raft" => Some(Lab::Raft),
             "kvraft" => Some(Lab::Kvraft),
             "shardkv1" => Some(Lab::Shardkv1),
+            "gfs" => Some(Lab::Gfs),
+            "snapshot" => Some(Lab::Snapshot),
             _ => None,
         }
     }
@@ -86,6 +93,8 @@ impl Lab {
             Lab::Raft => "raft",
             Lab::Kvraft => "kvraft",
             Lab::Shardkv1 => "shardkv1",
+            Lab::Gfs => "gfs",
+            Lab::Snapshot => "snapshot",
         }
     }
 
@@ -98,6 +107,7 @@ impl Lab {
                 .chain(kvraft::rpc::kv::METHODS.iter().copied())
                 .collect(),
             Lab::Shardkv1 => crate::shardkv1::methods(),
+            Lab::Gfs | Lab::Snapshot => crate::labs::methods(self).to_vec(),
         }
     }
 }
@@ -122,6 +132,9 @@ pub enum Role {
     All,
     /// A name bound by an earlier `bind` step.
     Name(String),
+    /// A node the lab names itself (gfs: `master`, `cs2`, `primary`),
+    /// resolved by its module in `crate::labs`.
+    Lab(String),
 }
 
 impl fmt::Display for Role {
@@ -135,7 +148,7 @@ impl fmt::Display for Role {
             Role::Minority => f.write_str("minority"),
             Role::Majority => f.write_str("majority"),
             Role::All => f.write_str("all"),
-            Role::Name(n) => f.write_str(n),
+            Role::Name(n) | Role::Lab(n) => f.write_str(n),
         }
     }
 }
@@ -215,6 +228,8 @@ pub enum Action {
     },
     /// Bind names to peers as resolved now.
     Bind(Vec<(String, Peers)>),
+    /// A step of a lab of its own in `crate::labs`.
+    Lab(crate::labs::LabAction),
 }
 
 /// One step of the timeline.
@@ -254,6 +269,8 @@ pub enum Check {
     /// Liveness: a new command (raft) or operation (kvraft) proposed now
     /// completes on every peer within the window.
     Progress,
+    /// A check of a lab in `crate::labs` (gfs, snapshot).
+    Lab(crate::labs::LabCheck),
 }
 
 /// One expectation.
@@ -345,6 +362,9 @@ pub struct Scenario {
     /// lab = "shardkv1": its cluster, clients, steps and expectations (the
     /// fields above that are raft's and kvraft's stay empty).
     pub shardkv1: Option<Box<crate::shardkv1::Spec>>,
+    /// gfs, snapshot: the lab's own part of the file (its cluster or job,
+    /// its clients), read by `crate::labs`.
+    pub lab_spec: Option<crate::labs::LabSpec>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -449,7 +469,7 @@ struct RawExpect {
 
 /// A peer field as written: a number, a role, or a list of them.
 #[derive(Debug, Clone)]
-pub(crate) struct RawPeers(Vec<RawRole>);
+pub(crate) struct RawPeers(pub(crate) Vec<RawRole>);
 
 #[derive(Debug, Clone)]
 pub(crate) enum RawRole {
@@ -751,6 +771,9 @@ pub fn parse(file: &str, source: &str) -> Result<Scenario, SpecError> {
     if crate::shardkv1::is_its_file(source) {
         return crate::shardkv1::parse(&ctx);
     }
+    if let Some(lab) = crate::labs::which(source) {
+        return crate::labs::parse(&ctx, lab);
+    }
     let raw: RawFile = from_toml(&ctx)?;
     check(&ctx, raw)
 }
@@ -778,7 +801,7 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result
 }
 
 /// The `[table]` or `[[table]]` header above byte `at`, if any.
-fn enclosing_table(source: &str, at: usize) -> String {
+pub(crate) fn enclosing_table(source: &str, at: usize) -> String {
     let before = &source[..at.min(source.len())];
     before
         .lines()
@@ -903,6 +926,7 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         skip_unresolved: raw.skip_unresolved.unwrap_or(false),
         monitors: true,
         shardkv1: None,
+        lab_spec: None,
     })
 }
 
@@ -912,8 +936,18 @@ pub const MAX_REPEAT: i64 = 1000;
 /// The step and its repetitions (`every = K`, `times = N`: at `at`,
 /// `at + K`, ..., N in all), for flapping faults.
 fn repeat(ctx: &Ctx<'_>, step: Step, r: &RawStep) -> Result<Vec<Step>, SpecError> {
+    repeat_every(ctx, step, r.every.as_ref(), r.times.as_ref())
+}
+
+/// [`repeat`] on the fields themselves (the labs of `crate::labs` too).
+pub(crate) fn repeat_every(
+    ctx: &Ctx<'_>,
+    step: Step,
+    every: Option<&Spanned<f64>>,
+    times: Option<&Spanned<i64>>,
+) -> Result<Vec<Step>, SpecError> {
     let field = |n: &str| format!("step[{}].{n}", step.number);
-    let (every, times) = match (&r.every, &r.times) {
+    let (every, times) = match (every, times) {
         (None, None) => return Ok(vec![step]),
         (Some(e), Some(t)) => (e, t),
         (Some(e), None) => {
@@ -1317,7 +1351,7 @@ fn bind_action(
 }
 
 /// `step[3].by_ms` for `step[3].delay` and `by_ms`.
-fn sibling(field: &str, name: &str) -> String {
+pub(crate) fn sibling(field: &str, name: &str) -> String {
     let step = field.rsplit_once('.').map_or(field, |(s, _)| s);
     format!("{step}.{name}")
 }

@@ -31,6 +31,10 @@ fn the_library_has_the_classroom_scenarios() {
         "stale-read",
         "shardkv1-controller-crash",
         "shardkv1-partitioned-ctrler",
+        "gfs-primary-crash-mid-append",
+        "gfs-stale-replica",
+        "snapshot-crash-during-checkpoint",
+        "snapshot-slow-channel",
     ] {
         assert!(
             names.iter().any(|n| n == want),

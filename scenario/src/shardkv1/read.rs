@@ -238,6 +238,7 @@ pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Scenario, SpecError> {
         long_reordering: false,
         skip_unresolved: false,
         monitors: false,
+        lab_spec: None,
         shardkv1: Some(Box::new(Spec {
             groups,
             joined,

@@ -27,7 +27,7 @@ use crate::{Operator, Sink, WindowSum};
 const WATCH: Duration = Duration::from_millis(10);
 
 /// The job's shape and pace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobConfig {
     /// Source tasks (input partitions).
     pub sources: usize,

@@ -1,0 +1,161 @@
+//! `lab = "gfs"`: its fields are checked like the others (file, line,
+//! field), its classroom scenario runs the same twice, and a wrong
+//! expectation fails naming its line and the seed.
+
+const GOOD: &str = r#"lab = "gfs"
+
+[cluster]
+chunkservers = 4
+
+[[client]]
+file = "/log"
+rate = 20
+until = 2.0
+
+[[step]]
+at = 1.0
+crash = "primary"
+
+[[expect]]
+appends_intact = true
+"#;
+
+fn err(src: &str) -> String {
+    match scenario::parse("bad.toml", src) {
+        Ok(_) => panic!("accepted:\n{src}"),
+        Err(e) => e.message,
+    }
+}
+
+fn has(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "{p:?} not in {msg:?}");
+    }
+}
+
+#[test]
+fn the_good_file_is_accepted() {
+    let s = scenario::parse("good.toml", GOOD).unwrap();
+    assert_eq!(s.lab, scenario::Lab::Gfs);
+    assert_eq!(s.steps.len(), 1);
+    assert_eq!(s.peers, 6, "master, 4 chunkservers, 1 client");
+}
+
+#[test]
+fn bad_gfs_fields_name_the_line_and_field() {
+    let m = err(&GOOD.replace("chunkservers = 4", "chunkservers = 2"));
+    has(
+        &m,
+        &[
+            "bad.toml:4:",
+            "field `cluster.chunkservers`",
+            "2 chunkservers",
+            "3 (a chunk's replicas) to 8",
+        ],
+    );
+    let m = err(&GOOD.replace("crash = \"primary\"", "crash = \"cs7\""));
+    has(
+        &m,
+        &[
+            "bad.toml:13:",
+            "field `step[1].crash`",
+            "\"cs7\" is not a node",
+            "cs0..",
+        ],
+    );
+    let m = err(&GOOD.replace("crash = \"primary\"", "crash = 2"));
+    has(
+        &m,
+        &["bad.toml:13:", "2: name the nodes of this lab by name"],
+    );
+    let m = err(&GOOD.replace("crash = \"primary\"", "crash = \"client0\""));
+    has(&m, &["bad.toml:13:", "clients do not crash here"]);
+    let m = err(&GOOD.replace("appends_intact = true", "replicated = 4"));
+    has(
+        &m,
+        &[
+            "bad.toml:16:",
+            "field `expect[1].replicated`",
+            "4 replicas: 1 to 3",
+        ],
+    );
+    let m = err(&GOOD.replace("appends_intact = true", "appends_intact = true\nleader = 0"));
+    has(
+        &m,
+        &["bad.toml:17:", "unknown field `leader`", "appends_intact"],
+    );
+    let m = err(&GOOD.replace("rate = 20", "rate = 20\nkeys = [\"x\"]"));
+    has(&m, &["bad.toml:9:", "unknown field `keys`", "[[client]]"]);
+    let m = err(&GOOD.replace("file = \"/log\"", "file = \"/log\"\nops = \"get\""));
+    has(
+        &m,
+        &[
+            "bad.toml:8:",
+            "field `client[1].ops`",
+            "\"append\" or \"write\"",
+        ],
+    );
+    let m = err(&GOOD.replace("crash = \"primary\"", "drop = \"raft.append_entries\""));
+    has(
+        &m,
+        &[
+            "field `step[1].drop`",
+            "not an RPC method of gfs",
+            "chunkserver.apply",
+        ],
+    );
+}
+
+#[test]
+fn the_classroom_scenario_runs_the_same_twice() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/gfs-primary-crash-mid-append.toml"
+    );
+    let s = scenario::load(std::path::Path::new(f)).unwrap();
+    let a = scenario::run(&s, s.seed);
+    assert!(a.passed(), "{}", scenario::report(&s, &a, true));
+    let b = scenario::run(&s, s.seed);
+    assert_eq!(
+        (a.trace_hash, a.events.len()),
+        (b.trace_hash, b.events.len())
+    );
+    assert_eq!(a.results, b.results);
+    let text = scenario::report(&s, &a, true);
+    for want in [
+        "1 master, 5 chunkservers, 2 clients",
+        "bind P = {cs",
+        "✖ cs",
+        "client 0 append c0.",
+        "duplicates",
+        "PASSED",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn a_wrong_expectation_fails_naming_its_line_and_the_seed() {
+    let src = GOOD.replace(
+        "appends_intact = true",
+        "appends_intact = true\n\n[[expect]]\nacked_at_least = 1000",
+    );
+    let s = scenario::parse("t.toml", &src).unwrap();
+    let o = scenario::run(&s, 5);
+    assert!(!o.passed());
+    assert_eq!(
+        o.results[0].held,
+        Some(true),
+        "{}",
+        scenario::report(&s, &o, true)
+    );
+    let text = scenario::report(&s, &o, false);
+    has(
+        &text,
+        &[
+            "expectation 2 failed (t.toml:19, field `expect[2].acked_at_least`) at 2.950s, seed 5",
+            "operations acknowledged",
+            "reproduce: lab scenario t.toml --seed 5",
+        ],
+    );
+}
