@@ -1,8 +1,8 @@
 // Part 5A: the controller, the shard groups and the clerk, without
 // controller failures (6.5840's TestInitQuery5A ...
 // TestManyConcurrentClerkUnreliable5A), and tests of ours for the group's
-// fencing (stale_freeze_5a, stale_install_5a) and the clerks' answers
-// and pauses (put_version_5a, round_pause_5a).
+// fencing (stale_freeze_5a, stale_install_5a, stale_delete_5a) and the
+// clerks' answers and pauses (put_version_5a, round_pause_5a).
 
 /// How long the concurrent-clerk tests run their clients (at least; the
 /// 8 joins and 8 leaves take a few seconds of it), as in the course.
@@ -367,6 +367,55 @@ fn stale_freeze_5a() {
             ck.check_get(&keys[i], "after", 2).await;
         }
         let _ = vals;
+        sys.end();
+    });
+}
+
+/// Ours: a Delete older than the number the shard's group has seen (a
+/// delayed RPC of an old controller) must be refused like a stale Freeze
+/// or Install: obeyed, it lowers the shard's fence, and a stale Freeze
+/// then gets through and stops the shard being served.
+#[test]
+fn stale_delete_5a() {
+    run_test(|| async {
+        let (sys, ck) =
+            System::setup(&title("a stale Delete is refused", "5A", true), Options::reliable())
+                .await;
+        let (keys, _vals) = spread_puts(&ck, NKEYS, VALUE_LEN).await;
+        let gid2 = GID1 + 1;
+        assert!(sys.join_groups(&ck.ctrler, &[gid2]).await, "join of gid {gid2} failed");
+        let cfg = ck.ctrler.query().await;
+        let shard = (0..NSHARDS).find(|&s| cfg.shards[s] == gid2).expect("a shard on gid 2");
+        let g = ck.grp_clerk(gid2);
+        let r = g.delete_shard(shard, cfg.num - 1).await;
+        assert_eq!(
+            r,
+            Err(ShardError::Stale),
+            "DeleteShard(shard {shard}, num {}) at gid {gid2}, which installed the shard at \
+             num {}",
+            cfg.num - 1,
+            cfg.num
+        );
+        let r = g.freeze_shard(shard, cfg.num - 1).await;
+        assert_eq!(
+            r.as_ref().err(),
+            Some(&ShardError::Stale),
+            "FreezeShard(shard {shard}, num {}) after a stale DeleteShard at gid {gid2}, \
+             which installed the shard at num {}: want ErrStale, got {r:?}",
+            cfg.num - 1,
+            cfg.num
+        );
+        for i in keys_of(&keys, shard) {
+            let put = ck.put(&keys[i], "after", 1);
+            let r = timeout(Duration::from_secs(5), put).await.unwrap_or_else(|_| {
+                panic!(
+                    "Put of {} (shard {shard}) got stuck after a stale DeleteShard and \
+                     FreezeShard: the group obeyed them",
+                    keys[i]
+                )
+            });
+            assert_eq!(r, Ok(()), "Put({:?}, \"after\", 1)", keys[i]);
+        }
         sys.end();
     });
 }
