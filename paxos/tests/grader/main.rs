@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | `_px` | Basic Paxos: 6.824's 2015 Paxos tests, dueling proposers, a restarted acceptor | `part_px.rs` |
 //! | `_ln` | the three learner strategies: message counts, a crashed distinguished learner | `part_ln.rs` |
-//! | `_mp` | Multi-Paxos: one round trip per value, a failed leader | `part_mp.rs` |
+//! | `_mp` | Multi-Paxos: one round trip per value, a failed or deposed leader | `part_mp.rs` |
 //! | `_kv` | kvpaxos: 6.824's 2015 kvpaxos tests, every history checked | `part_kv.rs` |
 //!
 //! `cargo test -p paxos px` runs one part. The memory tests measure the

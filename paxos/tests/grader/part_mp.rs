@@ -215,3 +215,43 @@ fn adopt_highest_mp() {
         px.end();
     });
 }
+
+/// Peer 0 leads; peer 1 restarts (forgetting who leads) and takes over
+/// with its own phase 1, whose Prepare peer 0's acceptor promises. Peer
+/// 0 must know it no longer leads: a value started there is forwarded
+/// once to peer 1 and costs one Accept round of peer 1's, no Prepare. A
+/// deposed leader that still believes it leads sends a doomed Accept
+/// round and then runs phase 1 itself.
+#[test]
+fn deposed_leader_forwards_mp() {
+    run_test(|| async {
+        let n = 3u64;
+        let px = Px::new(n as usize, multi(), false);
+        px.begin("Test (MP): a deposed leader forwards to its successor");
+        px.start(0, 0, val("first"));
+        px.waitn(0, n as usize).await;
+        px.crash(1);
+        px.start_peer(1);
+        px.start(1, 1, val("from 1"));
+        px.waitn(1, n as usize).await;
+        let counter = MessageCounter::new();
+        px.start(0, 2, val("from 0"));
+        px.waitn(2, n as usize).await;
+        sleep(Duration::from_secs(1)).await;
+        let got = (
+            counter.get("paxos.prepare"),
+            counter.get("paxos.forward"),
+            counter.get("paxos.accept"),
+        );
+        println!("  (Prepare, Forward, Accept) after the takeover: {got:?}");
+        assert_eq!(
+            got,
+            (0, 1, n - 1),
+            "(Prepare, Forward, Accept) messages for a value started at peer 0 after peer \
+             1 took over (peer 0 promised its ballot and accepted its value): the deposed \
+             leader must forward it once to peer 1, whose Accept round chooses it"
+        );
+        assert_eq!(px.chosen(2), Some(val("from 0")));
+        px.end();
+    });
+}

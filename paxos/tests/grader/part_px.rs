@@ -680,3 +680,82 @@ fn give_up_round_px() {
         px.end();
     });
 }
+
+/// Peer 0 Starts each of five instances three times in a row (as a
+/// kvpaxos server does when a clerk retries), on a reliable network: one
+/// proposer per instance, so each costs what a single Start costs, two
+/// Prepares and two Accepts. A peer that starts a second proposer for an
+/// instance it already proposes makes it duel with itself.
+#[test]
+fn repeated_start_px() {
+    run_test(|| async {
+        let px = Px::new(3, Config::default(), false);
+        px.begin("Test (PX): a repeated Start does not start a second proposer");
+        let counter = MessageCounter::new();
+        for seq in 0..5u64 {
+            for k in 0..3 {
+                px.start(0, seq, val(format!("{seq}-{k}")));
+            }
+            px.waitn(seq, 3).await;
+        }
+        sleep(Duration::from_secs(1)).await;
+        let rounds = (counter.get("paxos.prepare"), counter.get("paxos.accept"));
+        println!("  (Prepare, Accept) messages for 5 instances: {rounds:?}");
+        assert_eq!(
+            rounds,
+            (10, 10),
+            "(Prepare, Accept) messages for 5 instances each Started three times at \
+             peer 0: a Start for an instance the peer already proposes must not start \
+             another proposer"
+        );
+        px.end();
+    });
+}
+
+/// Five peers. Peer 0 wins phase 1; before its Accepts arrive (held
+/// 50 ms), peers 1, 2 and 3 promise peer 4's higher ballot (peer 4 then
+/// restarts), and every request to peer 4 is held 2 s. Three rejections
+/// end the round at once (a majority can no longer accept): peer 0 must
+/// retry then, not wait 2 s for peer 4's answer, and the instance is
+/// decided within 1 s.
+#[test]
+fn give_up_accept_round_px() {
+    run_test(|| async {
+        let px = Px::new(5, Config::default(), false);
+        px.begin("Test (PX): an Accept round a majority rejected ends at once");
+        let (n0, n4) = (px.node(0), px.node(4));
+        let held = network().add_hook(move |m| match m.leg {
+            Leg::Request if m.to == n4 && m.from != n4 => Verdict::Delay(Duration::from_secs(2)),
+            Leg::Request if m.from == n0 && m.method == "paxos.accept" && m.to != n0 => {
+                Verdict::Delay(Duration::from_millis(50))
+            }
+            _ => Verdict::Deliver,
+        });
+        px.start(0, 0, val("zero"));
+        sleep(Duration::from_millis(15)).await;
+        // Peer 4's Prepares reach peers 1, 2, 3 only; it then restarts.
+        let only = network().add_hook(move |m| {
+            let out = m.leg == Leg::Request && m.from == n4;
+            if out && (m.method != "paxos.prepare" || m.to == n0) {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        px.start(4, 0, val("four"));
+        sleep(Duration::from_millis(5)).await;
+        px.crash(4);
+        network().remove_hook(only);
+        px.start_peer(4);
+        decided_within(
+            &px,
+            0,
+            Duration::from_secs(1),
+            "the proposer waits for every Accept answer after a majority rejected its round",
+        )
+        .await;
+        network().remove_hook(held);
+        px.waitn(0, 5).await;
+        px.end();
+    });
+}

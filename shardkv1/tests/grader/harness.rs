@@ -407,21 +407,23 @@ impl System {
         self.note(format!("group {gid} down"));
     }
 
+    /// The server of `gid` that believes it leads in the highest term.
+    pub fn leader(&self, gid: Gid) -> Option<usize> {
+        let groups = self.groups.borrow();
+        let g = &groups[&gid];
+        (0..NSRV)
+            .filter_map(|i| {
+                let s = g.servers[i].as_ref()?;
+                let (term, leader) = node::enter(g.nodes[i], || s.raft().state());
+                leader.then_some((term, i))
+            })
+            .max()
+            .map(|(_, i)| i)
+    }
+
     /// Crashes the server of `gid` that believes it leads (if any).
     pub fn shutdown_leader(&self, gid: Gid) {
-        let leader = {
-            let groups = self.groups.borrow();
-            let g = &groups[&gid];
-            (0..NSRV)
-                .filter_map(|i| {
-                    let s = g.servers[i].as_ref()?;
-                    let (term, leader) = node::enter(g.nodes[i], || s.raft().state());
-                    leader.then_some((term, i))
-                })
-                .max()
-                .map(|(_, i)| i)
-        };
-        if let Some(i) = leader {
+        if let Some(i) = self.leader(gid) {
             self.shutdown_server(gid, i);
             self.note(format!("group {gid} leader {i} down"));
         }

@@ -1,7 +1,8 @@
 // Part 5A: the controller, the shard groups and the clerk, without
 // controller failures (6.5840's TestInitQuery5A ...
 // TestManyConcurrentClerkUnreliable5A), and tests of ours for the group's
-// fencing (stale_freeze_5a, stale_install_5a).
+// fencing (stale_freeze_5a, stale_install_5a, stale_delete_5a) and the
+// clerks' answers and pauses (put_version_5a, round_pause_5a).
 
 /// How long the concurrent-clerk tests run their clients (at least; the
 /// 8 joins and 8 leaves take a few seconds of it), as in the course.
@@ -370,6 +371,55 @@ fn stale_freeze_5a() {
     });
 }
 
+/// Ours: a Delete older than the number the shard's group has seen (a
+/// delayed RPC of an old controller) must be refused like a stale Freeze
+/// or Install: obeyed, it lowers the shard's fence, and a stale Freeze
+/// then gets through and stops the shard being served.
+#[test]
+fn stale_delete_5a() {
+    run_test(|| async {
+        let (sys, ck) =
+            System::setup(&title("a stale Delete is refused", "5A", true), Options::reliable())
+                .await;
+        let (keys, _vals) = spread_puts(&ck, NKEYS, VALUE_LEN).await;
+        let gid2 = GID1 + 1;
+        assert!(sys.join_groups(&ck.ctrler, &[gid2]).await, "join of gid {gid2} failed");
+        let cfg = ck.ctrler.query().await;
+        let shard = (0..NSHARDS).find(|&s| cfg.shards[s] == gid2).expect("a shard on gid 2");
+        let g = ck.grp_clerk(gid2);
+        let r = g.delete_shard(shard, cfg.num - 1).await;
+        assert_eq!(
+            r,
+            Err(ShardError::Stale),
+            "DeleteShard(shard {shard}, num {}) at gid {gid2}, which installed the shard at \
+             num {}",
+            cfg.num - 1,
+            cfg.num
+        );
+        let r = g.freeze_shard(shard, cfg.num - 1).await;
+        assert_eq!(
+            r.as_ref().err(),
+            Some(&ShardError::Stale),
+            "FreezeShard(shard {shard}, num {}) after a stale DeleteShard at gid {gid2}, \
+             which installed the shard at num {}: want ErrStale, got {r:?}",
+            cfg.num - 1,
+            cfg.num
+        );
+        for i in keys_of(&keys, shard) {
+            let put = ck.put(&keys[i], "after", 1);
+            let r = timeout(Duration::from_secs(5), put).await.unwrap_or_else(|_| {
+                panic!(
+                    "Put of {} (shard {shard}) got stuck after a stale DeleteShard and \
+                     FreezeShard: the group obeyed them",
+                    keys[i]
+                )
+            });
+            assert_eq!(r, Ok(()), "Put({:?}, \"after\", 1)", keys[i]);
+        }
+        sys.end();
+    });
+}
+
 /// Ours: a repeated or older Install must not overwrite what the shard's
 /// new owner has written since.
 #[test]
@@ -410,6 +460,81 @@ fn stale_install_5a() {
         for &i in &ids {
             ck.check_get(&keys[i], "new", 2).await;
         }
+        sys.end();
+    });
+}
+
+/// Ours: on a reliable network with a stable leader, a Put at the wrong
+/// version is refused at its first attempt: the clerk must say
+/// `ErrVersion` (surely not applied), not `ErrMaybe`, which it may say
+/// only after a retry.
+#[test]
+fn put_version_5a() {
+    run_test(|| async {
+        let (sys, ck) =
+            System::setup(&title("a refused Put says ErrVersion", "5A", true), Options::reliable())
+                .await;
+        let (keys, vals) = spread_puts(&ck, NKEYS, VALUE_LEN).await;
+        for (k, v) in keys.iter().zip(&vals).take(5) {
+            let r = ck.put(k, "late", 0).await;
+            assert_eq!(
+                r,
+                Err(KvError::Version),
+                "Put({k:?}, \"late\", 0) of a key at version 1, reliable network, stable \
+                 leader: the first attempt was refused, so the clerk must return ErrVersion"
+            );
+            ck.check_get(k, v, 1).await;
+        }
+        let r = ck.put("never-written", "x", 3).await;
+        assert_eq!(r, Err(KvError::NoKey), "Put(\"never-written\", \"x\", 3) of a missing key");
+        sys.end();
+    });
+}
+
+/// Ours: the group clerk's documented pause. For 1 s the group's leader
+/// loses every Get (its sender learns at once) and the other two servers
+/// answer "wrong leader": the clerk must pause `ROUND_PAUSE` (50 ms)
+/// after each round of the three servers, and only then. A round is then
+/// a little over 50 ms, about 55 requests a second; a clerk that never
+/// pauses sends hundreds, one that pauses within a round about 30.
+#[test]
+fn round_pause_5a() {
+    run_test(|| async {
+        let (sys, ck) = System::setup(
+            &title("the group clerk pauses between rounds", "5A", true),
+            Options::reliable(),
+        )
+        .await;
+        assert_eq!(ck.put("k", "1", 0).await, Ok(()));
+        let leader = group_servers(GID1)[sys.leader(GID1).expect("a leader of gid 1")].clone();
+        let count = Rc::new(Cell::new(0u32));
+        let c = count.clone();
+        let hook = network().add_hook(move |m| {
+            if m.leg != Leg::Request || m.method != "shardgrp.get" {
+                return Verdict::Deliver;
+            }
+            c.set(c.get() + 1);
+            if m.server == leader {
+                Verdict::Drop
+            } else {
+                Verdict::Deliver
+            }
+        });
+        let ck = Rc::new(ck);
+        let get = {
+            let ck = ck.clone();
+            task::spawn(async move { ck.check_get("k", "1", 1).await })
+        };
+        sleep(Duration::from_secs(1)).await;
+        let sent = count.get();
+        network().remove_hook(hook);
+        println!("  {sent} Get requests in 1 s without the leader's answer");
+        assert!(
+            (40..=75).contains(&sent),
+            "{sent} Get requests in 1 s without the leader's answer (want about 55): the \
+             group clerk must pause ROUND_PAUSE after each round of the servers, and only then"
+        );
+        get.await.expect("client task");
         sys.end();
     });
 }

@@ -1,6 +1,7 @@
 // Part 5C: concurrent controllers (6.5840's TestConcurrentReliable5C ...
 // TestPartitionRecoveryUnreliableClerks5C), and a test of ours forcing two
-// controllers to propose the same number at once (one_winner_5c).
+// controllers to propose the same number at once (one_winner_5c) and a
+// controller starting during another's change (init_during_change_5c).
 
 /// How long the concurrent controllers race (as in the course).
 const RACE: Duration = Duration::from_secs(2);
@@ -211,4 +212,71 @@ fn one_winner_5c() {
 #[test]
 fn one_winner_maybe_5c() {
     run_test(|| one_winner(Race::Maybe));
+}
+
+/// Ours: controller B starts (`init_controller`) when no change is
+/// pending, while controller A joins a group: B reads the store, then A
+/// proposes and moves; A's publication of the new configuration is held
+/// until anything B writes has arrived. B has nothing to finish, so it
+/// must write nothing: a controller that rewrites the current
+/// configuration moves its version, and A's publication, fenced by the
+/// version it read, is refused; the moves are done but never published.
+#[test]
+fn init_during_change_5c() {
+    run_test(|| async {
+        let (sys, ck) = System::setup(
+            &title("a starting controller leaves another's change alone", "5C", true),
+            Options::reliable(),
+        )
+        .await;
+        let (keys, vals) = spread_puts(&ck, NKEYS, VALUE_LEN).await;
+        let cur = ck.ctrler.query().await;
+        let (a, b) = (Rc::new(sys.make_client()), sys.make_client());
+        let net = network();
+        let put = |c: &harness::Client| net.hold(Filter::new().method("kv.put").from(c.node));
+        let (ha, hb) = (put(&a), put(&b));
+        let init = task::spawn(async move { b.ctrler.init_controller().await });
+        sleep(Duration::from_millis(50)).await;
+        let gid = sys.new_gid();
+        sys.start_group(gid);
+        let join = {
+            let (sys, a) = (sys.clone(), a.clone());
+            task::spawn(async move { sys.join(&a.ctrler, gid).await })
+        };
+        let wait_held = async || {
+            let start = Instant::now();
+            while net.held(ha) == 0 {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "controller A sent no Put to the store within 10 s"
+                );
+                sleep(Duration::from_millis(5)).await;
+            }
+        };
+        wait_held().await;
+        net.release(ha, 1); // A's proposal of the next configuration
+        wait_held().await; // A's publication, after its moves
+        net.remove_hold(hb);
+        timeout(Duration::from_secs(10), init)
+            .await
+            .expect("init_controller did not return within 10 s")
+            .expect("controller task");
+        net.remove_hold(ha);
+        timeout(Duration::from_secs(10), join)
+            .await
+            .expect("the join did not return within 10 s")
+            .expect("controller task");
+        let now = ck.ctrler.query().await;
+        assert_eq!(
+            now.num,
+            cur.num + 1,
+            "controller A moved the shards for configuration {} and published it, but \
+             configuration {} is current: controller B's init_controller, with no change \
+             pending, wrote the current configuration (moving its version)",
+            cur.num + 1,
+            now.num
+        );
+        ck.check_all(&keys, &vals).await;
+        sys.end();
+    });
 }
