@@ -107,7 +107,7 @@ impl Lab {
                 .chain(kvraft::rpc::kv::METHODS.iter().copied())
                 .collect(),
             Lab::Shardkv1 => crate::shardkv1::methods(),
-            Lab::Gfs | Lab::Snapshot => crate::labs::methods(self).to_vec(),
+            Lab::Gfs | Lab::Snapshot => crate::labs::methods(self),
         }
     }
 }

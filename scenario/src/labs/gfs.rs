@@ -36,24 +36,10 @@ use crate::spec::{
 };
 
 /// The RPC methods (what `drop`/`delay` may name).
-pub const METHODS: &[&str] = &[
-    "master.create",
-    "master.delete",
-    "master.list",
-    "master.chunk_count",
-    "master.find_chunk",
-    "master.find_lease",
-    "master.heartbeat",
-    "chunkserver.create_chunk",
-    "chunkserver.new_lease",
-    "chunkserver.push_data",
-    "chunkserver.read",
-    "chunkserver.write",
-    "chunkserver.append",
-    "chunkserver.apply",
-    "chunkserver.copy_chunk",
-    "chunkserver.fetch_chunk",
-];
+pub fn methods() -> Vec<&'static str> {
+    use gfs::framework::rpc::{chunkserver, master};
+    [master::METHODS, chunkserver::METHODS].concat()
+}
 
 /// Extra virtual time a run may need past its windows (a client's
 /// mutation gives up after `MUTATION_TIMEOUT`).

@@ -81,11 +81,11 @@ pub enum LabAction {
 }
 
 /// The RPC methods of the lab (what `drop`/`delay` may name).
-pub(crate) fn methods(lab: Lab) -> &'static [&'static str] {
+pub(crate) fn methods(lab: Lab) -> Vec<&'static str> {
     match lab {
-        Lab::Gfs => gfs::METHODS,
-        Lab::Snapshot => snapshot::METHODS,
-        Lab::Raft | Lab::Kvraft | Lab::Shardkv1 => &[],
+        Lab::Gfs => gfs::methods(),
+        Lab::Snapshot => snapshot::methods(),
+        Lab::Raft | Lab::Kvraft | Lab::Shardkv1 => Vec::new(),
     }
 }
 

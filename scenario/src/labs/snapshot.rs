@@ -31,14 +31,18 @@ use crate::run::Found;
 use crate::spec::{Check as SpecCheck, Ctx, Expect, Lab, Millis, Scenario, SpecError};
 
 /// The RPC methods (what `drop`/`delay` may name).
-pub const METHODS: &[&str] = &[
-    "link.deliver",
-    "stream.deliver",
-    "control.trigger",
-    "control.complete",
-    "coord.ack",
-    "output.commit",
-];
+pub fn methods() -> Vec<&'static str> {
+    use snapshot::framework::dataflow::services::{control, coord, output, stream};
+    use snapshot::framework::link::link;
+    [
+        link::METHODS,
+        stream::METHODS,
+        control::METHODS,
+        coord::METHODS,
+        output::METHODS,
+    ]
+    .concat()
+}
 
 /// Extra virtual time a run may need past its windows.
 pub(crate) const SLACK: Duration = Duration::from_secs(5);

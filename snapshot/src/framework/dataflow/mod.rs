@@ -20,6 +20,14 @@ pub use align::Buffered;
 pub use job::{Checkpoint, CheckpointInfo, Job, JobConfig};
 pub use task::Ctx;
 
+/// The job's RPC services (their `METHODS` name what a scenario may
+/// drop or delay).
+pub mod services {
+    pub use super::coordinator::coord;
+    pub use super::output::output;
+    pub use super::task::{control, stream};
+}
+
 /// A checkpoint's id: 1, 2, 3, ... over the job's whole life (never
 /// reused, even across restarts).
 pub type CheckpointId = u64;
