@@ -423,3 +423,36 @@ fn lease_retry_a() {
         stats.end(c.ops());
     });
 }
+
+/// A client that read a file, deleted it and created it again must not
+/// read the deleted file's chunks through its cached locations: the new
+/// file starts empty, and holds what another client writes to it.
+#[test]
+fn recreated_file_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): a file deleted and created again", NCS_A + 1);
+        let (ck, other) = (c.client(), c.client());
+        assert_eq!(ck.create("/g").await, Ok(()));
+        let old = rand_bytes(2000);
+        write_ok(&c, &ck, "/g", 0, &old).await;
+        read_expect(&c, &ck, "/g", 0, &old).await;
+        assert_eq!(ck.delete("/g").await, Ok(()), "delete of a file");
+        assert_eq!(ck.create("/g").await, Ok(()), "create after delete");
+        let got = ck.read("/g", 0, 2000).await;
+        c.op();
+        assert!(
+            got == Ok(Vec::new()),
+            "a client read {} from \"/g\", deleted and created again by it (expected an empty file): the deleted file's chunk, through locations it cached before the delete{}",
+            match &got {
+                Ok(g) => format!("{} bytes", g.len()),
+                Err(e) => format!("an error ({e})"),
+            },
+            harness::describe_diff(got.as_deref().ok(), &[])
+        );
+        let new = rand_bytes(2000);
+        write_ok(&c, &other, "/g", 0, &new).await;
+        read_expect(&c, &ck, "/g", 0, &new).await;
+        stats.end(c.ops());
+    });
+}

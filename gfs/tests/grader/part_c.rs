@@ -405,3 +405,58 @@ fn rereplication_priority_c() {
         stats.end(c.ops());
     });
 }
+
+/// A replica that missed a new version (it was down when the master
+/// granted a lease) must refuse a read at the current version: the
+/// chunkserver's own check against stale reads. The grader asks it
+/// directly after its restart, before its first heartbeat (held) has told
+/// the master.
+#[test]
+fn stale_read_refused_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a stale replica refuses reads", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/t").await, Ok(()));
+        write_ok(&c, &ck, "/t", 0, &rand_bytes(2000)).await;
+        let loc = c.locations("/t", 0).await.expect("chunk 0");
+        let victim = c.index_of(&loc.replicas[1]);
+        c.crash_chunkserver(victim);
+        write_ok(&c, &ck, "/t", 0, &rand_bytes(2000)).await;
+        let net = labrpc::network();
+        let beats = labrpc::net::Filter::new()
+            .method("master.heartbeat")
+            .from(c.chunkserver_node(victim));
+        let beats = net.hold(beats);
+        c.restart_chunkserver(victim);
+        let cur = c.locations("/t", 0).await.expect("chunk 0");
+        let stale = c.copies(loc.handle).into_iter().find(|(i, _)| *i == victim);
+        let stale = stale.map_or(0, |(_, chunk)| chunk.version);
+        assert!(
+            stale < cur.version,
+            "cs-{victim} holds version {stale}, not older than the current {}, though it was down during a write",
+            cur.version
+        );
+        let end = net.end_to(labrpc::NodeId::TESTER, &loc.replicas[1]);
+        let args = ReadArgs {
+            handle: cur.handle,
+            version: cur.version,
+            offset: 0,
+            len: 2000,
+        };
+        let r = chunkserver::Client::new(end).read(&args).await;
+        net.remove_hold(beats);
+        c.op();
+        assert!(
+            matches!(r, Ok(Err(_))),
+            "cs-{victim} holds version {stale} of chunk {} and was asked for version {}: it answered {} instead of refusing (StaleVersion)",
+            cur.handle,
+            cur.version,
+            match &r {
+                Ok(Ok(data)) => format!("{} bytes of its stale data", data.len()),
+                other => format!("{other:?}"),
+            }
+        );
+        stats.end(c.ops());
+    });
+}
