@@ -456,3 +456,38 @@ fn recreated_file_a() {
         stats.end(c.ops());
     });
 }
+
+/// A read returns the bytes asked for, fewer only at the end of the
+/// file's data: across a chunk boundary, no more than asked although the
+/// next chunk holds more; past the end, what there is (at once).
+#[test]
+fn read_lengths_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): read lengths across a chunk and past the end", NCS_A + 1);
+        let (w, r) = (c.client(), c.client());
+        assert_eq!(w.create("/l").await, Ok(()));
+        let start = CHUNK_SIZE - 1000;
+        let data = rand_bytes(3000);
+        write_ok(&c, &w, "/l", start, &data).await;
+        read_expect(&c, &r, "/l", start, &data[..1500]).await;
+        read_expect(&c, &r, "/l", start + 1500, &data[1500..2600]).await;
+        for (offset, len) in [(start, 5000), (start + 2000, 4000)] {
+            let read = labrpc::time::timeout(Duration::from_secs(5), r.read("/l", offset, len));
+            let got = read.await.unwrap_or_else(|_| {
+                panic!("read(\"/l\", offset {offset}, {len} bytes) past the end of the file's data (byte {}) did not return within 5 s", start + 3000)
+            });
+            c.op();
+            let want = &data[(offset - start) as usize..];
+            assert!(
+                got.as_deref() == Ok(want),
+                "read(\"/l\", offset {offset}, {len} bytes) past the end of the file's data (byte {}) returned {:?} bytes, expected the {} there are{}",
+                start + 3000,
+                got.as_ref().map(Vec::len),
+                want.len(),
+                harness::describe_diff(got.as_deref().ok(), want)
+            );
+        }
+        stats.end(c.ops());
+    });
+}
