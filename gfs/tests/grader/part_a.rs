@@ -491,3 +491,37 @@ fn read_lengths_a() {
         stats.end(c.ops());
     });
 }
+
+/// A file deleted while the master allocates its first chunk for a write
+/// (the chunkservers' create_chunk requests held) stays deleted: the
+/// allocation must not add its chunk to the file, which would create the
+/// file again.
+#[test]
+fn delete_during_allocation_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): a delete while a chunk is allocated", NCS_A + 1);
+        let (w, d) = (c.client(), c.client());
+        assert_eq!(w.create("/d").await, Ok(()));
+        let net = labrpc::network();
+        let creates = net.hold(labrpc::net::Filter::new().method("chunkserver.create_chunk"));
+        let writer = task::spawn(async move { w.write("/d", 0, &rand_bytes(1000)).await });
+        let t0 = Instant::now();
+        while net.held(creates) == 0 {
+            assert!(t0.elapsed() < Duration::from_secs(1), "the write allocated no chunk within 1 s");
+            sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(d.delete("/d").await, Ok(()), "delete of a file");
+        net.remove_hold(creates);
+        let written = writer.await.expect("writer");
+        c.op();
+        let listed = d.list("/").await;
+        let read = d.read("/d", 0, 10).await;
+        c.op();
+        assert!(
+            !listed.contains(&"/d".to_string()) && read == Err(GfsError::NotFound),
+            "\"/d\" was deleted while the master allocated its first chunk for a write (which returned {written:?}), yet it exists again (listed: {listed:?}, read: {read:?}): an allocation that finds its file gone must not add the chunk"
+        );
+        stats.end(c.ops());
+    });
+}
