@@ -128,6 +128,12 @@ fn read_write_a() {
         read_expect(&c, &r, "/f", 0, &file[..CHUNK_SIZE as usize + 1300]).await;
         c.check_defined("/f", 0, &file[..CHUNK_SIZE as usize + 1300], REPLICAS)
             .await;
+        assert_eq!(
+            c.chunk_count("/f").await,
+            Ok(3),
+            "the master's chunk_count of \"/f\", written up to byte {} (chunks of {CHUNK_SIZE} bytes)",
+            file.len()
+        );
         stats.end(c.ops());
     });
 }
