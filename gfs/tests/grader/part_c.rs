@@ -151,6 +151,11 @@ fn rereplication_c() {
                 "chunk {h} of a deleted file is still on {left:?} seconds later: collect garbage"
             );
         }
+        // The writer's cached locations of chunk 0 name only dead
+        // chunkservers once its third first replica crashes too: its read
+        // must ask the master again and find the new replicas.
+        c.crash_chunkserver(c.index_of(&loc.replicas[2]));
+        read_expect(&c, &ck, "/r", 0, &data[..CHUNK_SIZE as usize]).await;
         stats.end(c.ops());
     });
 }
