@@ -531,3 +531,32 @@ fn delete_during_allocation_a() {
         stats.end(c.ops());
     });
 }
+
+/// One client runs two writes at once (two tasks share it): each
+/// region holds its own write's bytes on every replica. The data of each
+/// mutation is pushed under a number the client never reuses.
+#[test]
+fn one_client_two_writes_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): one client, two writes at once", NCS_A + 1);
+        let ck = Rc::new(c.client());
+        assert_eq!(ck.create("/two").await, Ok(()));
+        write_ok(&c, &ck, "/two", 0, &rand_bytes(100)).await;
+        let regions = [(0u64, rand_bytes(3000)), (10_000u64, rand_bytes(3000))];
+        let tasks: Vec<_> = regions
+            .iter()
+            .map(|(off, data)| {
+                let (c, ck, off, data) = (c.clone(), ck.clone(), *off, data.clone());
+                task::spawn(async move { write_ok(&c, &ck, "/two", off, &data).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("writer");
+        }
+        for (off, data) in &regions {
+            c.check_defined("/two", *off, data, REPLICAS).await;
+        }
+        stats.end(c.ops());
+    });
+}

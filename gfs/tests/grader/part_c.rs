@@ -465,3 +465,36 @@ fn stale_read_refused_c() {
         stats.end(c.ops());
     });
 }
+
+/// Every replica of a chunk crashes after its lease expired, and a client
+/// writes it at once (the master still thinks them alive): the master's
+/// announcement of a new lease reaches none of them. The write fails
+/// (`Unavailable`), the master keeps serving, and once the replicas are
+/// back the chunk is written again.
+#[test]
+fn all_replicas_down_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): every replica of a chunk down", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/a").await, Ok(()));
+        write_ok(&c, &ck, "/a", 0, &rand_bytes(2000)).await;
+        let loc = c.locations("/a", 0).await.expect("chunk 0");
+        sleep(LEASE_DURATION * 2).await;
+        let down: Vec<usize> = loc.replicas.iter().map(|r| c.index_of(r)).collect();
+        for &i in &down {
+            c.crash_chunkserver(i);
+        }
+        let r = ck.write("/a", 0, &rand_bytes(2000)).await;
+        c.op();
+        assert!(r.is_err(), "a write of a chunk whose replicas are all down returned {r:?}");
+        for &i in &down {
+            c.restart_chunkserver(i);
+        }
+        let data = rand_bytes(2000);
+        write_ok(&c, &ck, "/a", 0, &data).await;
+        read_expect(&c, &c.client(), "/a", 0, &data).await;
+        c.check_defined("/a", 0, &data, 1).await;
+        stats.end(c.ops());
+    });
+}
