@@ -56,6 +56,16 @@ fn replica_crash_c() {
         // Crash the primary of chunk 0 (the first replica the master names).
         let victim = c.index_of(&loc.replicas[0]);
         c.crash_chunkserver(victim);
+        // The master's first clone request is lost: that clone failed, and
+        // its destination must not be named a replica.
+        let lost = Rc::new(std::cell::Cell::new(false));
+        let l = lost.clone();
+        let hook = labrpc::network().add_hook(move |m| {
+            if m.method == "chunkserver.copy_chunk" && m.leg == labrpc::trace::Leg::Request && !l.replace(true) {
+                return labrpc::Verdict::Drop;
+            }
+            labrpc::Verdict::Deliver
+        });
         for k in 0..5u64 {
             let data = rand_bytes(3000);
             let off = k * 7000;
@@ -65,6 +75,8 @@ fn replica_crash_c() {
         let fresh = c.client();
         read_expect(&c, &fresh, "/f", 0, &file).await;
         let took = wait_replicated(&c, "/f", 2, gfs::REREPLICATION_BOUND, &[victim]).await;
+        labrpc::network().remove_hook(hook);
+        assert!(lost.get(), "no chunk was cloned after a replica crashed");
         c.check_defined("/f", 0, &file, REPLICAS).await;
         println!("  re-replicated in {:.1} s", took.as_secs_f64());
         stats.end(c.ops());
