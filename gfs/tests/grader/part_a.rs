@@ -293,6 +293,13 @@ fn leases_a() {
         sleep(LEASE_DURATION * 2).await;
         write_ok(&c, &w, "/l", 5, b"second").await;
         let (loc2, _) = c.current_copies("/l", 0, REPLICAS).await;
+        // Within the lease the master names the same holder again.
+        let (held, again) = (c.lease(loc2.handle).await, c.lease(loc2.handle).await);
+        assert!(
+            held.version == loc2.version && again == held,
+            "asked twice within the lease, the master granted {held:?} then {again:?} (version after the write: {}): it grants no other lease until the current one expires",
+            loc2.version
+        );
         assert!(
             loc2.version > loc1.version,
             "a write after the lease expired ran at version {} as before: a new lease must \
