@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use gfs::framework::rpc::{DataId, PushArgs, WriteArgs, chunkserver};
+use gfs::framework::rpc::{DataId, PushArgs, ReadArgs, WriteArgs, chunkserver};
 use gfs::{CHUNK_SIZE, Client, GfsError, LEASE_DURATION, REPLICAS};
 use labrpc::time::{Instant, sleep};
 use labrpc::{run_test, task};

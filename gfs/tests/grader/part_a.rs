@@ -128,6 +128,12 @@ fn read_write_a() {
         read_expect(&c, &r, "/f", 0, &file[..CHUNK_SIZE as usize + 1300]).await;
         c.check_defined("/f", 0, &file[..CHUNK_SIZE as usize + 1300], REPLICAS)
             .await;
+        assert_eq!(
+            c.chunk_count("/f").await,
+            Ok(3),
+            "the master's chunk_count of \"/f\", written up to byte {} (chunks of {CHUNK_SIZE} bytes)",
+            file.len()
+        );
         stats.end(c.ops());
     });
 }
@@ -287,6 +293,13 @@ fn leases_a() {
         sleep(LEASE_DURATION * 2).await;
         write_ok(&c, &w, "/l", 5, b"second").await;
         let (loc2, _) = c.current_copies("/l", 0, REPLICAS).await;
+        // Within the lease the master names the same holder again.
+        let (held, again) = (c.lease(loc2.handle).await, c.lease(loc2.handle).await);
+        assert!(
+            held.version == loc2.version && again == held,
+            "asked twice within the lease, the master granted {held:?} then {again:?} (version after the write: {}): it grants no other lease until the current one expires",
+            loc2.version
+        );
         assert!(
             loc2.version > loc1.version,
             "a write after the lease expired ran at version {} as before: a new lease must \
@@ -419,6 +432,137 @@ fn lease_retry_a() {
         write_ok(&c, &a, "/r", 9000, &a2).await;
         for (off, data) in [(1000, &a_data), (5000, &b_data), (9000, &a2)] {
             c.check_defined("/r", off, data, REPLICAS).await;
+        }
+        stats.end(c.ops());
+    });
+}
+
+/// A client that read a file, deleted it and created it again must not
+/// read the deleted file's chunks through its cached locations: the new
+/// file starts empty, and holds what another client writes to it.
+#[test]
+fn recreated_file_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): a file deleted and created again", NCS_A + 1);
+        let (ck, other) = (c.client(), c.client());
+        assert_eq!(ck.create("/g").await, Ok(()));
+        let old = rand_bytes(2000);
+        write_ok(&c, &ck, "/g", 0, &old).await;
+        read_expect(&c, &ck, "/g", 0, &old).await;
+        assert_eq!(ck.delete("/g").await, Ok(()), "delete of a file");
+        assert_eq!(ck.create("/g").await, Ok(()), "create after delete");
+        let got = ck.read("/g", 0, 2000).await;
+        c.op();
+        assert!(
+            got == Ok(Vec::new()),
+            "a client read {} from \"/g\", deleted and created again by it (expected an empty file): the deleted file's chunk, through locations it cached before the delete{}",
+            match &got {
+                Ok(g) => format!("{} bytes", g.len()),
+                Err(e) => format!("an error ({e})"),
+            },
+            harness::describe_diff(got.as_deref().ok(), &[])
+        );
+        let new = rand_bytes(2000);
+        write_ok(&c, &other, "/g", 0, &new).await;
+        read_expect(&c, &ck, "/g", 0, &new).await;
+        stats.end(c.ops());
+    });
+}
+
+/// A read returns the bytes asked for, fewer only at the end of the
+/// file's data: across a chunk boundary, no more than asked although the
+/// next chunk holds more; past the end, what there is (at once).
+#[test]
+fn read_lengths_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): read lengths across a chunk and past the end", NCS_A + 1);
+        let (w, r) = (c.client(), c.client());
+        assert_eq!(w.create("/l").await, Ok(()));
+        let start = CHUNK_SIZE - 1000;
+        let data = rand_bytes(3000);
+        write_ok(&c, &w, "/l", start, &data).await;
+        read_expect(&c, &r, "/l", start, &data[..1500]).await;
+        read_expect(&c, &r, "/l", start + 1500, &data[1500..2600]).await;
+        for (offset, len) in [(start, 5000), (start + 2000, 4000)] {
+            let read = labrpc::time::timeout(Duration::from_secs(5), r.read("/l", offset, len));
+            let got = read.await.unwrap_or_else(|_| {
+                panic!("read(\"/l\", offset {offset}, {len} bytes) past the end of the file's data (byte {}) did not return within 5 s", start + 3000)
+            });
+            c.op();
+            let want = &data[(offset - start) as usize..];
+            assert!(
+                got.as_deref() == Ok(want),
+                "read(\"/l\", offset {offset}, {len} bytes) past the end of the file's data (byte {}) returned {:?} bytes, expected the {} there are{}",
+                start + 3000,
+                got.as_ref().map(Vec::len),
+                want.len(),
+                harness::describe_diff(got.as_deref().ok(), want)
+            );
+        }
+        stats.end(c.ops());
+    });
+}
+
+/// A file deleted while the master allocates its first chunk for a write
+/// (the chunkservers' create_chunk requests held) stays deleted: the
+/// allocation must not add its chunk to the file, which would create the
+/// file again.
+#[test]
+fn delete_during_allocation_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): a delete while a chunk is allocated", NCS_A + 1);
+        let (w, d) = (c.client(), c.client());
+        assert_eq!(w.create("/d").await, Ok(()));
+        let net = labrpc::network();
+        let creates = net.hold(labrpc::net::Filter::new().method("chunkserver.create_chunk"));
+        let writer = task::spawn(async move { w.write("/d", 0, &rand_bytes(1000)).await });
+        let t0 = Instant::now();
+        while net.held(creates) == 0 {
+            assert!(t0.elapsed() < Duration::from_secs(1), "the write allocated no chunk within 1 s");
+            sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(d.delete("/d").await, Ok(()), "delete of a file");
+        net.remove_hold(creates);
+        let written = writer.await.expect("writer");
+        c.op();
+        let listed = d.list("/").await;
+        let read = d.read("/d", 0, 10).await;
+        c.op();
+        assert!(
+            !listed.contains(&"/d".to_string()) && read == Err(GfsError::NotFound),
+            "\"/d\" was deleted while the master allocated its first chunk for a write (which returned {written:?}), yet it exists again (listed: {listed:?}, read: {read:?}): an allocation that finds its file gone must not add the chunk"
+        );
+        stats.end(c.ops());
+    });
+}
+
+/// One client runs two writes at once (two tasks share it): each
+/// region holds its own write's bytes on every replica. The data of each
+/// mutation is pushed under a number the client never reuses.
+#[test]
+fn one_client_two_writes_a() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_A, true);
+        let stats = Stats::begin("Test (A): one client, two writes at once", NCS_A + 1);
+        let ck = Rc::new(c.client());
+        assert_eq!(ck.create("/two").await, Ok(()));
+        write_ok(&c, &ck, "/two", 0, &rand_bytes(100)).await;
+        let regions = [(0u64, rand_bytes(3000)), (10_000u64, rand_bytes(3000))];
+        let tasks: Vec<_> = regions
+            .iter()
+            .map(|(off, data)| {
+                let (c, ck, off, data) = (c.clone(), ck.clone(), *off, data.clone());
+                task::spawn(async move { write_ok(&c, &ck, "/two", off, &data).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("writer");
+        }
+        for (off, data) in &regions {
+            c.check_defined("/two", *off, data, REPLICAS).await;
         }
         stats.end(c.ops());
     });

@@ -56,6 +56,16 @@ fn replica_crash_c() {
         // Crash the primary of chunk 0 (the first replica the master names).
         let victim = c.index_of(&loc.replicas[0]);
         c.crash_chunkserver(victim);
+        // The master's first clone request is lost: that clone failed, and
+        // its destination must not be named a replica.
+        let lost = Rc::new(std::cell::Cell::new(false));
+        let l = lost.clone();
+        let hook = labrpc::network().add_hook(move |m| {
+            if m.method == "chunkserver.copy_chunk" && m.leg == labrpc::trace::Leg::Request && !l.replace(true) {
+                return labrpc::Verdict::Drop;
+            }
+            labrpc::Verdict::Deliver
+        });
         for k in 0..5u64 {
             let data = rand_bytes(3000);
             let off = k * 7000;
@@ -65,6 +75,8 @@ fn replica_crash_c() {
         let fresh = c.client();
         read_expect(&c, &fresh, "/f", 0, &file).await;
         let took = wait_replicated(&c, "/f", 2, gfs::REREPLICATION_BOUND, &[victim]).await;
+        labrpc::network().remove_hook(hook);
+        assert!(lost.get(), "no chunk was cloned after a replica crashed");
         c.check_defined("/f", 0, &file, REPLICAS).await;
         println!("  re-replicated in {:.1} s", took.as_secs_f64());
         stats.end(c.ops());
@@ -151,6 +163,11 @@ fn rereplication_c() {
                 "chunk {h} of a deleted file is still on {left:?} seconds later: collect garbage"
             );
         }
+        // The writer's cached locations of chunk 0 name only dead
+        // chunkservers once its third first replica crashes too: its read
+        // must ask the master again and find the new replicas.
+        c.crash_chunkserver(c.index_of(&loc.replicas[2]));
+        read_expect(&c, &ck, "/r", 0, &data[..CHUNK_SIZE as usize]).await;
         stats.end(c.ops());
     });
 }
@@ -402,6 +419,94 @@ fn rereplication_priority_c() {
         wait_replicated(&c, "/two", 2, gfs::REREPLICATION_BOUND, &dead).await;
         let lost: Vec<usize> = chunks.iter().map(|l| l.2).collect();
         println!("  replicas lost per chunk: {lost:?}; {restored} restored in the loop");
+        stats.end(c.ops());
+    });
+}
+
+/// A replica that missed a new version (it was down when the master
+/// granted a lease) must refuse a read at the current version: the
+/// chunkserver's own check against stale reads. The grader asks it
+/// directly after its restart, before its first heartbeat (held) has told
+/// the master.
+#[test]
+fn stale_read_refused_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): a stale replica refuses reads", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/t").await, Ok(()));
+        write_ok(&c, &ck, "/t", 0, &rand_bytes(2000)).await;
+        let loc = c.locations("/t", 0).await.expect("chunk 0");
+        let victim = c.index_of(&loc.replicas[1]);
+        c.crash_chunkserver(victim);
+        write_ok(&c, &ck, "/t", 0, &rand_bytes(2000)).await;
+        let net = labrpc::network();
+        let beats = labrpc::net::Filter::new()
+            .method("master.heartbeat")
+            .from(c.chunkserver_node(victim));
+        let beats = net.hold(beats);
+        c.restart_chunkserver(victim);
+        let cur = c.locations("/t", 0).await.expect("chunk 0");
+        let stale = c.copies(loc.handle).into_iter().find(|(i, _)| *i == victim);
+        let stale = stale.map_or(0, |(_, chunk)| chunk.version);
+        assert!(
+            stale < cur.version,
+            "cs-{victim} holds version {stale}, not older than the current {}, though it was down during a write",
+            cur.version
+        );
+        let end = net.end_to(labrpc::NodeId::TESTER, &loc.replicas[1]);
+        let args = ReadArgs {
+            handle: cur.handle,
+            version: cur.version,
+            offset: 0,
+            len: 2000,
+        };
+        let r = chunkserver::Client::new(end).read(&args).await;
+        net.remove_hold(beats);
+        c.op();
+        assert!(
+            matches!(r, Ok(Err(_))),
+            "cs-{victim} holds version {stale} of chunk {} and was asked for version {}: it answered {} instead of refusing (StaleVersion)",
+            cur.handle,
+            cur.version,
+            match &r {
+                Ok(Ok(data)) => format!("{} bytes of its stale data", data.len()),
+                other => format!("{other:?}"),
+            }
+        );
+        stats.end(c.ops());
+    });
+}
+
+/// Every replica of a chunk crashes after its lease expired, and a client
+/// writes it at once (the master still thinks them alive): the master's
+/// announcement of a new lease reaches none of them. The write fails
+/// (`Unavailable`), the master keeps serving, and once the replicas are
+/// back the chunk is written again.
+#[test]
+fn all_replicas_down_c() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_C, true);
+        let stats = Stats::begin("Test (C): every replica of a chunk down", NCS_C + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/a").await, Ok(()));
+        write_ok(&c, &ck, "/a", 0, &rand_bytes(2000)).await;
+        let loc = c.locations("/a", 0).await.expect("chunk 0");
+        sleep(LEASE_DURATION * 2).await;
+        let down: Vec<usize> = loc.replicas.iter().map(|r| c.index_of(r)).collect();
+        for &i in &down {
+            c.crash_chunkserver(i);
+        }
+        let r = ck.write("/a", 0, &rand_bytes(2000)).await;
+        c.op();
+        assert!(r.is_err(), "a write of a chunk whose replicas are all down returned {r:?}");
+        for &i in &down {
+            c.restart_chunkserver(i);
+        }
+        let data = rand_bytes(2000);
+        write_ok(&c, &ck, "/a", 0, &data).await;
+        read_expect(&c, &c.client(), "/a", 0, &data).await;
+        c.check_defined("/a", 0, &data, 1).await;
         stats.end(c.ops());
     });
 }

@@ -140,3 +140,34 @@ fn master_restarts_d() {
         stats.end(c.ops());
     });
 }
+
+/// After a master restart (replaying its log), a new file's chunk gets a
+/// handle of its own: the old file's data is untouched by writes to the
+/// new one.
+#[test]
+fn new_handle_after_restart_d() {
+    run_test(|| async {
+        let c = Cluster::new(NCS_D, true);
+        let stats = Stats::begin("Test (D): chunk handles after a master restart", NCS_D + 1);
+        let ck = c.client();
+        assert_eq!(ck.create("/old").await, Ok(()));
+        let old = rand_bytes(2000);
+        write_ok(&c, &ck, "/old", 0, &old).await;
+        c.crash_master();
+        c.restart_master();
+        let fresh = c.client();
+        assert_eq!(fresh.create("/new").await, Ok(()));
+        let new = rand_bytes(2000);
+        write_ok(&c, &fresh, "/new", 0, &new).await;
+        let (a, b) = (c.locations("/old", 0).await, c.locations("/new", 0).await);
+        let (a, b) = (a.expect("chunk 0 of /old"), b.expect("chunk 0 of /new"));
+        assert!(
+            a.handle != b.handle,
+            "after a master restart, chunk 0 of \"/new\" got handle {}, which chunk 0 of \"/old\" has: the next handle must be above every handle in the log",
+            b.handle
+        );
+        read_expect(&c, &c.client(), "/old", 0, &old).await;
+        read_expect(&c, &c.client(), "/new", 0, &new).await;
+        stats.end(c.ops());
+    });
+}

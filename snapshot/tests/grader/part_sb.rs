@@ -201,3 +201,97 @@ fn abandoned_checkpoint_sb() {
         println!("{line}");
     });
 }
+
+/// The id of the latest completed checkpoint (0: none yet).
+fn last_completed_sb(job: &Job) -> u64 {
+    job.checkpoints().last().map_or(0, |cp| cp.info.id)
+}
+
+/// Waits until `done()`, at most `limit`; whether it became true.
+async fn until_sb(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > limit {
+            return false;
+        }
+        sleep(Duration::from_millis(1)).await;
+    }
+    true
+}
+
+/// Makes source 0 skip the next checkpoint k: its trigger is held until
+/// the coordinator abandons k (3 s) and triggers k + 1, so source 0's next
+/// barrier is k + 1's. With `hold_b`, source 1's channels are held as
+/// well until source 0's barrier k + 1 has reached the operators: source
+/// 1's barrier k then arrives after the alignment of k + 1 started.
+/// Returns k, once a later checkpoint completed.
+async fn skip_checkpoint_sb(job: &Job, hold_b: bool) -> u64 {
+    let (a, b) = (job.node(TaskId::Source(0)), job.node(TaskId::Source(1)));
+    let before = last_completed_sb(job);
+    let done = until_sb(Duration::from_secs(2), || last_completed_sb(job) > before).await;
+    assert!(done, "no checkpoint completed within 2 s (the last one: {before})");
+    let k = last_completed_sb(job) + 1;
+    let triggers = Rc::new(Cell::new(0));
+    let count = triggers.clone();
+    let hook = network().add_hook(move |m| {
+        if m.method == "control.trigger" && m.to == a && m.leg == Leg::Request {
+            count.set(count.get() + 1);
+        }
+        Verdict::Deliver
+    });
+    let trigger_k = network().hold_first(Filter::new().method("control.trigger").to(a), 1);
+    let data = hold_b.then(|| network().hold(Filter::new().method("stream.deliver").from(b)));
+    let sent = until_sb(Duration::from_secs(4), || triggers.get() >= 2).await;
+    assert!(sent, "checkpoint {k} was not abandoned, or {} not triggered, within 4 s", k + 1);
+    // Source 0's barrier k + 1 goes out with its next record (60 ms).
+    sleep(Duration::from_millis(150)).await;
+    network().remove_hook(hook);
+    if let Some(data) = data {
+        network().remove_hold(data);
+    }
+    network().remove_hold(trigger_k);
+    let next = until_sb(Duration::from_secs(2), || last_completed_sb(job) > k).await;
+    assert!(
+        next,
+        "no checkpoint completed within 2 s after source 0 skipped checkpoint {k} (its first barrier since is {}'s{}): a barrier of a later checkpoint abandons the alignment in progress, and one of an earlier checkpoint is ignored",
+        k + 1,
+        if hold_b {
+            format!("; source 1's barrier {k} arrived after it")
+        } else {
+            format!(", which arrived while the operators aligned {k} with source 1's barrier")
+        }
+    );
+    k
+}
+
+/// Source 0 skips two checkpoints (their triggers held until they are
+/// abandoned): it sends no barrier for them, and its next one is the next
+/// checkpoint's. First (checkpoint k) source 1's barrier k reaches the
+/// operators before source 0's k + 1, which must abandon the alignment of
+/// k, not complete it. Then (checkpoint j) source 1's channels are held
+/// too until source 0's barrier j + 1 has reached the operators: source 1's
+/// barrier j, arriving after, is stale; counted for j + 1, it would
+/// complete j + 1 without source 1's records between its barriers j and
+/// j + 1.
+#[test]
+fn skipped_barrier_sb() {
+    run_test(|| async {
+        let config = JobConfig {
+            records_per_source: 100,
+            source_gap: Duration::from_millis(60),
+            interval: Duration::from_millis(100),
+            ..JobConfig::default()
+        };
+        let job = Job::start(config);
+        let stats = Stats::begin(
+            "Test (B): source 0 skips two checkpoints (barriers of successive checkpoints)",
+            job.nodes().len(),
+        );
+        skip_checkpoint_sb(&job, false).await;
+        skip_checkpoint_sb(&job, true).await;
+        check_output(&job, OUTPUT_LIMIT).await;
+        let (cps, line) = check_checkpoints(&job, 3);
+        stats.end(cps);
+        println!("{line}");
+    });
+}
