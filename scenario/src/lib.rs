@@ -14,6 +14,7 @@
 //! `lab scenario FILE` builds and runs its binary, then draws the picture.
 
 pub mod fuzz;
+mod hooks;
 pub mod labs;
 pub mod monitor;
 pub mod run;

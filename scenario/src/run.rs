@@ -16,7 +16,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::channel::mpsc;
 use kvraft::{Clerk, KvServer};
-use labrpc::net::HookId;
 use labrpc::time::{Instant, sleep, sleep_until};
 use labrpc::trace::{Event, event};
 use labrpc::{LinkConfig, NodeId, Server, Verdict, network, node, task};
@@ -245,7 +244,7 @@ struct World {
     names: RefCell<BTreeMap<String, Vec<usize>>>,
     /// The groups of the partition in effect.
     partition: RefCell<Option<Vec<Vec<usize>>>>,
-    hooks: RefCell<Vec<(String, HookId)>>,
+    hooks: crate::hooks::Hooks,
     history: labtest::KvHistory,
     annotations: RefCell<Vec<Annotation>>,
     found: Rc<RefCell<Found>>,
@@ -290,7 +289,7 @@ async fn body(s: Rc<Scenario>, found: Rc<RefCell<Found>>) {
         applied: RefCell::new(vec![BTreeMap::new(); s.peers]),
         names: RefCell::default(),
         partition: RefCell::default(),
-        hooks: RefCell::default(),
+        hooks: crate::hooks::Hooks::default(),
         history: labtest::KvHistory::new(),
         annotations: RefCell::default(),
         found,
@@ -915,15 +914,7 @@ impl World {
                 .transpose()
         };
         let (from, to) = (nodes(from)?, nodes(to)?);
-        let verdict = delay.map_or(Verdict::Drop, Verdict::Delay);
-        let (m, f2, t2) = (method.to_string(), from.clone(), to.clone());
-        let id = network().add_hook(move |msg| {
-            let hit = msg.method == m
-                && f2.as_ref().is_none_or(|f| f.contains(&msg.from))
-                && t2.as_ref().is_none_or(|t| t.contains(&msg.to));
-            if hit { verdict } else { Verdict::Deliver }
-        });
-        self.hooks.borrow_mut().push((method.to_string(), id));
+        self.hooks.add(method, delay, from.clone(), to.clone());
         let peers = |v: &Option<Vec<NodeId>>| {
             v.as_ref().map_or("any".to_string(), |v| {
                 let ix: Vec<usize> = v
@@ -946,19 +937,7 @@ impl World {
 
     /// `deliver`: removes a method's drop and delay rules.
     fn deliver(&self, method: &str) -> String {
-        let net = network();
-        let mut hooks = self.hooks.borrow_mut();
-        let mut removed = 0;
-        hooks.retain(|(m, id)| {
-            if m == method {
-                net.remove_hook(*id);
-                removed += 1;
-                false
-            } else {
-                true
-            }
-        });
-        format!("deliver {method} again ({removed} rules removed)")
+        self.hooks.deliver(method)
     }
 
     /// `start`: proposes a command on the peers.

@@ -800,6 +800,32 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(ctx: &Ctx<'_>) -> Result
     })
 }
 
+/// The run's length: `duration` if given (it may not end before `latest`,
+/// the last step, client operation or expectation), else a second past
+/// `latest`.
+pub(crate) fn duration(
+    ctx: &Ctx<'_>,
+    given: &Option<Spanned<f64>>,
+    latest: Duration,
+) -> Result<Duration, SpecError> {
+    let Some(d) = given else {
+        return Ok(latest + Duration::from_secs(1));
+    };
+    let secs = ctx.secs(d, "duration")?;
+    if secs < latest {
+        return Err(ctx.err(
+            &d.span(),
+            "duration",
+            format!(
+                "the run ends at {}s but a step, client or expectation is at {}s",
+                secs.as_secs_f64(),
+                latest.as_secs_f64()
+            ),
+        ));
+    }
+    Ok(secs)
+}
+
 /// The `[table]` or `[[table]]` header above byte `at`, if any.
 pub(crate) fn enclosing_table(source: &str, at: usize) -> String {
     let before = &source[..at.min(source.len())];
@@ -889,24 +915,7 @@ fn check(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario, SpecError> {
         .chain([last_step])
         .max()
         .unwrap_or_default();
-    let duration = match &raw.duration {
-        Some(d) => {
-            let d2 = ctx.secs(d, "duration")?;
-            if d2 < latest {
-                return Err(ctx.err(
-                    &d.span(),
-                    "duration",
-                    format!(
-                        "the run ends at {}s but a step, client or expectation is at {}s",
-                        d2.as_secs_f64(),
-                        latest.as_secs_f64()
-                    ),
-                ));
-            }
-            d2
-        }
-        None => latest + Duration::from_secs(1),
-    };
+    let duration = duration(ctx, &raw.duration, latest)?;
     Ok(Scenario {
         file: ctx.file.to_string(),
         title: raw.title.unwrap_or_else(|| ctx.file.to_string()),

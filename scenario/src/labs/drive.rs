@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use labrpc::net::HookId;
 use labrpc::time::{Instant, sleep, sleep_until};
 use labrpc::trace::event;
 use labrpc::{LinkConfig, NodeId, network, node, task};
@@ -26,7 +25,7 @@ pub(crate) struct Core {
     /// Names bound by `bind` steps.
     pub names: RefCell<BTreeMap<String, Vec<usize>>>,
     /// Drop and delay rules, by method.
-    pub hooks: RefCell<Vec<(String, HookId)>>,
+    pub hooks: crate::hooks::Hooks,
     /// What the run found.
     pub found: Rc<RefCell<Found>>,
     /// Set when the run stops (a step failed, or the end).
@@ -66,7 +65,7 @@ impl Core {
             s,
             nodes,
             names: RefCell::default(),
-            hooks: RefCell::default(),
+            hooks: crate::hooks::Hooks::default(),
             found,
             stopped: Cell::new(false),
         }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use labrpc::{LinkConfig, NodeId, Verdict, network};
+use labrpc::{LinkConfig, NodeId, network};
 
 use super::drive::Cluster;
 use crate::spec::{Action, Peers, Role, Step};
@@ -128,18 +128,7 @@ pub(crate) async fn step<W: Cluster>(w: &W, step: &Step) -> Result<String, Strin
             from,
             to,
         } => hook(w, method, *delay, from.as_ref(), to.as_ref()).await?,
-        Action::Deliver(method) => {
-            let mut removed = 0;
-            core.hooks.borrow_mut().retain(|(m, id)| {
-                let hit = m == method;
-                if hit {
-                    net.remove_hook(*id);
-                    removed += 1;
-                }
-                !hit
-            });
-            format!("deliver {method} again ({removed} rules removed)")
-        }
+        Action::Deliver(method) => core.hooks.deliver(method),
         Action::Reliable(on) => {
             net.set_reliable(*on);
             format!("network {}", if *on { "reliable" } else { "unreliable" })
@@ -216,15 +205,7 @@ async fn hook<W: Cluster>(
         v.as_ref()
             .map(|v| v.iter().map(|&i| core.node(i)).collect::<Vec<NodeId>>())
     };
-    let (m, f, t) = (method.to_string(), ids(&from), ids(&to));
-    let verdict = delay.map_or(Verdict::Drop, Verdict::Delay);
-    let id = network().add_hook(move |msg| {
-        let hit = msg.method == m
-            && f.as_ref().is_none_or(|f| f.contains(&msg.from))
-            && t.as_ref().is_none_or(|t| t.contains(&msg.to));
-        if hit { verdict } else { Verdict::Deliver }
-    });
-    core.hooks.borrow_mut().push((method.to_string(), id));
+    core.hooks.add(method, delay, ids(&from), ids(&to));
     let side = |v: &Option<Vec<usize>>| v.as_ref().map_or("any".to_string(), |v| core.show(v));
     Ok(format!(
         "{} {method} from {} to {}",

@@ -582,24 +582,7 @@ pub(crate) fn scenario(
         .chain([last_op])
         .max()
         .unwrap_or_default();
-    let duration = match &c.duration {
-        Some(d) => {
-            let d2 = ctx.secs(d, "duration")?;
-            if d2 < latest {
-                return Err(ctx.err(
-                    &d.span(),
-                    "duration",
-                    format!(
-                        "the run ends at {}s but a step, client or expectation is at {}s",
-                        d2.as_secs_f64(),
-                        latest.as_secs_f64()
-                    ),
-                ));
-            }
-            d2
-        }
-        None => latest + Duration::from_secs(1),
-    };
+    let duration = crate::spec::duration(ctx, &c.duration, latest)?;
     Ok(Scenario {
         file: ctx.file.to_string(),
         title: c.title.unwrap_or_else(|| ctx.file.to_string()),

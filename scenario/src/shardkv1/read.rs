@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::time::Duration;
 
 use serde::Deserialize;
 use shardkv1::{Gid, NSHARDS};
@@ -202,24 +201,7 @@ pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Scenario, SpecError> {
         .chain(steps.iter().map(|s| s.at))
         .max()
         .unwrap_or_default();
-    let duration = match &raw.duration {
-        Some(d) => {
-            let d2 = ctx.secs(d, "duration")?;
-            if d2 < latest {
-                return Err(ctx.err(
-                    &d.span(),
-                    "duration",
-                    format!(
-                        "the run ends at {}s but a step, client or expectation is at {}s",
-                        d2.as_secs_f64(),
-                        latest.as_secs_f64()
-                    ),
-                ));
-            }
-            d2
-        }
-        None => latest + Duration::from_secs(1),
-    };
+    let duration = crate::spec::duration(ctx, &raw.duration, latest)?;
     Ok(Scenario {
         file: ctx.file.to_string(),
         title: raw.title.unwrap_or_else(|| ctx.file.to_string()),

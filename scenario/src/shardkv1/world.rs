@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use labrpc::net::HookId;
 use labrpc::time::{Instant, sleep_until};
 use labrpc::trace::{Leg, event};
 use labrpc::{LinkConfig, NodeId, Verdict, network, node, task};
@@ -72,7 +71,7 @@ pub(super) struct World {
     ctrlers: RefCell<Vec<Ctrl>>,
     pub(super) clients: Vec<NodeId>,
     pub(super) checker: NodeId,
-    hooks: RefCell<Vec<(String, HookId)>>,
+    hooks: crate::hooks::Hooks,
     pub(super) history: labtest::VersionedKvHistory,
     annotations: RefCell<Vec<Annotation>>,
     pub(super) found: Rc<RefCell<Found>>,
@@ -108,7 +107,7 @@ pub(super) async fn body(s: Rc<Scenario>, spec: Rc<Spec>, found: Rc<RefCell<Foun
         ctrlers: RefCell::default(),
         clients,
         checker,
-        hooks: RefCell::default(),
+        hooks: crate::hooks::Hooks::default(),
         history: labtest::VersionedKvHistory::new(),
         annotations: RefCell::default(),
         found,
@@ -370,9 +369,7 @@ impl World {
             .detach();
             Verdict::Drop
         });
-        self.hooks
-            .borrow_mut()
-            .push((format!("crash ctrler {n}"), id));
+        self.hooks.keep(&format!("crash ctrler {n}"), id);
         Ok(format!(
             "ctrler {n} will crash when reply {count} of {method} reaches it"
         ))
@@ -533,18 +530,7 @@ impl World {
                 from,
                 to,
             } => self.hook(method, *delay, from.as_ref(), to.as_ref())?,
-            Action::Deliver(method) => {
-                let mut removed = 0;
-                self.hooks.borrow_mut().retain(|(m, id)| {
-                    let hit = m == method;
-                    if hit {
-                        net.remove_hook(*id);
-                        removed += 1;
-                    }
-                    !hit
-                });
-                format!("deliver {method} again ({removed} rules removed)")
-            }
+            Action::Deliver(method) => self.hooks.deliver(method),
             Action::Reliable(on) => {
                 net.set_reliable(*on);
                 format!("network {}", if *on { "reliable" } else { "unreliable" })
@@ -669,16 +655,7 @@ impl World {
             t.map(|t| self.resolve(t, &[]).map(|v| self.ids(&v)))
                 .transpose()
         };
-        let (f, t) = (nodes(from)?, nodes(to)?);
-        let verdict = delay.map_or(Verdict::Drop, Verdict::Delay);
-        let m = method.to_string();
-        let id = network().add_hook(move |msg| {
-            let hit = msg.method == m
-                && f.as_ref().is_none_or(|f| f.contains(&msg.from))
-                && t.as_ref().is_none_or(|t| t.contains(&msg.to));
-            if hit { verdict } else { Verdict::Deliver }
-        });
-        self.hooks.borrow_mut().push((method.to_string(), id));
+        self.hooks.add(method, delay, nodes(from)?, nodes(to)?);
         let side = |t: Option<&Targets>| t.map_or("any".to_string(), |t| t.to_string());
         Ok(format!(
             "{} {method} from {} to {}",
