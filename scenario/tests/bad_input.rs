@@ -1,6 +1,9 @@
 //! Bad scenario files: a clear error naming the file, the line and the
 //! field — never a panic, never a hang.
 
+mod common;
+use common::{err, has};
+
 use std::time::Duration;
 
 const GOOD: &str = r#"lab = "raft"
@@ -16,19 +19,6 @@ crash = "follower"
 leader = "all"
 within = 2.0
 "#;
-
-fn err(src: &str) -> String {
-    match scenario::parse("bad.toml", src) {
-        Ok(_) => panic!("accepted:\n{src}"),
-        Err(e) => e.message,
-    }
-}
-
-fn has(msg: &str, parts: &[&str]) {
-    for p in parts {
-        assert!(msg.contains(p), "{p:?} not in {msg:?}");
-    }
-}
 
 #[test]
 fn the_good_file_is_accepted() {

@@ -2,6 +2,9 @@
 //! field), its classroom scenario runs the same twice, and a wrong
 //! expectation fails naming its line and the seed.
 
+mod common;
+use common::{err, has};
+
 const GOOD: &str = r#"lab = "gfs"
 
 [cluster]
@@ -19,19 +22,6 @@ crash = "primary"
 [[expect]]
 appends_intact = true
 "#;
-
-fn err(src: &str) -> String {
-    match scenario::parse("bad.toml", src) {
-        Ok(_) => panic!("accepted:\n{src}"),
-        Err(e) => e.message,
-    }
-}
-
-fn has(msg: &str, parts: &[&str]) {
-    for p in parts {
-        assert!(msg.contains(p), "{p:?} not in {msg:?}");
-    }
-}
 
 #[test]
 fn the_good_file_is_accepted() {
@@ -108,20 +98,8 @@ fn bad_gfs_fields_name_the_line_and_field() {
 
 #[test]
 fn the_classroom_scenario_runs_the_same_twice() {
-    let f = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/gfs-primary-crash-mid-append.toml"
-    );
-    let s = scenario::load(std::path::Path::new(f)).unwrap();
-    let a = scenario::run(&s, s.seed);
-    assert!(a.passed(), "{}", scenario::report(&s, &a, true));
-    let b = scenario::run(&s, s.seed);
-    assert_eq!(
-        (a.trace_hash, a.events.len()),
-        (b.trace_hash, b.events.len())
-    );
-    assert_eq!(a.results, b.results);
-    let text = scenario::report(&s, &a, true);
+    let s = common::classroom("gfs-primary-crash-mid-append");
+    let (_, text) = common::passes_the_same_twice(&s);
     for want in [
         "1 master, 5 chunkservers, 2 clients",
         "bind P = {cs",

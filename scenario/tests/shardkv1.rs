@@ -2,7 +2,8 @@
 //! meets its expectations deterministically; a wrong expectation fails
 //! naming its line and the seed.
 
-use std::path::Path;
+mod common;
+use common::{err, has};
 
 const GOOD: &str = r#"lab = "shardkv1"
 
@@ -30,23 +31,8 @@ members = [1, 2]
 linearizable = true
 "#;
 
-fn err(src: &str) -> String {
-    match scenario::parse("bad.toml", src) {
-        Ok(_) => panic!("accepted:\n{src}"),
-        Err(e) => e.message,
-    }
-}
-
-fn has(msg: &str, parts: &[&str]) {
-    for p in parts {
-        assert!(msg.contains(p), "{p:?} not in {msg:?}");
-    }
-}
-
 fn example() -> scenario::Scenario {
-    let f =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/shardkv1-controller-crash.toml");
-    scenario::load(&f).unwrap()
+    common::classroom("shardkv1-controller-crash")
 }
 
 #[test]
@@ -120,15 +106,7 @@ fn bad_shardkv1_fields_are_named() {
 #[test]
 fn the_controller_crash_example_is_deterministic() {
     let s = example();
-    let a = scenario::run(&s, s.seed);
-    assert!(a.passed(), "{}", scenario::report(&s, &a, true));
-    let b = scenario::run(&s, s.seed);
-    assert_eq!(
-        (a.trace_hash, a.events.len()),
-        (b.trace_hash, b.events.len())
-    );
-    assert_eq!(a.results, b.results);
-    let text = scenario::report(&s, &a, true);
+    let (a, text) = common::passes_the_same_twice(&s);
     for want in [
         "ctrler 0 will crash when reply 2 of shardgrp.freeze_shard reaches it",
         "✖ ctrler-0 crashed",

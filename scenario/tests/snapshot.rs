@@ -2,6 +2,9 @@
 //! line, field), its classroom scenario runs the same twice, and a wrong
 //! expectation fails naming its line and the seed.
 
+mod common;
+use common::{err, has};
+
 const JOB: &str = r#"lab = "snapshot"
 
 [job]
@@ -29,19 +32,6 @@ snapshot = "p1"
 [[expect]]
 conservation = true
 "#;
-
-fn err(src: &str) -> String {
-    match scenario::parse("bad.toml", src) {
-        Ok(_) => panic!("accepted:\n{src}"),
-        Err(e) => e.message,
-    }
-}
-
-fn has(msg: &str, parts: &[&str]) {
-    for p in parts {
-        assert!(msg.contains(p), "{p:?} not in {msg:?}");
-    }
-}
 
 #[test]
 fn the_good_files_are_accepted() {
@@ -110,20 +100,8 @@ fn bad_snapshot_fields_name_the_line_and_field() {
 
 #[test]
 fn the_classroom_scenario_runs_the_same_twice() {
-    let f = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/snapshot-crash-during-checkpoint.toml"
-    );
-    let s = scenario::load(std::path::Path::new(f)).unwrap();
-    let a = scenario::run(&s, s.seed);
-    assert!(a.passed(), "{}", scenario::report(&s, &a, true));
-    let b = scenario::run(&s, s.seed);
-    assert_eq!(
-        (a.trace_hash, a.events.len()),
-        (b.trace_hash, b.events.len())
-    );
-    assert_eq!(a.results, b.results);
-    let text = scenario::report(&s, &a, true);
+    let s = common::classroom("snapshot-crash-during-checkpoint");
+    let (_, text) = common::passes_the_same_twice(&s);
     for want in [
         "2 sources, 3 operators",
         "crash {coordinator} mid-checkpoint",
