@@ -826,6 +826,51 @@ pub(crate) fn duration(
     Ok(secs)
 }
 
+/// What a table holds exactly one of.
+#[derive(Clone, Copy)]
+pub(crate) enum OneOf {
+    /// A step's action.
+    Action,
+    /// An expectation's check.
+    Check,
+}
+
+/// The single field of `fields` that is set, or an error naming the table
+/// or the second field: none is set (`help` lists them), or two are.
+pub(crate) fn one_of(
+    ctx: &Ctx<'_>,
+    span: &Range<usize>,
+    table: &str,
+    fields: Vec<(&'static str, Option<Range<usize>>)>,
+    help: &str,
+    kind: OneOf,
+) -> Result<(&'static str, Range<usize>), SpecError> {
+    let mut set: Vec<(&str, Range<usize>)> = fields
+        .into_iter()
+        .filter_map(|(n, s)| s.map(|s| (n, s)))
+        .collect();
+    set.sort_by_key(|(_, s)| s.start);
+    match set.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ctx.err(span, table, help)),
+        [first, second, ..] => Err(ctx.err(
+            &second.1,
+            &format!("{table}.{}", second.0),
+            match kind {
+                OneOf::Action => format!(
+                    "a step has one action, this one has `{}` and `{}`: write two steps at the \
+                     same time (they run in file order)",
+                    first.0, second.0
+                ),
+                OneOf::Check => format!(
+                    "an expectation checks one thing, this one `{}` and `{}`: write two",
+                    first.0, second.0
+                ),
+            },
+        )),
+    }
+}
+
 /// The `[table]` or `[[table]]` header above byte `at`, if any.
 pub(crate) fn enclosing_table(source: &str, at: usize) -> String {
     let before = &source[..at.min(source.len())];
@@ -1008,50 +1053,31 @@ fn check_step(
 ) -> Result<Step, SpecError> {
     let r = s.get_ref();
     let f = |name: &str| format!("step[{number}].{name}");
-    let actions: Vec<(&str, Range<usize>)> = [
-        ("partition", r.partition.as_ref().map(|v| v.span())),
-        ("heal", r.heal.as_ref().map(|v| v.span())),
-        ("cut", r.cut.as_ref().map(|v| v.span())),
-        ("restore", r.restore.as_ref().map(|v| v.span())),
-        ("crash", r.crash.as_ref().map(|v| v.span())),
-        ("restart", r.restart.as_ref().map(|v| v.span())),
-        ("isolate", r.isolate.as_ref().map(|v| v.span())),
-        ("reconnect", r.reconnect.as_ref().map(|v| v.span())),
-        ("slow", r.slow.as_ref().map(|v| v.span())),
-        ("drop", r.drop.as_ref().map(|v| v.span())),
-        ("delay", r.delay.as_ref().map(|v| v.span())),
-        ("deliver", r.deliver.as_ref().map(|v| v.span())),
-        ("reliable", r.reliable.as_ref().map(|v| v.span())),
-        ("start", r.start.as_ref().map(|v| v.span())),
-        ("bind", r.bind.as_ref().map(|v| v.span())),
-    ]
-    .into_iter()
-    .filter_map(|(n, s)| s.map(|s| (n, s)))
-    .collect();
-    let mut actions = actions;
-    actions.sort_by_key(|(_, s)| s.start);
-    let (name, span) = match actions.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(ctx.err(
-                &s.span(),
-                &format!("step[{number}]"),
-                "a step needs one action: partition, heal, cut, restore, crash, restart, \
+    let (name, span) = one_of(
+        ctx,
+        &s.span(),
+        &format!("step[{number}]"),
+        vec![
+            ("partition", r.partition.as_ref().map(|v| v.span())),
+            ("heal", r.heal.as_ref().map(|v| v.span())),
+            ("cut", r.cut.as_ref().map(|v| v.span())),
+            ("restore", r.restore.as_ref().map(|v| v.span())),
+            ("crash", r.crash.as_ref().map(|v| v.span())),
+            ("restart", r.restart.as_ref().map(|v| v.span())),
+            ("isolate", r.isolate.as_ref().map(|v| v.span())),
+            ("reconnect", r.reconnect.as_ref().map(|v| v.span())),
+            ("slow", r.slow.as_ref().map(|v| v.span())),
+            ("drop", r.drop.as_ref().map(|v| v.span())),
+            ("delay", r.delay.as_ref().map(|v| v.span())),
+            ("deliver", r.deliver.as_ref().map(|v| v.span())),
+            ("reliable", r.reliable.as_ref().map(|v| v.span())),
+            ("start", r.start.as_ref().map(|v| v.span())),
+            ("bind", r.bind.as_ref().map(|v| v.span())),
+        ],
+        "a step needs one action: partition, heal, cut, restore, crash, restart, \
                  isolate, reconnect, slow, drop, delay, deliver, reliable, start or bind",
-            ));
-        }
-        [_, second, ..] => {
-            return Err(ctx.err(
-                &second.1,
-                &f(second.0),
-                format!(
-                    "a step has one action, this one has `{}` and `{}`: write two steps at the \
-                     same time (they run in file order)",
-                    actions[0].0, second.0
-                ),
-            ));
-        }
-    };
+        OneOf::Action,
+    )?;
     let field = f(name);
     check_modifiers(ctx, r, name, number)?;
     let action = parse_action(ctx, lab, known, r, name, span.clone(), field.clone())?;
@@ -1501,44 +1527,26 @@ fn check_expect(
 ) -> Result<Expect, SpecError> {
     let r = e.get_ref();
     let f = |name: &str| format!("expect[{number}].{name}");
-    let kinds: Vec<(&str, Range<usize>)> = [
-        ("leader", r.leader.as_ref().map(|v| v.span())),
-        ("no_leader", r.no_leader.as_ref().map(|v| v.span())),
-        ("term_at_most", r.term_at_most.as_ref().map(|v| v.span())),
-        ("committed", r.committed.as_ref().map(|v| v.span())),
-        ("not_committed", r.not_committed.as_ref().map(|v| v.span())),
-        ("log_prefix", r.log_prefix.as_ref().map(|v| v.span())),
-        ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
-        ("key", r.key.as_ref().map(|v| v.span())),
-        ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
-        ("progress", r.progress.as_ref().map(|v| v.span())),
-    ]
-    .into_iter()
-    .filter_map(|(n, s)| s.map(|s| (n, s)))
-    .collect();
-    let mut kinds = kinds;
-    kinds.sort_by_key(|(_, s)| s.start);
-    let (name, span) = match kinds.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(ctx.err(
-                &e.span(),
-                &format!("expect[{number}]"),
-                "an expectation needs one check: leader, no_leader, term_at_most, committed, \
+    let (name, span) = one_of(
+        ctx,
+        &e.span(),
+        &format!("expect[{number}]"),
+        vec![
+            ("leader", r.leader.as_ref().map(|v| v.span())),
+            ("no_leader", r.no_leader.as_ref().map(|v| v.span())),
+            ("term_at_most", r.term_at_most.as_ref().map(|v| v.span())),
+            ("committed", r.committed.as_ref().map(|v| v.span())),
+            ("not_committed", r.not_committed.as_ref().map(|v| v.span())),
+            ("log_prefix", r.log_prefix.as_ref().map(|v| v.span())),
+            ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
+            ("key", r.key.as_ref().map(|v| v.span())),
+            ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
+            ("progress", r.progress.as_ref().map(|v| v.span())),
+        ],
+        "an expectation needs one check: leader, no_leader, term_at_most, committed, \
                  not_committed, log_prefix, linearizable, key (with value), rpcs_at_most or progress",
-            ));
-        }
-        [_, second, ..] => {
-            return Err(ctx.err(
-                &second.1,
-                &f(second.0),
-                format!(
-                    "an expectation checks one thing, this one `{}` and `{}`: write two",
-                    kinds[0].0, second.0
-                ),
-            ));
-        }
-    };
+        OneOf::Check,
+    )?;
     let field = f(name);
     let raft_only = |what: &str| -> Result<(), SpecError> {
         if lab == Lab::Raft {

@@ -28,12 +28,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::drive::{Cluster, Core, Kind, at, drive, now, secs};
-use super::parse::{self, Common, Namer, RawFile, Refuse, one_of, window, yes};
+use super::parse::{self, Common, Namer, RawFile, Refuse, window, yes};
 use super::{LabAction, LabCheck, LabSpec};
 use crate::run::Found;
 use crate::spec::{
     Check as SpecCheck, Ctx, Expect, Lab, Millis, Peers, RawPeers, Scenario, SpecError,
 };
+use crate::spec::{OneOf, one_of};
 
 /// The RPC methods (what `drop`/`delay` may name).
 pub fn methods() -> Vec<&'static str> {
@@ -487,6 +488,7 @@ fn expect(
         ],
         "a gfs expectation needs one check: appends_intact, records_read, defined, never_stale, \
          stale, collected, replicated, acked_at_least or progress",
+        OneOf::Check,
     )?;
     let field = format!("expect[{number}].{name}");
     let check = match name {

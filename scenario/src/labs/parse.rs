@@ -13,8 +13,8 @@ use toml::Spanned;
 
 use super::{LabAction, LabSpec};
 use crate::spec::{
-    Action, Ctx, Expect, Lab, Millis, Peers, RawPeers, RawRole, Role, Scenario, SpecError, Step,
-    enclosing_table, repeat_every, sibling,
+    Action, Ctx, Expect, Lab, Millis, OneOf, Peers, RawPeers, RawRole, Role, Scenario, SpecError,
+    Step, enclosing_table, one_of, repeat_every, sibling,
 };
 
 /// A file of one of these labs: `C` its `[cluster]`, `J` its `[job]`, `K`
@@ -179,35 +179,6 @@ impl Namer<'_> {
     }
 }
 
-/// The single field of `fields` that is set, or an error: none (`help`
-/// lists them) or two.
-pub(crate) fn one_of(
-    ctx: &Ctx<'_>,
-    span: &Range<usize>,
-    table: &str,
-    fields: Vec<(&'static str, Option<Range<usize>>)>,
-    help: &str,
-) -> Result<(&'static str, Range<usize>), SpecError> {
-    let mut set: Vec<(&str, Range<usize>)> = fields
-        .into_iter()
-        .filter_map(|(n, s)| s.map(|s| (n, s)))
-        .collect();
-    set.sort_by_key(|(_, s)| s.start);
-    match set.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(ctx.err(span, table, help)),
-        [first, second, ..] => Err(ctx.err(
-            &second.1,
-            &format!("{table}.{}", second.0),
-            format!(
-                "one at a time: this has `{}` and `{}`; write two (steps at the same time run \
-                 in file order)",
-                first.0, second.0
-            ),
-        )),
-    }
-}
-
 /// The steps of the file, checked, repeated, in time order.
 pub(crate) fn steps(
     ctx: &Ctx<'_>,
@@ -267,6 +238,7 @@ fn step(
             ("snapshot", r.snapshot.as_ref().map(|v| v.span())),
         ],
         ACTIONS,
+        OneOf::Action,
     )?;
     let field = format!("step[{number}].{name}");
     modifiers(ctx, r, name, &field)?;

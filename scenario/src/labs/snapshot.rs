@@ -25,10 +25,11 @@ use snapshot::{Job, JobConfig, ProcId, Record, SnapshotId, System, TaskId, Topol
 use toml::Spanned;
 
 use super::drive::{Cluster, Core, Kind, drive, now};
-use super::parse::{self, Common, Namer, RawFile, Refuse, one_of, window, yes};
+use super::parse::{self, Common, Namer, RawFile, Refuse, window, yes};
 use super::{LabAction, LabCheck, LabSpec};
 use crate::run::Found;
 use crate::spec::{Check as SpecCheck, Ctx, Expect, Lab, Millis, Scenario, SpecError};
+use crate::spec::{OneOf, one_of};
 
 /// The RPC methods (what `drop`/`delay` may name).
 pub fn methods() -> Vec<&'static str> {
@@ -446,6 +447,7 @@ fn expect(
         "a snapshot expectation needs one check: complete, conservation, consistent_cut \
          (part A), same_output, no_duplicates, checkpoints_at_least or restarts_at_least \
          (a job)",
+        OneOf::Check,
     )?;
     let field = format!("expect[{number}].{name}");
     let part_a = ["complete", "conservation", "consistent_cut"].contains(&name);

@@ -3,7 +3,6 @@
 //! by field (the steps are `steps.rs`'s).
 
 use std::collections::BTreeSet;
-use std::ops::Range;
 
 use serde::Deserialize;
 use shardkv1::{Gid, NSHARDS};
@@ -12,7 +11,8 @@ use toml::Spanned;
 use super::spec::{Check, Expect, MAX_GROUPS, Spec, Target};
 use super::steps::{check_step, target};
 use crate::spec::{
-    Client, Ctx, Known, Lab, Millis, OpKind, RawClient, Scenario, SpecError, check_client,
+    Client, Ctx, Known, Lab, Millis, OneOf, OpKind, RawClient, Scenario, SpecError, check_client,
+    one_of,
 };
 
 #[derive(Deserialize)]
@@ -313,41 +313,24 @@ fn check_expect(
 ) -> Result<Expect, SpecError> {
     let r = e.get_ref();
     let f = |name: &str| format!("expect[{number}].{name}");
-    let mut kinds: Vec<(&str, Range<usize>)> = [
-        ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
-        ("keys_intact", r.keys_intact.as_ref().map(|v| v.span())),
-        ("config_num", r.config_num.as_ref().map(|v| v.span())),
-        ("members", r.members.as_ref().map(|v| v.span())),
-        ("shard", r.shard.as_ref().map(|v| v.span())),
-        ("progress", r.progress.as_ref().map(|v| v.span())),
-        ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
-        ("ctrler_done", r.ctrler_done.as_ref().map(|v| v.span())),
-    ]
-    .into_iter()
-    .filter_map(|(n, s)| s.map(|s| (n, s)))
-    .collect();
-    kinds.sort_by_key(|(_, s)| s.start);
-    let (name, span) = match kinds.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(ctx.err(
-                &e.span(),
-                &format!("expect[{number}]"),
-                "a shardkv1 expectation needs one check: linearizable, keys_intact, config_num, \
+    let (name, span) = one_of(
+        ctx,
+        &e.span(),
+        &format!("expect[{number}]"),
+        vec![
+            ("linearizable", r.linearizable.as_ref().map(|v| v.span())),
+            ("keys_intact", r.keys_intact.as_ref().map(|v| v.span())),
+            ("config_num", r.config_num.as_ref().map(|v| v.span())),
+            ("members", r.members.as_ref().map(|v| v.span())),
+            ("shard", r.shard.as_ref().map(|v| v.span())),
+            ("progress", r.progress.as_ref().map(|v| v.span())),
+            ("rpcs_at_most", r.rpcs_at_most.as_ref().map(|v| v.span())),
+            ("ctrler_done", r.ctrler_done.as_ref().map(|v| v.span())),
+        ],
+        "a shardkv1 expectation needs one check: linearizable, keys_intact, config_num, \
                  members, shard (with owner), progress, rpcs_at_most or ctrler_done",
-            ));
-        }
-        [_, second, ..] => {
-            return Err(ctx.err(
-                &second.1,
-                &f(second.0),
-                format!(
-                    "an expectation checks one thing, this one `{}` and `{}`: write two",
-                    kinds[0].0, second.0
-                ),
-            ));
-        }
-    };
+        OneOf::Check,
+    )?;
     let field = f(name);
     if let Some(o) = &r.owner
         && name != "shard"

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::read::{NODE_HELP, Names, RawStep, gids};
 use super::spec::{Action, CRASH_METHODS, Step, Target, Targets};
-use crate::spec::{Ctx, Lab, SpecError, method};
+use crate::spec::{Ctx, Lab, OneOf, SpecError, method, one_of};
 
 pub(super) fn target(
     ctx: &Ctx<'_>,
@@ -145,55 +145,37 @@ pub(super) fn check_step(
     let r = s.get_ref();
     let f = |name: &str| format!("step[{number}].{name}");
     let at = ctx.secs(&r.at, &f("at"))?;
-    let mut actions: Vec<(&str, Range<usize>)> = [
-        ("join", r.join.as_ref().map(|v| v.span())),
-        ("leave", r.leave.as_ref().map(|v| v.span())),
-        ("new_ctrler", r.new_ctrler.as_ref().map(|v| v.span())),
-        (
-            "ctrler_crash_on",
-            r.ctrler_crash_on.as_ref().map(|v| v.span()),
-        ),
-        ("partition", r.partition.as_ref().map(|v| v.span())),
-        ("heal", r.heal.as_ref().map(|v| v.span())),
-        ("cut", r.cut.as_ref().map(|v| v.span())),
-        ("restore", r.restore.as_ref().map(|v| v.span())),
-        ("crash", r.crash.as_ref().map(|v| v.span())),
-        ("restart", r.restart.as_ref().map(|v| v.span())),
-        ("isolate", r.isolate.as_ref().map(|v| v.span())),
-        ("reconnect", r.reconnect.as_ref().map(|v| v.span())),
-        ("slow", r.slow.as_ref().map(|v| v.span())),
-        ("drop", r.drop.as_ref().map(|v| v.span())),
-        ("delay", r.delay.as_ref().map(|v| v.span())),
-        ("deliver", r.deliver.as_ref().map(|v| v.span())),
-        ("reliable", r.reliable.as_ref().map(|v| v.span())),
-    ]
-    .into_iter()
-    .filter_map(|(n, s)| s.map(|s| (n, s)))
-    .collect();
-    actions.sort_by_key(|(_, s)| s.start);
-    let (name, span) = match actions.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(ctx.err(
-                &s.span(),
-                &format!("step[{number}]"),
-                "a shardkv1 step needs one action: join, leave, new_ctrler, ctrler_crash_on, \
+    let (name, span) = one_of(
+        ctx,
+        &s.span(),
+        &format!("step[{number}]"),
+        vec![
+            ("join", r.join.as_ref().map(|v| v.span())),
+            ("leave", r.leave.as_ref().map(|v| v.span())),
+            ("new_ctrler", r.new_ctrler.as_ref().map(|v| v.span())),
+            (
+                "ctrler_crash_on",
+                r.ctrler_crash_on.as_ref().map(|v| v.span()),
+            ),
+            ("partition", r.partition.as_ref().map(|v| v.span())),
+            ("heal", r.heal.as_ref().map(|v| v.span())),
+            ("cut", r.cut.as_ref().map(|v| v.span())),
+            ("restore", r.restore.as_ref().map(|v| v.span())),
+            ("crash", r.crash.as_ref().map(|v| v.span())),
+            ("restart", r.restart.as_ref().map(|v| v.span())),
+            ("isolate", r.isolate.as_ref().map(|v| v.span())),
+            ("reconnect", r.reconnect.as_ref().map(|v| v.span())),
+            ("slow", r.slow.as_ref().map(|v| v.span())),
+            ("drop", r.drop.as_ref().map(|v| v.span())),
+            ("delay", r.delay.as_ref().map(|v| v.span())),
+            ("deliver", r.deliver.as_ref().map(|v| v.span())),
+            ("reliable", r.reliable.as_ref().map(|v| v.span())),
+        ],
+        "a shardkv1 step needs one action: join, leave, new_ctrler, ctrler_crash_on, \
                  partition, heal, cut, restore, crash, restart, isolate, reconnect, slow, drop, \
                  delay, deliver or reliable",
-            ));
-        }
-        [_, second, ..] => {
-            return Err(ctx.err(
-                &second.1,
-                &f(second.0),
-                format!(
-                    "a step has one action, this one has `{}` and `{}`: write two steps at the \
-                     same time (they run in file order)",
-                    actions[0].0, second.0
-                ),
-            ));
-        }
-    };
+        OneOf::Action,
+    )?;
     modifiers(ctx, r, name, number)?;
     let sc = StepCtx {
         ctx,
