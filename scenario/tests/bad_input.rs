@@ -120,7 +120,25 @@ fn more_mistakes_are_named_too() {
         (
             "crash = \"follower\"",
             "crash = \"follower\"\nheal = true",
-            &["bad.toml:9:", "one action"],
+            &[
+                "bad.toml:9:",
+                "field `step[1].heal`",
+                "a step has one action, this one has `crash` and `heal`",
+            ],
+        ),
+        (
+            "leader = \"all\"",
+            "leader = \"all\"\nterm_at_most = 3",
+            &[
+                "bad.toml:12:",
+                "field `expect[1].term_at_most`",
+                "an expectation checks one thing, this one `leader` and `term_at_most`",
+            ],
+        ),
+        (
+            "crash = \"follower\"",
+            "by_ms = 3",
+            &["bad.toml:6:", "field `step[1]`", "a step needs one action"],
         ),
         (
             "crash = \"follower\"",

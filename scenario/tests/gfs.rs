@@ -137,3 +137,26 @@ fn a_wrong_expectation_fails_naming_its_line_and_the_seed() {
         ],
     );
 }
+
+#[test]
+fn a_step_or_expectation_with_two_things_is_refused() {
+    let m = err(&GOOD.replace("crash = \"primary\"", "crash = \"primary\"\nheal = true"));
+    has(
+        &m,
+        &[
+            "field `step[1].heal`",
+            "a step has one action, this one has `crash` and `heal`",
+        ],
+    );
+    let m = err(&GOOD.replace(
+        "appends_intact = true",
+        "appends_intact = true\nprogress = true",
+    ));
+    has(
+        &m,
+        &[
+            "field `expect[1].progress`",
+            "an expectation checks one thing, this one `appends_intact` and `progress`",
+        ],
+    );
+}
