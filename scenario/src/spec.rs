@@ -1548,32 +1548,6 @@ fn check_expect(
         OneOf::Check,
     )?;
     let field = f(name);
-    let raft_only = |what: &str| -> Result<(), SpecError> {
-        if lab == Lab::Raft {
-            Ok(())
-        } else {
-            Err(ctx.err(
-                &span,
-                &field,
-                format!(
-                    "`{what}` looks at Raft's apply channel, which only lab = \"raft\" reads \
-                     (in {} the servers read it)",
-                    lab.name()
-                ),
-            ))
-        }
-    };
-    let kv_only = |what: &str| -> Result<(), SpecError> {
-        if lab == Lab::Raft {
-            Err(ctx.err(
-                &span,
-                &field,
-                format!("`{what}` looks at the clients' key/value history: not for lab = \"raft\""),
-            ))
-        } else {
-            Ok(())
-        }
-    };
     if let Some(o) = &r.on
         && !matches!(name, "committed" | "not_committed")
     {
@@ -1588,30 +1562,89 @@ fn check_expect(
     {
         return Err(ctx.err(&v.span(), &f("value"), "`value` goes with `key`"));
     }
+    let check = expect_check(ctx, lab, known, r, name, &span, &field)?;
+    let at = r.at.as_ref().map(|v| ctx.secs(v, &f("at"))).transpose()?;
+    let within = r
+        .within
+        .as_ref()
+        .map(|v| ctx.secs(v, &f("within")))
+        .transpose()?;
+    Ok(Expect {
+        number,
+        at,
+        within,
+        check,
+        place: ctx.place(&span, field),
+    })
+}
+
+/// The check an expectation's one field `name` (at `span`) asks for.
+fn expect_check(
+    ctx: &Ctx<'_>,
+    lab: Lab,
+    known: &Known,
+    r: &RawExpect,
+    name: &str,
+    span: &Range<usize>,
+    field: &str,
+) -> Result<Check, SpecError> {
+    // `field` is `expect[N].NAME`: its siblings are `expect[N].OTHER`.
+    let f = |other: &str| {
+        format!(
+            "{}.{other}",
+            field.rsplit_once('.').map_or(field, |(t, _)| t)
+        )
+    };
+    let raft_only = |what: &str| -> Result<(), SpecError> {
+        if lab == Lab::Raft {
+            Ok(())
+        } else {
+            Err(ctx.err(
+                span,
+                field,
+                format!(
+                    "`{what}` looks at Raft's apply channel, which only lab = \"raft\" reads \
+                     (in {} the servers read it)",
+                    lab.name()
+                ),
+            ))
+        }
+    };
+    let kv_only = |what: &str| -> Result<(), SpecError> {
+        if lab == Lab::Raft {
+            Err(ctx.err(
+                span,
+                field,
+                format!("`{what}` looks at the clients' key/value history: not for lab = \"raft\""),
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let on = || -> Result<Peers, SpecError> {
         match &r.on {
             Some(p) => parse_peers(ctx, known, p, &f("on")),
             None => Ok(Peers {
                 roles: vec![Role::All],
-                place: ctx.place(&span, &field),
+                place: ctx.place(span, field),
             }),
         }
     };
     let count = |v: &Spanned<i64>| -> Result<u64, SpecError> {
-        u64::try_from(*v.get_ref()).map_err(|_| ctx.err(&v.span(), &field, "a count is 0 or more"))
+        u64::try_from(*v.get_ref()).map_err(|_| ctx.err(&v.span(), field, "a count is 0 or more"))
     };
     let check = match name {
         "leader" => Check::Leader(parse_peers(
             ctx,
             known,
             r.leader.as_ref().expect("p"),
-            &field,
+            field,
         )?),
         "no_leader" => Check::NoLeader(parse_peers(
             ctx,
             known,
             r.no_leader.as_ref().expect("p"),
-            &field,
+            field,
         )?),
         "term_at_most" => Check::TermAtMost(count(r.term_at_most.as_ref().expect("p"))?),
         "committed" => {
@@ -1630,13 +1663,13 @@ fn check_expect(
             let v = r.log_prefix.as_ref().expect("p");
             match v.get_ref().as_slice() {
                 [a, b] => Check::LogPrefix(
-                    parse_peers_at(ctx, known, a, &span, &field, false)?,
-                    parse_peers_at(ctx, known, b, &span, &field, false)?,
+                    parse_peers_at(ctx, known, a, span, field, false)?,
+                    parse_peers_at(ctx, known, b, span, field, false)?,
                 ),
                 _ => {
                     return Err(ctx.err(
-                        &span,
-                        &field,
+                        span,
+                        field,
                         "takes [shorter, longer]: the first peer's applied log is a prefix of \
                          the second's",
                     ));
@@ -1646,7 +1679,7 @@ fn check_expect(
         "linearizable" => {
             kv_only("linearizable")?;
             if !*r.linearizable.as_ref().expect("p").get_ref() {
-                return Err(ctx.err(&span, &field, "write `linearizable = true`"));
+                return Err(ctx.err(span, field, "write `linearizable = true`"));
             }
             Check::Linearizable
         }
@@ -1655,7 +1688,7 @@ fn check_expect(
             let v = r
                 .value
                 .as_ref()
-                .ok_or_else(|| ctx.err(&span, &field, "`key` needs `value`, what a Get returns"))?;
+                .ok_or_else(|| ctx.err(span, field, "`key` needs `value`, what a Get returns"))?;
             Check::KeyValue(
                 r.key.as_ref().expect("p").get_ref().clone(),
                 v.get_ref().clone(),
@@ -1664,23 +1697,11 @@ fn check_expect(
         "rpcs_at_most" => Check::RpcsAtMost(count(r.rpcs_at_most.as_ref().expect("p"))?),
         "progress" => {
             if !*r.progress.as_ref().expect("p").get_ref() {
-                return Err(ctx.err(&span, &field, "write `progress = true`"));
+                return Err(ctx.err(span, field, "write `progress = true`"));
             }
             Check::Progress
         }
         _ => unreachable!("every check is listed"),
     };
-    let at = r.at.as_ref().map(|v| ctx.secs(v, &f("at"))).transpose()?;
-    let within = r
-        .within
-        .as_ref()
-        .map(|v| ctx.secs(v, &f("within")))
-        .transpose()?;
-    Ok(Expect {
-        number,
-        at,
-        within,
-        check,
-        place: ctx.place(&span, field),
-    })
+    Ok(check)
 }
