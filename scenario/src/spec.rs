@@ -735,6 +735,7 @@ fn parse_peers_at(
     })
 }
 
+/// The RPC method `m` names, checked to be one of `lab`'s.
 pub(crate) fn method(
     ctx: &Ctx<'_>,
     lab: Lab,

@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::{LabAction, LabSpec};
 use crate::spec::{
     Action, Ctx, Expect, Lab, Millis, OneOf, Peers, RawPeers, RawRole, Role, Scenario, SpecError,
-    Step, enclosing_table, one_of, repeat_every, sibling,
+    Step, enclosing_table, method, one_of, repeat_every, sibling,
 };
 
 /// A file of one of these labs: `C` its `[cluster]`, `J` its `[job]`, `K`
@@ -471,22 +471,6 @@ fn hook(
         from: side(&r.from, "from")?,
         to: side(&r.to, "to")?,
     })
-}
-
-fn method(ctx: &Ctx<'_>, lab: Lab, m: &Spanned<String>, field: &str) -> Result<String, SpecError> {
-    let name = m.get_ref().trim();
-    if !lab.methods().contains(&name) {
-        return Err(ctx.err(
-            &m.span(),
-            field,
-            format!(
-                "{name:?} is not an RPC method of {}: one of {}",
-                lab.name(),
-                lab.methods().join(", ")
-            ),
-        ));
-    }
-    Ok(name.to_string())
 }
 
 /// An expectation's `at` and `within`.
